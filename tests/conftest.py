@@ -1,0 +1,142 @@
+"""One `database_url` fixture, parametrised over real SQLite and real PostgreSQL: every test that
+uses it runs on both. No mocks of the database.
+
+Isolation: a fresh SQLite file per test (copied from a template migrated once), and truncated
+tables on one PostgreSQL database migrated once per session. The writer commits, so rollbacks
+could not isolate tests.
+
+THREADLINE_TEST_DATABASES=sqlite (or postgresql) narrows the matrix while working locally; CI
+runs both. THREADLINE_TEST_POSTGRES_URL names the server (default: 127.0.0.1:5432, user postgres).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from starlette.testclient import TestClient
+
+from threadline.app import create_app
+from threadline.auth import generate_key
+from threadline.config import Settings
+from threadline.store import keys as key_store
+from threadline.store.engine import Database, normalize_url, open_database
+from threadline.store.migrate import upgrade
+from threadline.store.tables import DATA_TABLES
+from threadline.store.keys import KeyKind
+
+BACKENDS = [b for b in os.environ.get("THREADLINE_TEST_DATABASES", "sqlite,postgresql").split(",") if b]
+POSTGRES_ADMIN_URL = os.environ.get(
+    "THREADLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "threadline.db"
+    database = open_database(f"sqlite:///{path}")
+    upgrade(database.writer)
+    database.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of its own for this test session, migrated once, dropped at the end."""
+    name = f"threadline_test_{os.getpid()}"
+    admin = create_engine(normalize_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = normalize_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    database = open_database(url)
+    upgrade(database.writer)
+    database.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate(url: str) -> None:
+    engine = create_engine(normalize_url(url))
+    names = ", ".join(table.name for table in DATA_TABLES)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "threadline.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_url")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """Engines of the test's own, to set up rows and to look at what the server stored."""
+    database = open_database(database_url, read_pool_size=2)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+class KeyMaker:
+    """Creates keys the way `threadline keys create` does, for any project and integration."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def __call__(
+        self, kind: KeyKind = "api", project: str = "docs", integration: str = "docs site"
+    ) -> str:
+        with self.database.writer.begin() as connection:
+            project_id = key_store.ensure_project(connection, project)
+            integration_id = key_store.ensure_integration(connection, project_id, integration)
+            new_key = generate_key(kind)
+            key_store.insert_key(
+                connection,
+                project_id=project_id,
+                integration_id=integration_id,
+                kind=kind,
+                key_hash=new_key.hash,
+                prefix=new_key.prefix,
+            )
+        return new_key.secret
+
+    def headers(self, kind: KeyKind = "api", project: str = "docs", **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self(kind, project)}", **extra}
+
+
+@pytest.fixture
+def make_key(db: Database) -> KeyMaker:
+    return KeyMaker(db)
+
+
+@pytest.fixture
+def api_headers(make_key: KeyMaker) -> dict[str, str]:
+    return make_key.headers("api")
+
+
+@pytest.fixture
+def web_headers(make_key: KeyMaker) -> dict[str, str]:
+    return make_key.headers("web")

@@ -1,0 +1,79 @@
+"""create_app(settings): routes, middleware, error handling, lifespan. No module-level state."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from threadline.api import conversations, events, feedback, health
+from threadline.config import Settings
+from threadline.errors import ThreadlineError, error_for_status, problem_response
+from threadline.middleware import RequestContextMiddleware, new_request_id
+from threadline.services import Services
+
+
+def _request_id(request: Request) -> str:
+    return getattr(request.state, "request_id", None) or new_request_id()
+
+
+async def _threadline_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ThreadlineError)
+    return problem_response(exc, instance=request.url.path, request_id=_request_id(request))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        detail = f"No such endpoint: {request.method} {request.url.path}"
+    elif exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    else:
+        detail = exc.detail
+    error = error_for_status(exc.status_code, detail)
+    error.headers.update(exc.headers or {})
+    return problem_response(error, instance=request.url.path, request_id=_request_id(request))
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+    """The ASGI app. Pass `services` to share storage with the caller (tests, the CLI)."""
+    owned = services is None
+    ctx = services if services is not None else Services.create(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if owned:
+            ctx.start()
+        try:
+            yield
+        finally:
+            if owned:
+                # Drain: writes already queued are committed and answered before exit.
+                ctx.stop()
+
+    app = Starlette(
+        routes=[*feedback.routes, *events.routes, *conversations.routes, *health.routes],
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+                # "*" echoes what the browser asks for; Authorization is then named explicitly,
+                # which a literal "*" would not cover (widget §3).
+                allow_headers=["*"],
+                expose_headers=["Retry-After", "X-Request-ID"],
+                max_age=86_400,
+            ),
+            Middleware(RequestContextMiddleware),
+        ],
+        exception_handlers={ThreadlineError: _threadline_error, HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    app.state.services = ctx
+    return app

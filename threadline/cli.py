@@ -1,0 +1,207 @@
+"""The `threadline` command: serve, migrate, keys and projects.
+
+Every flag can also be set as a THREADLINE_* environment variable (see threadline.config).
+Results a script may want (a new key) go to stdout alone; everything else goes to stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import Connection
+
+from threadline import __version__
+from threadline.auth import generate_key
+from threadline.config import Settings, settings_from_env
+from threadline.errors import ThreadlineError
+from threadline.store import keys as key_store
+from threadline.store.engine import describe_url, normalize_url, open_database
+from threadline.store.keys import KeyKind
+from threadline.store.migrate import upgrade
+from threadline.timestamps import to_iso
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def database_option(command: F) -> F:
+    return click.option(
+        "--database-url",
+        default=None,
+        help="sqlite:///path.db (default sqlite:///threadline.db) or postgresql://user@host/db. "
+        "Env: THREADLINE_DATABASE_URL.",
+    )(command)
+
+
+@contextmanager
+def _transaction(database_url: str | None) -> Iterator[Connection]:
+    settings = settings_from_env(database_url=database_url)
+    database = open_database(settings.database_url, read_pool_size=1)
+    try:
+        upgrade(database.writer)
+        with database.writer.begin() as connection:
+            yield connection
+    except ThreadlineError as exc:
+        raise click.ClickException(exc.detail) from None
+    finally:
+        database.dispose()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="threadline")
+def main() -> None:
+    """threadline: a self-hosted, Inkeep-compatible analytics API."""
+
+
+def _banner(settings: Settings) -> str:
+    url = f"http://{settings.host}:{settings.port}"
+    database = describe_url(normalize_url(settings.database_url))
+    return (
+        f"threadline {__version__} listening on {url}\n"
+        f"  database: {database}\n"
+        "  get a key (printed once; keep it):\n"
+        '    threadline keys create --project docs --integration "docs site" --kind api\n'
+        "  web keys (browser widgets, write-only): --kind web\n"
+        f"  health: {url}/health   readiness: {url}/ready"
+    )
+
+
+@main.command()
+@click.option(
+    "--host", default=None, help="Address to listen on (default 127.0.0.1). Env: THREADLINE_HOST."
+)
+@click.option("--port", default=None, type=int, help="Port (default 8080). Env: THREADLINE_PORT.")
+@database_option
+@click.option(
+    "--log-level", default=None, help="debug, info, warning or error. Env: THREADLINE_LOG_LEVEL."
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=None,
+    help="Log every request. Env: THREADLINE_ACCESS_LOG.",
+)
+def serve(
+    host: str | None,
+    port: int | None,
+    database_url: str | None,
+    log_level: str | None,
+    access_log: bool | None,
+) -> None:
+    """Run the HTTP API (migrates the database first)."""
+    import uvicorn
+
+    from threadline.app import create_app
+
+    settings = settings_from_env(
+        host=host, port=port, database_url=database_url, log_level=log_level, access_log=access_log
+    )
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    click.echo(_banner(settings), err=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=settings.access_log,
+        # In-flight requests get this long to finish on SIGTERM; queued writes are then drained.
+        timeout_graceful_shutdown=30,
+    )
+
+
+@main.command()
+@database_option
+def migrate(database_url: str | None) -> None:
+    """Create or upgrade the schema (serve does this by itself on start)."""
+    settings = settings_from_env(database_url=database_url)
+    database = open_database(settings.database_url, read_pool_size=1)
+    try:
+        upgrade(database.writer)
+    finally:
+        database.dispose()
+    click.echo(f"schema up to date: {describe_url(database.url)}", err=True)
+
+
+@main.group()
+def keys() -> None:
+    """Create, list and revoke keys."""
+
+
+@keys.command("create")
+@click.option("--project", required=True, help="Project name or id; created if new.")
+@click.option("--integration", required=True, help="Integration name or id; created if new.")
+@click.option(
+    "--kind",
+    type=click.Choice(key_store.KEY_KINDS),
+    required=True,
+    help="api: reads and writes (servers, scripts). web: writes only, and reads back one "
+    "conversation by id (browser widgets).",
+)
+@database_option
+def create_key(project: str, integration: str, kind: str, database_url: str | None) -> None:
+    """Create a key and print it (alone, on stdout). It is shown only this once."""
+    with _transaction(database_url) as connection:
+        project_id = key_store.ensure_project(connection, project)
+        integration_id = key_store.ensure_integration(connection, project_id, integration)
+        key_kind: KeyKind = kind  # type: ignore[assignment]
+        new_key = generate_key(key_kind)
+        key_id = key_store.insert_key(
+            connection,
+            project_id=project_id,
+            integration_id=integration_id,
+            kind=key_kind,
+            key_hash=new_key.hash,
+            prefix=new_key.prefix,
+        )
+    click.echo(
+        f"created {key_kind} key {key_id} for project {project!r} ({project_id}), "
+        f"integration {integration!r} ({integration_id}); it is shown only now:",
+        err=True,
+    )
+    click.echo(new_key.secret)
+
+
+@keys.command("list")
+@click.option("--project", default=None, help="Only this project (name or id).")
+@database_option
+def list_keys(project: str | None, database_url: str | None) -> None:
+    """List keys (their prefixes; the keys themselves are not stored)."""
+    with _transaction(database_url) as connection:
+        records = key_store.list_keys(connection, project)
+    click.echo("id\tprefix\tkind\tproject\tintegration\tcreated\tstatus")
+    for r in records:
+        status = "active" if r.revoked_at is None else f"revoked {to_iso(r.revoked_at)}"
+        click.echo(
+            f"{r.id}\t{r.prefix}…\t{r.kind}\t{r.project_name}\t{r.integration_name}\t"
+            f"{to_iso(r.created_at)}\t{status}"
+        )
+
+
+@keys.command("revoke")
+@click.argument("key")
+@database_option
+def revoke_key(key: str, database_url: str | None) -> None:
+    """Revoke KEY (its id or its prefix). Requests with it then get 401."""
+    with _transaction(database_url) as connection:
+        record = key_store.revoke_key(connection, key)
+    click.echo(f"revoked {record.id} ({record.prefix}…)", err=True)
+
+
+@main.group()
+def projects() -> None:
+    """List projects."""
+
+
+@projects.command("list")
+@database_option
+def list_projects(database_url: str | None) -> None:
+    """List projects with their integration and active key counts."""
+    with _transaction(database_url) as connection:
+        records = key_store.list_projects(connection)
+    click.echo("id\tname\tintegrations\tactive keys\tcreated")
+    for p in records:
+        click.echo(f"{p.id}\t{p.name}\t{p.integrations}\t{p.active_keys}\t{to_iso(p.created_at)}")

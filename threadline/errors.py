@@ -1,0 +1,148 @@
+"""The ThreadlineError tree and the one problem+json renderer (reference §2.5).
+
+    ThreadlineError                    status  code
+    ├── BadRequest                     400     bad_request
+    ├── Unauthorized                   401     unauthorized
+    ├── Forbidden                      403     forbidden
+    ├── NotFound                       404     not_found
+    ├── MethodNotAllowed               405     method_not_allowed
+    ├── PayloadTooLarge                413     payload_too_large
+    ├── Unprocessable                  422     unprocessable_entity
+    ├── InternalError                  500     internal_server_error
+    └── Unavailable(retry_after)       503     service_unavailable
+
+Every error answer in threadline is built by `problem_response`, and nowhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import msgspec
+from starlette.responses import Response
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_LEGACY_MESSAGE_LIMIT = 100
+
+
+class FieldViolation(msgspec.Struct, frozen=True):
+    """One reason a request body was refused: where (`$.messages[0].role`) and why."""
+
+    field: str
+    message: str
+
+
+class ThreadlineError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_server_error"
+    title: ClassVar[str] = "Internal Server Error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        violations: list[FieldViolation] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.detail = detail or self.title
+        self.violations = violations or []
+        self.headers = headers or {}
+        super().__init__(self.detail)
+
+
+class BadRequest(ThreadlineError):
+    status, code, title = 400, "bad_request", "Bad Request"
+
+
+class Unauthorized(ThreadlineError):
+    status, code, title = 401, "unauthorized", "Unauthorized"
+
+
+class Forbidden(ThreadlineError):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(ThreadlineError):
+    status, code, title = 404, "not_found", "Not Found"
+
+
+class MethodNotAllowed(ThreadlineError):
+    status, code, title = 405, "method_not_allowed", "Method Not Allowed"
+
+
+class PayloadTooLarge(ThreadlineError):
+    status, code, title = 413, "payload_too_large", "Payload Too Large"
+
+
+class Unprocessable(ThreadlineError):
+    status, code, title = 422, "unprocessable_entity", "Unprocessable Entity"
+
+
+class InternalError(ThreadlineError):
+    status, code, title = 500, "internal_server_error", "Internal Server Error"
+
+
+class Unavailable(ThreadlineError):
+    status, code, title = 503, "service_unavailable", "Service Unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+_BY_STATUS: dict[int, type[ThreadlineError]] = {
+    cls.status: cls
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        PayloadTooLarge,
+        Unprocessable,
+        InternalError,
+        Unavailable,
+    )
+}
+
+
+def error_for_status(status: int, detail: str | None = None) -> ThreadlineError:
+    """The ThreadlineError for an HTTP status raised by the framework (unknown route, ...)."""
+    return _BY_STATUS.get(status, InternalError)(detail)
+
+
+def _legacy_message(detail: str) -> str:
+    # Inkeep's sibling service truncates the legacy message to 100 characters (reference §2.5).
+    if len(detail) <= _LEGACY_MESSAGE_LIMIT:
+        return detail
+    return detail[: _LEGACY_MESSAGE_LIMIT - 3] + "..."
+
+
+def problem_body(error: ThreadlineError, *, instance: str, request_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "instance": instance,
+        "requestId": request_id,
+        "code": error.code,
+        "error": {"code": error.code, "message": _legacy_message(error.detail)},
+    }
+    if error.violations:
+        # An RFC 9457 extension member: every violation, machine-readable.
+        body["errors"] = error.violations
+    return body
+
+
+def problem_response(error: ThreadlineError, *, instance: str, request_id: str) -> Response:
+    headers = {
+        "X-Request-ID": request_id,
+        "X-Content-Type-Options": "nosniff",
+        **error.headers,
+    }
+    return Response(
+        msgspec.json.encode(problem_body(error, instance=instance, request_id=request_id)),
+        status_code=error.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )

@@ -1,0 +1,60 @@
+"""Pure ASGI middleware: a request id on every request, and a problem+json 500 for any crash.
+
+It sits inside the CORS middleware, so even a 500 carries Access-Control-Allow-Origin and a
+browser can read it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from threadline.errors import InternalError, problem_response
+
+log = logging.getLogger("threadline.requests")
+
+
+def new_request_id() -> str:
+    return f"req_{secrets.token_hex(12)}"
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = MutableHeaders(scope=message)
+                if "x-request-id" not in headers:
+                    headers.append("X-Request-ID", request_id)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception(
+                "unhandled error on %s %s (requestId=%s)",
+                scope["method"],
+                scope["path"],
+                request_id,
+            )
+            if started:
+                raise
+            # The detail stays generic: no stack trace or internals leave the process.
+            response = problem_response(
+                InternalError(), instance=scope["path"], request_id=request_id
+            )
+            await response(scope, receive, send)

@@ -1,0 +1,43 @@
+"""The long-lived parts of one threadline process, built from Settings and shared by handlers."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from threadline.auth import Authenticator
+from threadline.config import Settings
+from threadline.store.engine import Database, describe_url, open_database
+from threadline.store.migrate import upgrade
+from threadline.store.writer import Writer
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Services:
+    settings: Settings
+    database: Database
+    writer: Writer
+    auth: Authenticator
+
+    @classmethod
+    def create(cls, settings: Settings) -> Services:
+        database = open_database(settings.database_url)
+        writer = Writer(
+            database.writer,
+            queue_size=settings.writer_queue_size,
+            max_batch=settings.writer_max_batch,
+            retry_after=settings.retry_after_seconds,
+        )
+        auth = Authenticator(database.reader, cache_seconds=settings.key_cache_seconds)
+        return cls(settings=settings, database=database, writer=writer, auth=auth)
+
+    def start(self) -> None:
+        upgrade(self.database.writer)
+        self.writer.start()
+        log.info("storage ready: %s", describe_url(self.database.url))
+
+    def stop(self) -> None:
+        self.writer.stop()
+        self.database.dispose()

@@ -1,0 +1,235 @@
+"""Conversations: an upsert by (project, id) of a full snapshot of the message history.
+
+Clients re-send the whole history on every turn (reference §4.4; the Inkeep widget does it twice
+per turn). So messages are matched by id, and a message sent without an id gets one derived from
+its position (threadline.ids.positional_message_id): re-posting the same history changes nothing,
+new messages are appended, and none is ever stored twice. Messages missing from a later post are
+kept, and fields a post leaves out keep their stored values (docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from msgspec import UNSET
+from sqlalchemy import Connection, RowMapping, select
+
+from threadline.errors import Unprocessable
+from threadline.ids import new_id, positional_message_id
+from threadline.store.dialect import upsert
+from threadline.store.fields import sent
+from threadline.store.tables import conversations, messages
+from threadline.timestamps import now_us
+from threadline.wire.conversations import ConversationIn, OpenAIMessageIn, SupportMessageIn
+
+_CONVERSATION_COLUMNS = {
+    "externalId": "external_id",
+    "externalUrl": "external_url",
+    "supportTicketConversationId": "support_ticket_conversation_id",
+    "properties": "properties",
+    "userProperties": "user_properties",
+    "tags": "tags",
+    "visibility": "visibility",
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+}
+_MESSAGE_COLUMNS = {
+    "externalId": "external_id",
+    "externalUrl": "external_url",
+    "name": "name",
+    "links": "links",
+    "properties": "properties",
+    "userProperties": "user_properties",
+    "metadata": "metadata",
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+}
+
+
+# Every new message row carries every column: an executemany takes its columns from the first row.
+_EMPTY_MESSAGE = dict.fromkeys(
+    ["content", "content_parts", "tool_calls", *_MESSAGE_COLUMNS.values()]
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredConversation:
+    conversation: RowMapping
+    messages: list[RowMapping]
+
+
+def _message_values(message: OpenAIMessageIn | SupportMessageIn) -> dict[str, Any]:
+    values = sent(message, _MESSAGE_COLUMNS)
+    values["role"] = message.role
+    if isinstance(message, OpenAIMessageIn):
+        text = message.content if isinstance(message.content, str) else None
+        values["content"] = text
+        values["content_parts"] = None if text is not None else message.content
+        tool_calls = message.tool_calls if message.tool_calls is not UNSET else message.toolCalls
+        if tool_calls is not UNSET:
+            values["tool_calls"] = tool_calls
+    elif message.content is not UNSET:
+        values["content"] = message.content
+    # Compare and store plain JSON values, not Structs.
+    return {k: msgspec.to_builtins(v) for k, v in values.items()}
+
+
+def _lock_or_create(
+    connection: Connection, project_id: str, conversation_id: str, new_row: dict[str, Any]
+) -> RowMapping | None:
+    """The stored conversation, locked for this transaction; None if this call created it."""
+    where = (conversations.c.project_id == project_id) & (conversations.c.id == conversation_id)
+    found = connection.execute(select(conversations).where(where).with_for_update()).mappings()
+    row = found.first()
+    if row is not None:
+        return row
+    created = connection.execute(
+        upsert(connection, conversations)
+        .values(**new_row)
+        .on_conflict_do_nothing(index_elements=["project_id", "id"])
+        .returning(conversations.c.seq)
+    ).first()
+    if created is not None:
+        return None
+    # Another instance created it between our two statements: lock theirs.
+    return connection.execute(select(conversations).where(where).with_for_update()).mappings().one()
+
+
+def _check_not_elsewhere(
+    connection: Connection, project_id: str, conversation_id: str, ids: list[str]
+) -> None:
+    if not ids:
+        return
+    clash = connection.execute(
+        select(messages.c.id, messages.c.conversation_id).where(
+            messages.c.project_id == project_id,
+            messages.c.id.in_(ids),
+            messages.c.conversation_id != conversation_id,
+        )
+    ).first()
+    if clash is not None:
+        raise Unprocessable(
+            f"message id {clash.id!r} already belongs to conversation {clash.conversation_id!r}; "
+            "message ids are unique within a project"
+        )
+
+
+def _merge_messages(
+    connection: Connection,
+    *,
+    project_id: str,
+    conversation_id: str,
+    incoming: Sequence[OpenAIMessageIn | SupportMessageIn],
+    now: int,
+) -> list[RowMapping]:
+    stored = connection.execute(
+        select(messages)
+        .where(messages.c.project_id == project_id, messages.c.conversation_id == conversation_id)
+        .order_by(messages.c.position)
+    ).mappings()
+    by_id = {row["id"]: row for row in stored}
+    next_position = max((row["position"] for row in by_id.values()), default=-1) + 1
+    inserts: list[dict[str, Any]] = []
+    for index, message in enumerate(incoming):
+        message_id = message.id or positional_message_id(conversation_id, index)
+        values = _message_values(message)
+        old = by_id.get(message_id)
+        if old is None:
+            if any(row["id"] == message_id for row in inserts):
+                raise Unprocessable(f"message id {message_id!r} appears twice in this conversation")
+            inserts.append(
+                {
+                    **_EMPTY_MESSAGE,
+                    **values,
+                    "project_id": project_id,
+                    "conversation_id": conversation_id,
+                    "id": message_id,
+                    "position": next_position,
+                    "created_at": values.get("created_at") or now,
+                    "updated_at": values.get("updated_at") or now,
+                }
+            )
+            next_position += 1
+            continue
+        values = {
+            k: v
+            for k, v in values.items()
+            if v is not None or k not in ("created_at", "updated_at")
+        }
+        changed = {k: v for k, v in values.items() if old[k] != v}
+        if changed:
+            changed.setdefault("updated_at", now)
+            connection.execute(
+                messages.update().where(messages.c.seq == old["seq"]).values(**changed)
+            )
+    _check_not_elsewhere(connection, project_id, conversation_id, [row["id"] for row in inserts])
+    if inserts:
+        connection.execute(messages.insert(), inserts)
+    return list(
+        connection.execute(
+            select(messages)
+            .where(
+                messages.c.project_id == project_id, messages.c.conversation_id == conversation_id
+            )
+            .order_by(messages.c.position)
+        ).mappings()
+    )
+
+
+def upsert_conversation(
+    connection: Connection, *, project_id: str, integration_id: str, body: ConversationIn
+) -> StoredConversation:
+    now = now_us()
+    conversation_id = body.id or new_id("conv")
+    kind = type(body).__struct_config__.tag
+    given = sent(body, _CONVERSATION_COLUMNS)
+    created_at = given.pop("created_at", None)
+    updated_at = given.pop("updated_at", None) or now
+    stored = _lock_or_create(
+        connection,
+        project_id,
+        conversation_id,
+        {
+            "project_id": project_id,
+            "id": conversation_id,
+            "integration_id": integration_id,
+            "type": kind,
+            **given,
+            "created_at": created_at or now,
+            "updated_at": updated_at,
+        },
+    )
+    if stored is not None and stored["type"] != kind:
+        raise Unprocessable(
+            f"conversation {conversation_id!r} is of type {stored['type']!r}; "
+            f"it cannot be re-posted as {kind!r}"
+        )
+    history = _merge_messages(
+        connection,
+        project_id=project_id,
+        conversation_id=conversation_id,
+        incoming=body.messages,
+        now=now,
+    )
+    summary = {
+        "message_count": len(history),
+        "user_message_count": sum(1 for row in history if row["role"] == "user"),
+        "first_message_at": min(row["created_at"] for row in history),
+    }
+    changes = {**summary} if stored is None else {**given, **summary, "updated_at": updated_at}
+    if stored is not None and created_at:
+        changes["created_at"] = created_at
+    row = (
+        connection.execute(
+            conversations.update()
+            .where(conversations.c.project_id == project_id, conversations.c.id == conversation_id)
+            .values(**changes)
+            .returning(*conversations.c)
+        )
+        .mappings()
+        .one()
+    )
+    return StoredConversation(conversation=row, messages=history)

@@ -1,0 +1,107 @@
+"""Engines for SQLite (the embedded default) and PostgreSQL, configured the same way for both.
+
+Each process keeps two engines: one owned by the writer thread (all writes go through it) and a
+pool for reads. On SQLite the writer starts its transactions with BEGIN IMMEDIATE, so another
+process writing to the same file (the CLI creating a key) waits instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.engine import URL
+
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    # FULL: a committed transaction survives power loss, which is what a 2xx promises.
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+)
+
+
+def normalize_url(url: str) -> URL:
+    """postgresql:// and postgres:// URLs run on psycopg 3; anything else is taken as given."""
+    parsed = make_url(
+        url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url
+    )
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _json_serializer(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def _sqlite_hooks(engine: Engine, *, begin: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+
+def _create(url: URL, *, write: bool, pool_size: int) -> Engine:
+    common: dict[str, Any] = {
+        "json_serializer": _json_serializer,
+        "json_deserializer": msgspec.json.decode,
+    }
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, pool_size=pool_size, max_overflow=0, **common)
+        _sqlite_hooks(engine, begin="BEGIN IMMEDIATE" if write else "BEGIN")
+        return engine
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0 if write else pool_size,
+        pool_pre_ping=True,
+        pool_timeout=10,
+        connect_args={"connect_timeout": 5},
+        **common,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Database:
+    """The engines of one process: `writer` for the writer thread, `reader` for everything else."""
+
+    url: URL
+    writer: Engine
+    reader: Engine
+
+    @property
+    def dialect(self) -> str:
+        return self.url.get_backend_name()
+
+    def dispose(self) -> None:
+        self.writer.dispose()
+        self.reader.dispose()
+
+
+def open_database(url: str, *, read_pool_size: int = 8) -> Database:
+    parsed = normalize_url(url)
+    return Database(
+        url=parsed,
+        writer=_create(parsed, write=True, pool_size=1),
+        reader=_create(parsed, write=False, pool_size=read_pool_size),
+    )
+
+
+def describe_url(url: URL) -> str:
+    """The URL without its password, for logs and banners."""
+    return url.render_as_string(hide_password=True)

@@ -1,0 +1,165 @@
+"""Projects, integrations and their keys. Keys are stored as hashes only (see threadline.auth)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Select, func, or_, select
+
+from threadline.errors import NotFound, Unprocessable
+from threadline.ids import new_id
+from threadline.store.tables import api_keys, integrations, projects
+from threadline.timestamps import now_us
+
+KeyKind = Literal["web", "api"]
+KEY_KINDS: tuple[KeyKind, ...] = ("web", "api")
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyRecord:
+    id: str
+    project_id: str
+    integration_id: str
+    kind: KeyKind
+    prefix: str
+    created_at: int
+    revoked_at: int | None
+    project_name: str = ""
+    integration_name: str = ""
+
+
+def ensure_project(connection: Connection, name: str) -> str:
+    """The id of the project named (or with id) `name`, created if it does not exist."""
+    found = connection.execute(
+        select(projects.c.id).where(or_(projects.c.name == name, projects.c.id == name))
+    ).scalar()
+    if found is not None:
+        return str(found)
+    project_id = new_id("proj")
+    connection.execute(projects.insert().values(id=project_id, name=name, created_at=now_us()))
+    return project_id
+
+
+def ensure_integration(connection: Connection, project_id: str, name: str) -> str:
+    """The id of the project's integration named (or with id) `name`, created if new.
+
+    An integration is a named source of data (a docs site, a backend); it may hold keys of
+    both kinds, and every row written records the integration of the key that wrote it.
+    """
+    found = connection.execute(
+        select(integrations.c.id).where(
+            integrations.c.project_id == project_id,
+            or_(integrations.c.name == name, integrations.c.id == name),
+        )
+    ).scalar()
+    if found is not None:
+        return str(found)
+    integration_id = new_id("int")
+    connection.execute(
+        integrations.insert().values(
+            id=integration_id, project_id=project_id, name=name, created_at=now_us()
+        )
+    )
+    return integration_id
+
+
+def insert_key(
+    connection: Connection,
+    *,
+    project_id: str,
+    integration_id: str,
+    kind: KeyKind,
+    key_hash: str,
+    prefix: str,
+) -> str:
+    key_id = new_id("key")
+    connection.execute(
+        api_keys.insert().values(
+            id=key_id,
+            project_id=project_id,
+            integration_id=integration_id,
+            kind=kind,
+            key_hash=key_hash,
+            prefix=prefix,
+            created_at=now_us(),
+        )
+    )
+    return key_id
+
+
+def _key_select() -> Select[Any]:
+    return (
+        select(
+            api_keys.c.id,
+            api_keys.c.project_id,
+            api_keys.c.integration_id,
+            api_keys.c.kind,
+            api_keys.c.prefix,
+            api_keys.c.created_at,
+            api_keys.c.revoked_at,
+            projects.c.name.label("project_name"),
+            integrations.c.name.label("integration_name"),
+        )
+        .join(projects, projects.c.id == api_keys.c.project_id)
+        .join(integrations, integrations.c.id == api_keys.c.integration_id)
+    )
+
+
+def find_active_key(connection: Connection, key_hash: str) -> KeyRecord | None:
+    row = connection.execute(
+        _key_select().where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
+    ).first()
+    return KeyRecord(**row._mapping) if row is not None else None
+
+
+def list_keys(connection: Connection, project: str | None = None) -> list[KeyRecord]:
+    query = _key_select().order_by(api_keys.c.created_at, api_keys.c.id)
+    if project is not None:
+        query = query.where(or_(projects.c.name == project, projects.c.id == project))
+    return [KeyRecord(**row._mapping) for row in connection.execute(query)]
+
+
+def revoke_key(connection: Connection, key: str) -> KeyRecord:
+    """Revoke the key with this id or prefix. Revoking twice is harmless."""
+    matches = connection.execute(
+        _key_select().where(or_(api_keys.c.id == key, api_keys.c.prefix == key))
+    ).all()
+    if not matches:
+        raise NotFound(f"no key with id or prefix {key!r}")
+    if len(matches) > 1:
+        raise Unprocessable(f"{key!r} matches {len(matches)} keys; use the key id")
+    record = KeyRecord(**matches[0]._mapping)
+    if record.revoked_at is None:
+        revoked_at = now_us()
+        connection.execute(
+            api_keys.update().where(api_keys.c.id == record.id).values(revoked_at=revoked_at)
+        )
+        record = dataclasses.replace(record, revoked_at=revoked_at)
+    return record
+
+
+@dataclasses.dataclass(frozen=True)
+class ProjectRecord:
+    id: str
+    name: str
+    created_at: int
+    integrations: int
+    active_keys: int
+
+
+def list_projects(connection: Connection) -> list[ProjectRecord]:
+    integration_count = (
+        select(func.count()).where(integrations.c.project_id == projects.c.id).scalar_subquery()
+    )
+    key_count = (
+        select(func.count())
+        .where(api_keys.c.project_id == projects.c.id, api_keys.c.revoked_at.is_(None))
+        .scalar_subquery()
+    )
+    rows = connection.execute(
+        select(
+            projects.c.id, projects.c.name, projects.c.created_at, integration_count, key_count
+        ).order_by(projects.c.created_at, projects.c.id)
+    )
+    return [ProjectRecord(*row) for row in rows]

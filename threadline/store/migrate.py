@@ -1,0 +1,36 @@
+"""Apply the Alembic migrations that ship inside the package (so an installed wheel migrates)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, text
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+# Any constant works; it only has to be the same for every threadline process.
+_PG_LOCK_KEY = 0x7468726561646C6E
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to `revision`. Safe to run from several processes at once."""
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several instances starting together must not race each other's DDL.
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
+            connection.commit()
+        try:
+            command.upgrade(alembic_config(connection), revision)
+            connection.commit()
+        finally:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
+                connection.commit()

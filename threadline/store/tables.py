@@ -1,0 +1,183 @@
+"""The schema, in SQLAlchemy Core. Alembic migrations in migrations/versions/ create it.
+
+Conventions:
+- every timestamp column holds integer microseconds since the epoch, UTC (threadline.timestamps);
+- client-visible ids are unique per project, never globally: two projects may use the same ids;
+- `seq` is an ever-growing surrogate key, so readers (exports, rollups) can follow new rows;
+- JSON columns are JSONB on PostgreSQL (indexable, containment operators) and JSON text on SQLite.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+# Constraint names are spelled out so they match on SQLite and PostgreSQL, and Alembic can
+# find them again in later migrations.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Json = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+Seq = BigInteger().with_variant(Integer(), "sqlite")
+Micros = BigInteger()
+
+
+def _seq() -> Column[int]:
+    return Column("seq", Seq, primary_key=True, autoincrement=True)
+
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", Micros, nullable=False),
+)
+
+integrations = Table(
+    "integrations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("project_id", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("created_at", Micros, nullable=False),
+    ForeignKeyConstraint(["project_id"], ["projects.id"]),
+    UniqueConstraint("project_id", "name"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("project_id", String(64), nullable=False),
+    Column("integration_id", String(64), nullable=False),
+    # "web" keys may only write (and read one conversation back); "api" keys read and write.
+    Column("kind", String(16), nullable=False),
+    # SHA-256 of the whole key; the key itself is shown once and never stored.
+    Column("key_hash", String(64), nullable=False, unique=True),
+    # The first characters of the key, to tell keys apart in listings.
+    Column("prefix", String(32), nullable=False),
+    Column("created_at", Micros, nullable=False),
+    Column("revoked_at", Micros),
+    ForeignKeyConstraint(["project_id"], ["projects.id"]),
+    ForeignKeyConstraint(["integration_id"], ["integrations.id"]),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    _seq(),
+    Column("project_id", String(64), nullable=False),
+    Column("id", Text, nullable=False),
+    Column("integration_id", String(64)),
+    Column("type", String(32), nullable=False),
+    Column("external_id", Text),
+    Column("external_url", Text),
+    Column("support_ticket_conversation_id", Text),
+    Column("properties", Json),
+    Column("user_properties", Json),
+    Column("tags", Json),
+    Column("visibility", String(16)),
+    # Kept up to date by every upsert, for the conversations query view (reference §7.9).
+    Column("user_message_count", Integer, nullable=False, server_default="0"),
+    Column("message_count", Integer, nullable=False, server_default="0"),
+    Column("first_message_at", Micros),
+    Column("created_at", Micros, nullable=False),
+    Column("updated_at", Micros, nullable=False),
+    UniqueConstraint("project_id", "id"),
+    Index(None, "project_id", "created_at"),
+    Index(None, "project_id", "external_id"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    _seq(),
+    Column("project_id", String(64), nullable=False),
+    Column("conversation_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    # Order within the conversation: 0, 1, 2, ... as first posted.
+    Column("position", Integer, nullable=False),
+    Column("role", Text, nullable=False),
+    # String content; array content (OpenAI parts) goes to content_parts instead.
+    Column("content", Text),
+    Column("content_parts", Json),
+    Column("external_id", Text),
+    Column("external_url", Text),
+    Column("name", Text),
+    Column("links", Json),
+    Column("tool_calls", Json),
+    Column("properties", Json),
+    Column("user_properties", Json),
+    Column("metadata", Json),
+    Column("created_at", Micros, nullable=False),
+    Column("updated_at", Micros, nullable=False),
+    UniqueConstraint("project_id", "id"),
+    Index(None, "project_id", "conversation_id", "position"),
+    Index(None, "project_id", "created_at"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    _seq(),
+    Column("project_id", String(64), nullable=False),
+    Column("id", Text, nullable=False),
+    Column("integration_id", String(64)),
+    Column("message_id", Text, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("reasons", Json),
+    Column("details", Text),
+    Column("sources", Json),
+    Column("properties", Json),
+    Column("user_properties", Json),
+    Column("created_at", Micros, nullable=False),
+    Column("updated_at", Micros, nullable=False),
+    UniqueConstraint("project_id", "id"),
+    Index(None, "project_id", "created_at"),
+    Index(None, "project_id", "message_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    _seq(),
+    Column("project_id", String(64), nullable=False),
+    Column("id", Text, nullable=False),
+    Column("integration_id", String(64)),
+    Column("entity_type", String(16), nullable=False),
+    Column("type", Text, nullable=False),
+    Column("message_id", Text),
+    Column("conversation_id", Text),
+    Column("search_query", Text),
+    Column("properties", Json),
+    Column("user_properties", Json),
+    Column("created_at", Micros, nullable=False),
+    UniqueConstraint("project_id", "id"),
+    Index(None, "project_id", "created_at"),
+    Index(None, "project_id", "type", "created_at"),
+    Index(None, "project_id", "conversation_id"),
+    Index(None, "project_id", "message_id"),
+)
+
+DATA_TABLES = (events, feedback, messages, conversations, api_keys, integrations, projects)

@@ -1,0 +1,197 @@
+"""The single writer: one thread owns the write connection and commits queued writes in batches.
+
+A request hands the writer a *job* (a function of a Connection) and awaits its result. The writer
+takes every job waiting, runs them all in one transaction and commits once (group commit: one
+fsync for many writes), and only then resolves each request's future. So a 2xx always means
+committed.
+
+- A job that raises ThreadlineError (a 422, say) gets that error; the batch is rolled back and
+  re-run without it, so one bad write never sinks the others or leaves half of itself behind.
+- A database failure (down, locked, disk full) fails the whole batch with 503 + Retry-After;
+  the next batch tries again on a fresh connection, so recovery needs no restart.
+- The queue is bounded: when it is full, `submit` refuses at once with 503 instead of letting
+  memory and latency grow without limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+
+from threadline.errors import InternalError, ThreadlineError, Unavailable
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Job = Callable[[Connection], T]
+
+_STOP = object()
+
+
+class _Pending(Generic[T]):
+    __slots__ = ("future", "job", "loop")
+
+    def __init__(self, job: Job[T], loop: asyncio.AbstractEventLoop, future: asyncio.Future[T]):
+        self.job = job
+        self.loop = loop
+        self.future = future
+
+    def resolve(self, result: Any) -> None:
+        self.loop.call_soon_threadsafe(_settle, self.future, result, None)
+
+    def reject(self, error: BaseException) -> None:
+        self.loop.call_soon_threadsafe(_settle, self.future, None, error)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():  # the client went away; the write is committed all the same
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+class _JobFailed(Exception):
+    def __init__(self, pending: _Pending[Any], error: BaseException):
+        self.pending = pending
+        self.error = error
+
+
+class Writer:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        queue_size: int = 10_000,
+        max_batch: int = 512,
+        retry_after: int = 1,
+    ) -> None:
+        self._engine = engine
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._max_batch = max_batch
+        self._retry_after = retry_after
+        self._thread: threading.Thread | None = None
+        # Counters for /ready and the benchmarks; written by the writer thread only.
+        self.batches = 0
+        self.jobs = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="threadline-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Commit everything already queued, then stop (SIGTERM drains)."""
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        self._thread = None
+
+    @property
+    def queued(self) -> int:
+        return self._queue.qsize()
+
+    async def submit(self, job: Job[T]) -> T:
+        """Run job in the writer's next transaction; return its result once committed."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        pending = _Pending(job, loop, future)
+        if self._thread is None:
+            raise Unavailable("threadline is not accepting writes", retry_after=self._retry_after)
+        try:
+            self._queue.put_nowait(pending)
+        except queue.Full:
+            raise Unavailable(
+                "Too many writes are waiting for storage; retry shortly.",
+                retry_after=self._retry_after,
+            ) from None
+        return await pending.future
+
+    def _take_batch(self) -> tuple[list[_Pending[Any]], bool]:
+        first = self._queue.get()
+        if first is _STOP:
+            return [], True
+        batch = [first]
+        stop = False
+        while len(batch) < self._max_batch:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                stop = True
+                break
+            batch.append(item)
+        return batch, stop
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            batch, stop = self._take_batch()
+            if batch:
+                self._commit(batch)
+        # Anything queued after the stop marker is refused, never silently dropped.
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not _STOP:
+                item.reject(
+                    Unavailable("threadline is shutting down", retry_after=self._retry_after)
+                )
+
+    def _commit(self, batch: list[_Pending[Any]]) -> None:
+        pending = list(batch)
+        while pending:
+            try:
+                results = self._transaction(pending)
+            except _JobFailed as failed:
+                failed.pending.reject(failed.error)
+                pending.remove(failed.pending)
+                continue
+            except (OperationalError, DBAPIError) as exc:
+                log.warning("storage unavailable, %d writes refused: %s", len(pending), exc)
+                error = Unavailable(
+                    "Storage is unavailable; nothing was written. Retry shortly.",
+                    retry_after=self._retry_after,
+                )
+                for item in pending:
+                    item.reject(error)
+                return
+            for item, result in zip(pending, results, strict=True):
+                item.resolve(result)
+            self.batches += 1
+            self.jobs += len(pending)
+            return
+
+    def _transaction(self, pending: list[_Pending[Any]]) -> list[Any]:
+        results = []
+        with self._engine.begin() as connection:
+            for item in pending:
+                results.append(self._run_job(item, connection))
+        return results
+
+    @staticmethod
+    def _run_job(item: _Pending[Any], connection: Connection) -> Any:
+        try:
+            return item.job(connection)
+        except ThreadlineError as exc:
+            raise _JobFailed(item, exc) from exc
+        except OperationalError:
+            raise  # the database itself failed: the whole batch is refused
+        except SQLAlchemyError as exc:
+            # An integrity error or similar, caused by this write alone.
+            log.exception("write failed")
+            raise _JobFailed(item, InternalError()) from exc
+        except Exception as exc:
+            log.exception("write failed")
+            raise _JobFailed(item, InternalError()) from exc
