@@ -23,7 +23,9 @@ TITLES = {
 }
 
 
-def assert_problem(response: httpx.Response, status: int, path: str | None = None) -> dict[str, Any]:
+def assert_problem(
+    response: httpx.Response, status: int, path: str | None = None
+) -> dict[str, Any]:
     """The response is the problem+json of reference §2.5 for `status`; returns the body."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"

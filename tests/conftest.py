@@ -25,11 +25,13 @@ from threadline.auth import generate_key
 from threadline.config import Settings
 from threadline.store import keys as key_store
 from threadline.store.engine import Database, normalize_url, open_database
+from threadline.store.keys import KeyKind
 from threadline.store.migrate import upgrade
 from threadline.store.tables import DATA_TABLES
-from threadline.store.keys import KeyKind
 
-BACKENDS = [b for b in os.environ.get("THREADLINE_TEST_DATABASES", "sqlite,postgresql").split(",") if b]
+BACKENDS = [
+    b for b in os.environ.get("THREADLINE_TEST_DATABASES", "sqlite,postgresql").split(",") if b
+]
 POSTGRES_ADMIN_URL = os.environ.get(
     "THREADLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

@@ -7,12 +7,17 @@ Results a script may want (a new key) go to stdout alone; everything else goes t
 from __future__ import annotations
 
 import logging
+import shlex
+import signal
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from sqlalchemy import Connection
+from sqlalchemy.engine import URL
 
 from threadline import __version__
 from threadline.auth import generate_key
@@ -56,16 +61,39 @@ def main() -> None:
     """threadline: a self-hosted, Inkeep-compatible analytics API."""
 
 
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _self_command() -> str:
+    """How to run this same threadline again from any directory (for the banner)."""
+    program = Path(sys.argv[0])
+    if program.name == "threadline" and program.exists():
+        return shlex.quote(str(program.resolve()))
+    return f"{shlex.quote(sys.executable)} -m threadline"
+
+
+def _absolute(url: URL) -> URL:
+    """A SQLite URL with an absolute path, so the printed commands work from anywhere."""
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return url.set(database=str(Path(url.database).expanduser().resolve()))
+    return url
+
+
 def _banner(settings: Settings) -> str:
-    url = f"http://{settings.host}:{settings.port}"
-    database = describe_url(normalize_url(settings.database_url))
+    base = f"http://{settings.host}:{settings.port}"
+    database = describe_url(_absolute(normalize_url(settings.database_url)))
+    key_command = f"{_self_command()} keys create --database-url {shlex.quote(database)}"
     return (
-        f"threadline {__version__} listening on {url}\n"
+        f"threadline {__version__} listening on {base}\n"
         f"  database: {database}\n"
-        "  get a key (printed once; keep it):\n"
-        '    threadline keys create --project docs --integration "docs site" --kind api\n'
-        "  web keys (browser widgets, write-only): --kind web\n"
-        f"  health: {url}/health   readiness: {url}/ready"
+        "  get a key (printed once, stored only as a hash):\n"
+        f'    {key_command} --project docs --integration "docs site" --kind api\n'
+        "    (--kind web for browser widgets: they may write, not read)\n"
+        f"  then: curl -X POST {base}/events -H 'Authorization: Bearer <key>' "
+        "-H 'Content-Type: application/json' "
+        """-d '{"type":"hello","messageId":"m1","entityType":"message"}'\n"""
+        f"  health: {base}/health   readiness: {base}/ready"
     )
 
 
@@ -102,6 +130,8 @@ def serve(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     click.echo(_banner(settings), err=True)
+    # uvicorn re-raises SIGTERM once its graceful shutdown is done; a drained stop is a success.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -36,8 +36,17 @@ async def ready(request: Request) -> Response:
             f"The database does not answer: {type(exc).__name__}",
             retry_after=ctx.settings.retry_after_seconds,
         ) from None
+    writer = ctx.writer
     return JSONResponse(
-        {"status": "ready", "database": ctx.database.dialect, "queuedWrites": ctx.writer.queued}
+        {
+            "status": "ready",
+            "database": ctx.database.dialect,
+            "writer": {
+                "queued": writer.queued,
+                "committedWrites": writer.jobs,
+                "commits": writer.batches,
+            },
+        }
     )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, RowMapping, select
 
 from threadline.errors import Unprocessable
 from threadline.ids import new_id, positional_message_id
-from threadline.store.dialect import upsert
+from threadline.store.dialect import insert_ignore, select_where, update_where, where
 from threadline.store.fields import sent
 from threadline.store.tables import conversations, messages
 from threadline.timestamps import now_us
@@ -49,6 +49,8 @@ _MESSAGE_COLUMNS = {
 }
 
 
+_TIMESTAMPS = ("created_at", "updated_at")
+_EMPTY_CONVERSATION = dict.fromkeys(_CONVERSATION_COLUMNS.values())
 # Every new message row carries every column: an executemany takes its columns from the first row.
 _EMPTY_MESSAGE = dict.fromkeys(
     ["content", "content_parts", "tool_calls", *_MESSAGE_COLUMNS.values()]
@@ -77,25 +79,24 @@ def _message_values(message: OpenAIMessageIn | SupportMessageIn) -> dict[str, An
     return {k: msgspec.to_builtins(v) for k, v in values.items()}
 
 
+_KEY = ("project_id", "id")
+_LOCK = select_where(conversations, _KEY).with_for_update()
+_HISTORY = select_where(messages, ("project_id", "conversation_id"), order_by="position")
+
+
 def _lock_or_create(
     connection: Connection, project_id: str, conversation_id: str, new_row: dict[str, Any]
 ) -> RowMapping | None:
     """The stored conversation, locked for this transaction; None if this call created it."""
-    where = (conversations.c.project_id == project_id) & (conversations.c.id == conversation_id)
-    found = connection.execute(select(conversations).where(where).with_for_update()).mappings()
-    row = found.first()
+    key = where(project_id=project_id, id=conversation_id)
+    row = connection.execute(_LOCK, key).mappings().first()
     if row is not None:
         return row
-    created = connection.execute(
-        upsert(connection, conversations)
-        .values(**new_row)
-        .on_conflict_do_nothing(index_elements=["project_id", "id"])
-        .returning(conversations.c.seq)
-    ).first()
-    if created is not None:
+    insert = insert_ignore(connection, conversations, _KEY, returning=False)
+    if connection.execute(insert, {**_EMPTY_CONVERSATION, **new_row}).rowcount == 1:
         return None
     # Another instance created it between our two statements: lock theirs.
-    return connection.execute(select(conversations).where(where).with_for_update()).mappings().one()
+    return connection.execute(_LOCK, key).mappings().one()
 
 
 def _check_not_elsewhere(
@@ -117,6 +118,19 @@ def _check_not_elsewhere(
         )
 
 
+def _update_message(
+    connection: Connection, old: RowMapping, values: dict[str, Any], now: int
+) -> None:
+    """Write what changed in a message already stored; a re-post of the same message is free."""
+    # A null timestamp on a re-post means "unknown", not "clear": keep the stored one.
+    values = {k: v for k, v in values.items() if v is not None or k not in _TIMESTAMPS}
+    changed = {k: v for k, v in values.items() if old[k] != v}
+    if changed:
+        changed.setdefault("updated_at", now)
+        statement = update_where(messages, ("seq",), frozenset(changed))
+        connection.execute(statement, {**changed, **where(seq=old["seq"])})
+
+
 def _merge_messages(
     connection: Connection,
     *,
@@ -125,58 +139,34 @@ def _merge_messages(
     incoming: Sequence[OpenAIMessageIn | SupportMessageIn],
     now: int,
 ) -> list[RowMapping]:
-    stored = connection.execute(
-        select(messages)
-        .where(messages.c.project_id == project_id, messages.c.conversation_id == conversation_id)
-        .order_by(messages.c.position)
-    ).mappings()
-    by_id = {row["id"]: row for row in stored}
+    history = where(project_id=project_id, conversation_id=conversation_id)
+    by_id = {row["id"]: row for row in connection.execute(_HISTORY, history).mappings()}
     next_position = max((row["position"] for row in by_id.values()), default=-1) + 1
-    inserts: list[dict[str, Any]] = []
+    inserts: dict[str, dict[str, Any]] = {}
     for index, message in enumerate(incoming):
         message_id = message.id or positional_message_id(conversation_id, index)
         values = _message_values(message)
         old = by_id.get(message_id)
-        if old is None:
-            if any(row["id"] == message_id for row in inserts):
-                raise Unprocessable(f"message id {message_id!r} appears twice in this conversation")
-            inserts.append(
-                {
-                    **_EMPTY_MESSAGE,
-                    **values,
-                    "project_id": project_id,
-                    "conversation_id": conversation_id,
-                    "id": message_id,
-                    "position": next_position,
-                    "created_at": values.get("created_at") or now,
-                    "updated_at": values.get("updated_at") or now,
-                }
-            )
-            next_position += 1
+        if old is not None:
+            _update_message(connection, old, values, now)
             continue
-        values = {
-            k: v
-            for k, v in values.items()
-            if v is not None or k not in ("created_at", "updated_at")
+        if message_id in inserts:
+            raise Unprocessable(f"message id {message_id!r} appears twice in this conversation")
+        inserts[message_id] = {
+            **_EMPTY_MESSAGE,
+            **values,
+            "project_id": project_id,
+            "conversation_id": conversation_id,
+            "id": message_id,
+            "position": next_position,
+            "created_at": values.get("created_at") or now,
+            "updated_at": values.get("updated_at") or now,
         }
-        changed = {k: v for k, v in values.items() if old[k] != v}
-        if changed:
-            changed.setdefault("updated_at", now)
-            connection.execute(
-                messages.update().where(messages.c.seq == old["seq"]).values(**changed)
-            )
-    _check_not_elsewhere(connection, project_id, conversation_id, [row["id"] for row in inserts])
+        next_position += 1
+    _check_not_elsewhere(connection, project_id, conversation_id, list(inserts))
     if inserts:
-        connection.execute(messages.insert(), inserts)
-    return list(
-        connection.execute(
-            select(messages)
-            .where(
-                messages.c.project_id == project_id, messages.c.conversation_id == conversation_id
-            )
-            .order_by(messages.c.position)
-        ).mappings()
-    )
+        connection.execute(messages.insert(), list(inserts.values()))
+    return list(connection.execute(_HISTORY, history).mappings())
 
 
 def upsert_conversation(
@@ -188,20 +178,16 @@ def upsert_conversation(
     given = sent(body, _CONVERSATION_COLUMNS)
     created_at = given.pop("created_at", None)
     updated_at = given.pop("updated_at", None) or now
-    stored = _lock_or_create(
-        connection,
-        project_id,
-        conversation_id,
-        {
-            "project_id": project_id,
-            "id": conversation_id,
-            "integration_id": integration_id,
-            "type": kind,
-            **given,
-            "created_at": created_at or now,
-            "updated_at": updated_at,
-        },
-    )
+    new_row = {
+        "project_id": project_id,
+        "id": conversation_id,
+        "integration_id": integration_id,
+        "type": kind,
+        **given,
+        "created_at": created_at or now,
+        "updated_at": updated_at,
+    }
+    stored = _lock_or_create(connection, project_id, conversation_id, new_row)
     if stored is not None and stored["type"] != kind:
         raise Unprocessable(
             f"conversation {conversation_id!r} is of type {stored['type']!r}; "
@@ -214,22 +200,16 @@ def upsert_conversation(
         incoming=body.messages,
         now=now,
     )
-    summary = {
+    changes: dict[str, Any] = {
         "message_count": len(history),
         "user_message_count": sum(1 for row in history if row["role"] == "user"),
         "first_message_at": min(row["created_at"] for row in history),
     }
-    changes = {**summary} if stored is None else {**given, **summary, "updated_at": updated_at}
-    if stored is not None and created_at:
-        changes["created_at"] = created_at
-    row = (
-        connection.execute(
-            conversations.update()
-            .where(conversations.c.project_id == project_id, conversations.c.id == conversation_id)
-            .values(**changes)
-            .returning(*conversations.c)
-        )
-        .mappings()
-        .one()
-    )
+    if stored is not None:
+        changes.update(given, updated_at=updated_at)
+        if created_at:
+            changes["created_at"] = created_at
+    statement = update_where(conversations, _KEY, frozenset(changes))
+    key = where(project_id=project_id, id=conversation_id)
+    row = connection.execute(statement, {**changes, **key}).mappings().one()
     return StoredConversation(conversation=row, messages=history)

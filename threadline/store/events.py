@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, RowMapping
 
 from threadline.ids import new_id
-from threadline.store.dialect import upsert
+from threadline.store.dialect import insert_ignore, select_where, where
 from threadline.store.fields import sent
 from threadline.store.tables import events
 from threadline.timestamps import now_us
@@ -16,9 +16,10 @@ _COLUMNS = {
     "userProperties": "user_properties",
     "createdAt": "created_at",
 }
+_KEY = ("project_id", "id")
 
 
-def _target(body: EventIn) -> dict[str, str]:
+def _target(body: EventIn) -> dict[str, str | None]:
     if isinstance(body, MessageEventIn):
         return {"entity_type": "message", "message_id": body.messageId}
     if isinstance(body, ConversationEventIn):
@@ -37,24 +38,18 @@ def insert_event(
         "id": body.id or new_id("evt"),
         "integration_id": integration_id,
         "type": body.type,
+        "message_id": None,
+        "conversation_id": None,
+        "search_query": None,
         **_target(body),
         "properties": given.get("properties"),
         "user_properties": given.get("user_properties"),
         "created_at": given.get("created_at") or now_us(),
     }
-    statement = (
-        upsert(connection, events)
-        .values(**row)
-        .on_conflict_do_nothing(index_elements=["project_id", "id"])
-        .returning(*events.c)
-    )
-    stored = connection.execute(statement).mappings().first()
+    stored = connection.execute(insert_ignore(connection, events, _KEY), row).mappings().first()
     if stored is not None:
         return stored
-    return (
-        connection.execute(
-            select(events).where(events.c.project_id == project_id, events.c.id == row["id"])
-        )
-        .mappings()
-        .one()
+    found = connection.execute(
+        select_where(events, _KEY), where(project_id=project_id, id=row["id"])
     )
+    return found.mappings().one()

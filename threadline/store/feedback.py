@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, RowMapping
 
 from threadline.ids import new_id
-from threadline.store.dialect import upsert
+from threadline.store.dialect import insert_or_update
 from threadline.store.fields import sent
 from threadline.store.tables import feedback
 from threadline.timestamps import now_us
@@ -22,6 +22,7 @@ _COLUMNS = {
     "createdAt": "created_at",
     "updatedAt": "updated_at",
 }
+_OPTIONAL = ("reasons", "details", "sources", "properties", "user_properties")
 
 
 def upsert_feedback(
@@ -31,22 +32,18 @@ def upsert_feedback(
     given = sent(body, _COLUMNS)
     # Absent or null timestamps mean "now" on a new row; an update keeps the creation time.
     created_at = given.pop("created_at", None)
-    updated_at = given.pop("updated_at", None) or now
+    given["updated_at"] = given.pop("updated_at", None) or now
+    # On a conflict, only what the client sent is updated; the rest keeps its stored value.
+    update = set(given)
+    if created_at:
+        update.add("created_at")
     row = {
         "project_id": project_id,
         "id": body.id or new_id("fb"),
         "integration_id": integration_id,
+        **dict.fromkeys(_OPTIONAL),
         **given,
         "created_at": created_at or now,
-        "updated_at": updated_at,
     }
-    changes = {**given, "updated_at": updated_at}
-    if created_at:
-        changes["created_at"] = created_at
-    statement = (
-        upsert(connection, feedback)
-        .values(**row)
-        .on_conflict_do_update(index_elements=["project_id", "id"], set_=changes)
-        .returning(*feedback.c)
-    )
-    return connection.execute(statement).mappings().one()
+    statement = insert_or_update(connection, feedback, ("project_id", "id"), update)
+    return connection.execute(statement, row).mappings().one()

@@ -16,6 +16,7 @@ committed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -44,10 +45,15 @@ class _Pending(Generic[T]):
         self.future = future
 
     def resolve(self, result: Any) -> None:
-        self.loop.call_soon_threadsafe(_settle, self.future, result, None)
+        self._settle_soon(result, None)
 
     def reject(self, error: BaseException) -> None:
-        self.loop.call_soon_threadsafe(_settle, self.future, None, error)
+        self._settle_soon(None, error)
+
+    def _settle_soon(self, result: Any, error: BaseException | None) -> None:
+        # If the caller's event loop is gone, nobody is waiting; the writer must live on.
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(_settle, self.future, result, error)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -75,22 +81,28 @@ class Writer:
         retry_after: int = 1,
     ) -> None:
         self._engine = engine
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        # Unbounded underneath, so stop() can always queue its marker; submit() keeps the bound.
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._queue_size = queue_size
         self._max_batch = max_batch
         self._retry_after = retry_after
         self._thread: threading.Thread | None = None
+        self._accepting = False
         # Counters for /ready and the benchmarks; written by the writer thread only.
         self.batches = 0
         self.jobs = 0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="threadline-writer", daemon=True)
+        self._accepting = True
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Commit everything already queued, then stop (SIGTERM drains)."""
         if self._thread is None:
             return
+        # Refuse new writes first, so none can slip in behind the stop marker unanswered.
+        self._accepting = False
         self._queue.put(_STOP)
         self._thread.join(timeout)
         self._thread = None
@@ -104,15 +116,14 @@ class Writer:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         pending = _Pending(job, loop, future)
-        if self._thread is None:
+        if not self._accepting:
             raise Unavailable("threadline is not accepting writes", retry_after=self._retry_after)
-        try:
-            self._queue.put_nowait(pending)
-        except queue.Full:
+        if self._queue.qsize() >= self._queue_size:
             raise Unavailable(
                 "Too many writes are waiting for storage; retry shortly.",
                 retry_after=self._retry_after,
-            ) from None
+            )
+        self._queue.put_nowait(pending)
         return await pending.future
 
     def _take_batch(self) -> tuple[list[_Pending[Any]], bool]:

@@ -1,0 +1,195 @@
+"""`live_server`: the real `python -m threadline serve` in a subprocess, on SQLite and PostgreSQL.
+
+Keys are made by the real CLI (`threadline keys create`) in a subprocess of its own, so these
+tests see exactly what an operator following the README sees. Teardown sends SIGTERM and
+insists on a clean exit (code 0) within the graceful-shutdown window.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+STARTUP_SECONDS = 20.0
+SHUTDOWN_SECONDS = 30.0
+CLI_SECONDS = 60.0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _child_env() -> dict[str, str]:
+    """The environment minus THREADLINE_* settings, so only the flags we pass decide."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class LiveServer:
+    """One running `threadline serve` process and the database it writes to."""
+
+    def __init__(self, database_url: str, workdir: Path) -> None:
+        self.database_url = database_url
+        self.workdir = workdir
+        self.port = _free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / "server.log"
+        self.returncode: int | None = None
+        self.killed = False
+        self._log_file = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "threadline",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--database-url",
+                database_url,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env=_child_env(),
+        )
+
+    @property
+    def log(self) -> str:
+        """Everything the server has printed so far (stdout and stderr)."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def client(self, **options: Any) -> httpx.Client:
+        """An HTTP client for this server (never through a proxy from the environment)."""
+        return httpx.Client(base_url=self.base_url, trust_env=False, **{"timeout": 10.0, **options})
+
+    def wait_until_healthy(self, timeout: float = STARTUP_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        with self.client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    self.returncode = self.process.returncode
+                    self._close_log()
+                    pytest.fail(
+                        f"threadline serve exited with {self.process.returncode} before "
+                        f"answering /health.\n--- server log ---\n{self.log}"
+                    )
+                try:
+                    if client.get("/health").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.05)
+        self._kill()
+        pytest.fail(
+            f"threadline serve did not answer GET /health within {timeout:.0f} s."
+            f"\n--- server log ---\n{self.log}"
+        )
+
+    def create_key(self, kind: str, project: str = "docs", integration: str = "docs site") -> str:
+        """A new key from `threadline keys create`; its stdout is the key alone."""
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "threadline",
+                "keys",
+                "create",
+                "--project",
+                project,
+                "--integration",
+                integration,
+                "--kind",
+                kind,
+                "--database-url",
+                self.database_url,
+            ],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            cwd=self.workdir,
+            env=_child_env(),
+            timeout=CLI_SECONDS,
+            check=False,
+        )
+        assert result.returncode == 0, (
+            f"threadline keys create --kind {kind} exited with {result.returncode}\n"
+            f"stdout: {result.stdout}\nstderr: {result.stderr}"
+        )
+        key = result.stdout.strip()
+        assert key and "\n" not in key and " " not in key, (
+            f"stdout is not one key: {result.stdout!r}"
+        )
+        return key
+
+    def stop(self) -> int:
+        """SIGTERM, then wait for a graceful exit; fails (after SIGKILL) if it takes too long.
+
+        Idempotent: returns the exit code of the first stop.
+        """
+        if self.returncode is not None:
+            return self.returncode
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            self.returncode = self.process.wait(timeout=SHUTDOWN_SECONDS)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            pytest.fail(
+                f"threadline serve did not exit within {SHUTDOWN_SECONDS:.0f} s of SIGTERM; "
+                f"killed.\n--- server log ---\n{self.log}"
+            )
+        self._close_log()
+        return self.returncode
+
+    def stop_cleanly(self) -> None:
+        """stop(), and insist that a SIGTERM-ed server exits with status 0."""
+        code = self.stop()
+        assert code == 0, f"threadline serve exited with {code}.\n--- server log ---\n{self.log}"
+
+    def kill(self) -> None:
+        """SIGKILL: no drain, no shutdown hooks (a crash, as far as the OS can stage one)."""
+        self.killed = True
+        self._kill()
+
+    def _kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.returncode = self.process.returncode
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if not self._log_file.closed:
+            self._log_file.close()
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """A running server; teardown stops it (unless the test did) and asserts exit status 0."""
+    server = LiveServer(database_url, tmp_path)
+    try:
+        server.wait_until_healthy()
+    except BaseException:
+        server.kill()
+        raise
+    yield server
+    if not server.killed:
+        server.stop_cleanly()

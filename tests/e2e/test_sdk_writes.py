@@ -1,0 +1,135 @@
+"""The official npm SDK (`@inkeep/inkeep-analytics`, pinned in sdk/package.json) against the real
+server: sdk/write_calls.mjs drives every write call and fails on any response its zod schemas
+reject. Node.js and npm are required: CI installs them, so their absence fails, never skips."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import LiveServer
+
+pytestmark = pytest.mark.e2e
+
+SDK_SOURCE = Path(__file__).parent / "sdk"
+SDK_FILES = ("package.json", "package-lock.json", "write_calls.mjs")
+NODE_MAJOR = 20  # package.json "engines"
+NPM_CI_SECONDS = 300
+SCRIPT_SECONDS = 120
+
+
+def _output(stdout: str | bytes | None, stderr: str | bytes | None) -> str:
+    def text(value: str | bytes | None) -> str:
+        return value.decode(errors="replace") if isinstance(value, bytes) else value or ""
+
+    return f"--- stdout ---\n{text(stdout)}\n--- stderr ---\n{text(stderr)}"
+
+
+class _Unavailable(Exception):
+    """Node.js or the SDK cannot be set up; the message says why."""
+
+
+class SdkWorkspace:
+    """A scratch copy of tests/e2e/sdk, `npm ci`-ed once per session (no node_modules in the repo).
+
+    Installing happens inside the first test that asks, so a missing Node.js or a failed install
+    is that test's failure (not a setup error), and every later test fails with the same message.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._node: str | None = None
+        self._failure: str | None = None
+
+    def install(self) -> tuple[str, Path]:
+        """(path of `node`, directory to run write_calls.mjs in)."""
+        if self._failure is None and self._node is None:
+            try:
+                self._node = self._install()
+            except _Unavailable as exc:
+                self._failure = str(exc)
+        if self._failure is not None:
+            pytest.fail(self._failure)
+        assert self._node is not None
+        return self._node, self.directory
+
+    def _install(self) -> str:
+        node, npm = _tool("node"), _tool("npm")
+        version = subprocess.run(
+            [node, "--version"], capture_output=True, text=True, timeout=30, check=False
+        ).stdout.strip()
+        if int(version.lstrip("v").split(".")[0] or 0) < NODE_MAJOR:
+            raise _Unavailable(f"Node.js {version!r} is too old: the SDK needs >= {NODE_MAJOR}.")
+        for name in SDK_FILES:
+            shutil.copyfile(SDK_SOURCE / name, self.directory / name)
+        try:
+            result = subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund"],
+                cwd=self.directory,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=NPM_CI_SECONDS,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise _Unavailable(
+                f"`npm ci` did not finish within {NPM_CI_SECONDS} s.\n"
+                f"{_output(exc.stdout, exc.stderr)}"
+            ) from None
+        if result.returncode != 0:
+            raise _Unavailable(
+                f"`npm ci` exited with {result.returncode}.\n"
+                f"{_output(result.stdout, result.stderr)}"
+            )
+        return node
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise _Unavailable(
+            f"`{name}` is not on PATH. The SDK contract test needs Node.js >= {NODE_MAJOR} and npm "
+            "(CI installs them; locally e.g. `apt-get install nodejs npm`)."
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def sdk(tmp_path_factory: pytest.TempPathFactory) -> SdkWorkspace:
+    return SdkWorkspace(tmp_path_factory.mktemp("sdk"))
+
+
+def test_official_sdk_write_calls(sdk: SdkWorkspace, live_server: LiveServer) -> None:
+    node, sdk_dir = sdk.install()
+    env = {
+        **os.environ,
+        "THREADLINE_URL": live_server.base_url,
+        "THREADLINE_WEB_KEY": live_server.create_key("web"),
+        "THREADLINE_API_KEY": live_server.create_key("api"),
+    }
+    try:
+        result = subprocess.run(
+            [node, "write_calls.mjs"],
+            cwd=sdk_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=SCRIPT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(
+            f"write_calls.mjs did not finish within {SCRIPT_SECONDS} s.\n"
+            f"{_output(exc.stdout, exc.stderr)}\n--- server log ---\n{live_server.log}"
+        )
+    assert result.returncode == 0, (
+        f"write_calls.mjs exited with {result.returncode}.\n"
+        f"{_output(result.stdout, result.stderr)}\n--- server log ---\n{live_server.log}"
+    )
+    assert result.stdout.rstrip().endswith(" 0 failed"), result.stdout

@@ -1,0 +1,148 @@
+"""The Alembic migrations: they build exactly the schema of threadline.store.tables, once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, select, text
+
+from tests.conftest import BACKENDS, POSTGRES_ADMIN_URL
+from threadline.store.engine import Database, normalize_url, open_database
+from threadline.store.migrate import alembic_config, upgrade
+from threadline.store.tables import metadata, projects
+
+
+@contextmanager
+def empty_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of a database with nothing in it: a new SQLite file or PostgreSQL database."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"threadline_empty_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalize_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield (
+            normalize_url(POSTGRES_ADMIN_URL)
+            .set(database=name)
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def empty(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with empty_database(request.param, tmp_path) as url:
+        database = open_database(url, read_pool_size=1)
+        yield database
+        database.dispose()
+
+
+def table_names(database: Database) -> set[str]:
+    with database.reader.connect() as connection:
+        return set(inspect(connection).get_table_names())
+
+
+def versions(database: Database) -> list[str]:
+    with database.reader.connect() as connection:
+        return list(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+def test_upgrade_creates_every_table(empty: Database) -> None:
+    assert table_names(empty) == set()
+    upgrade(empty.writer)
+    assert table_names(empty) == {*metadata.tables, "alembic_version"}
+
+
+def test_the_database_is_at_the_head_revision(empty: Database) -> None:
+    upgrade(empty.writer)
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    assert versions(empty) == [head]
+
+
+def test_a_second_upgrade_changes_nothing(empty: Database) -> None:
+    upgrade(empty.writer)
+    with empty.writer.begin() as connection:
+        connection.execute(projects.insert().values(id="p1", name="docs", created_at=0))
+    before = versions(empty)
+    upgrade(empty.writer)
+    assert versions(empty) == before
+    with empty.reader.connect() as connection:
+        assert connection.execute(select(projects.c.name)).scalars().all() == ["docs"]
+
+
+def test_the_migrated_schema_matches_tables_py(empty: Database) -> None:
+    upgrade(empty.writer)
+    with empty.reader.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, metadata)
+    assert differences == []
+
+
+def test_concurrent_upgrades_on_postgresql_both_succeed(tmp_path: Path) -> None:
+    # The advisory lock serialises them; without it they deadlock on alembic_version.
+    with empty_database("postgresql", tmp_path) as url:
+        databases = [open_database(url, read_pool_size=1) for _ in range(2)]
+        start = threading.Barrier(len(databases))
+        errors: list[BaseException] = []
+
+        def migrate(database: Database) -> None:
+            start.wait()
+            try:
+                upgrade(database.writer)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=migrate, args=(d,)) for d in databases]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        try:
+            assert errors == []
+            assert table_names(databases[0]) == {*metadata.tables, "alembic_version"}
+            assert len(versions(databases[0])) == 1
+        finally:
+            for database in databases:
+                database.dispose()
+
+
+def test_concurrent_upgrades_on_sqlite_from_several_processes_all_succeed(tmp_path: Path) -> None:
+    # BEGIN IMMEDIATE serialises them. (Threads are no test here: Alembic's `context` and `op`
+    # are process-wide, so one process runs one upgrade at a time.)
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    script = (
+        "import sys\n"
+        "from threadline.store.engine import open_database\n"
+        "from threadline.store.migrate import upgrade\n"
+        "database = open_database(sys.argv[1])\n"
+        "upgrade(database.writer)\n"
+        "database.dispose()\n"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script, url], stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    outcomes = [(p.communicate()[1], p.returncode) for p in processes]
+    assert [stderr for stderr, code in outcomes if code != 0] == []
+    database = open_database(url, read_pool_size=1)
+    try:
+        assert table_names(database) == {*metadata.tables, "alembic_version"}
+        assert len(versions(database)) == 1
+    finally:
+        database.dispose()
