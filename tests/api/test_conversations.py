@@ -418,3 +418,26 @@ def test_invalid_conversations_name_every_violation_and_change_nothing(
     problem = assert_problem(client.post("/conversations", json=body, headers=api_headers), 400)
     assert [v["field"] for v in problem["errors"]] == fields
     assert snapshot(db) == before
+
+
+def test_a_conversation_reads_back_by_id_with_either_key(
+    client: TestClient, make_key: KeyMaker
+) -> None:
+    posted = post(client, make_key.headers("web"), REFERENCE_EXAMPLE)
+    for kind in ("web", "api"):
+        # The widget sends Content-Type: application/json on this bodiless GET (widget §3).
+        headers = make_key.headers(kind, **{"Content-Type": "application/json"})
+        response = client.get("/conversations/conv_1234", headers=headers)
+        assert response.status_code == 200
+        assert response.json() == posted
+
+
+def test_reading_an_unknown_or_foreign_conversation_is_404(
+    client: TestClient, make_key: KeyMaker
+) -> None:
+    post(client, make_key.headers("api", "docs"), REFERENCE_EXAMPLE)
+    path = "/conversations/conv_1234"
+    assert_problem(client.get(path, headers=make_key.headers("api", "shop")), 404, path)
+    missing = "/conversations/nope"
+    assert_problem(client.get(missing, headers=make_key.headers("api", "docs")), 404, missing)
+    assert_problem(client.get(path), 401, path)

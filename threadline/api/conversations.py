@@ -1,4 +1,5 @@
-"""POST /conversations (reference §4.4) and the Conversation response shape (§4.2)."""
+"""POST /conversations (reference §4.4), GET /conversations/{id} (§4.6), and the Conversation
+response shape (§4.2)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 from sqlalchemy import RowMapping
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -15,7 +17,13 @@ from starlette.routing import Route
 from threadline.api.body import read_json
 from threadline.api.responses import JSONResponse, services
 from threadline.auth import WEB
-from threadline.store.conversations import StoredConversation, upsert_conversation
+from threadline.errors import NotFound
+from threadline.services import Services
+from threadline.store.conversations import (
+    StoredConversation,
+    get_conversation,
+    upsert_conversation,
+)
 from threadline.timestamps import to_iso
 from threadline.wire.conversations import (
     ConversationIn,
@@ -116,4 +124,24 @@ async def log_conversation(request: Request) -> Response:
     return JSONResponse(conversation_out(stored))
 
 
-routes = [Route("/conversations", log_conversation, methods=["POST"])]
+def _read_one(ctx: Services, project_id: str, conversation_id: str) -> StoredConversation | None:
+    with ctx.database.reader.connect() as connection:
+        return get_conversation(connection, project_id=project_id, conversation_id=conversation_id)
+
+
+async def get_conversation_by_id(request: Request) -> Response:
+    ctx = services(request)
+    principal = await ctx.auth.authenticate(request.headers.get("authorization"))
+    # Web keys too: the widget opens shared and saved chats with its web key (reference §4.6).
+    principal.require(WEB)
+    conversation_id = request.path_params["id"]
+    stored = await run_in_threadpool(_read_one, ctx, principal.project_id, conversation_id)
+    if stored is None:
+        raise NotFound(f"No conversation {conversation_id!r} in this project.")
+    return JSONResponse(conversation_out(stored))
+
+
+routes = [
+    Route("/conversations", log_conversation, methods=["POST"]),
+    Route("/conversations/{id}", get_conversation_by_id, methods=["GET"]),
+]

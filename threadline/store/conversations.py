@@ -213,3 +213,22 @@ def upsert_conversation(
     key = where(project_id=project_id, id=conversation_id)
     row = connection.execute(statement, {**changes, **key}).mappings().one()
     return StoredConversation(conversation=row, messages=history)
+
+
+def get_conversation(
+    connection: Connection, *, project_id: str, conversation_id: str
+) -> StoredConversation | None:
+    """The conversation and its messages in order, or None if the project has no such id."""
+    row = (
+        connection.execute(
+            select_where(conversations, _KEY), where(project_id=project_id, id=conversation_id)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    history = where(project_id=project_id, conversation_id=conversation_id)
+    return StoredConversation(
+        conversation=row, messages=list(connection.execute(_HISTORY, history).mappings())
+    )
