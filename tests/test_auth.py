@@ -19,7 +19,8 @@ from threadline.auth import (
     generate_key,
     hash_key,
 )
-from threadline.errors import Forbidden, Unauthorized
+from threadline.errors import Forbidden, TooManyRequests, Unauthorized
+from threadline.ratelimit import RateLimiter
 from threadline.store import keys as key_store
 from threadline.store.engine import Database
 from threadline.store.keys import KeyKind
@@ -129,3 +130,19 @@ def test_without_a_cache_revocation_is_immediate(make_key: KeyMaker, db: Databas
     revoke(db, secret)
     with pytest.raises(Unauthorized):
         authenticate(authenticator, secret)
+
+
+def test_a_limiter_counts_each_known_key_after_it_is_verified(
+    make_key: KeyMaker, db: Database
+) -> None:
+    first, second = make_key("api"), make_key("web")
+    limiter = RateLimiter(1, 1, clock=FakeClock())
+    authenticator = Authenticator(db.reader, cache_seconds=5, limiter=limiter)
+    authenticate(authenticator, first)
+    with pytest.raises(TooManyRequests):
+        authenticate(authenticator, first)
+    authenticate(authenticator, second)
+    for _ in range(3):  # unknown keys are 401, and take no bucket
+        with pytest.raises(Unauthorized):
+            authenticate(authenticator, generate_key("api").secret)
+    assert len(limiter._buckets) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -12,7 +13,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.api import conversations, events, feedback, health
+from threadline.api import batch, conversations, events, feedback, health
+from threadline.api.idempotency import sweep_old_answers
 from threadline.config import Settings
 from threadline.errors import ThreadlineError, error_for_status, problem_response
 from threadline.middleware import RequestContextMiddleware, new_request_id
@@ -50,15 +52,23 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if owned:
             ctx.start()
+        sweeper = asyncio.create_task(sweep_old_answers(ctx.writer, ctx.idempotency))
         try:
             yield
         finally:
+            sweeper.cancel()
             if owned:
                 # Drain: writes already queued are committed and answered before exit.
                 ctx.stop()
 
     app = Starlette(
-        routes=[*feedback.routes, *events.routes, *conversations.routes, *health.routes],
+        routes=[
+            *feedback.routes,
+            *events.routes,
+            *conversations.routes,
+            *batch.routes,
+            *health.routes,
+        ],
         middleware=[
             Middleware(
                 CORSMiddleware,

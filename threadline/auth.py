@@ -3,7 +3,8 @@
 Keys are 256-bit random tokens, so a plain SHA-256 is enough to store them safely (a slow
 password hash guards low-entropy secrets, which these are not) and lets a lookup be one indexed
 query. Verified keys are cached for `key_cache_seconds`, so revocation takes effect within that
-time on every instance.
+time on every instance. A request that passes is then counted against its key's rate limit, if
+one is configured.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from threadline.errors import Forbidden, Unauthorized
+from threadline.ratelimit import RateLimiter
 from threadline.store.keys import KeyKind, find_active_key
 
 WEB: frozenset[KeyKind] = frozenset({"web", "api"})
@@ -71,10 +73,12 @@ class Authenticator:
         reader: Engine,
         *,
         cache_seconds: float,
+        limiter: RateLimiter | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._reader = reader
         self._cache_seconds = cache_seconds
+        self._limiter = limiter
         self._clock = clock
         self._cache: dict[str, tuple[float, Principal | None]] = {}
 
@@ -92,6 +96,9 @@ class Authenticator:
                 self._cache[key_hash] = (now + self._cache_seconds, principal)
         if principal is None:
             raise Unauthorized("Unknown or revoked key.")
+        if self._limiter is not None:
+            # Only once the key is known: made-up keys are 401 and cannot fill the limiter.
+            self._limiter.check(principal.key_id)
         return principal
 
     def _lookup(self, key_hash: str) -> Principal | None:

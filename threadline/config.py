@@ -33,6 +33,12 @@ class Settings:
     key_cache_seconds: float = 5.0
     # Retry-After (seconds) sent with 503 answers.
     retry_after_seconds: int = 1
+    # Requests per second each key may make, in this process; 0 turns rate limiting off.
+    rate_limit_per_second: float = 0.0
+    # Most requests a key may make at once before the rate applies; 0 means one second's worth.
+    rate_limit_burst: int = 0
+    # Answers to writes sent with an Idempotency-Key are replayed to retries for this long.
+    idempotency_ttl_hours: float = 24.0
     log_level: str = "info"
     access_log: bool = False
 

@@ -6,8 +6,10 @@
     ├── Forbidden                      403     forbidden
     ├── NotFound                       404     not_found
     ├── MethodNotAllowed               405     method_not_allowed
+    ├── Conflict                       409     conflict
     ├── PayloadTooLarge                413     payload_too_large
     ├── Unprocessable                  422     unprocessable_entity
+    ├── TooManyRequests(retry_after)   429     too_many_requests
     ├── InternalError                  500     internal_server_error
     └── Unavailable(retry_after)       503     service_unavailable
 
@@ -70,12 +72,24 @@ class MethodNotAllowed(ThreadlineError):
     status, code, title = 405, "method_not_allowed", "Method Not Allowed"
 
 
+class Conflict(ThreadlineError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
 class PayloadTooLarge(ThreadlineError):
     status, code, title = 413, "payload_too_large", "Payload Too Large"
 
 
 class Unprocessable(ThreadlineError):
     status, code, title = 422, "unprocessable_entity", "Unprocessable Entity"
+
+
+class TooManyRequests(ThreadlineError):
+    status, code, title = 429, "too_many_requests", "Too Many Requests"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
 
 
 class InternalError(ThreadlineError):
@@ -98,8 +112,10 @@ _BY_STATUS: dict[int, type[ThreadlineError]] = {
         Forbidden,
         NotFound,
         MethodNotAllowed,
+        Conflict,
         PayloadTooLarge,
         Unprocessable,
+        TooManyRequests,
         InternalError,
         Unavailable,
     )
@@ -118,16 +134,20 @@ def _legacy_message(detail: str) -> str:
     return detail[: _LEGACY_MESSAGE_LIMIT - 3] + "..."
 
 
-def problem_body(error: ThreadlineError, *, instance: str, request_id: str) -> dict[str, Any]:
+def problem_body(
+    error: ThreadlineError, *, instance: str, request_id: str | None = None
+) -> dict[str, Any]:
+    """The problem+json body; without a request_id for the items of a batch answer."""
     body: dict[str, Any] = {
         "title": error.title,
         "status": error.status,
         "detail": error.detail,
         "instance": instance,
-        "requestId": request_id,
         "code": error.code,
         "error": {"code": error.code, "message": _legacy_message(error.detail)},
     }
+    if request_id is not None:
+        body["requestId"] = request_id
     if error.violations:
         # An RFC 9457 extension member: every violation, machine-readable.
         body["errors"] = error.violations

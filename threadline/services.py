@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+from threadline.api.idempotency import Idempotency
 from threadline.auth import Authenticator
 from threadline.config import Settings
+from threadline.ratelimit import RateLimiter
 from threadline.store.engine import Database, describe_url, open_database
 from threadline.store.migrate import upgrade
 from threadline.store.writer import Writer
@@ -20,6 +22,7 @@ class Services:
     database: Database
     writer: Writer
     auth: Authenticator
+    idempotency: Idempotency
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
@@ -30,8 +33,19 @@ class Services:
             max_batch=settings.writer_max_batch,
             retry_after=settings.retry_after_seconds,
         )
-        auth = Authenticator(database.reader, cache_seconds=settings.key_cache_seconds)
-        return cls(settings=settings, database=database, writer=writer, auth=auth)
+        limiter = None
+        if settings.rate_limit_per_second > 0:
+            limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        auth = Authenticator(
+            database.reader, cache_seconds=settings.key_cache_seconds, limiter=limiter
+        )
+        return cls(
+            settings=settings,
+            database=database,
+            writer=writer,
+            auth=auth,
+            idempotency=Idempotency(ttl_hours=settings.idempotency_ttl_hours),
+        )
 
     def start(self) -> None:
         upgrade(self.database.writer)

@@ -14,8 +14,10 @@ from sqlalchemy import Connection, select
 
 from threadline.errors import InternalError, Unavailable, Unprocessable
 from threadline.store.engine import Database, open_database
-from threadline.store.tables import projects
+from threadline.store.events import EventWrite, prepare_event
+from threadline.store.tables import events, projects
 from threadline.store.writer import Job, Writer
+from threadline.wire.events import MessageEventIn
 
 MakeWriter = Callable[..., Writer]
 
@@ -288,3 +290,38 @@ def test_the_writer_recovers_when_the_database_comes_back(
     finally:
         writer.stop()
         database.dispose()
+
+
+def event_write(event_id: str, event_type: str = "t") -> EventWrite:
+    body = MessageEventIn(type=event_type, messageId="m", id=event_id)
+    return prepare_event(project_id="p", integration_id="i", body=body)
+
+
+def stored_events(database: Database) -> list[tuple[str, str]]:
+    with database.reader.connect() as connection:
+        return sorted(map(tuple, connection.execute(select(events.c.id, events.c.type))))  # type: ignore[arg-type]
+
+
+def test_event_writes_of_one_batch_share_one_statement(
+    writer: Writer, gate: Gate, db: Database
+) -> None:
+    # e2 is sent twice in the same batch, with another type the second time: stored once, and
+    # both callers get the event stored first.
+    jobs = [event_write("e1"), event_write("e2"), event_write("e2", "other"), event_write("e3")]
+    results = run(one_batch(writer, gate, jobs))
+    assert [(r["id"], r["type"]) for r in results] == [
+        ("e1", "t"),
+        ("e2", "t"),
+        ("e2", "t"),
+        ("e3", "t"),
+    ]
+    assert stored_events(db) == [("e1", "t"), ("e2", "t"), ("e3", "t")]
+
+
+def test_a_failing_group_is_retried_one_by_one(writer: Writer, gate: Gate, db: Database) -> None:
+    bad = event_write("e2")
+    bad.row["type"] = None  # NOT NULL: this row alone cannot be stored
+    results = run(one_batch(writer, gate, [event_write("e1"), bad, event_write("e3")]))
+    assert results[0]["id"] == "e1" and results[2]["id"] == "e3"
+    assert isinstance(results[1], InternalError)
+    assert stored_events(db) == [("e1", "t"), ("e3", "t")]

@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from threadline.api.body import read_json
 from threadline.api.responses import JSONResponse, services
-from threadline.auth import WEB
+from threadline.api.writes import WriteOperation, handle_write
+from threadline.auth import WEB, Principal
 from threadline.errors import NotFound
 from threadline.services import Services
 from threadline.store.conversations import (
@@ -24,6 +24,7 @@ from threadline.store.conversations import (
     get_conversation,
     upsert_conversation,
 )
+from threadline.store.writer import Job
 from threadline.timestamps import to_iso
 from threadline.wire.conversations import (
     ConversationIn,
@@ -108,20 +109,20 @@ def conversation_out(stored: StoredConversation) -> ConversationOut:
     return _CONVERSATION_OUT[kind](**fields)  # type: ignore[no-any-return]
 
 
-async def log_conversation(request: Request) -> Response:
-    ctx = services(request)
-    principal = await ctx.auth.authenticate(request.headers.get("authorization"))
-    principal.require(WEB)
-    body: ConversationIn = await read_json(request, ConversationIn, ctx.settings.max_body_bytes)
-    stored = await ctx.writer.submit(
-        functools.partial(
-            upsert_conversation,
-            project_id=principal.project_id,
-            integration_id=principal.integration_id,
-            body=body,
-        )
+def _prepare(principal: Principal, body: ConversationIn) -> Job[StoredConversation]:
+    return functools.partial(
+        upsert_conversation,
+        project_id=principal.project_id,
+        integration_id=principal.integration_id,
+        body=body,
     )
-    return JSONResponse(conversation_out(stored))
+
+
+LOG_CONVERSATION = WriteOperation(ConversationIn, _prepare, conversation_out)
+
+
+async def log_conversation(request: Request) -> Response:
+    return await handle_write(request, LOG_CONVERSATION)
 
 
 def _read_one(ctx: Services, project_id: str, conversation_id: str) -> StoredConversation | None:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import RowMapping
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from threadline.api.body import read_json
-from threadline.api.responses import JSONResponse, services
-from threadline.auth import WEB
-from threadline.store.events import insert_event
+from threadline.api.writes import WriteOperation, handle_write
+from threadline.auth import Principal
+from threadline.store.events import EventWrite, prepare_event
 from threadline.timestamps import to_iso
 from threadline.wire.events import (
     ConversationEventOut,
@@ -24,7 +22,7 @@ from threadline.wire.events import (
 )
 
 
-def event_out(row: RowMapping) -> EventOut:
+def event_out(row: Mapping[str, Any]) -> EventOut:
     common: dict[str, Any] = {
         "id": row["id"],
         "type": row["type"],
@@ -42,20 +40,17 @@ def event_out(row: RowMapping) -> EventOut:
     return SearchEventOut(searchQuery=row["search_query"], **common)
 
 
-async def log_event(request: Request) -> Response:
-    ctx = services(request)
-    principal = await ctx.auth.authenticate(request.headers.get("authorization"))
-    principal.require(WEB)
-    body: EventIn = await read_json(request, EventIn, ctx.settings.max_body_bytes)
-    row = await ctx.writer.submit(
-        functools.partial(
-            insert_event,
-            project_id=principal.project_id,
-            integration_id=principal.integration_id,
-            body=body,
-        )
+def _prepare(principal: Principal, body: EventIn) -> EventWrite:
+    return prepare_event(
+        project_id=principal.project_id, integration_id=principal.integration_id, body=body
     )
-    return JSONResponse(event_out(row))
+
+
+LOG_EVENT = WriteOperation(EventIn, _prepare, event_out)
+
+
+async def log_event(request: Request) -> Response:
+    return await handle_write(request, LOG_EVENT)
 
 
 routes = [Route("/events", log_event, methods=["POST"])]

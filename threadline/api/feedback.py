@@ -9,10 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from threadline.api.body import read_json
-from threadline.api.responses import JSONResponse, services
-from threadline.auth import WEB
+from threadline.api.writes import WriteOperation, handle_write
+from threadline.auth import Principal
 from threadline.store.feedback import upsert_feedback
+from threadline.store.writer import Job
 from threadline.timestamps import to_iso
 from threadline.wire.feedback import FeedbackIn, FeedbackOut
 
@@ -32,22 +32,22 @@ def feedback_out(row: RowMapping) -> FeedbackOut:
     )
 
 
+def prepare_feedback(principal: Principal, body: FeedbackIn) -> Job[RowMapping]:
+    return functools.partial(
+        upsert_feedback,
+        project_id=principal.project_id,
+        integration_id=principal.integration_id,
+        body=body,
+    )
+
+
+LOG_FEEDBACK = WriteOperation(FeedbackIn, prepare_feedback, feedback_out)
+
+
 async def log_feedback(request: Request) -> Response:
-    ctx = services(request)
-    principal = await ctx.auth.authenticate(request.headers.get("authorization"))
     # Web keys too: the seed says API keys, but browser widgets send thumbs up/down with their
     # one web key (reference §11.1, widget §6.2).
-    principal.require(WEB)
-    body: FeedbackIn = await read_json(request, FeedbackIn, ctx.settings.max_body_bytes)
-    row = await ctx.writer.submit(
-        functools.partial(
-            upsert_feedback,
-            project_id=principal.project_id,
-            integration_id=principal.integration_id,
-            body=body,
-        )
-    )
-    return JSONResponse(feedback_out(row))
+    return await handle_write(request, LOG_FEEDBACK)
 
 
 routes = [Route("/feedback", log_feedback, methods=["POST"])]

@@ -92,8 +92,9 @@ def _lock_or_create(
     row = connection.execute(_LOCK, key).mappings().first()
     if row is not None:
         return row
-    insert = insert_ignore(connection, conversations, _KEY, returning=False)
-    if connection.execute(insert, {**_EMPTY_CONVERSATION, **new_row}).rowcount == 1:
+    # RETURNING tells whether this insert happened (psycopg's rowcount here is -1).
+    insert = insert_ignore(connection, conversations, _KEY)
+    if connection.execute(insert, {**_EMPTY_CONVERSATION, **new_row}).first() is not None:
         return None
     # Another instance created it between our two statements: lock theirs.
     return connection.execute(_LOCK, key).mappings().one()

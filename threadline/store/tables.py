@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -180,4 +181,29 @@ events = Table(
     Index(None, "project_id", "message_id"),
 )
 
-DATA_TABLES = (events, feedback, messages, conversations, api_keys, integrations, projects)
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("project_id", String(64), nullable=False),
+    # The client's Idempotency-Key header value.
+    Column("key", String(255), nullable=False),
+    # SHA-256 of the method, path and decoded body: the same key with another body is refused.
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    # The response body as first sent, replayed byte for byte to retries.
+    Column("response", Text, nullable=False),
+    Column("created_at", Micros, nullable=False),
+    PrimaryKeyConstraint("project_id", "key"),
+    Index(None, "created_at"),
+)
+
+DATA_TABLES = (
+    idempotency_keys,
+    events,
+    feedback,
+    messages,
+    conversations,
+    api_keys,
+    integrations,
+    projects,
+)

@@ -7,6 +7,9 @@ committed.
 
 - A job that raises ThreadlineError (a 422, say) gets that error; the batch is rolled back and
   re-run without it, so one bad write never sinks the others or leaves half of itself behind.
+- Jobs that offer `run_many(connection, jobs)` (event inserts) run together as one statement;
+  should such a group fail, the batch is re-run with every job on its own, so the failure is
+  pinned on the job that caused it.
 - A database failure (down, locked, disk full) fails the whole batch with 503 + Retry-After;
   the next batch tries again on a fresh connection, so recovery needs no restart.
 - The queue is bounded: when it is full, `submit` refuses at once with 503 instead of letting
@@ -69,6 +72,10 @@ class _JobFailed(Exception):
     def __init__(self, pending: _Pending[Any], error: BaseException):
         self.pending = pending
         self.error = error
+
+
+class _GroupFailed(Exception):
+    """A run_many group failed: which of its jobs caused it is unknown."""
 
 
 class Writer:
@@ -162,9 +169,13 @@ class Writer:
 
     def _commit(self, batch: list[_Pending[Any]]) -> None:
         pending = list(batch)
+        grouped = True
         while pending:
             try:
-                results = self._transaction(pending)
+                results = self._transaction(pending, grouped=grouped)
+            except _GroupFailed:
+                grouped = False
+                continue
             except _JobFailed as failed:
                 failed.pending.reject(failed.error)
                 pending.remove(failed.pending)
@@ -184,12 +195,34 @@ class Writer:
             self.jobs += len(pending)
             return
 
-    def _transaction(self, pending: list[_Pending[Any]]) -> list[Any]:
-        results = []
+    def _transaction(self, pending: list[_Pending[Any]], *, grouped: bool) -> list[Any]:
+        results: list[Any] = [None] * len(pending)
+        groups: dict[Callable[..., list[Any]], list[int]] = {}
         with self._engine.begin() as connection:
-            for item in pending:
-                results.append(self._run_job(item, connection))
+            for index, item in enumerate(pending):
+                run_many = getattr(item.job, "run_many", None) if grouped else None
+                if run_many is None:
+                    results[index] = self._run_job(item, connection)
+                else:
+                    groups.setdefault(run_many, []).append(index)
+            for run_many, indices in groups.items():
+                outcomes = self._run_group(run_many, [pending[i] for i in indices], connection)
+                for index, outcome in zip(indices, outcomes, strict=True):
+                    results[index] = outcome
         return results
+
+    @staticmethod
+    def _run_group(
+        run_many: Callable[..., list[Any]], items: list[_Pending[Any]], connection: Connection
+    ) -> list[Any]:
+        if len(items) == 1:
+            return [Writer._run_job(items[0], connection)]
+        try:
+            return run_many(connection, [item.job for item in items])
+        except OperationalError:
+            raise  # the database itself failed: the whole batch is refused
+        except Exception as exc:
+            raise _GroupFailed from exc
 
     @staticmethod
     def _run_job(item: _Pending[Any], connection: Connection) -> Any:

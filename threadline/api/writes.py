@@ -1,0 +1,50 @@
+"""The one path every write endpoint takes: authenticate, read, prepare, commit, answer.
+
+Each endpoint only says how its decoded body becomes a writer job (`prepare`) and how the job's
+result becomes its response (`answer`); authentication, the body limit, Idempotency-Key and the
+commit-before-answer rule live here once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from threadline.api.body import read_json
+from threadline.api.idempotency import fingerprint, idempotent_write
+from threadline.api.responses import JSONResponse, services
+from threadline.auth import WEB, Principal
+from threadline.store.writer import Job
+
+
+@dataclasses.dataclass(frozen=True)
+class WriteOperation:
+    body_type: Any
+    prepare: Callable[[Principal, Any], Job[Any]]
+    answer: Callable[[Any], Any]
+
+
+async def handle_write(request: Request, operation: WriteOperation) -> Response:
+    ctx = services(request)
+    principal = await ctx.auth.authenticate(request.headers.get("authorization"))
+    # Every write accepts web keys: browser widgets write with their one web key (widget §6.2).
+    principal.require(WEB)
+    body = await read_json(request, operation.body_type, ctx.settings.max_body_bytes)
+    job = operation.prepare(principal, body)
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return JSONResponse(operation.answer(await ctx.writer.submit(job)))
+    return await idempotent_write(
+        writer=ctx.writer,
+        database=ctx.database,
+        idempotency=ctx.idempotency,
+        principal=principal,
+        key=key,
+        request_fingerprint=fingerprint(request.url.path, body),
+        job=job,
+        answer=operation.answer,
+    )
