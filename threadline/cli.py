@@ -140,6 +140,8 @@ def serve(
         access_log=settings.access_log,
         # In-flight requests get this long to finish on SIGTERM; queued writes are then drained.
         timeout_graceful_shutdown=30,
+        # threadline never reads client addresses; X-Forwarded-* parsing would be wasted work.
+        proxy_headers=False,
     )
 
 
