@@ -27,6 +27,10 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     # Writes waiting for the writer beyond this many are refused with 503 + Retry-After.
     writer_queue_size: int = 10_000
+    # Write requests being handled at once beyond this many are refused with 503 + Retry-After
+    # before their body is read: under overload the HTTP side saturates before the writer's
+    # queue fills, and queueing there would only grow latency (docs/performance.md).
+    max_writes_in_flight: int = 256
     # Most writes committed in one transaction (group commit).
     writer_max_batch: int = 512
     # Seconds a verified key stays cached; revocation takes effect within this time.

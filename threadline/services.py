@@ -23,6 +23,7 @@ class Services:
     writer: Writer
     auth: Authenticator
     idempotency: Idempotency
+    writes_in_flight: int = 0
 
     @classmethod
     def create(cls, settings: Settings) -> Services:

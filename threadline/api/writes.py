@@ -2,7 +2,7 @@
 
 Each endpoint only says how its decoded body becomes a writer job (`prepare`) and how the job's
 result becomes its response (`answer`); authentication, the body limit, Idempotency-Key and the
-commit-before-answer rule live here once.
+commit-before-answer rule and the bound on writes in flight live here once.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from threadline.api.body import read_json
 from threadline.api.idempotency import fingerprint, idempotent_write
 from threadline.api.responses import JSONResponse, services
 from threadline.auth import WEB, Principal
+from threadline.errors import Unavailable
+from threadline.services import Services
 from threadline.store.writer import Job
 
 
@@ -30,6 +32,19 @@ class WriteOperation:
 
 async def handle_write(request: Request, operation: WriteOperation) -> Response:
     ctx = services(request)
+    if ctx.writes_in_flight >= ctx.settings.max_writes_in_flight:
+        raise Unavailable(
+            "Too many writes are in progress; retry shortly.",
+            retry_after=ctx.settings.retry_after_seconds,
+        )
+    ctx.writes_in_flight += 1
+    try:
+        return await _write(request, ctx, operation)
+    finally:
+        ctx.writes_in_flight -= 1
+
+
+async def _write(request: Request, ctx: Services, operation: WriteOperation) -> Response:
     principal = await ctx.auth.authenticate(request.headers.get("authorization"))
     # Every write accepts web keys: browser widgets write with their one web key (widget §6.2).
     principal.require(WEB)
