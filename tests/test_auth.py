@@ -19,10 +19,10 @@ from threadline.auth import (
     generate_key,
     hash_key,
 )
-from threadline.errors import Forbidden, TooManyRequests, Unauthorized
+from threadline.errors import Forbidden, TooManyRequests, Unauthorized, Unavailable
 from threadline.ratelimit import RateLimiter
 from threadline.store import keys as key_store
-from threadline.store.engine import Database
+from threadline.store.engine import Database, open_database
 from threadline.store.keys import KeyKind
 
 
@@ -146,3 +146,14 @@ def test_a_limiter_counts_each_known_key_after_it_is_verified(
         with pytest.raises(Unauthorized):
             authenticate(authenticator, generate_key("api").secret)
     assert len(limiter._buckets) == 2
+
+
+def test_an_unreachable_database_is_503_not_500() -> None:
+    # Nothing listens on port 1: a key that is not cached cannot be checked, so retry later.
+    database = open_database("postgresql://postgres@127.0.0.1:1/none")
+    try:
+        authenticator = Authenticator(database.reader, cache_seconds=5)
+        with pytest.raises(Unavailable):
+            asyncio.run(authenticator.authenticate("Bearer tl_api_whatever"))
+    finally:
+        database.dispose()

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from threadline.errors import Forbidden, Unauthorized
 from threadline.ratelimit import RateLimiter
+from threadline.store.engine import reading
 from threadline.store.keys import KeyKind, find_active_key
 
 WEB: frozenset[KeyKind] = frozenset({"web", "api"})
@@ -102,7 +103,7 @@ class Authenticator:
         return principal
 
     def _lookup(self, key_hash: str) -> Principal | None:
-        with self._reader.connect() as connection:
+        with reading(self._reader) as connection:
             record = find_active_key(connection, key_hash)
         if record is None:
             return None

@@ -19,6 +19,10 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import POSTGRES_ADMIN_URL
+from threadline.store.engine import normalize_url
 
 STARTUP_SECONDS = 20.0
 SHUTDOWN_SECONDS = 30.0
@@ -42,10 +46,11 @@ def _child_env() -> dict[str, str]:
 class LiveServer:
     """One running `threadline serve` process and the database it writes to."""
 
-    def __init__(self, database_url: str, workdir: Path) -> None:
+    def __init__(self, database_url: str, workdir: Path, port: int | None = None) -> None:
+        """Starts the process; `port` reuses a port (a restart after kill()), else a free one."""
         self.database_url = database_url
         self.workdir = workdir
-        self.port = _free_port()
+        self.port = port if port is not None else _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "server.log"
         self.returncode: int | None = None
@@ -181,6 +186,26 @@ class LiveServer:
             self._log_file.close()
 
 
+def log_excerpt(log: str, lines: int = 40) -> str:
+    """A server log from its first ERROR (or Traceback) on, without library frames: what a
+    failing assertion should show instead of the whole log."""
+    all_lines = log.splitlines()
+    first = next(
+        (i for i, line in enumerate(all_lines) if " ERROR " in line or "Traceback" in line),
+        max(0, len(all_lines) - lines),
+    )
+    kept: list[str] = []
+    library_frame = False
+    for line in all_lines[first:]:
+        if line.startswith("  File "):
+            library_frame = "site-packages" in line
+        elif not (library_frame and line.startswith("    ")):
+            library_frame = False
+        if not library_frame:
+            kept.append(line)
+    return "--- server log (excerpt) ---\n" + "\n".join(kept[:lines])
+
+
 @pytest.fixture
 def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     """A running server; teardown stops it (unless the test did) and asserts exit status 0."""
@@ -193,3 +218,19 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     yield server
     if not server.killed:
         server.stop_cleanly()
+
+
+@pytest.fixture
+def empty_postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test's own, created empty (never migrated), dropped after."""
+    name = f"threadline_e2e_{os.getpid()}_{time.monotonic_ns()}"
+    admin = create_engine(normalize_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = normalize_url(POSTGRES_ADMIN_URL).set(database=name)
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -9,8 +9,10 @@ from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import OperationalError
 
 from threadline.errors import InternalError, Unavailable, Unprocessable
 from threadline.store.engine import Database, open_database
@@ -325,3 +327,35 @@ def test_a_failing_group_is_retried_one_by_one(writer: Writer, gate: Gate, db: D
     assert results[0]["id"] == "e1" and results[2]["id"] == "e3"
     assert isinstance(results[1], InternalError)
     assert stored_events(db) == [("e1", "t"), ("e3", "t")]
+
+
+def test_a_deadlock_is_re_run_not_refused(writer: Writer, db: Database) -> None:
+    # What PostgreSQL raises when it picks this transaction as a deadlock's victim: it rolled
+    # the transaction back, and running it again is the remedy, not a 503.
+    attempts: list[int] = []
+
+    def job(connection: Connection) -> str:
+        attempts.append(1)
+        add_project("after-deadlock")(connection)
+        if len(attempts) == 1:
+            raise OperationalError("UPDATE ...", {}, psycopg.errors.DeadlockDetected())
+        return "done"
+
+    assert run(writer.submit(job)) == "done"
+    assert len(attempts) == 2
+    assert stored(db) == {"after-deadlock"}
+
+
+def test_a_lasting_database_error_is_still_refused(writer: Writer) -> None:
+    def job(connection: Connection) -> str:
+        raise OperationalError("SELECT 1", {}, psycopg.errors.AdminShutdown())
+
+    assert isinstance(run(submit_and_catch(writer, job)), Unavailable)
+
+
+async def submit_and_catch(writer: Writer, job: Job[Any]) -> BaseException | None:
+    try:
+        await writer.submit(job)
+    except Exception as exc:
+        return exc
+    return None

@@ -24,6 +24,7 @@ from threadline.store.conversations import (
     get_conversation,
     upsert_conversation,
 )
+from threadline.store.engine import reading
 from threadline.store.writer import Job
 from threadline.timestamps import to_iso
 from threadline.wire.conversations import (
@@ -126,7 +127,7 @@ async def log_conversation(request: Request) -> Response:
 
 
 def _read_one(ctx: Services, project_id: str, conversation_id: str) -> StoredConversation | None:
-    with ctx.database.reader.connect() as connection:
+    with reading(ctx.database.reader, retry_after=ctx.settings.retry_after_seconds) as connection:
         return get_conversation(connection, project_id=project_id, conversation_id=conversation_id)
 
 

@@ -25,7 +25,7 @@ from starlette.responses import Response
 
 from threadline.auth import Principal
 from threadline.errors import BadRequest, Conflict, Unprocessable
-from threadline.store.engine import Database
+from threadline.store.engine import Database, reading
 from threadline.store.idempotency import (
     AnsweredElsewhere,
     RecordedWrite,
@@ -55,7 +55,7 @@ def fingerprint(path: str, body: Any) -> str:
 
 
 def _find(database: Database, project_id: str, key: str) -> StoredAnswer | None:
-    with database.reader.connect() as connection:
+    with reading(database.reader) as connection:
         return find_answer(connection, project_id, key)
 
 

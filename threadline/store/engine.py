@@ -7,13 +7,18 @@ process writing to the same file (the CLI creating a key) waits instead of faili
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from threadline.errors import Unavailable
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -71,7 +76,16 @@ def _create(url: URL, *, write: bool, pool_size: int) -> Engine:
         max_overflow=0 if write else pool_size,
         pool_pre_ping=True,
         pool_timeout=10,
-        connect_args={"connect_timeout": 5},
+        connect_args={
+            "connect_timeout": 5,
+            # A database that vanishes without a reset (a black-holed network) must still fail
+            # the connection within seconds, not leave the writer waiting on it for minutes.
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 3,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 20_000,
+        },
         **common,
     )
 
@@ -100,6 +114,18 @@ def open_database(url: str, *, read_pool_size: int = 8) -> Database:
         writer=_create(parsed, write=True, pool_size=1),
         reader=_create(parsed, write=False, pool_size=read_pool_size),
     )
+
+
+@contextlib.contextmanager
+def reading(engine: Engine, *, retry_after: int = 1) -> Iterator[Connection]:
+    """A connection for a read; the database being unreachable becomes 503 + Retry-After."""
+    try:
+        with engine.connect() as connection:
+            yield connection
+    except (OperationalError, InterfaceError) as exc:
+        raise Unavailable(
+            "Storage is unavailable; retry shortly.", retry_after=retry_after
+        ) from exc
 
 
 def describe_url(url: URL) -> str:

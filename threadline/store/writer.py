@@ -12,6 +12,8 @@ committed.
   pinned on the job that caused it.
 - A database failure (down, locked, disk full) fails the whole batch with 503 + Retry-After;
   the next batch tries again on a fresh connection, so recovery needs no restart.
+- A deadlock or serialization failure (two instances upserting the same rows in opposite
+  orders) is not an outage: PostgreSQL rolled one side back, and the batch is simply re-run.
 - The queue is bounded: when it is full, `submit` refuses at once with 503 instead of letting
   memory and latency grow without limit.
 """
@@ -37,6 +39,13 @@ T = TypeVar("T")
 Job = Callable[[Connection], T]
 
 _STOP = object()
+# SQLSTATEs after which re-running the same transaction is the documented remedy.
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
+_TRANSIENT_RETRIES = 5
+
+
+def _is_transient(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
 
 
 class _Pending(Generic[T]):
@@ -170,6 +179,7 @@ class Writer:
     def _commit(self, batch: list[_Pending[Any]]) -> None:
         pending = list(batch)
         grouped = True
+        retries = 0
         while pending:
             try:
                 results = self._transaction(pending, grouped=grouped)
@@ -181,6 +191,10 @@ class Writer:
                 pending.remove(failed.pending)
                 continue
             except (OperationalError, DBAPIError) as exc:
+                if _is_transient(exc) and retries < _TRANSIENT_RETRIES:
+                    retries += 1
+                    log.info("transient conflict, re-running %d writes: %s", len(pending), exc.orig)
+                    continue
                 log.warning("storage unavailable, %d writes refused: %s", len(pending), exc)
                 error = Unavailable(
                     "Storage is unavailable; nothing was written. Retry shortly.",
