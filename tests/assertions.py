@@ -60,3 +60,21 @@ def count(database: Database, table_name: str) -> int:
     with database.reader.connect() as connection:
         table = next(t for t in DATA_TABLES if t.name == table_name)
         return len(connection.execute(select(table)).all())
+
+
+def assert_refused(
+    client: Any,
+    database: Database,
+    path: str,
+    body: Any,
+    headers: dict[str, str],
+    fields: list[str],
+) -> dict[str, Any]:
+    """POST body is a 400 naming exactly `fields` (in order), and the database is unchanged."""
+    before = snapshot(database)
+    problem = assert_problem(client.post(path, json=body, headers=headers), 400, path)
+    assert [v["field"] for v in problem["errors"]] == fields
+    for field in fields:
+        assert field in problem["detail"]
+    assert snapshot(database) == before
+    return problem

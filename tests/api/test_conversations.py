@@ -7,52 +7,13 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.assertions import assert_problem, count, snapshot
+from tests.assertions import assert_problem, assert_refused, count, snapshot
 from tests.conftest import KeyMaker
+from tests.contract import CONVERSATION_KEYS, MESSAGE_KEYS, REFERENCE_CONVERSATION
 from threadline.store.engine import Database
 
-CONVERSATION_KEYS = {
-    "id",
-    "externalId",
-    "externalUrl",
-    "type",
-    "supportTicketConversationId",
-    "createdAt",
-    "updatedAt",
-    "projectId",
-    "integrationId",
-    "properties",
-    "userProperties",
-    "tags",
-    "visibility",
-    "messages",
-}
-MESSAGE_KEYS = {
-    "id",
-    "type",
-    "externalId",
-    "externalUrl",
-    "conversationId",
-    "createdAt",
-    "updatedAt",
-    "role",
-    "content",
-    "name",
-    "links",
-    "properties",
-    "userProperties",
-}
 LINK = {"url": "https://docs.example.com/fb", "title": "Feedback"}
-REFERENCE_EXAMPLE = {
-    "id": "conv_1234",
-    "type": "openai",
-    "messages": [
-        {"role": "user", "content": "How do I log feedback?"},
-        {"role": "assistant", "content": "POST /feedback", "links": [LINK]},
-    ],
-    "properties": {"source": "docs"},
-    "userProperties": {"id": "u-42", "identificationType": "COOKIED"},
-}
+REFERENCE_EXAMPLE = REFERENCE_CONVERSATION
 
 
 def post(client: TestClient, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
@@ -414,10 +375,7 @@ def test_invalid_conversations_name_every_violation_and_change_nothing(
     fields: list[str],
 ) -> None:
     post(client, api_headers, REFERENCE_EXAMPLE)
-    before = snapshot(db)
-    problem = assert_problem(client.post("/conversations", json=body, headers=api_headers), 400)
-    assert [v["field"] for v in problem["errors"]] == fields
-    assert snapshot(db) == before
+    assert_refused(client, db, "/conversations", body, api_headers, fields)
 
 
 def test_a_conversation_reads_back_by_id_with_either_key(

@@ -5,21 +5,12 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from tests.assertions import assert_problem, count, snapshot
+from tests.assertions import assert_refused, count
 from tests.conftest import KeyMaker
+from tests.contract import SEED_EVENT_RESPONSE_KEYS
 from threadline.store.engine import Database
 
-SEED_RESPONSE_KEYS = {
-    "id",
-    "type",
-    "messageId",
-    "createdAt",
-    "projectId",
-    "integrationId",
-    "properties",
-    "userProperties",
-    "entityType",
-}
+SEED_RESPONSE_KEYS = SEED_EVENT_RESPONSE_KEYS
 USER_PROPERTIES = {
     "id": "string",
     "identificationType": "COOKIED",
@@ -167,7 +158,4 @@ def test_invalid_events_name_every_violation_and_change_nothing(
     body: dict[str, object],
     fields: list[str],
 ) -> None:
-    before = snapshot(db)
-    problem = assert_problem(client.post("/events", json=body, headers=api_headers), 400, "/events")
-    assert [v["field"] for v in problem["errors"]] == fields
-    assert snapshot(db) == before
+    assert_refused(client, db, "/events", body, api_headers, fields)

@@ -5,36 +5,13 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from tests.assertions import assert_problem, count, snapshot
+from tests.assertions import assert_refused, count
 from tests.conftest import KeyMaker
+from tests.contract import FEEDBACK_KEYS, SEED_FEEDBACK_REQUEST
 from threadline.store.engine import Database
 
-SEED_REQUEST = {
-    "id": "string",
-    "type": "positive",
-    "messageId": "string",
-    "createdAt": "2019-08-24T14:15:22Z",
-    "reasons": [{"label": "string", "details": "string"}],
-    "properties": {},
-    "userProperties": {
-        "id": "string",
-        "identificationType": "COOKIED",
-        "userId": "string",
-        "supportAgentName": "string",
-    },
-}
-RESPONSE_KEYS = {
-    "id",
-    "type",
-    "messageId",
-    "createdAt",
-    "updatedAt",
-    "reasons",
-    "details",
-    "properties",
-    "userProperties",
-    "sources",
-}
+SEED_REQUEST = SEED_FEEDBACK_REQUEST
+RESPONSE_KEYS = FEEDBACK_KEYS
 
 
 def test_seed_example_gets_the_documented_answer(
@@ -180,14 +157,7 @@ def test_invalid_feedback_names_every_violation_and_changes_nothing(
     fields: list[str],
 ) -> None:
     client.post("/feedback", json=SEED_REQUEST, headers=api_headers)
-    before = snapshot(db)
-    problem = assert_problem(
-        client.post("/feedback", json=body, headers=api_headers), 400, "/feedback"
-    )
-    assert [v["field"] for v in problem["errors"]] == fields
-    for field in fields:
-        assert field in problem["detail"]
-    assert snapshot(db) == before
+    assert_refused(client, db, "/feedback", body, api_headers, fields)
 
 
 def test_feedback_ids_are_per_project(client: TestClient, make_key: KeyMaker, db: Database) -> None:

@@ -14,6 +14,13 @@ import httpx2 as httpx
 import pytest
 from sqlalchemy import func, select
 
+from tests.contract import (
+    CONVERSATION_KEYS,
+    MESSAGE_KEYS,
+    REFERENCE_CONVERSATION,
+    SEED_EVENT_RESPONSE_KEYS,
+    SEED_FEEDBACK_REQUEST,
+)
 from tests.e2e.conftest import LiveServer
 from threadline.store import tables
 from threadline.store.engine import open_database
@@ -41,79 +48,15 @@ SEED_FEEDBACK_BODY = """{
     }
   }"""
 
-# Its documented 200 response; `createdAt` is the type placeholder "string" there.
-SEED_FEEDBACK_RESPONSE: dict[str, Any] = {
-    "id": "string",
-    "type": "positive",
-    "messageId": "string",
-    "reasons": [{"label": "string", "details": "string"}],
-    "properties": {},
-    "userProperties": {
-        "id": "string",
-        "identificationType": "COOKIED",
-        "userId": "string",
-        "supportAgentName": "string",
-    },
-}
+# Its documented 200 response echoes the request; `createdAt` is the placeholder "string" there.
+SEED_FEEDBACK_RESPONSE = {k: v for k, v in SEED_FEEDBACK_REQUEST.items() if k != "createdAt"}
 
-# The minimal request of the "Log Event" curl example (SEED-EV), and its response's keys.
+# The minimal request of the "Log Event" curl example (SEED-EV).
 SEED_EVENT_BODY = '{\n"type": "string",\n"messageId": "string",\n"entityType": "message"\n}'
-SEED_EVENT_RESPONSE_KEYS = {
-    "id",
-    "type",
-    "messageId",
-    "createdAt",
-    "projectId",
-    "integrationId",
-    "properties",
-    "userProperties",
-    "entityType",
-}
 
-# Reference §4.9: the example request, and the keys of the documented response (§4.2).
-CONVERSATION_BODY: dict[str, Any] = {
-    "id": "conv_1234",
-    "type": "openai",
-    "messages": [
-        {"role": "user", "content": "How do I log feedback?"},
-        {
-            "role": "assistant",
-            "content": "POST /feedback",
-            "links": [{"url": "https://docs.example.com/fb", "title": "Feedback"}],
-        },
-    ],
-    "properties": {"source": "docs"},
-    "userProperties": {"id": "u-42", "identificationType": "COOKIED"},
-}
-CONVERSATION_KEYS = {
-    "id",
-    "externalId",
-    "externalUrl",
-    "type",
-    "supportTicketConversationId",
-    "createdAt",
-    "updatedAt",
-    "projectId",
-    "integrationId",
-    "properties",
-    "userProperties",
-    "tags",
-    "visibility",
-    "messages",
-    "messagesOpenAIFormat",
-}
-MESSAGE_REQUIRED_KEYS = {
-    "id",
-    "type",
-    "externalId",
-    "externalUrl",
-    "conversationId",
-    "createdAt",
-    "updatedAt",
-    "role",
-    "content",
-}
+CONVERSATION_BODY = REFERENCE_CONVERSATION
 MESSAGE_OPTIONAL_KEYS = {"name", "links", "properties", "userProperties", "tool_calls"}
+MESSAGE_REQUIRED_KEYS = MESSAGE_KEYS - MESSAGE_OPTIONAL_KEYS
 
 
 def _headers(key: str) -> dict[str, str]:
@@ -163,7 +106,7 @@ def test_conversation_reference_example(live_server: LiveServer) -> None:
         response = client.post("/conversations", json=CONVERSATION_BODY, headers=_headers(key))
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == CONVERSATION_KEYS
+    assert set(body) == CONVERSATION_KEYS | {"messagesOpenAIFormat"}
     assert body["id"] == "conv_1234"
     assert body["type"] == "openai"
     for field in ("externalId", "externalUrl", "supportTicketConversationId", "tags", "visibility"):
