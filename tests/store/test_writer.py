@@ -359,3 +359,20 @@ async def submit_and_catch(writer: Writer, job: Job[Any]) -> BaseException | Non
     except Exception as exc:
         return exc
     return None
+
+
+class Broken:
+    """A job the writer cannot even inspect: nothing it does may stop the writer thread."""
+
+    @property
+    def run_many(self) -> None:
+        raise RuntimeError("broken job")
+
+    def __call__(self, connection: Connection) -> str:
+        return "never"
+
+
+def test_the_writer_survives_a_failure_outside_any_job(writer: Writer, db: Database) -> None:
+    assert isinstance(run(submit_and_catch(writer, Broken())), InternalError)
+    assert run(writer.submit(add_project("still-writing"))) == "still-writing"
+    assert stored(db) == {"still-writing"}

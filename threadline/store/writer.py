@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
 from threadline.errors import InternalError, ThreadlineError, Unavailable
 
@@ -39,6 +39,8 @@ T = TypeVar("T")
 Job = Callable[[Connection], T]
 
 _STOP = object()
+# The database itself failing (down, connection lost): never one write's fault.
+_CONNECTION_ERRORS = (OperationalError, InterfaceError)
 # SQLSTATEs after which re-running the same transaction is the documented remedy.
 _TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 _TRANSIENT_RETRIES = 5
@@ -164,7 +166,7 @@ class Writer:
         while not stop:
             batch, stop = self._take_batch()
             if batch:
-                self._commit(batch)
+                self._commit_or_refuse(batch)
         # Anything queued after the stop marker is refused, never silently dropped.
         while True:
             try:
@@ -175,6 +177,16 @@ class Writer:
                 item.reject(
                     Unavailable("threadline is shutting down", retry_after=self._retry_after)
                 )
+
+    def _commit_or_refuse(self, batch: list[_Pending[Any]]) -> None:
+        """_commit, but nothing may kill this thread: every later write would hang unanswered."""
+        try:
+            self._commit(batch)
+        except Exception:
+            log.exception("writer failed on a batch of %d writes", len(batch))
+            for item in batch:
+                # A future already settled (answered before the failure) ignores this.
+                item.reject(InternalError())
 
     def _commit(self, batch: list[_Pending[Any]]) -> None:
         pending = list(batch)
@@ -233,7 +245,7 @@ class Writer:
             return [Writer._run_job(items[0], connection)]
         try:
             return run_many(connection, [item.job for item in items])
-        except OperationalError:
+        except _CONNECTION_ERRORS:
             raise  # the database itself failed: the whole batch is refused
         except Exception as exc:
             raise _GroupFailed from exc
@@ -244,7 +256,7 @@ class Writer:
             return item.job(connection)
         except ThreadlineError as exc:
             raise _JobFailed(item, exc) from exc
-        except OperationalError:
+        except _CONNECTION_ERRORS:
             raise  # the database itself failed: the whole batch is refused
         except SQLAlchemyError as exc:
             # An integrity error or similar, caused by this write alone.
