@@ -91,6 +91,26 @@ def test_missing_malformed_or_unknown_keys_are_401(
     assert snapshot(db) == before
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/conversations"),
+        ("GET", "/conversations/conv_1"),
+        ("DELETE", "/conversations/conv_1"),
+        ("GET", "/conversations/external/ext_1"),
+        ("GET", "/feedback"),
+        ("GET", "/feedback/fb_1"),
+        ("DELETE", "/feedback/fb_1"),
+    ],
+)
+@pytest.mark.parametrize("authorization", [None, "Bearer tl_api_not-a-real-key"])
+def test_reads_and_deletes_without_a_valid_key_are_401(
+    client: TestClient, method: str, path: str, authorization: str | None
+) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    assert_problem(client.request(method, path, headers=headers), 401, path)
+
+
 @pytest.mark.parametrize("path", WRITE_ROUTES)
 def test_a_revoked_key_is_401(
     database_url: str, make_key: KeyMaker, db: Database, path: str
@@ -158,9 +178,10 @@ def test_a_body_just_under_the_limit_is_accepted(
 
 def test_unknown_routes_and_methods_are_problems(client: TestClient) -> None:
     assert_problem(client.get("/nowhere"), 404, "/nowhere")
-    response = client.get("/feedback")
+    response = client.put("/feedback")
     assert_problem(response, 405, "/feedback")
-    assert "POST" in response.headers["allow"]
+    assert {"GET", "POST"} <= set(response.headers["allow"].split(", "))
+    assert_problem(client.delete("/conversations"), 405, "/conversations")
 
 
 def test_an_unexpected_error_is_a_logged_500_without_internals(
@@ -181,7 +202,15 @@ def test_an_unexpected_error_is_a_logged_500_without_internals(
     assert logged and logged[0].exc_info is not None
 
 
-@pytest.mark.parametrize("path", [*WRITE_ROUTES, "/conversations/conv_1"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        *WRITE_ROUTES,
+        "/conversations/conv_1",
+        "/conversations/external/ext_1",
+        "/feedback/fb_1",
+    ],
+)
 def test_cors_preflight_names_authorization(client: TestClient, path: str) -> None:
     # What Chromium sent for the Inkeep widget (widget §3).
     response = client.options(
@@ -196,7 +225,9 @@ def test_cors_preflight_names_authorization(client: TestClient, path: str) -> No
     assert response.headers["access-control-allow-origin"] == "*"
     allowed = response.headers["access-control-allow-headers"].lower()
     assert "authorization" in allowed and "content-type" in allowed
-    assert "POST" in response.headers["access-control-allow-methods"]
+    assert {"GET", "POST", "DELETE"} <= set(
+        response.headers["access-control-allow-methods"].split(", ")
+    )
 
 
 @pytest.mark.parametrize("path", WRITE_ROUTES)

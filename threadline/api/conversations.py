@@ -1,5 +1,6 @@
-"""POST /conversations (reference §4.4), GET /conversations/{id} (§4.6), and the Conversation
-response shape (§4.2)."""
+"""The conversation operations (reference §4.4-§4.8) and the Conversation response shape (§4.2):
+POST /conversations, GET /conversations, GET and DELETE /conversations/{id},
+GET /conversations/external/{externalId}."""
 
 from __future__ import annotations
 
@@ -9,26 +10,30 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 from sqlalchemy import RowMapping
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
+from threadline.api.paging import page
+from threadline.api.reads import read
 from threadline.api.responses import JSONResponse, services
-from threadline.api.writes import WriteOperation, handle_write
-from threadline.auth import WEB, Principal
+from threadline.api.routing import route
+from threadline.api.writes import WriteOperation, commit, handle_write
+from threadline.auth import API_ONLY, WEB, Principal
 from threadline.errors import NotFound
-from threadline.services import Services
 from threadline.store.conversations import (
     StoredConversation,
+    delete_conversation,
     get_conversation,
+    get_conversation_by_external_id,
+    list_conversations,
     upsert_conversation,
 )
-from threadline.store.engine import reading
 from threadline.store.writer import Job
 from threadline.timestamps import to_iso
+from threadline.wire.common import Deleted
 from threadline.wire.conversations import (
     ConversationIn,
+    ConversationList,
     ConversationOut,
     OpenAIChatCompletionMessage,
     OpenAIConversationOut,
@@ -51,7 +56,8 @@ _CONVERSATION_OUT = {
 }
 
 
-def _message_out(kind: str, row: RowMapping) -> Any:
+def message_out(kind: str, row: RowMapping) -> Any:
+    """A stored message in the shape of its conversation's type (reference §4.2, §4.3)."""
     fields: dict[str, Any] = {
         "id": row["id"],
         "externalId": row["external_id"],
@@ -89,7 +95,7 @@ def _openai_format(message: OpenAIMessageOut) -> OpenAIChatCompletionMessage:
 def conversation_out(stored: StoredConversation) -> ConversationOut:
     row = stored.conversation
     kind = row["type"]
-    messages = [_message_out(kind, message) for message in stored.messages]
+    messages = [message_out(kind, message) for message in stored.messages]
     fields: dict[str, Any] = {
         "id": row["id"],
         "externalId": row["external_id"],
@@ -126,24 +132,76 @@ async def log_conversation(request: Request) -> Response:
     return await handle_write(request, LOG_CONVERSATION)
 
 
-def _read_one(ctx: Services, project_id: str, conversation_id: str) -> StoredConversation | None:
-    with reading(ctx.database.reader, retry_after=ctx.settings.retry_after_seconds) as connection:
-        return get_conversation(connection, project_id=project_id, conversation_id=conversation_id)
-
-
 async def get_conversation_by_id(request: Request) -> Response:
     ctx = services(request)
     principal = await ctx.auth.authenticate(request.headers.get("authorization"))
     # Web keys too: the widget opens shared and saved chats with its web key (reference §4.6).
     principal.require(WEB)
     conversation_id = request.path_params["id"]
-    stored = await run_in_threadpool(_read_one, ctx, principal.project_id, conversation_id)
+    stored = await read(
+        ctx, get_conversation, project_id=principal.project_id, conversation_id=conversation_id
+    )
     if stored is None:
         raise NotFound(f"No conversation {conversation_id!r} in this project.")
     return JSONResponse(conversation_out(stored))
 
 
+async def get_all_conversations(request: Request) -> Response:
+    ctx = services(request)
+    principal = await ctx.auth.authenticate(request.headers.get("authorization"))
+    principal.require(API_ONLY)
+    asked = page(request, default_limit=20)
+    total, stored = await read(
+        ctx,
+        list_conversations,
+        project_id=principal.project_id,
+        limit=asked.limit,
+        offset=asked.offset,
+    )
+    conversations = [conversation_out(conversation) for conversation in stored]
+    return JSONResponse(
+        ConversationList(
+            conversations=conversations,
+            total=total,
+            pageSize=asked.limit,
+            count=len(conversations),
+        )
+    )
+
+
+async def delete_conversation_by_id(request: Request) -> Response:
+    ctx = services(request)
+    principal = await ctx.auth.authenticate(request.headers.get("authorization"))
+    # Web keys too: the widget clears saved chats with its web key (reference §4.7, §10.7).
+    principal.require(WEB)
+    conversation_id = request.path_params["id"]
+    job = functools.partial(
+        delete_conversation, project_id=principal.project_id, conversation_id=conversation_id
+    )
+    if not await commit(ctx, job):
+        raise NotFound(f"No conversation {conversation_id!r} in this project.")
+    return JSONResponse(Deleted(success=True, message="Conversation deleted successfully"))
+
+
+async def get_by_external_id(request: Request) -> Response:
+    ctx = services(request)
+    principal = await ctx.auth.authenticate(request.headers.get("authorization"))
+    principal.require(API_ONLY)
+    external_id = request.path_params["externalId"]
+    stored = await read(
+        ctx,
+        get_conversation_by_external_id,
+        project_id=principal.project_id,
+        external_id=external_id,
+    )
+    if stored is None:
+        raise NotFound(f"No conversation with externalId {external_id!r} in this project.")
+    return JSONResponse(conversation_out(stored))
+
+
 routes = [
-    Route("/conversations", log_conversation, methods=["POST"]),
-    Route("/conversations/{id}", get_conversation_by_id, methods=["GET"]),
+    route("/conversations", POST=log_conversation, GET=get_all_conversations),
+    # :path, so an externalId holding an encoded "/" (%2F) still matches (reference §4.8).
+    route("/conversations/external/{externalId:path}", GET=get_by_external_id),
+    route("/conversations/{id}", GET=get_conversation_by_id, DELETE=delete_conversation_by_id),
 ]

@@ -2,14 +2,16 @@
 
 Each endpoint only says how its decoded body becomes a writer job (`prepare`) and how the job's
 result becomes its response (`answer`); authentication, the body limit, Idempotency-Key and the
-commit-before-answer rule and the bound on writes in flight live here once.
+commit-before-answer rule and the bound on writes in flight live here once. Deletes, which have
+no body, go through `commit`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,6 +24,8 @@ from threadline.errors import Unavailable
 from threadline.services import Services
 from threadline.store.writer import Job
 
+T = TypeVar("T")
+
 
 @dataclasses.dataclass(frozen=True)
 class WriteOperation:
@@ -30,8 +34,9 @@ class WriteOperation:
     answer: Callable[[Any], Any]
 
 
-async def handle_write(request: Request, operation: WriteOperation) -> Response:
-    ctx = services(request)
+@contextlib.contextmanager
+def _in_flight(ctx: Services) -> Iterator[None]:
+    """Count a write in flight, or refuse it with 503 when too many already are."""
     if ctx.writes_in_flight >= ctx.settings.max_writes_in_flight:
         raise Unavailable(
             "Too many writes are in progress; retry shortly.",
@@ -39,9 +44,21 @@ async def handle_write(request: Request, operation: WriteOperation) -> Response:
         )
     ctx.writes_in_flight += 1
     try:
-        return await _write(request, ctx, operation)
+        yield
     finally:
         ctx.writes_in_flight -= 1
+
+
+async def handle_write(request: Request, operation: WriteOperation) -> Response:
+    ctx = services(request)
+    with _in_flight(ctx):
+        return await _write(request, ctx, operation)
+
+
+async def commit(ctx: Services, job: Job[T]) -> T:
+    """Run a bodiless write (a delete) through the writer, under the same bound on writes."""
+    with _in_flight(ctx):
+        return await ctx.writer.submit(job)
 
 
 async def _write(request: Request, ctx: Services, operation: WriteOperation) -> Response:

@@ -5,17 +5,20 @@ per turn). So messages are matched by id, and a message sent without an id gets 
 its position (threadline.ids.positional_message_id): re-posting the same history changes nothing,
 new messages are appended, and none is ever stored twice. Messages missing from a later post are
 kept, and fields a post leaves out keep their stored values (docs/decisions.md).
+
+Reads (one, a page, by external id) load the messages of every conversation they return in one
+query; a delete removes a conversation and its messages in one writer job.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, RowMapping, delete, func, select
 
 from threadline.errors import Unprocessable
 from threadline.ids import new_id, positional_message_id
@@ -233,3 +236,89 @@ def get_conversation(
     return StoredConversation(
         conversation=row, messages=list(connection.execute(_HISTORY, history).mappings())
     )
+
+
+def messages_of(
+    connection: Connection, *, project_id: str, conversation_ids: Iterable[str]
+) -> dict[str, list[RowMapping]]:
+    """The messages of several conversations in one query, each list in conversation order."""
+    ids = list(dict.fromkeys(conversation_ids))
+    by_conversation: dict[str, list[RowMapping]] = {id_: [] for id_ in ids}
+    if not ids:
+        return by_conversation
+    rows = connection.execute(
+        select(messages)
+        .where(messages.c.project_id == project_id, messages.c.conversation_id.in_(ids))
+        .order_by(messages.c.conversation_id, messages.c.position)
+    ).mappings()
+    for row in rows:
+        by_conversation[row["conversation_id"]].append(row)
+    return by_conversation
+
+
+def _with_messages(
+    connection: Connection, project_id: str, rows: Sequence[RowMapping]
+) -> list[StoredConversation]:
+    history = messages_of(
+        connection, project_id=project_id, conversation_ids=(row["id"] for row in rows)
+    )
+    return [StoredConversation(conversation=row, messages=history[row["id"]]) for row in rows]
+
+
+def list_conversations(
+    connection: Connection, *, project_id: str, limit: int, offset: int
+) -> tuple[int, list[StoredConversation]]:
+    """The project's conversation count and one page of them, newest first (ties by id)."""
+    in_project = conversations.c.project_id == project_id
+    total = connection.execute(select(func.count()).where(in_project)).scalar_one()
+    if limit == 0:
+        return total, []
+    page = connection.execute(
+        select(conversations)
+        .where(in_project)
+        .order_by(conversations.c.created_at.desc(), conversations.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).mappings()
+    return total, _with_messages(connection, project_id, list(page))
+
+
+def get_conversation_by_external_id(
+    connection: Connection, *, project_id: str, external_id: str
+) -> StoredConversation | None:
+    """The project's most recently updated conversation with this externalId, if any."""
+    row = (
+        connection.execute(
+            select(conversations)
+            .where(
+                conversations.c.project_id == project_id,
+                conversations.c.external_id == external_id,
+            )
+            .order_by(
+                conversations.c.updated_at.desc(),
+                conversations.c.created_at.desc(),
+                conversations.c.id.desc(),
+            )
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else _with_messages(connection, project_id, [row])[0]
+
+
+def delete_conversation(connection: Connection, *, project_id: str, conversation_id: str) -> bool:
+    """Delete the conversation and its messages; False if the project has no such id."""
+    gone = connection.execute(
+        delete(conversations)
+        .where(conversations.c.project_id == project_id, conversations.c.id == conversation_id)
+        .returning(conversations.c.seq)
+    ).first()
+    if gone is None:
+        return False
+    connection.execute(
+        delete(messages).where(
+            messages.c.project_id == project_id, messages.c.conversation_id == conversation_id
+        )
+    )
+    return True

@@ -1,13 +1,22 @@
-"""Feedback: an upsert by (project, id) (reference §10.4)."""
+"""Feedback: an upsert by (project, id) (reference §10.4), reads with context, and deletes.
+
+A feedback read carries the rated message and its whole conversation (reference §6.2). Feedback
+whose message is not stored cannot be shown that way: it is counted, never listed
+(docs/decisions.md).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, RowMapping
+import dataclasses
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, RowMapping, delete, exists, func, select
 
 from threadline.ids import new_id
+from threadline.store.conversations import StoredConversation, messages_of
 from threadline.store.dialect import insert_or_update
 from threadline.store.fields import sent
-from threadline.store.tables import feedback
+from threadline.store.tables import conversations, feedback, messages
 from threadline.timestamps import now_us
 from threadline.wire.feedback import FeedbackIn
 
@@ -47,3 +56,116 @@ def upsert_feedback(
     }
     statement = insert_or_update(connection, feedback, ("project_id", "id"), update)
     return connection.execute(statement, row).mappings().one()
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedbackContext:
+    """A feedback row, the rated message and its conversation; None where not stored."""
+
+    feedback: RowMapping
+    message: RowMapping | None
+    conversation: StoredConversation | None
+
+
+# The rated message is stored, and so is its conversation.
+_RENDERABLE = exists(
+    select(messages.c.seq)
+    .join(
+        conversations,
+        (conversations.c.project_id == messages.c.project_id)
+        & (conversations.c.id == messages.c.conversation_id),
+    )
+    .where(messages.c.project_id == feedback.c.project_id, messages.c.id == feedback.c.message_id)
+)
+
+
+def _with_context(
+    connection: Connection, project_id: str, rows: Sequence[RowMapping]
+) -> list[FeedbackContext]:
+    """Attach messages and conversations to feedback rows with three queries in all."""
+    if not rows:
+        return []
+    rated = {
+        row["id"]: row
+        for row in connection.execute(
+            select(messages).where(
+                messages.c.project_id == project_id,
+                messages.c.id.in_({row["message_id"] for row in rows}),
+            )
+        ).mappings()
+    }
+    conversation_ids = {message["conversation_id"] for message in rated.values()}
+    parents = {
+        row["id"]: row
+        for row in connection.execute(
+            select(conversations).where(
+                conversations.c.project_id == project_id,
+                conversations.c.id.in_(conversation_ids),
+            )
+        ).mappings()
+    }
+    history = messages_of(connection, project_id=project_id, conversation_ids=parents)
+    stored = {
+        id_: StoredConversation(conversation=row, messages=history[id_])
+        for id_, row in parents.items()
+    }
+    contexts = []
+    for row in rows:
+        message = rated.get(row["message_id"])
+        conversation = None if message is None else stored.get(message["conversation_id"])
+        contexts.append(FeedbackContext(row, message, conversation))
+    return contexts
+
+
+def list_feedback(
+    connection: Connection, *, project_id: str, limit: int, offset: int
+) -> tuple[dict[str, int], dict[str, list[FeedbackContext]]]:
+    """Project totals per type, and per type one page of renderable feedback, newest first."""
+    in_project = feedback.c.project_id == project_id
+    totals = dict.fromkeys(("positive", "negative"), 0)
+    counted = connection.execute(
+        select(feedback.c.type, func.count()).where(in_project).group_by(feedback.c.type)
+    )
+    totals.update({kind: total for kind, total in counted})
+    pages: dict[str, list[FeedbackContext]] = {"positive": [], "negative": []}
+    if limit == 0:
+        return totals, pages
+    rows: list[RowMapping] = []
+    for kind in pages:
+        rows.extend(
+            connection.execute(
+                select(feedback)
+                .where(in_project, feedback.c.type == kind, _RENDERABLE)
+                .order_by(feedback.c.created_at.desc(), feedback.c.id.desc())
+                .limit(limit)
+                .offset(offset)
+            ).mappings()
+        )
+    for context in _with_context(connection, project_id, rows):
+        pages[context.feedback["type"]].append(context)
+    return totals, pages
+
+
+def get_feedback(
+    connection: Connection, *, project_id: str, feedback_id: str
+) -> FeedbackContext | None:
+    row = (
+        connection.execute(
+            select(feedback).where(
+                feedback.c.project_id == project_id, feedback.c.id == feedback_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else _with_context(connection, project_id, [row])[0]
+
+
+def delete_feedback(connection: Connection, *, project_id: str, feedback_id: str) -> bool:
+    """Delete one feedback; False if the project has no such id."""
+    gone = connection.execute(
+        delete(feedback)
+        .where(feedback.c.project_id == project_id, feedback.c.id == feedback_id)
+        .returning(feedback.c.seq)
+    ).first()
+    return gone is not None

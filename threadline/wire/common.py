@@ -110,5 +110,12 @@ class ToolCall(Struct, kw_only=True):
     function: ToolCallFunction
 
 
+class Deleted(Struct, kw_only=True):
+    """The answer to a DELETE (reference §4.7, §6.5)."""
+
+    success: bool
+    message: str
+
+
 def encode_json(value: Any) -> bytes:
     return msgspec.json.encode(value)

@@ -166,3 +166,12 @@ class SupportCopilotConversationOut(_ConversationOut, tag="support_copilot"):
 ConversationOut = (
     OpenAIConversationOut | SupportTicketConversationOut | SupportCopilotConversationOut
 )
+
+
+class ConversationList(Struct, kw_only=True):
+    """GET /conversations (reference §4.5): one page, newest first."""
+
+    conversations: list[ConversationOut]
+    total: int
+    pageSize: int
+    count: int

@@ -1,4 +1,4 @@
-"""POST /feedback request and response (seed 000, reference §6)."""
+"""POST /feedback request and response, and the feedback reads (seed 000, reference §6)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from threadline.wire.common import (
     UserProperties,
     check_user_properties,
 )
+from threadline.wire.conversations import ConversationOut, MessageOut
 
 FeedbackType = Literal["positive", "negative"]
 
@@ -58,3 +59,19 @@ class FeedbackOut(Struct, kw_only=True):
     properties: Properties | None
     userProperties: UserProperties | None
     sources: list[Source] | None
+
+
+class FeedbackWithContext(FeedbackOut, kw_only=True):
+    """A feedback with its conversation and the rated message, both required (reference §6.2)."""
+
+    conversation: ConversationOut
+    message: MessageOut
+
+
+class FeedbackList(Struct, kw_only=True):
+    """GET /feedback (reference §6.3); counts are project totals (docs/decisions.md)."""
+
+    positiveFeedbackCount: int
+    negativeFeedbackCount: int
+    positiveFeedback: list[FeedbackWithContext]
+    negativeFeedback: list[FeedbackWithContext]

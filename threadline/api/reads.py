@@ -1,0 +1,26 @@
+"""The one path every read takes: a store query on a pooled reader connection, off the event loop.
+
+An unreachable database becomes 503 + Retry-After (store.engine.reading).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+
+from threadline.services import Services
+from threadline.store.engine import reading
+
+T = TypeVar("T")
+
+
+def _run(ctx: Services, query: Callable[..., T], arguments: dict[str, Any]) -> T:
+    with reading(ctx.database.reader, retry_after=ctx.settings.retry_after_seconds) as connection:
+        return query(connection, **arguments)
+
+
+async def read(ctx: Services, query: Callable[..., T], /, **arguments: Any) -> T:
+    """query(connection, **arguments) in a threadpool."""
+    return await run_in_threadpool(_run, ctx, query, arguments)
