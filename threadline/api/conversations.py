@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from threadline.api.paging import page
 from threadline.api.reads import read
-from threadline.api.responses import JSONResponse, services
+from threadline.api.responses import JSONResponse, authorized
 from threadline.api.routing import route
 from threadline.api.writes import WriteOperation, commit, handle_write
 from threadline.auth import API_ONLY, WEB, Principal
@@ -133,10 +133,8 @@ async def log_conversation(request: Request) -> Response:
 
 
 async def get_conversation_by_id(request: Request) -> Response:
-    ctx = services(request)
-    principal = await ctx.auth.authenticate(request.headers.get("authorization"))
     # Web keys too: the widget opens shared and saved chats with its web key (reference §4.6).
-    principal.require(WEB)
+    ctx, principal = await authorized(request, WEB)
     conversation_id = request.path_params["id"]
     stored = await read(
         ctx, get_conversation, project_id=principal.project_id, conversation_id=conversation_id
@@ -147,9 +145,7 @@ async def get_conversation_by_id(request: Request) -> Response:
 
 
 async def get_all_conversations(request: Request) -> Response:
-    ctx = services(request)
-    principal = await ctx.auth.authenticate(request.headers.get("authorization"))
-    principal.require(API_ONLY)
+    ctx, principal = await authorized(request, API_ONLY)
     asked = page(request, default_limit=20)
     total, stored = await read(
         ctx,
@@ -170,10 +166,8 @@ async def get_all_conversations(request: Request) -> Response:
 
 
 async def delete_conversation_by_id(request: Request) -> Response:
-    ctx = services(request)
-    principal = await ctx.auth.authenticate(request.headers.get("authorization"))
     # Web keys too: the widget clears saved chats with its web key (reference §4.7, §10.7).
-    principal.require(WEB)
+    ctx, principal = await authorized(request, WEB)
     conversation_id = request.path_params["id"]
     job = functools.partial(
         delete_conversation, project_id=principal.project_id, conversation_id=conversation_id
@@ -184,9 +178,7 @@ async def delete_conversation_by_id(request: Request) -> Response:
 
 
 async def get_by_external_id(request: Request) -> Response:
-    ctx = services(request)
-    principal = await ctx.auth.authenticate(request.headers.get("authorization"))
-    principal.require(API_ONLY)
+    ctx, principal = await authorized(request, API_ONLY)
     external_id = request.path_params["externalId"]
     stored = await read(
         ctx,

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from threadline.api.conversations import conversation_out, message_out
 from threadline.api.paging import page
 from threadline.api.reads import read
-from threadline.api.responses import JSONResponse, services
+from threadline.api.responses import JSONResponse, authorized
 from threadline.api.routing import route
 from threadline.api.writes import WriteOperation, commit, handle_write
 from threadline.auth import API_ONLY, Principal
@@ -81,9 +81,7 @@ def feedback_with_context_out(context: FeedbackContext) -> FeedbackWithContext:
 
 
 async def get_all_feedback(request: Request) -> Response:
-    ctx = services(request)
-    principal = await ctx.auth.authenticate(request.headers.get("authorization"))
-    principal.require(API_ONLY)
+    ctx, principal = await authorized(request, API_ONLY)
     asked = page(request, default_limit=10)
     totals, pages = await read(
         ctx, list_feedback, project_id=principal.project_id, limit=asked.limit, offset=asked.offset
@@ -99,9 +97,7 @@ async def get_all_feedback(request: Request) -> Response:
 
 
 async def get_feedback_by_id(request: Request) -> Response:
-    ctx = services(request)
-    principal = await ctx.auth.authenticate(request.headers.get("authorization"))
-    principal.require(API_ONLY)
+    ctx, principal = await authorized(request, API_ONLY)
     feedback_id = request.path_params["id"]
     context = await read(
         ctx, get_feedback, project_id=principal.project_id, feedback_id=feedback_id
@@ -112,9 +108,7 @@ async def get_feedback_by_id(request: Request) -> Response:
 
 
 async def delete_feedback_by_id(request: Request) -> Response:
-    ctx = services(request)
-    principal = await ctx.auth.authenticate(request.headers.get("authorization"))
-    principal.require(API_ONLY)
+    ctx, principal = await authorized(request, API_ONLY)
     feedback_id = request.path_params["id"]
     job = functools.partial(
         delete_feedback, project_id=principal.project_id, feedback_id=feedback_id

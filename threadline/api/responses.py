@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from threadline.auth import Principal
 from threadline.services import Services
+from threadline.store.keys import KeyKind
 
 
 class JSONResponse(Response):
@@ -20,3 +23,11 @@ class JSONResponse(Response):
 
 def services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
+
+
+async def authorized(request: Request, kinds: Collection[KeyKind]) -> tuple[Services, Principal]:
+    """The process's services and the caller, whose key must be one of `kinds` (401/403)."""
+    ctx = services(request)
+    principal = await ctx.auth.authenticate(request.headers.get("authorization"))
+    principal.require(kinds)
+    return ctx, principal
