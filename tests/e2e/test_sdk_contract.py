@@ -1,6 +1,7 @@
 """The official npm SDK (`@inkeep/inkeep-analytics`, pinned in sdk/package.json) against the real
-server: sdk/write_calls.mjs drives every write call and fails on any response its zod schemas
-reject. Node.js and npm are required: CI installs them, so their absence fails, never skips."""
+server: sdk/write_calls.mjs drives every write call, sdk/read_calls.mjs the read and delete
+calls, and each fails on any response the SDK's zod schemas reject. Node.js and npm are
+required: CI installs them, so their absence fails, never skips."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tests.e2e.conftest import LiveServer
 pytestmark = pytest.mark.e2e
 
 SDK_SOURCE = Path(__file__).parent / "sdk"
-SDK_FILES = ("package.json", "package-lock.json", "write_calls.mjs")
+SDK_FILES = ("package.json", "package-lock.json", "write_calls.mjs", "read_calls.mjs")
 NODE_MAJOR = 20  # package.json "engines"
 NPM_CI_SECONDS = 300
 SCRIPT_SECONDS = 120
@@ -46,7 +47,7 @@ class SdkWorkspace:
         self._failure: str | None = None
 
     def install(self) -> tuple[str, Path]:
-        """(path of `node`, directory to run write_calls.mjs in)."""
+        """(path of `node`, directory to run the scripts in)."""
         if self._failure is None and self._node is None:
             try:
                 self._node = self._install()
@@ -104,7 +105,8 @@ def sdk(tmp_path_factory: pytest.TempPathFactory) -> SdkWorkspace:
     return SdkWorkspace(tmp_path_factory.mktemp("sdk"))
 
 
-def test_official_sdk_write_calls(sdk: SdkWorkspace, live_server: LiveServer) -> None:
+@pytest.mark.parametrize("script", ["write_calls.mjs", "read_calls.mjs"])
+def test_official_sdk_calls(sdk: SdkWorkspace, live_server: LiveServer, script: str) -> None:
     node, sdk_dir = sdk.install()
     env = {
         **os.environ,
@@ -114,7 +116,7 @@ def test_official_sdk_write_calls(sdk: SdkWorkspace, live_server: LiveServer) ->
     }
     try:
         result = subprocess.run(
-            [node, "write_calls.mjs"],
+            [node, script],
             cwd=sdk_dir,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -125,11 +127,11 @@ def test_official_sdk_write_calls(sdk: SdkWorkspace, live_server: LiveServer) ->
         )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(
-            f"write_calls.mjs did not finish within {SCRIPT_SECONDS} s.\n"
+            f"{script} did not finish within {SCRIPT_SECONDS} s.\n"
             f"{_output(exc.stdout, exc.stderr)}\n--- server log ---\n{live_server.log}"
         )
     assert result.returncode == 0, (
-        f"write_calls.mjs exited with {result.returncode}.\n"
+        f"{script} exited with {result.returncode}.\n"
         f"{_output(result.stdout, result.stderr)}\n--- server log ---\n{live_server.log}"
     )
     assert result.stdout.rstrip().endswith(" 0 failed"), result.stdout
