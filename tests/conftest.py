@@ -21,9 +21,8 @@ from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
 from threadline.app import create_app
-from threadline.auth import generate_key
+from threadline.auth import issue_key
 from threadline.config import Settings
-from threadline.store import keys as key_store
 from threadline.store.engine import Database, normalize_url, open_database
 from threadline.store.keys import KeyKind
 from threadline.store.migrate import upgrade
@@ -112,18 +111,8 @@ class KeyMaker:
         self, kind: KeyKind = "api", project: str = "docs", integration: str = "docs site"
     ) -> str:
         with self.database.writer.begin() as connection:
-            project_id = key_store.ensure_project(connection, project)
-            integration_id = key_store.ensure_integration(connection, project_id, integration)
-            new_key = generate_key(kind)
-            key_store.insert_key(
-                connection,
-                project_id=project_id,
-                integration_id=integration_id,
-                kind=kind,
-                key_hash=new_key.hash,
-                prefix=new_key.prefix,
-            )
-        return new_key.secret
+            issued = issue_key(connection, project=project, integration=integration, kind=kind)
+        return issued.secret
 
     def headers(self, kind: KeyKind = "api", project: str = "docs", **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self(kind, project)}", **extra}

@@ -15,13 +15,19 @@ import secrets
 import time
 from collections.abc import Callable, Collection
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
 from threadline.errors import Forbidden, Unauthorized
 from threadline.ratelimit import RateLimiter
 from threadline.store.engine import reading
-from threadline.store.keys import KeyKind, find_active_key
+from threadline.store.keys import (
+    KeyKind,
+    ensure_integration,
+    ensure_project,
+    find_active_key,
+    insert_key,
+)
 
 WEB: frozenset[KeyKind] = frozenset({"web", "api"})
 API_ONLY: frozenset[KeyKind] = frozenset({"api"})
@@ -57,6 +63,33 @@ def hash_key(secret: str) -> str:
 def generate_key(kind: KeyKind) -> NewKey:
     secret = f"tl_{kind}_{secrets.token_urlsafe(32)}"
     return NewKey(secret=secret, hash=hash_key(secret), prefix=secret[:_PREFIX_LENGTH])
+
+
+@dataclasses.dataclass(frozen=True)
+class IssuedKey:
+    secret: str
+    key_id: str
+    project_id: str
+    integration_id: str
+
+
+def issue_key(
+    connection: Connection, *, project: str, integration: str, kind: KeyKind
+) -> IssuedKey:
+    """A new key of `kind` for the project and integration (by name or id; created if new).
+    Only its hash is stored: `secret` is the one time the key exists in the clear."""
+    project_id = ensure_project(connection, project)
+    integration_id = ensure_integration(connection, project_id, integration)
+    new_key = generate_key(kind)
+    key_id = insert_key(
+        connection,
+        project_id=project_id,
+        integration_id=integration_id,
+        kind=kind,
+        key_hash=new_key.hash,
+        prefix=new_key.prefix,
+    )
+    return IssuedKey(new_key.secret, key_id, project_id, integration_id)
 
 
 def bearer_token(authorization: str | None) -> str:

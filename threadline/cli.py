@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import URL
 
 from threadline import __version__
-from threadline.auth import generate_key
+from threadline.auth import issue_key
 from threadline.config import Settings, settings_from_env
 from threadline.errors import ThreadlineError
 from threadline.store import keys as key_store
@@ -176,25 +176,15 @@ def keys() -> None:
 @database_option
 def create_key(project: str, integration: str, kind: str, database_url: str | None) -> None:
     """Create a key and print it (alone, on stdout). It is shown only this once."""
+    key_kind: KeyKind = kind  # type: ignore[assignment]
     with _transaction(database_url) as connection:
-        project_id = key_store.ensure_project(connection, project)
-        integration_id = key_store.ensure_integration(connection, project_id, integration)
-        key_kind: KeyKind = kind  # type: ignore[assignment]
-        new_key = generate_key(key_kind)
-        key_id = key_store.insert_key(
-            connection,
-            project_id=project_id,
-            integration_id=integration_id,
-            kind=key_kind,
-            key_hash=new_key.hash,
-            prefix=new_key.prefix,
-        )
+        issued = issue_key(connection, project=project, integration=integration, kind=key_kind)
     click.echo(
-        f"created {key_kind} key {key_id} for project {project!r} ({project_id}), "
-        f"integration {integration!r} ({integration_id}); it is shown only now:",
+        f"created {key_kind} key {issued.key_id} for project {project!r} ({issued.project_id}), "
+        f"integration {integration!r} ({issued.integration_id}); it is shown only now:",
         err=True,
     )
-    click.echo(new_key.secret)
+    click.echo(issued.secret)
 
 
 @keys.command("list")

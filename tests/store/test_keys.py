@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Connection
 
-from threadline.auth import generate_key, hash_key
+from threadline.auth import generate_key, hash_key, issue_key
 from threadline.errors import NotFound
 from threadline.store import keys as key_store
 from threadline.store.engine import Database
@@ -16,18 +16,8 @@ def add_key(
     connection: Connection, project: str = "docs", integration: str = "site", kind: KeyKind = "api"
 ) -> tuple[str, str]:
     """Create a key the way the CLI does; returns (key id, secret)."""
-    project_id = key_store.ensure_project(connection, project)
-    integration_id = key_store.ensure_integration(connection, project_id, integration)
-    new_key = generate_key(kind)
-    key_id = key_store.insert_key(
-        connection,
-        project_id=project_id,
-        integration_id=integration_id,
-        kind=kind,
-        key_hash=new_key.hash,
-        prefix=new_key.prefix,
-    )
-    return key_id, new_key.secret
+    issued = issue_key(connection, project=project, integration=integration, kind=kind)
+    return issued.key_id, issued.secret
 
 
 def test_ensure_project_is_idempotent_by_name_and_by_id(db: Database) -> None:
