@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Table, create_engine, func, select, text
 
 from tests.conftest import POSTGRES_ADMIN_URL
-from threadline.store.engine import normalize_url
+from threadline.store.engine import normalize_url, open_database
 
 STARTUP_SECONDS = 20.0
 SHUTDOWN_SECONDS = 30.0
@@ -234,3 +234,19 @@ def empty_postgres_url() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def stored_id_counts(database_url: str, table: Table, run: str) -> dict[str, int]:
+    """How many rows of `table` carry each client id of this run (ids start with `run-`),
+    read straight from the database: the crash and outage tests want every count to be 1."""
+    database = open_database(database_url, read_pool_size=1)
+    try:
+        with database.reader.connect() as connection:
+            rows = connection.execute(
+                select(table.c.id, func.count())
+                .where(table.c.id.like(f"{run}-%"))
+                .group_by(table.c.id)
+            )
+            return {row[0]: row[1] for row in rows}
+    finally:
+        database.dispose()

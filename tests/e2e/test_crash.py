@@ -20,9 +20,9 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from tests.e2e.conftest import LiveServer, log_excerpt
+from tests.e2e.conftest import LiveServer, log_excerpt, stored_id_counts
 from threadline.store import tables
 from threadline.store.engine import open_database
 
@@ -246,20 +246,6 @@ def _wait_for_acks(ledger: Ledger, at_least: int, restarts: Restarts) -> None:
         time.sleep(0.02)
 
 
-def _stored_counts(database_url: str, table: Any, run: str) -> dict[str, int]:
-    database = open_database(database_url, read_pool_size=1)
-    try:
-        with database.reader.connect() as connection:
-            rows = connection.execute(
-                select(table.c.id, func.count())
-                .where(table.c.id.like(f"{run}-%"))
-                .group_by(table.c.id)
-            )
-            return {row[0]: row[1] for row in rows}
-    finally:
-        database.dispose()
-
-
 def _stored_messages(database_url: str, run: str) -> list[Any]:
     database = open_database(database_url, read_pool_size=1)
     m = tables.messages
@@ -286,7 +272,7 @@ def _assert_each_once(acked: set[str], stored: dict[str, int], sent: set[str], w
 
 
 def _assert_conversations(ledger: Ledger, database_url: str, run: str) -> None:
-    conversations = _stored_counts(database_url, tables.conversations, run)
+    conversations = stored_id_counts(database_url, tables.conversations, run)
     acked = set(ledger.acked_messages)
     _assert_each_once(acked, conversations, set(ledger.sent_conversations), "conversations")
     by_conversation: dict[str, list[Any]] = defaultdict(list)
@@ -346,13 +332,13 @@ def test_sigkill_loses_no_acknowledged_write(restarts: Restarts, database_url: s
 
     _assert_each_once(
         ledger.acked_events,
-        _stored_counts(database_url, tables.events, run),
+        stored_id_counts(database_url, tables.events, run),
         ledger.sent_events,
         "events",
     )
     _assert_each_once(
         ledger.acked_feedback,
-        _stored_counts(database_url, tables.feedback, run),
+        stored_id_counts(database_url, tables.feedback, run),
         ledger.sent_feedback,
         "feedback",
     )

@@ -20,12 +20,11 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
-from sqlalchemy import func, select
 
 from tests.assertions import assert_problem
-from tests.e2e.conftest import LiveServer, log_excerpt
+from tests.e2e.conftest import LiveServer, log_excerpt, stored_id_counts
 from threadline.store import tables
-from threadline.store.engine import normalize_url, open_database
+from threadline.store.engine import normalize_url
 
 pytestmark = pytest.mark.e2e
 
@@ -186,22 +185,6 @@ def _wait(condition: str, timeout: float, check: Callable[[], bool]) -> None:
         time.sleep(0.05)
 
 
-def _stored(run: str, database_url: str) -> dict[str, int]:
-    """Straight from PostgreSQL on 5432, not through the proxy."""
-    database = open_database(database_url, read_pool_size=1)
-    events = tables.events
-    try:
-        with database.reader.connect() as connection:
-            rows = connection.execute(
-                select(events.c.id, func.count())
-                .where(events.c.id.like(f"{run}-%"))
-                .group_by(events.c.id)
-            )
-            return {row[0]: row[1] for row in rows}
-    finally:
-        database.dispose()
-
-
 def test_postgres_outage_refuses_then_recovers_without_restart(
     postgres_url: str, proxy: CuttableProxy, tmp_path: Path
 ) -> None:
@@ -265,7 +248,8 @@ def test_postgres_outage_refuses_then_recovers_without_restart(
 
     # Every acknowledged write is stored, once.
     acknowledged = {event_id for event_id, _, _, outcome in outcomes.records if outcome == "200"}
-    stored = _stored(run, postgres_url)
+    # Straight from PostgreSQL on 5432, not through the proxy.
+    stored = stored_id_counts(postgres_url, tables.events, run)
     lost = sorted(acknowledged - stored.keys())
     assert not lost, f"{len(lost)} acknowledged writes lost: {lost[:10]}"
     assert all(n == 1 for n in stored.values()), stored
