@@ -17,15 +17,14 @@ import functools
 import hashlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from threadline.api.reads import read
 from threadline.auth import Principal
 from threadline.errors import BadRequest, Conflict, Unprocessable
-from threadline.store.engine import Database, reading
 from threadline.store.idempotency import (
     AnsweredElsewhere,
     RecordedWrite,
@@ -35,6 +34,9 @@ from threadline.store.idempotency import (
 )
 from threadline.store.writer import Job, Writer
 from threadline.timestamps import now_us
+
+if TYPE_CHECKING:  # services.py builds an Idempotency from this module
+    from threadline.services import Services
 
 log = logging.getLogger(__name__)
 _MAX_KEY_LENGTH = 255
@@ -54,11 +56,6 @@ def fingerprint(path: str, body: Any) -> str:
     return hashlib.sha256(path.encode() + b"\n" + msgspec.json.encode(body)).hexdigest()
 
 
-def _find(database: Database, project_id: str, key: str) -> StoredAnswer | None:
-    with reading(database.reader) as connection:
-        return find_answer(connection, project_id, key)
-
-
 def _replay(stored: StoredAnswer, expected: str) -> Response:
     if stored.fingerprint != expected:
         raise Unprocessable(
@@ -73,10 +70,8 @@ def _replay(stored: StoredAnswer, expected: str) -> Response:
 
 
 async def idempotent_write(
+    ctx: Services,
     *,
-    writer: Writer,
-    database: Database,
-    idempotency: Idempotency,
     principal: Principal,
     key: str,
     request_fingerprint: str,
@@ -86,11 +81,12 @@ async def idempotent_write(
     if not 1 <= len(key) <= _MAX_KEY_LENGTH:
         raise BadRequest(f"Idempotency-Key must be 1 to {_MAX_KEY_LENGTH} characters.")
     slot = (principal.project_id, key)
+    idempotency = ctx.idempotency
     if slot in idempotency.in_flight:
         raise Conflict("A request with this Idempotency-Key is still in progress; retry later.")
     idempotency.in_flight.add(slot)
     try:
-        stored = await run_in_threadpool(_find, database, principal.project_id, key)
+        stored = await read(ctx, find_answer, project_id=principal.project_id, key=key)
         if stored is None:
             recorded = RecordedWrite(
                 job=job,
@@ -100,10 +96,10 @@ async def idempotent_write(
                 fingerprint=request_fingerprint,
             )
             try:
-                response: bytes = await writer.submit(recorded)
+                response: bytes = await ctx.writer.submit(recorded)
                 return Response(response, media_type="application/json")
             except AnsweredElsewhere:
-                stored = await run_in_threadpool(_find, database, principal.project_id, key)
+                stored = await read(ctx, find_answer, project_id=principal.project_id, key=key)
                 assert stored is not None
         return _replay(stored, request_fingerprint)
     finally:

@@ -6,12 +6,14 @@ An unreachable database becomes 503 + Retry-After (store.engine.reading).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
-from threadline.services import Services
 from threadline.store.engine import reading
+
+if TYPE_CHECKING:  # services.py imports api.idempotency, which reads through this module
+    from threadline.services import Services
 
 T = TypeVar("T")
 

@@ -71,9 +71,7 @@ async def _write(request: Request, ctx: Services, operation: WriteOperation) -> 
     if key is None:
         return JSONResponse(operation.answer(await ctx.writer.submit(job)))
     return await idempotent_write(
-        writer=ctx.writer,
-        database=ctx.database,
-        idempotency=ctx.idempotency,
+        ctx,
         principal=principal,
         key=key,
         request_fingerprint=fingerprint(request.url.path, body),
