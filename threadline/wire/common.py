@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 # ISO 8601 with a timezone (reference §2.3): a timestamp without an offset is refused.
@@ -115,7 +114,3 @@ class Deleted(Struct, kw_only=True):
 
     success: bool
     message: str
-
-
-def encode_json(value: Any) -> bytes:
-    return msgspec.json.encode(value)
