@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     ForeignKeyConstraint,
     Index,
@@ -181,6 +182,49 @@ events = Table(
     Index(None, "project_id", "message_id"),
 )
 
+# Question-and-answer units derived from conversations and annotated (reference §7.9). No API
+# writes them; the insight pipeline (a later issue) fills this table. Until then it is empty and
+# the semantic-threads queries answer valid, empty results.
+semantic_threads = Table(
+    "semantic_threads",
+    metadata,
+    _seq(),
+    Column("project_id", String(64), nullable=False),
+    Column("id", Text, nullable=False),
+    Column("integration_id", String(64)),
+    Column("message_ids", Json),
+    Column("messages_count", Integer),
+    Column("question", Text),
+    Column("question_length", Integer),
+    Column("answer", Text),
+    Column("is_on_topic", Boolean),
+    Column("is_clear", Boolean),
+    Column("is_documented", Boolean),
+    Column("is_feature_supported", Boolean),
+    Column("is_answer_confident", Boolean),
+    Column("gap_summary", Text),
+    Column("subject", Text),
+    Column("category", Text),
+    Column("question_type", Text),
+    Column("languages", Json),
+    Column("first_party_entities", Json),
+    Column("third_party_entities", Json),
+    Column("emotion", Text),
+    Column("sentiment", Text),
+    Column("properties", Json),
+    Column("user_properties", Json),
+    Column("first_message_at", Micros),
+    Column("last_message_at", Micros),
+    Column("last_updated_at", Micros),
+    Column("has_positive_feedback", Boolean),
+    Column("has_negative_feedback", Boolean),
+    Column("conversation_ids", Json),
+    Column("are_ai_annotations_verified", Boolean),
+    Column("is_initial_question_answer", Boolean),
+    UniqueConstraint("project_id", "id"),
+    Index(None, "project_id", "first_message_at"),
+)
+
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
@@ -198,6 +242,7 @@ idempotency_keys = Table(
 )
 
 DATA_TABLES = (
+    semantic_threads,
     idempotency_keys,
     events,
     feedback,

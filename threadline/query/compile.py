@@ -1,0 +1,396 @@
+"""A query request (wire.query) -> one SQLAlchemy Select over one view of one project.
+
+Result keys follow reference §7.6: `field`, `field.path`, `<agg>`, `<agg>_<field>[.path]`,
+`<field>_<unit>`. A query is *grouped* when it has an aggregation, a time bucket or a groupBy:
+then every non-aggregate output is a group key, so `select type, count` counts per type.
+Grouped queries select from a subquery that computes every expression once, so GROUP BY and
+ORDER BY name plain columns (PostgreSQL refuses to match two copies of an expression whose
+parameters were bound separately).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import decimal
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from msgspec import UNSET
+from sqlalchemy import Case, ColumnElement, Select, case, func, or_, select, true
+
+from threadline.errors import BadRequest, Unprocessable
+from threadline.query.catalogue import Field, Kind, View
+from threadline.query.filters import FilterCompiler, refuse
+from threadline.query.sql import Sql
+from threadline.timestamps import to_iso
+from threadline.wire.query import TIME_UNITS
+
+PAGE_SIZE = 1000
+MAX_SELECT = 50
+MAX_ORDER_BY = 10
+
+
+@dataclasses.dataclass
+class Output:
+    key: str
+    expression: ColumnElement[Any]
+    render: Callable[[Any], Any]
+    aggregation: str | None = None  # sum, count, ...: the expression is its argument
+    omit_null: bool = False  # the SDK types this key never-null: leave it out instead
+    kind: Kind | None = None  # the field's kind, for plain field outputs
+    bucket: bool = False  # a time bucket: grouped on, and ordered by first
+
+
+def _time(value: Any) -> Any:
+    return None if value is None else to_iso(int(value))
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _float(value: Any) -> Any:
+    return None if value is None else float(value)
+
+
+def _int(value: Any) -> Any:
+    return None if value is None else int(value)
+
+
+def _millis(value: Any) -> Any:
+    # min/max of a time field: a number, as the SDK types every aggregate (epoch milliseconds).
+    return None if value is None else int(value) // 1000
+
+
+def _bool(value: Any) -> Any:
+    return None if value is None else bool(value)
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _strings(value: Any) -> Any:
+    """Events' properties are typed {string: string} in the SDK (§7.9): encode other values."""
+    if not isinstance(value, dict):
+        return value
+    return {
+        key: item if isinstance(item, str) or item is None else msgspec.json.encode(item).decode()
+        for key, item in value.items()
+    }
+
+
+def _json_text(value: Any) -> Any:
+    """Text read from a JSON path; nested objects and arrays are minified the same way on both
+    backends (PostgreSQL's jsonb text puts spaces after separators)."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return msgspec.json.encode(msgspec.json.decode(value)).decode()
+        except msgspec.DecodeError:
+            return value
+    return value
+
+
+_RENDER_BY_KIND: dict[Kind, Callable[[Any], Any]] = {
+    Kind.STRING: _as_is,
+    Kind.NUMBER: _number,
+    Kind.TIME: _time,
+    Kind.BOOLEAN: _bool,
+    Kind.OBJECT: _as_is,
+    Kind.ARRAY: _as_is,
+}
+_AGGREGATE: dict[str, Callable[[ColumnElement[Any]], ColumnElement[Any]]] = {
+    "sum": func.sum,
+    "avg": func.avg,
+    "min": func.min,
+    "max": func.max,
+    "count": func.count,
+    "countDistinct": lambda column: func.count(column.distinct()),
+}
+
+
+@dataclasses.dataclass
+class CompiledQuery:
+    view: View
+    outputs: list[Output]  # in result order; the rest of the Select's columns are hidden
+    statement: Select[Any]  # ordered, not paged
+    unordered: Select[Any]
+
+    def count_statement(self) -> Select[Any]:
+        return select(func.count()).select_from(self.unordered.subquery())
+
+    def render(self, row: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for output, value in zip(self.outputs, row, strict=False):
+            rendered = output.render(value)
+            if rendered is None and output.omit_null:
+                continue
+            out[output.key] = rendered
+        return out
+
+
+class QueryCompiler:
+    """Compiles one request body against one view, for one project."""
+
+    def __init__(self, view: View, sql: Sql, body: Any, project_id: str) -> None:
+        self.view = view
+        self.sql = sql
+        self.body = body
+        self.filters = FilterCompiler(view, sql)
+        conditions = [view.project_id == project_id]
+        if body.where not in (UNSET, None):
+            conditions.append(self.filters.compile(body.where))
+        search = getattr(body, "query", UNSET)
+        if search not in (UNSET, None) and search.strip():
+            # Semantic threads' free-text `query` (§7.1): a case-blind substring search until
+            # the insight pipeline brings a semantic one.
+            text = search.strip().lower()
+            conditions.append(
+                or_(*[func.lower(c).contains(text, autoescape=True) for c in view.searchable])
+            )
+        self.where = conditions
+        self.joined = any(view.field(name).joined for name in self.filters.fields_used)
+
+    # -- outputs -----------------------------------------------------------------------------
+
+    def field_output(self, field: Field, path: Any, mode: Any, where: str) -> Output:
+        if path is UNSET:
+            render = _strings if field.string_values else _RENDER_BY_KIND[field.kind]
+            return Output(
+                field.name, field.expression, render, omit_null=not field.nullable, kind=field.kind
+            )
+        self._json_path(field, where)
+        if mode == "json":
+            raise refuse(BadRequest, f"{where}.mode", '"json" cannot be combined with a path')
+        key = ".".join([field.name, *path])
+        return Output(key, self.sql.json_text(field.expression, path), _json_text, kind=Kind.STRING)
+
+    def _json_path(self, field: Field, where: str) -> None:
+        if not field.kind.is_json:
+            raise refuse(
+                Unprocessable,
+                f"{where}.path",
+                f"{field.name} is a {field.kind.value} field; paths apply to JSON fields",
+            )
+
+    def aggregation_output(self, selection: Any, where: str) -> Output:
+        name = selection.aggregation
+        if selection.field is UNSET:
+            if selection.path is not UNSET:
+                raise refuse(BadRequest, f"{where}.path", "needs a field")
+            if name != "count":
+                raise refuse(Unprocessable, f"{where}.field", f"{name!r} needs a field")
+            return Output("count", true(), _int, aggregation="count")
+        field = self.view.field(selection.field)
+        self._note_field(field)
+        key = f"{name}_{field.name}"
+        expression = field.expression
+        kind = field.kind
+        if selection.path is not UNSET:
+            self._json_path(field, f"{where}.path")
+            key = ".".join([key, *selection.path])
+            numeric = name in ("sum", "avg", "min", "max")
+            expression = (
+                self.sql.json_number(field.expression, selection.path)
+                if numeric
+                else self.sql.json_text(field.expression, selection.path)
+            )
+            kind = Kind.NUMBER if numeric else Kind.STRING
+        if name in ("count", "countDistinct"):
+            return Output(key, expression, _int, aggregation=name)
+        render = _aggregate_render(name, kind, field, where)
+        if kind is Kind.BOOLEAN:  # sum/avg of a boolean: how many are true, what share
+            expression = _boolean_as_number(expression)
+        return Output(key, expression, render, aggregation=name)
+
+    def time_output(self, selection: Any, where: str) -> Output:
+        field = self.view.field(
+            self.view.default_time if selection.field is UNSET else selection.field
+        )
+        self._note_field(field)
+        if field.kind is not Kind.TIME:
+            raise refuse(
+                Unprocessable,
+                f"{where}.field",
+                f"{field.name} is not a time field; time buckets need one",
+            )
+        key = f"{field.name}_{selection.timeUnit}"
+        expression = self.sql.bucket(field.expression, selection.timeUnit)
+        return Output(key, expression, _time, kind=Kind.TIME, bucket=True)
+
+    def _note_field(self, field: Field) -> None:
+        self.joined = self.joined or field.joined
+
+    def outputs(self) -> tuple[list[Output], list[Output], bool]:
+        """(outputs in result order, group-only outputs, whether the query is grouped)."""
+        selections = [] if self.body.select in (UNSET, None) else self.body.select
+        group_by = [] if self.body.groupBy in (UNSET, None) else self.body.groupBy
+        if len(selections) > MAX_SELECT:
+            raise refuse(BadRequest, "$.select", f"at most {MAX_SELECT} selections")
+        outputs: list[Output] = []
+        for i, selection in enumerate(selections):
+            where = f"$.select[{i}]"
+            kind = type(selection).__name__
+            if kind.endswith("FieldSelection"):
+                field = self.view.field(selection.field)
+                self._note_field(field)
+                output = self.field_output(field, selection.path, selection.mode, where)
+            elif kind.endswith("AggregationSelection"):
+                output = self.aggregation_output(selection, where)
+            else:
+                output = self.time_output(selection, where)
+            outputs.append(output)
+        grouped = bool(group_by) or any(o.aggregation or o.bucket for o in outputs)
+        group_only: list[Output] = []
+        for i, entry in enumerate(group_by):
+            field = self.view.field(entry.field)
+            self._note_field(field)
+            output = self.field_output(field, entry.path, UNSET, f"$.groupBy[{i}]")
+            (outputs if entry.includeInSelect else group_only).append(output)
+        if not outputs and not grouped:
+            outputs = [
+                self.field_output(field, UNSET, UNSET, "$") for field in self.view.fields.values()
+            ]
+            self.joined = self.joined or any(f.joined for f in self.view.fields.values())
+        return _unique(outputs), _unique(group_only), grouped
+
+    # -- the statement -----------------------------------------------------------------------
+
+    def compile(self) -> CompiledQuery:
+        outputs, group_only, grouped = self.outputs()
+        if grouped:
+            return self._groups(outputs, group_only)
+        return self._rows(outputs)
+
+    def _source(self) -> Any:
+        return self.view.joined_table if self.joined else self.view.table
+
+    def _rows(self, outputs: list[Output]) -> CompiledQuery:
+        columns = [o.expression.label(f"c{i}") for i, o in enumerate(outputs)]
+        by_key = {o.key: (o, column) for o, column in zip(outputs, columns, strict=True)}
+        order = []
+        for i, entry in enumerate(self._order_entries()):
+            if entry.field in by_key:
+                output, column = by_key[entry.field]
+                expression = self._ordered(column, output.kind)
+            else:
+                expression = self._row_order(entry.field, f"$.orderBy[{i}].field")
+            order.append(_direction(expression, entry.direction))
+        if not order:
+            default = self.view.field(self.view.default_time).expression
+            order.append(default.desc().nulls_last())
+        order.append(self.sql.ordered(self.view.row_id).desc())
+        base = select(*columns).select_from(self._source()).where(*self.where)
+        return CompiledQuery(self.view, outputs, base.order_by(*order), base)
+
+    def _row_order(self, key: str, where: str) -> ColumnElement[Any]:
+        """An orderBy key that is not a result column: a field, or a field's time bucket."""
+        name, _, unit = key.rpartition("_")
+        field = self.view.fields.get(key)
+        if field is None and unit in TIME_UNITS and name in self.view.fields:
+            field = self.view.fields[name]
+            if field.kind is not Kind.TIME:
+                raise refuse(Unprocessable, where, f"{name} is not a time field")
+            self._note_field(field)
+            return self.sql.bucket(field.expression, unit)
+        if field is None:
+            raise refuse(
+                Unprocessable,
+                where,
+                f"{key!r} is an aggregation; select it, in a grouped query, to order by it",
+            )
+        self._note_field(field)
+        return self._ordered(field.expression, field.kind)
+
+    def _ordered(self, expression: ColumnElement[Any], kind: Kind | None) -> ColumnElement[Any]:
+        return self.sql.ordered(expression) if kind is Kind.STRING else expression
+
+    def _groups(self, outputs: list[Output], group_only: list[Output]) -> CompiledQuery:
+        everything = outputs + group_only
+        inner = (
+            select(*[o.expression.label(f"c{i}") for i, o in enumerate(everything)])
+            .select_from(self._source())
+            .where(*self.where)
+            .subquery("q")
+        )
+        columns: list[ColumnElement[Any]] = []
+        groups: list[tuple[Output, ColumnElement[Any]]] = []
+        by_key: dict[str, ColumnElement[Any]] = {}
+        for i, output in enumerate(everything):
+            column: ColumnElement[Any] = inner.c[f"c{i}"]
+            if output.aggregation:
+                column = _AGGREGATE[output.aggregation](column)
+            else:
+                groups.append((output, column))
+            by_key[output.key] = column
+            if i < len(outputs):
+                columns.append(column.label(f"c{i}"))
+        order = []
+        for i, entry in enumerate(self._order_entries()):
+            if entry.field not in by_key:
+                raise refuse(
+                    Unprocessable,
+                    f"$.orderBy[{i}].field",
+                    f"{entry.field!r} is neither selected nor grouped by in this query",
+                )
+            output = next(o for o in everything if o.key == entry.field)
+            order.append(
+                _direction(self._ordered(by_key[entry.field], output.kind), entry.direction)
+            )
+        if not order:
+            # Time buckets in time order; otherwise the largest first aggregate first.
+            order += [by_key[o.key].asc().nulls_first() for o in outputs if o.bucket]
+            order += [by_key[o.key].desc().nulls_last() for o in outputs if o.aggregation][:1]
+        order += [self._ordered(column, o.kind).asc().nulls_first() for o, column in groups]
+        base = select(*columns).select_from(inner).group_by(*[c for _, c in groups])
+        return CompiledQuery(self.view, outputs, base.order_by(*order), base)
+
+    def _order_entries(self) -> list[Any]:
+        entries: list[Any] = [] if self.body.orderBy in (UNSET, None) else self.body.orderBy
+        if len(entries) > MAX_ORDER_BY:
+            raise refuse(BadRequest, "$.orderBy", f"at most {MAX_ORDER_BY} entries")
+        return entries
+
+
+def _direction(expression: ColumnElement[Any], direction: str) -> Any:
+    # Nulls sort as the smallest value on both backends (PostgreSQL's default is the opposite).
+    return expression.asc().nulls_first() if direction == "asc" else expression.desc().nulls_last()
+
+
+def _boolean_as_number(expression: ColumnElement[Any]) -> Case[Any]:
+    return case((expression.is_(None), None), (expression, 1), else_=0)
+
+
+def _aggregate_render(name: str, kind: Kind, field: Field, where: str) -> Callable[[Any], Any]:
+    if name in ("sum", "avg") and kind not in (Kind.NUMBER, Kind.BOOLEAN):
+        raise refuse(
+            Unprocessable,
+            f"{where}.aggregation",
+            f"{name} needs a number field; {field.name} is a {kind.value} field",
+        )
+    if name in ("min", "max") and kind not in (Kind.NUMBER, Kind.TIME):
+        raise refuse(
+            Unprocessable,
+            f"{where}.aggregation",
+            f"{name} needs a number or time field; {field.name} is a {kind.value} field",
+        )
+    if name == "avg":
+        return _float
+    if kind is Kind.TIME:
+        return _millis
+    return _number
+
+
+def _unique(outputs: list[Output]) -> list[Output]:
+    """The first output of each key (the same selection twice is one column)."""
+    seen: dict[str, Output] = {}
+    for output in outputs:
+        seen.setdefault(output.key, output)
+    return list(seen.values())
+
+
+def compile_query(view: View, sql: Sql, body: Any, *, project_id: str) -> CompiledQuery:
+    return QueryCompiler(view, sql, body, project_id).compile()

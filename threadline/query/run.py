@@ -1,0 +1,29 @@
+"""Running compiled queries: a page of result rows with the total (reference §7.7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from threadline.query.catalogue import VIEWS
+from threadline.query.compile import PAGE_SIZE, CompiledQuery, compile_query
+from threadline.query.sql import sql_for
+from threadline.wire.query import QueryData
+
+
+def compile_for(connection: Connection, view: str, body: Any, project_id: str) -> CompiledQuery:
+    return compile_query(
+        VIEWS[view], sql_for(connection.dialect.name), body, project_id=project_id
+    )
+
+
+def run_query(connection: Connection, *, view: str, body: Any, project_id: str) -> QueryData:
+    """The first PAGE_SIZE rows and how many there are in all."""
+    compiled = compile_for(connection, view, body, project_id)
+    rows = connection.execute(compiled.statement.limit(PAGE_SIZE)).all()
+    total = len(rows)
+    if total == PAGE_SIZE:
+        total = connection.execute(compiled.count_statement()).scalar_one()
+    result = [compiled.render(row) for row in rows]
+    return QueryData(result=result, total=total, pageSize=PAGE_SIZE, count=len(result))
