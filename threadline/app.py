@@ -13,7 +13,16 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.api import batch, conversations, events, feedback, health
+from threadline.api import (
+    batch,
+    conversations,
+    events,
+    feedback,
+    health,
+    openapi,
+    query,
+    search_stats,
+)
 from threadline.api.idempotency import sweep_old_answers
 from threadline.config import Settings
 from threadline.errors import ThreadlineError, error_for_status, problem_response
@@ -67,7 +76,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             *events.routes,
             *conversations.routes,
             *batch.routes,
+            *query.routes,
+            *search_stats.routes,
             *health.routes,
+            *openapi.routes,
         ],
         middleware=[
             Middleware(

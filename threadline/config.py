@@ -31,6 +31,8 @@ class Settings:
     # before their body is read: under overload the HTTP side saturates before the writer's
     # queue fills, and queueing there would only grow latency (docs/performance.md).
     max_writes_in_flight: int = 256
+    # CSV exports streaming at once; each holds a read connection while it runs. More: 503.
+    max_concurrent_exports: int = 2
     # Most writes committed in one transaction (group commit).
     writer_max_batch: int = 512
     # Seconds a verified key stays cached; revocation takes effect within this time.

@@ -24,6 +24,7 @@ class Services:
     auth: Authenticator
     idempotency: Idempotency
     writes_in_flight: int = 0
+    exports_running: int = 0
 
     @classmethod
     def create(cls, settings: Settings) -> Services:

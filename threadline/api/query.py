@@ -1,18 +1,32 @@
-"""The query operations (reference §7): POST /query/<view> for conversations, events, feedback
-and semantic threads, and their CSV exports (/query/<view>/export). API keys only."""
+"""The query operations (reference §7, §8): POST /query/<view> for conversations, events,
+feedback and semantic threads, their CSV exports (/query/<view>/export), and property
+discovery (/query/property-keys, /query/property-values). API keys only."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from threadline.api.body import read_json
 from threadline.api.reads import read
 from threadline.api.responses import JSONResponse, authorized
 from threadline.api.routing import Handler, route
 from threadline.auth import API_ONLY
+from threadline.errors import Unavailable
+from threadline.query.export import CsvExport, open_export
+from threadline.query.properties import property_keys, property_values
 from threadline.query.run import run_query
-from threadline.wire.query import QUERY_TYPES, QueryResponse
+from threadline.services import Services
+from threadline.wire.query import (
+    QUERY_TYPES,
+    PropertyKeysQuery,
+    PropertyResults,
+    PropertyValuesQuery,
+    QueryResponse,
+)
 
 # The wire path of each view (semantic_threads is spelled with a hyphen in URLs).
 PATHS = {
@@ -36,4 +50,67 @@ def _query_handler(view: str) -> Handler:
     return query
 
 
-routes = [route(path, POST=_query_handler(view)) for view, path in PATHS.items()]
+async def _stream(ctx: Services, export: CsvExport) -> AsyncIterator[bytes]:
+    try:
+        while (chunk := await run_in_threadpool(export.next_chunk)) is not None:
+            yield chunk
+    finally:
+        await run_in_threadpool(export.close)
+        ctx.exports_running -= 1
+
+
+def _export_handler(view: str, path: str) -> Handler:
+    body_type = QUERY_TYPES[view].body
+    filename = path.rsplit("/", 1)[-1] + ".csv"
+
+    async def export(request: Request) -> Response:
+        ctx, principal = await authorized(request, API_ONLY)
+        body = await read_json(request, body_type, ctx.settings.max_body_bytes)
+        if ctx.exports_running >= ctx.settings.max_concurrent_exports:
+            raise Unavailable(
+                "Too many exports are running; retry shortly.",
+                retry_after=ctx.settings.retry_after_seconds,
+            )
+        ctx.exports_running += 1
+        try:
+            started = await run_in_threadpool(
+                open_export,
+                ctx.database.reader,
+                view=view,
+                body=body,
+                project_id=principal.project_id,
+                retry_after=ctx.settings.retry_after_seconds,
+            )
+        except BaseException:
+            ctx.exports_running -= 1
+            raise
+        return StreamingResponse(
+            _stream(ctx, started),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    export.__name__ = f"export_{view}"
+    return export
+
+
+async def query_property_keys(request: Request) -> Response:
+    ctx, principal = await authorized(request, API_ONLY)
+    body = await read_json(request, PropertyKeysQuery, ctx.settings.max_body_bytes)
+    keys = await read(ctx, property_keys, body=body, project_id=principal.project_id)
+    return JSONResponse(PropertyResults(results=keys))
+
+
+async def query_property_values(request: Request) -> Response:
+    ctx, principal = await authorized(request, API_ONLY)
+    body = await read_json(request, PropertyValuesQuery, ctx.settings.max_body_bytes)
+    values = await read(ctx, property_values, body=body, project_id=principal.project_id)
+    return JSONResponse(PropertyResults(results=values))
+
+
+routes = [
+    route("/query/property-keys", POST=query_property_keys),
+    route("/query/property-values", POST=query_property_values),
+    *[route(path, POST=_query_handler(view)) for view, path in PATHS.items()],
+    *[route(f"{path}/export", POST=_export_handler(view, path)) for view, path in PATHS.items()],
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from typing import Any
 
 from sqlalchemy import ColumnElement, FromClause, and_, func
 from sqlalchemy.sql.elements import KeyedColumnElement
@@ -30,7 +31,7 @@ class Kind(enum.Enum):
 class Field:
     name: str
     kind: Kind
-    expression: ColumnElement[object]
+    expression: ColumnElement[Any]
     # The SDK types some result keys as present-or-absent but never null (reference §10.12):
     # those are left out of a row when their value is null.
     nullable: bool = True

@@ -26,6 +26,9 @@ from threadline.query.sql import Sql
 from threadline.timestamps import to_iso
 from threadline.wire.query import TIME_UNITS
 
+# Runs a statement listing JSON keys; None when there are too many to make columns of.
+KeysOf = Callable[[Select[Any]], list[str] | None]
+
 PAGE_SIZE = 1000
 MAX_SELECT = 50
 MAX_ORDER_BY = 10
@@ -40,6 +43,8 @@ class Output:
     omit_null: bool = False  # the SDK types this key never-null: leave it out instead
     kind: Kind | None = None  # the field's kind, for plain field outputs
     bucket: bool = False  # a time bucket: grouped on, and ordered by first
+    # A whole JSON object an export may spread over one column per key (mode "unpack", §7.2).
+    unpack: Field | None = None
 
 
 def _time(value: Any) -> Any:
@@ -83,7 +88,7 @@ def _strings(value: Any) -> Any:
     }
 
 
-def _json_text(value: Any) -> Any:
+def normalize_json_text(value: Any) -> Any:
     """Text read from a JSON path; nested objects and arrays are minified the same way on both
     backends (PostgreSQL's jsonb text puts spaces after separators)."""
     if isinstance(value, str) and value[:1] in ("{", "["):
@@ -159,14 +164,22 @@ class QueryCompiler:
     def field_output(self, field: Field, path: Any, mode: Any, where: str) -> Output:
         if path is UNSET:
             render = _strings if field.string_values else _RENDER_BY_KIND[field.kind]
+            unpack = field if field.kind is Kind.OBJECT and mode != "json" else None
             return Output(
-                field.name, field.expression, render, omit_null=not field.nullable, kind=field.kind
+                field.name,
+                field.expression,
+                render,
+                omit_null=not field.nullable,
+                kind=field.kind,
+                unpack=unpack,
             )
         self._json_path(field, where)
         if mode == "json":
             raise refuse(BadRequest, f"{where}.mode", '"json" cannot be combined with a path')
         key = ".".join([field.name, *path])
-        return Output(key, self.sql.json_text(field.expression, path), _json_text, kind=Kind.STRING)
+        return Output(
+            key, self.sql.json_text(field.expression, path), normalize_json_text, kind=Kind.STRING
+        )
 
     def _json_path(self, field: Field, where: str) -> None:
         if not field.kind.is_json:
@@ -259,11 +272,37 @@ class QueryCompiler:
 
     # -- the statement -----------------------------------------------------------------------
 
-    def compile(self) -> CompiledQuery:
+    def compile(self, keys_of: KeysOf | None = None) -> CompiledQuery:
+        """The query; with `keys_of` (exports), whole JSON objects become a column per key."""
         outputs, group_only, grouped = self.outputs()
+        if keys_of is not None:
+            outputs = _unique([o for output in outputs for o in self._unpack(output, keys_of)])
         if grouped:
             return self._groups(outputs, group_only)
         return self._rows(outputs)
+
+    def object_keys(self, field: Field) -> Select[Any]:
+        """The distinct top-level keys of a JSON field over the rows this query matches."""
+        return self.sql.object_keys(field.expression, self._source(), self.where)
+
+    def key_values(self, field: Field, key: str) -> Select[Any]:
+        """Each distinct value (as text) of one key of a JSON field over the rows this query
+        matches, with how many rows hold it: columns `value`, `rows`."""
+        text = self.sql.json_text(field.expression, [key]).label("value")
+        inner = select(text).select_from(self._source()).where(*self.where).subquery()
+        return (
+            select(inner.c.value, func.count().label("rows"))
+            .where(inner.c.value.is_not(None))
+            .group_by(inner.c.value)
+        )
+
+    def _unpack(self, output: Output, keys_of: KeysOf) -> list[Output]:
+        if output.unpack is None:
+            return [output]
+        keys = keys_of(self.object_keys(output.unpack))
+        if not keys:  # none, or too many for columns: the object stays one JSON column
+            return [output]
+        return [self.field_output(output.unpack, [key], UNSET, "$") for key in keys]
 
     def _source(self) -> Any:
         return self.view.joined_table if self.joined else self.view.table
@@ -392,5 +431,7 @@ def _unique(outputs: list[Output]) -> list[Output]:
     return list(seen.values())
 
 
-def compile_query(view: View, sql: Sql, body: Any, *, project_id: str) -> CompiledQuery:
-    return QueryCompiler(view, sql, body, project_id).compile()
+def compile_query(
+    view: View, sql: Sql, body: Any, *, project_id: str, keys_of: KeysOf | None = None
+) -> CompiledQuery:
+    return QueryCompiler(view, sql, body, project_id).compile(keys_of)

@@ -13,9 +13,7 @@ from threadline.wire.query import QueryData
 
 
 def compile_for(connection: Connection, view: str, body: Any, project_id: str) -> CompiledQuery:
-    return compile_query(
-        VIEWS[view], sql_for(connection.dialect.name), body, project_id=project_id
-    )
+    return compile_query(VIEWS[view], sql_for(connection.dialect.name), body, project_id=project_id)
 
 
 def run_query(connection: Connection, *, view: str, body: Any, project_id: str) -> QueryData:

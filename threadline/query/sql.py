@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Float,
+    Select,
     String,
     and_,
     case,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    true,
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -71,6 +73,13 @@ class Sql:
         raise NotImplementedError
 
     def has_key(self, doc: ColumnElement[Any], key: str) -> ColumnElement[bool]:
+        raise NotImplementedError
+
+    def object_keys(
+        self, doc: ColumnElement[Any], source: Any, where: Sequence[ColumnElement[bool]]
+    ) -> Select[Any]:
+        """SELECT the distinct top-level keys of `doc` over `source` rows matching `where`,
+        in code-point order, as one column `key`."""
         raise NotImplementedError
 
     def month(self, micros: ColumnElement[int]) -> ColumnElement[int]:
@@ -125,6 +134,18 @@ class PostgresSql(Sql):
 
     def has_key(self, doc: ColumnElement[Any], key: str) -> ColumnElement[bool]:
         return self._jsonb(doc).has_key(key)  # type: ignore[no-any-return]
+
+    def object_keys(
+        self, doc: ColumnElement[Any], source: Any, where: Sequence[ColumnElement[bool]]
+    ) -> Select[Any]:
+        jsonb = self._jsonb(doc)
+        keys = (
+            select(func.jsonb_object_keys(jsonb).label("key"))
+            .select_from(source)
+            .where(*where, func.jsonb_typeof(jsonb) == "object")
+            .subquery()
+        )
+        return select(keys.c.key).group_by(keys.c.key).order_by(keys.c.key.collate("C"))
 
     def month(self, micros: ColumnElement[int]) -> ColumnElement[int]:
         utc = func.timezone("UTC", func.to_timestamp(micros // 1_000_000))
@@ -182,6 +203,18 @@ class SqliteSql(Sql):
         return and_(
             func.json_type(doc) == "object",
             func.json_type(doc, _sqlite_path([key])).is_not(None),
+        )
+
+    def object_keys(
+        self, doc: ColumnElement[Any], source: Any, where: Sequence[ColumnElement[bool]]
+    ) -> Select[Any]:
+        element = func.json_each(doc).table_valued("key").alias()
+        return (
+            select(element.c.key)
+            .select_from(source.join(element, true()))
+            .where(*where, func.json_type(doc) == "object")
+            .distinct()
+            .order_by(element.c.key)
         )
 
     def month(self, micros: ColumnElement[int]) -> ColumnElement[int]:

@@ -209,9 +209,7 @@ def _query_types(
         f"{prefix}GroupBy",
         [("field", field), ("path", Path | UnsetType, unset), ("includeInSelect", bool, True)],
     )
-    order_by = _defstruct(
-        f"{prefix}OrderBy", [("field", order_field), ("direction", Direction)]
-    )
+    order_by = _defstruct(f"{prefix}OrderBy", [("field", order_field), ("direction", Direction)])
     body_fields = [
         ("select", list[selection] | None | UnsetType, unset),  # type: ignore[valid-type]
         ("groupBy", list[group_by] | None | UnsetType, unset),  # type: ignore[valid-type]
@@ -236,7 +234,7 @@ QUERY_TYPES = {
 # it where it has every field the filter names.
 ALL_FIELDS = tuple(dict.fromkeys(f for fields in VIEW_FIELDS.values() for f in fields))
 ANY_VIEW = _query_types("any", "AnyView", ALL_FIELDS, semantic_search=False)
-ViewName = Literal[tuple(name for _, name in VIEW_NAMES.values())]  # type: ignore[valid-type]
+ViewName = Literal["events_view", "conversations_view", "semantic_threads_view", "feedback_view"]
 JsonField = Literal["properties", "userProperties"]
 
 
