@@ -17,6 +17,11 @@ def now_us() -> int:
     return time.time_ns() // 1_000_000 * 1000
 
 
+def given_or(value: int | None, default: int) -> int:
+    """A timestamp the client sent, else `default`. Not `value or default`: the epoch is 0."""
+    return default if value is None else value
+
+
 def to_us(value: datetime) -> int:
     delta = value - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

@@ -159,3 +159,27 @@ def test_invalid_events_name_every_violation_and_change_nothing(
     fields: list[str],
 ) -> None:
     assert_refused(client, db, "/events", body, api_headers, fields)
+
+
+EPOCH = "1970-01-01T00:00:00.000Z"
+
+
+def test_a_timestamp_at_the_epoch_is_kept_not_taken_for_now(
+    client: TestClient, api_headers: dict[str, str]
+) -> None:
+    # Zero microseconds is a real back-filled time, not "absent".
+    event = {"entityType": "search", "type": "q", "searchQuery": "x", "createdAt": EPOCH}
+    assert client.post("/events", json=event, headers=api_headers).json()["createdAt"] == EPOCH
+    rated = {"type": "positive", "messageId": "m", "createdAt": EPOCH, "updatedAt": EPOCH}
+    body = client.post("/feedback", json=rated, headers=api_headers).json()
+    assert (body["createdAt"], body["updatedAt"]) == (EPOCH, EPOCH)
+    conversation = {
+        "id": "c_epoch",
+        "type": "openai",
+        "createdAt": EPOCH,
+        "updatedAt": EPOCH,
+        "messages": [{"id": "m_epoch", "role": "user", "content": "hi", "createdAt": EPOCH}],
+    }
+    body = client.post("/conversations", json=conversation, headers=api_headers).json()
+    assert (body["createdAt"], body["updatedAt"]) == (EPOCH, EPOCH)
+    assert body["messages"][0]["createdAt"] == EPOCH

@@ -25,7 +25,7 @@ from threadline.ids import new_id, positional_message_id
 from threadline.store.dialect import insert_ignore, select_where, update_where, where
 from threadline.store.fields import sent
 from threadline.store.tables import conversations, messages
-from threadline.timestamps import now_us
+from threadline.timestamps import given_or, now_us
 from threadline.wire.conversations import ConversationIn, OpenAIMessageIn, SupportMessageIn
 
 _CONVERSATION_COLUMNS = {
@@ -163,8 +163,8 @@ def _merge_messages(
             "conversation_id": conversation_id,
             "id": message_id,
             "position": next_position,
-            "created_at": values.get("created_at") or now,
-            "updated_at": values.get("updated_at") or now,
+            "created_at": given_or(values.get("created_at"), now),
+            "updated_at": given_or(values.get("updated_at"), now),
         }
         next_position += 1
     _check_not_elsewhere(connection, project_id, conversation_id, list(inserts))
@@ -181,14 +181,14 @@ def upsert_conversation(
     kind = type(body).__struct_config__.tag
     given = sent(body, _CONVERSATION_COLUMNS)
     created_at = given.pop("created_at", None)
-    updated_at = given.pop("updated_at", None) or now
+    updated_at = given_or(given.pop("updated_at", None), now)
     new_row = {
         "project_id": project_id,
         "id": conversation_id,
         "integration_id": integration_id,
         "type": kind,
         **given,
-        "created_at": created_at or now,
+        "created_at": given_or(created_at, now),
         "updated_at": updated_at,
     }
     stored = _lock_or_create(connection, project_id, conversation_id, new_row)
@@ -211,7 +211,7 @@ def upsert_conversation(
     }
     if stored is not None:
         changes.update(given, updated_at=updated_at)
-        if created_at:
+        if created_at is not None:
             changes["created_at"] = created_at
     statement = update_where(conversations, _KEY, frozenset(changes))
     key = where(project_id=project_id, id=conversation_id)

@@ -17,7 +17,7 @@ from threadline.ids import new_id
 from threadline.store.dialect import insert_ignore, select_where, where
 from threadline.store.fields import sent
 from threadline.store.tables import events
-from threadline.timestamps import now_us
+from threadline.timestamps import given_or, now_us
 from threadline.wire.events import ConversationEventIn, EventIn, MessageEventIn, SearchEventIn
 
 _COLUMNS = {
@@ -65,7 +65,7 @@ def prepare_event(*, project_id: str, integration_id: str, body: EventIn) -> Eve
             **_target(body),
             "properties": given.get("properties"),
             "user_properties": given.get("user_properties"),
-            "created_at": given.get("created_at") or now_us(),
+            "created_at": given_or(given.get("created_at"), now_us()),
         }
     )
 

@@ -17,7 +17,7 @@ from threadline.store.conversations import StoredConversation, messages_of
 from threadline.store.dialect import insert_or_update
 from threadline.store.fields import sent
 from threadline.store.tables import conversations, feedback, messages
-from threadline.timestamps import now_us
+from threadline.timestamps import given_or, now_us
 from threadline.wire.feedback import FeedbackIn
 
 _COLUMNS = {
@@ -41,10 +41,10 @@ def upsert_feedback(
     given = sent(body, _COLUMNS)
     # Absent or null timestamps mean "now" on a new row; an update keeps the creation time.
     created_at = given.pop("created_at", None)
-    given["updated_at"] = given.pop("updated_at", None) or now
+    given["updated_at"] = given_or(given.pop("updated_at", None), now)
     # On a conflict, only what the client sent is updated; the rest keeps its stored value.
     update = set(given)
-    if created_at:
+    if created_at is not None:
         update.add("created_at")
     row = {
         "project_id": project_id,
@@ -52,7 +52,7 @@ def upsert_feedback(
         "integration_id": integration_id,
         **dict.fromkeys(_OPTIONAL),
         **given,
-        "created_at": created_at or now,
+        "created_at": given_or(created_at, now),
     }
     statement = insert_or_update(connection, feedback, ("project_id", "id"), update)
     return connection.execute(statement, row).mappings().one()
