@@ -1,7 +1,8 @@
 """The official npm SDK (`@inkeep/inkeep-analytics`, pinned in sdk/package.json) against the real
 server: sdk/write_calls.mjs drives every write call, sdk/read_calls.mjs the read and delete
-calls, and each fails on any response the SDK's zod schemas reject. Node.js and npm are
-required: CI installs them, so their absence fails, never skips."""
+calls, sdk/query_calls.mjs the query, export, property and search-statistics calls, and each
+fails on any response the SDK's zod schemas reject. Node.js and npm are required: CI installs
+them, so their absence fails, never skips."""
 
 from __future__ import annotations
 
@@ -17,7 +18,13 @@ from tests.e2e.conftest import LiveServer
 pytestmark = pytest.mark.e2e
 
 SDK_SOURCE = Path(__file__).parent / "sdk"
-SDK_FILES = ("package.json", "package-lock.json", "write_calls.mjs", "read_calls.mjs")
+SDK_FILES = (
+    "package.json",
+    "package-lock.json",
+    "write_calls.mjs",
+    "read_calls.mjs",
+    "query_calls.mjs",
+)
 NODE_MAJOR = 20  # package.json "engines"
 NPM_CI_SECONDS = 300
 SCRIPT_SECONDS = 120
@@ -105,7 +112,7 @@ def sdk(tmp_path_factory: pytest.TempPathFactory) -> SdkWorkspace:
     return SdkWorkspace(tmp_path_factory.mktemp("sdk"))
 
 
-@pytest.mark.parametrize("script", ["write_calls.mjs", "read_calls.mjs"])
+@pytest.mark.parametrize("script", ["write_calls.mjs", "read_calls.mjs", "query_calls.mjs"])
 def test_official_sdk_calls(sdk: SdkWorkspace, live_server: LiveServer, script: str) -> None:
     node, sdk_dir = sdk.install()
     env = {

@@ -82,9 +82,11 @@ def _strings(value: Any) -> Any:
     """Events' properties are typed {string: string} in the SDK (§7.9): encode other values."""
     if not isinstance(value, dict):
         return value
+    # A null value is left out: the SDK takes strings only, and "null" would be a string.
     return {
-        key: item if isinstance(item, str) or item is None else msgspec.json.encode(item).decode()
+        key: item if isinstance(item, str) else msgspec.json.encode(item).decode()
         for key, item in value.items()
+        if item is not None
     }
 
 
@@ -217,7 +219,8 @@ class QueryCompiler:
         render = _aggregate_render(name, kind, field, where)
         if kind is Kind.BOOLEAN:  # sum/avg of a boolean: how many are true, what share
             expression = _boolean_as_number(expression)
-        return Output(key, expression, render, aggregation=name)
+        # Over no values, sum/avg/min/max are null; the SDK takes a number or no key (§7.6).
+        return Output(key, expression, render, aggregation=name, omit_null=True)
 
     def time_output(self, selection: Any, where: str) -> Output:
         field = self.view.field(
