@@ -205,7 +205,7 @@ class QueryCompiler:
         expression = field.expression
         kind = field.kind
         if selection.path is not UNSET:
-            self._json_path(field, f"{where}.path")
+            self._json_path(field, where)
             key = ".".join([key, *selection.path])
             numeric = name in ("sum", "avg", "min", "max")
             expression = (
@@ -266,7 +266,14 @@ class QueryCompiler:
             self._note_field(field)
             output = self.field_output(field, entry.path, UNSET, f"$.groupBy[{i}]")
             (outputs if entry.includeInSelect else group_only).append(output)
-        if not outputs and not grouped:
+        if not outputs and grouped:
+            raise refuse(
+                Unprocessable,
+                "$.select",
+                "the query returns no column: select something, or group by a field with "
+                "includeInSelect true",
+            )
+        if not outputs:
             outputs = [
                 self.field_output(field, UNSET, UNSET, "$") for field in self.view.fields.values()
             ]

@@ -81,7 +81,9 @@ class CsvExport:
 def _keys_of(connection: Connection) -> Any:
     def keys_of(statement: Select[Any]) -> list[str] | None:
         keys = connection.execute(statement.limit(MAX_UNPACKED_KEYS + 1)).scalars().all()
-        return None if len(keys) > MAX_UNPACKED_KEYS else list(keys)
+        if len(keys) > MAX_UNPACKED_KEYS or any('"' in key for key in keys):
+            return None  # too many for columns, or one no JSON path can name on SQLite
+        return list(keys)
 
     return keys_of
 

@@ -151,7 +151,7 @@ class FilterCompiler:
                 if item is not None
             ]
             column = self._ordered(expression, kind)
-            listed = or_(false(), *([column.in_(wanted)] if wanted else []))
+            listed = or_(false(), *([self.sql.is_in(column, wanted)] if wanted else []))
             return _membership(operator, expression, listed, null_listed=None in items)
         target = _coerce(kind, value, where)
         if target is None:
@@ -193,6 +193,47 @@ def _list(value: Any, where: str) -> list[Any]:
     return value
 
 
+MAX_JSON_DEPTH = 16
+MAX_JSON_SCALARS = 1000
+MAX_JSON_CONTAINERS = 100
+_INT64 = 2**63
+
+
+def check_json_value(value: Any, where: str) -> None:
+    """A filter's JSON value within what both backends can compare: integers that fit 64 bits,
+    at most MAX_JSON_DEPTH levels, MAX_JSON_SCALARS scalars and MAX_JSON_CONTAINERS objects or
+    arrays (each nested one becomes its own subquery on SQLite)."""
+    scalars = containers = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            containers += 1
+            if depth > MAX_JSON_DEPTH or containers > MAX_JSON_CONTAINERS:
+                raise refuse(
+                    BadRequest,
+                    where,
+                    f"a filter value may nest {MAX_JSON_DEPTH} levels and hold "
+                    f"{MAX_JSON_CONTAINERS} objects or arrays at most",
+                )
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+            continue
+        scalars += 1
+        if scalars > MAX_JSON_SCALARS:
+            raise refuse(
+                BadRequest, where, f"a filter value may hold {MAX_JSON_SCALARS} values at most"
+            )
+        _check_number(item, where)
+
+
+def _check_number(value: Any, where: str) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and not -_INT64 <= value < _INT64:
+        raise refuse(BadRequest, where, f"{value} does not fit in 64 bits")
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        raise refuse(BadRequest, where, "numbers must be finite")
+
+
 def _coerce(kind: Kind, value: Any, where: str) -> Any:
     """A filter value checked against the field's kind (None stays None)."""
     if value is None:
@@ -202,6 +243,7 @@ def _coerce(kind: Kind, value: Any, where: str) -> Any:
     if kind is Kind.NUMBER:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise refuse(BadRequest, where, f"must be a number, got {value!r}")
+        _check_number(value, where)
         return value
     if kind is Kind.BOOLEAN:
         if not isinstance(value, bool):
@@ -247,6 +289,8 @@ class JsonConditions:
         self.where = where
 
     def build(self, operator: str, value: Any) -> ColumnElement[bool]:
+        pair = isinstance(value, dict) and "path" in value
+        check_json_value(value.get("value") if pair else value, self.where)
         if operator in _COMPARISONS or operator in ("in", "notIn"):
             if isinstance(value, dict) and "path" in value:
                 path, target = _path_pair(value, self.where)
@@ -267,7 +311,12 @@ class JsonConditions:
         value_where = f"{self.where}.value"
         if operator in ("in", "notIn"):
             items = _list(target, value_where)
-            listed = or_(false(), *[self._equal(path, i) for i in items if i is not None])
+            present = [item for item in items if item is not None]
+            if not all(_is_scalar(item) for item in present):
+                raise refuse(
+                    BadRequest, value_where, "must list strings, numbers, booleans or null"
+                )
+            listed = self.sql.json_in(self.column, path, present)
             return _membership(operator, text, listed, null_listed=None in items)
         if operator in ("eq", "neq"):
             if target is None:

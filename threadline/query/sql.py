@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ColumnElement,
     Float,
     Select,
     String,
     and_,
+    any_,
     case,
     cast,
     exists,
@@ -32,7 +35,7 @@ from sqlalchemy import (
     true,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 MICROS = {
     "hour": 3_600_000_000,
@@ -75,6 +78,16 @@ class Sql:
     def has_key(self, doc: ColumnElement[Any], key: str) -> ColumnElement[bool]:
         raise NotImplementedError
 
+    def json_in(
+        self, doc: ColumnElement[Any], path: JsonPath, values: list[Any]
+    ) -> ColumnElement[bool]:
+        """The value at path equals one of these JSON scalars (typed, as json_equals)."""
+        raise NotImplementedError
+
+    def is_in(self, expression: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
+        """expression IN values (values all of one type: strings, or numbers)."""
+        return expression.in_(values)
+
     def object_keys(
         self, doc: ColumnElement[Any], source: Any, where: Sequence[ColumnElement[bool]]
     ) -> Select[Any]:
@@ -108,21 +121,57 @@ class PostgresSql(Sql):
     def _jsonb(doc: ColumnElement[Any]) -> Any:
         return type_coerce(doc, JSONB)
 
+    # jsonb_extract_path takes each key as its own parameter: a key may hold any character,
+    # where a text[] literal ('{a,b}') would need quoting.
+    def _node(self, doc: ColumnElement[Any], path: JsonPath) -> ColumnElement[Any]:
+        return func.jsonb_extract_path(self._jsonb(doc), *path, type_=JSONB)
+
     def json_text(self, doc: ColumnElement[Any], path: JsonPath) -> ColumnElement[str]:
-        return self._jsonb(doc)[tuple(path)].astext  # type: ignore[no-any-return]
+        return func.jsonb_extract_path_text(self._jsonb(doc), *path, type_=String)
 
     def json_number(self, doc: ColumnElement[Any], path: JsonPath) -> ColumnElement[float]:
-        node = self._jsonb(doc)[tuple(path)]
         return case(
-            (func.jsonb_typeof(node) == "number", cast(node.astext, Float)),
+            (
+                func.jsonb_typeof(self._node(doc, path)) == "number",
+                cast(self.json_text(doc, path), Float),
+            ),
             else_=None,
         )
 
     def json_equals(
         self, doc: ColumnElement[Any], path: JsonPath, value: Any
     ) -> ColumnElement[bool]:
-        node = self._jsonb(doc)[tuple(path)]
-        return node == literal(value, JSONB)  # type: ignore[no-any-return]
+        node = self._node(doc, path) if path else self._jsonb(doc)
+        return node == literal(value, JSONB)
+
+    def json_in(
+        self, doc: ColumnElement[Any], path: JsonPath, values: list[Any]
+    ) -> ColumnElement[bool]:
+        kind = func.jsonb_typeof(self._node(doc, path))
+        text = self.json_text(doc, path)
+        strings, numbers, booleans = _by_type(values)
+        return or_(
+            false(),
+            *([and_(kind == "string", self.is_in(text, strings))] if strings else []),
+            *([self.is_in(self.json_number(doc, path), numbers)] if numbers else []),
+            *(
+                [and_(kind == "boolean", text.in_([str(b).lower() for b in booleans]))]
+                if booleans
+                else []
+            ),
+        )
+
+    def is_in(self, expression: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
+        # One array parameter, not one parameter per value: PostgreSQL takes 65,535 at most.
+        if all(isinstance(v, str) for v in values):
+            kind: Any = String()
+        elif all(isinstance(v, bool) for v in values):
+            kind = Boolean()
+        elif all(isinstance(v, int) for v in values):
+            kind = BigInteger()
+        else:
+            kind = Float()
+        return expression == any_(literal(values, ARRAY(kind)))
 
     def contains(self, doc: ColumnElement[Any], path: JsonPath, value: Any) -> ColumnElement[bool]:
         for key in reversed(path):
@@ -187,11 +236,7 @@ class SqliteSql(Sql):
     def json_equals(
         self, doc: ColumnElement[Any], path: JsonPath, value: Any
     ) -> ColumnElement[bool]:
-        if isinstance(value, (dict, list)):
-            return and_(
-                self.contains(doc, path, value), self._contained_by(doc, _sqlite_path(path), value)
-            )
-        return self._scalar_at(doc, _sqlite_path(path), value)
+        return self._equal_at(doc, _sqlite_path(path), value)
 
     def contains(self, doc: ColumnElement[Any], path: JsonPath, value: Any) -> ColumnElement[bool]:
         return self._contains(doc, _sqlite_path(path), value)
@@ -235,6 +280,20 @@ class SqliteSql(Sql):
             return and_(kind.in_(("integer", "real")), extracted == value)
         return and_(kind == "text", extracted == value)
 
+    def _equal_at(self, doc: ColumnElement[Any], where: str, value: Any) -> ColumnElement[bool]:
+        """jsonb's `=`: arrays equal element by element in order, objects key by key."""
+        kind = func.json_type(doc, where)
+        if isinstance(value, list):
+            items = [self._equal_at(doc, f"{where}[{i}]", item) for i, item in enumerate(value)]
+            length = func.json_array_length(doc, where) == len(value)
+            return and_(kind == "array", length, *items)
+        if isinstance(value, dict):
+            element = self._elements(doc, where)
+            size = select(func.count()).select_from(element).correlate_except(element)
+            keys = [self._equal_at(doc, self._child(where, k), v) for k, v in value.items()]
+            return and_(kind == "object", size.scalar_subquery() == len(value), *keys)
+        return self._scalar_at(doc, where, value)
+
     def _elements(self, doc: ColumnElement[Any], where: Any) -> Any:
         return func.json_each(doc, where).table_valued("key", "fullkey").alias()
 
@@ -249,34 +308,104 @@ class SqliteSql(Sql):
         step = f'."{key}"'
         return where + step if isinstance(where, str) else where.op("||")(step)
 
+    # Containment compares the scalars of a value all at once, through json_each over the value
+    # itself (sent as one JSON parameter), so a value with a thousand keys is one subquery, not
+    # a thousand-deep expression that SQLite's parser refuses. Nested objects and arrays (few:
+    # filters.check_json_value bounds them) recurse.
+
+    @staticmethod
+    def _same(stored: Any, wanted: Any) -> ColumnElement[bool]:
+        """Two json_each rows hold equal scalars (1 equals 1.0, as in jsonb)."""
+        numbers = ("integer", "real")
+        return and_(
+            stored.c.atom.is_not_distinct_from(wanted.c.atom),
+            or_(
+                stored.c.type == wanted.c.type,
+                and_(stored.c.type.in_(numbers), wanted.c.type.in_(numbers)),
+            ),
+        )
+
+    def _wanted(self, scalars: Any) -> Any:
+        return (
+            func.json_each(literal(msgspec.json.encode(scalars).decode()))
+            .table_valued("key", "type", "atom")
+            .alias()
+        )
+
+    def _stored(self, doc: ColumnElement[Any], where: Any) -> Any:
+        return func.json_each(doc, where).table_valued("key", "fullkey", "type", "atom").alias()
+
     def _contains(self, doc: ColumnElement[Any], where: Any, value: Any) -> ColumnElement[bool]:
         kind = func.json_type(doc, where)
-        if isinstance(value, dict):
-            parts = [self._contains(doc, self._child(where, k), v) for k, v in value.items()]
-            return and_(kind == "object", *parts)
-        if isinstance(value, list):
-            parts = []
-            for item in value:
-                element = self._elements(doc, where)
-                match = self._contains(doc, element.c.fullkey, item)
-                parts.append(self._any(element, match))
-            return and_(kind == "array", *parts)
-        return self._scalar_at(doc, where, value)
+        if not isinstance(value, (dict, list)):
+            return self._scalar_at(doc, where, value)
+        keyed = isinstance(value, dict)
+        children = _children(value)
+        scalars = [(k, v) for k, v in children if not isinstance(v, (dict, list))]
+        parts = [kind == ("object" if keyed else "array")]
+        if scalars:
+            wanted = self._wanted(dict(scalars) if keyed else [v for _, v in scalars])
+            stored = self._stored(doc, where)
+            match = [self._same(stored, wanted), *([stored.c.key == wanted.c.key] if keyed else [])]
+            missing = not_(self._any(stored, and_(*match)))
+            parts.append(not_(self._any(wanted, missing)))
+        for key, item in children:
+            if not isinstance(item, (dict, list)):
+                continue
+            if keyed:
+                parts.append(self._contains(doc, self._child(where, str(key)), item))
+            else:
+                stored = self._stored(doc, where)
+                parts.append(self._any(stored, self._contains(doc, stored.c.fullkey, item)))
+        return and_(*parts)
 
     def _contained_by(self, doc: ColumnElement[Any], where: Any, value: Any) -> ColumnElement[bool]:
         kind = func.json_type(doc, where)
-        if isinstance(value, (dict, list)):
-            element = self._elements(doc, where)
-            if isinstance(value, dict):
-                allowed = [
-                    and_(element.c.key == k, self._contained_by(doc, element.c.fullkey, v))
-                    for k, v in value.items()
-                ]
-            else:
-                allowed = [self._contained_by(doc, element.c.fullkey, v) for v in value]
-            stray = self._any(element, not_(or_(false(), *allowed)))
-            return and_(kind == ("object" if isinstance(value, dict) else "array"), not_(stray))
-        return self._scalar_at(doc, where, value)
+        if not isinstance(value, (dict, list)):
+            return self._scalar_at(doc, where, value)
+        keyed = isinstance(value, dict)
+        children = _children(value)
+        scalars = [(k, v) for k, v in children if not isinstance(v, (dict, list))]
+        stored = self._stored(doc, where)
+        allowed = []
+        if scalars:
+            wanted = self._wanted(dict(scalars) if keyed else [v for _, v in scalars])
+            match = [self._same(stored, wanted), *([stored.c.key == wanted.c.key] if keyed else [])]
+            allowed.append(self._any(wanted, and_(*match)))
+        for key, item in children:
+            if isinstance(item, (dict, list)):
+                inside = self._contained_by(doc, stored.c.fullkey, item)
+                allowed.append(and_(stored.c.key == key, inside) if keyed else inside)
+        stray = self._any(stored, not_(or_(false(), *allowed)))
+        return and_(kind == ("object" if keyed else "array"), not_(stray))
+
+    def json_in(
+        self, doc: ColumnElement[Any], path: JsonPath, values: list[Any]
+    ) -> ColumnElement[bool]:
+        where = _sqlite_path(path)
+        kind = func.json_type(doc, where)
+        extracted = func.json_extract(doc, where)
+        strings, numbers, booleans = _by_type(values)
+        return or_(
+            false(),
+            *([and_(kind == "text", extracted.in_(strings))] if strings else []),
+            *([and_(kind.in_(("integer", "real")), extracted.in_(numbers))] if numbers else []),
+            *([kind.in_(["true" if b else "false" for b in booleans])] if booleans else []),
+        )
+
+
+def _children(value: dict[str, Any] | list[Any]) -> list[tuple[str | None, Any]]:
+    """(key, child) of an object, (None, element) of an array."""
+    if isinstance(value, dict):
+        return list(value.items())
+    return [(None, item) for item in value]
+
+
+def _by_type(values: list[Any]) -> tuple[list[str], list[int | float], list[bool]]:
+    strings = [v for v in values if isinstance(v, str)]
+    booleans = [v for v in values if isinstance(v, bool)]
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return strings, numbers, booleans
 
 
 def sql_for(dialect_name: str) -> Sql:

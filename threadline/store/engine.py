@@ -116,6 +116,19 @@ def open_database(url: str, *, read_pool_size: int = 8) -> Database:
     )
 
 
+# SQLite reports a bad statement as an OperationalError too; only these mean the file cannot
+# be used right now.
+_SQLITE_OUTAGES = ("locked", "busy", "unable to open", "disk i/o", "readonly", "full")
+
+
+def is_outage(exc: OperationalError | InterfaceError) -> bool:
+    """Whether a database error means storage is unavailable (503), not a bug (500)."""
+    if exc.orig is not None and type(exc.orig).__module__.startswith("sqlite3"):
+        message = str(exc.orig).lower()
+        return any(word in message for word in _SQLITE_OUTAGES)
+    return True
+
+
 @contextlib.contextmanager
 def reading(engine: Engine, *, retry_after: int = 1) -> Iterator[Connection]:
     """A connection for a read; the database being unreachable becomes 503 + Retry-After."""
@@ -123,6 +136,8 @@ def reading(engine: Engine, *, retry_after: int = 1) -> Iterator[Connection]:
         with engine.connect() as connection:
             yield connection
     except (OperationalError, InterfaceError) as exc:
+        if not is_outage(exc):
+            raise
         raise Unavailable(
             "Storage is unavailable; retry shortly.", retry_after=retry_after
         ) from exc

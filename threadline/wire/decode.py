@@ -39,9 +39,19 @@ def _validator(type_: Any) -> Draft202012Validator:
     return Draft202012Validator(msgspec.json.schema(type_), format_checker=_format_checker)
 
 
-def decode(body: bytes, type_: Any) -> Any:
-    """Decode body as type_ (a Struct or a union of them), or raise BadRequest naming every
-    violation."""
+def decode(body: bytes | msgspec.Raw, type_: Any) -> Any:
+    """Decode body (JSON bytes, or a Raw piece of a larger body) as type_ (a Struct or a union
+    of them), or raise BadRequest naming every violation."""
+    try:
+        return _decode(body, type_)
+    except RecursionError:  # msgspec and the schema check both recurse on nesting
+        raise BadRequest("The request body is nested too deeply.") from None
+
+
+def _decode(body: bytes | msgspec.Raw, type_: Any) -> Any:
+    data = body if isinstance(body, bytes) else memoryview(body).tobytes()
+    if b"\\u0000" in data:  # rare: only then look for the character itself
+        _refuse_nul(_decode_untyped(body))
     try:
         return _decoder(type_).decode(body)
     except msgspec.ValidationError as exc:
@@ -51,6 +61,31 @@ def decode(body: bytes, type_: Any) -> Any:
         raise BadRequest(_summary(found), violations=found) from None
     except msgspec.DecodeError as exc:
         raise _malformed(exc) from None
+
+
+def _nul_paths(value: Any, where: str) -> Iterator[str]:
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield where
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                yield where
+            yield from _nul_paths(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _nul_paths(item, f"{where}[{i}]")
+
+
+def _refuse_nul(instance: Any) -> None:
+    """PostgreSQL cannot store U+0000 in text or JSON, so no backend accepts it (both must
+    answer alike), and it is refused before anything is written."""
+    found = [
+        FieldViolation(where, "must not contain the NUL character (U+0000)")
+        for where in _nul_paths(instance, "$")
+    ]
+    if found:
+        raise BadRequest(_summary(found), violations=found)
 
 
 def _decode_untyped(body: bytes) -> Any:
@@ -109,7 +144,7 @@ def _union(validator: Draft202012Validator, error: ValidationError) -> Iterator[
         mapping: dict[str, str] = discriminator["mapping"]
         tag = instance.get(tag_name)
         where = _path(error)
-        if tag not in mapping:
+        if not isinstance(tag, str) or tag not in mapping:
             allowed = ", ".join(sorted(mapping))
             problem = "is required" if tag is None else f"{tag!r} is not allowed"
             yield FieldViolation(f"{where}.{tag_name}", f"{problem}; one of {allowed}")

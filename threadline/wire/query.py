@@ -123,7 +123,9 @@ OPERATORS = (
 # aggregation names, which the SDK cannot send but other clients may.
 _SDK_ORDER_AGGREGATIONS = ("sum", "count", "avg", "min", "max")
 
-Path = Annotated[list[Annotated[str, Meta(min_length=1)]], Meta(min_length=1)]
+# A key may not hold '"': SQLite's JSON paths cannot express it.
+PathKey = Annotated[str, Meta(min_length=1, pattern='^[^"]+$')]
+Path = Annotated[list[PathKey], Meta(min_length=1, max_length=16)]
 Direction = Literal["asc", "desc"]
 Aggregation = Literal[AGGREGATIONS]  # type: ignore[valid-type]
 TimeUnit = Literal[TIME_UNITS]  # type: ignore[valid-type]
@@ -264,7 +266,7 @@ class PropertyValuesQuery(Struct, kw_only=True):
     """The body of POST /query/property-values (reference §8.2)."""
 
     field: JsonField
-    key: Annotated[str, Meta(min_length=1)]
+    key: PathKey
     views: list[ViewName] | None | UnsetType = UNSET
     where: ANY_VIEW.filter | None | UnsetType = UNSET  # type: ignore[name-defined]
     limit: Annotated[int, Meta(ge=1, le=1000)] = 100
