@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # services.py builds an Idempotency from this module
     from threadline.services import Services
 
 log = logging.getLogger(__name__)
-_MAX_KEY_LENGTH = 255
+MAX_KEY_LENGTH = 255
 _SWEEP_SECONDS = 600
 
 
@@ -78,8 +78,8 @@ async def idempotent_write(
     job: Job[Any],
     answer: Callable[[Any], Any],
 ) -> Response:
-    if not 1 <= len(key) <= _MAX_KEY_LENGTH:
-        raise BadRequest(f"Idempotency-Key must be 1 to {_MAX_KEY_LENGTH} characters.")
+    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.")
     slot = (principal.project_id, key)
     idempotency = ctx.idempotency
     if slot in idempotency.in_flight:

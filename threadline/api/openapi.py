@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from threadline import __version__
-from threadline.api.idempotency import _MAX_KEY_LENGTH
+from threadline.api.idempotency import MAX_KEY_LENGTH
 from threadline.api.paging import MAX_LIMIT
 from threadline.auth import API_ONLY, WEB
 from threadline.errors import (
@@ -141,7 +141,7 @@ _EXTERNAL_ID = (Param("externalId", "path", Id, "The conversation's externalId."
 _IDEMPOTENCY_KEY = Param(
     "Idempotency-Key",
     "header",
-    Annotated[str, Meta(min_length=1, max_length=_MAX_KEY_LENGTH)],
+    Annotated[str, Meta(min_length=1, max_length=MAX_KEY_LENGTH)],
     "A retry with the same key and body gets the first answer replayed, for 24 hours.",
 )
 _SEARCH_STATS = (

@@ -20,6 +20,7 @@ from threadline.query.catalogue import Field, Kind, View
 from threadline.query.sql import Sql
 from threadline.timestamps import to_us
 from threadline.wire.common import Timestamp
+from threadline.wire.query import OPERATORS
 
 MAX_DEPTH = 16
 MAX_CONDITIONS = 200
@@ -27,15 +28,7 @@ MAX_LIST_VALUES = 1000
 
 _SCALAR_OPERATORS = {"eq", "neq", "in", "notIn", "isNull", "isNotNull"}
 _ORDERED_OPERATORS = _SCALAR_OPERATORS | {"gt", "gte", "lt", "lte"}
-_JSON_OPERATORS = _ORDERED_OPERATORS | {
-    "arrayContains",
-    "jsonContains",
-    "jsonContainedBy",
-    "jsonHasKey",
-    "jsonHasAnyKey",
-    "jsonHasAllKeys",
-    "jsonArrayContainsObject",
-}
+_JSON_OPERATORS = set(OPERATORS)  # every one: the arrayContains and json* ones are JSON-only
 OPERATORS_BY_KIND = {
     Kind.STRING: _ORDERED_OPERATORS,
     Kind.NUMBER: _ORDERED_OPERATORS,

@@ -335,49 +335,57 @@ class SqliteSql(Sql):
     def _stored(self, doc: ColumnElement[Any], where: Any) -> Any:
         return func.json_each(doc, where).table_valued("key", "fullkey", "type", "atom").alias()
 
+    def _scalar_match(
+        self, stored: Any, keyed: bool, children: list[tuple[str | None, Any]]
+    ) -> tuple[Any, ColumnElement[bool]] | None:
+        """(the json_each of the value's scalar children, the condition pairing one with a
+        stored element: equal, and under the same key in an object), or None without any."""
+        scalars = [(k, v) for k, v in children if not isinstance(v, (dict, list))]
+        if not scalars:
+            return None
+        wanted = self._wanted(dict(scalars) if keyed else [v for _, v in scalars])
+        key = [stored.c.key == wanted.c.key] if keyed else []
+        return wanted, and_(self._same(stored, wanted), *key)
+
     def _contains(self, doc: ColumnElement[Any], where: Any, value: Any) -> ColumnElement[bool]:
-        kind = func.json_type(doc, where)
         if not isinstance(value, (dict, list)):
             return self._scalar_at(doc, where, value)
         keyed = isinstance(value, dict)
         children = _children(value)
-        scalars = [(k, v) for k, v in children if not isinstance(v, (dict, list))]
-        parts = [kind == ("object" if keyed else "array")]
-        if scalars:
-            wanted = self._wanted(dict(scalars) if keyed else [v for _, v in scalars])
-            stored = self._stored(doc, where)
-            match = [self._same(stored, wanted), *([stored.c.key == wanted.c.key] if keyed else [])]
-            missing = not_(self._any(stored, and_(*match)))
-            parts.append(not_(self._any(wanted, missing)))
+        parts = [func.json_type(doc, where) == ("object" if keyed else "array")]
+        stored = self._stored(doc, where)
+        if (scalars := self._scalar_match(stored, keyed, children)) is not None:
+            wanted, match = scalars
+            # No wanted scalar lacks a stored element matching it.
+            parts.append(not_(self._any(wanted, not_(self._any(stored, match)))))
         for key, item in children:
             if not isinstance(item, (dict, list)):
                 continue
             if keyed:
                 parts.append(self._contains(doc, self._child(where, str(key)), item))
             else:
-                stored = self._stored(doc, where)
-                parts.append(self._any(stored, self._contains(doc, stored.c.fullkey, item)))
+                element = self._stored(doc, where)
+                parts.append(self._any(element, self._contains(doc, element.c.fullkey, item)))
         return and_(*parts)
 
     def _contained_by(self, doc: ColumnElement[Any], where: Any, value: Any) -> ColumnElement[bool]:
-        kind = func.json_type(doc, where)
         if not isinstance(value, (dict, list)):
             return self._scalar_at(doc, where, value)
         keyed = isinstance(value, dict)
         children = _children(value)
-        scalars = [(k, v) for k, v in children if not isinstance(v, (dict, list))]
         stored = self._stored(doc, where)
         allowed = []
-        if scalars:
-            wanted = self._wanted(dict(scalars) if keyed else [v for _, v in scalars])
-            match = [self._same(stored, wanted), *([stored.c.key == wanted.c.key] if keyed else [])]
-            allowed.append(self._any(wanted, and_(*match)))
+        if (scalars := self._scalar_match(stored, keyed, children)) is not None:
+            wanted, match = scalars
+            allowed.append(self._any(wanted, match))
         for key, item in children:
             if isinstance(item, (dict, list)):
                 inside = self._contained_by(doc, stored.c.fullkey, item)
                 allowed.append(and_(stored.c.key == key, inside) if keyed else inside)
+        # No stored element that the value does not allow.
         stray = self._any(stored, not_(or_(false(), *allowed)))
-        return and_(kind == ("object" if keyed else "array"), not_(stray))
+        kind = func.json_type(doc, where) == ("object" if keyed else "array")
+        return and_(kind, not_(stray))
 
     def json_in(
         self, doc: ColumnElement[Any], path: JsonPath, values: list[Any]
