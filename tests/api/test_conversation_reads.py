@@ -296,3 +296,21 @@ def test_a_page_loads_its_messages_in_one_query(
     finally:
         event.remove(Engine, "before_cursor_execute", record)
     assert len([s for s in statements if "FROM messages" in s]) == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/conversations/a%00b"),
+        ("DELETE", "/conversations/a%00b"),
+        ("GET", "/conversations/external/a%00b"),
+        ("GET", "/feedback/a%00b"),
+        ("DELETE", "/feedback/a%00b"),
+    ],
+)
+def test_an_id_holding_nul_is_not_found_on_every_backend(
+    client: TestClient, api_headers: dict[str, str], method: str, path: str
+) -> None:
+    # Bodies refuse U+0000, so no stored id holds it; PostgreSQL could not even compare it.
+    response = client.request(method, path, headers=api_headers)
+    assert_problem(response, 404)
