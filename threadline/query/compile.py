@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import Case, ColumnElement, Select, case, func, or_, select, true
+from sqlalchemy import Case, Column, ColumnElement, Select, case, func, or_, select, true
 
 from threadline.errors import BadRequest, Unprocessable
 from threadline.query.catalogue import Field, Kind, View
@@ -330,7 +330,10 @@ class QueryCompiler:
             order.append(_direction(expression, entry.direction))
         if not order:
             default = self.view.field(self.view.default_time).expression
-            order.append(default.desc().nulls_last())
+            # A NOT NULL column needs no NULLS LAST, which would keep PostgreSQL from reading
+            # its (project_id, created_at) index backwards (docs/performance.md).
+            never_null = isinstance(default, Column) and not default.nullable
+            order.append(default.desc() if never_null else default.desc().nulls_last())
         order.append(self.sql.ordered(self.view.row_id).desc())
         base = select(*columns).select_from(self._source()).where(*self.where)
         return CompiledQuery(self.view, outputs, base.order_by(*order), base)

@@ -143,12 +143,14 @@ class FilterCompiler:
                 for i, item in enumerate(items)
                 if item is not None
             ]
-            column = self._ordered(expression, kind)
-            listed = or_(false(), *([self.sql.is_in(column, wanted)] if wanted else []))
+            # Equality needs no collation (and an index on the column stays usable).
+            listed = or_(false(), *([self.sql.is_in(expression, wanted)] if wanted else []))
             return _membership(operator, expression, listed, null_listed=None in items)
         target = _coerce(kind, value, where)
         if target is None:
             raise refuse(BadRequest, where, f"null needs isNull or isNotNull, not {operator!r}")
+        if operator in ("eq", "neq"):
+            return _COMPARISONS[operator](expression, target)
         return _COMPARISONS[operator](self._ordered(expression, kind), target)
 
     def _ordered(self, expression: ColumnElement[Any], kind: Kind) -> ColumnElement[Any]:
