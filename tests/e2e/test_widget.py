@@ -38,9 +38,10 @@ STEP_SECONDS = 15.0
 # The first user message and the answers the stub streams, turn by turn.
 QUESTIONS = ("How do I log feedback?", "And how do I read it back?")
 ANSWERS = ("Use POST /feedback with a messageId.", "Call GET /feedback/{id} with an API key.")
-# Seconds before the stub starts answering: a real model takes longer. With an instant answer,
-# the widget posts the answered conversation before the first post's id came back (§3).
-AI_DELAY = 0.3
+# Seconds before the stub starts answering. None: an instant answer makes the widget post the
+# answered history without `id`, before its first post's response came back; threadline must
+# continue the conversation that holds those message ids (tests/api/test_conversations.py).
+AI_DELAY = 0.0
 LINK = {
     "url": "https://docs.example.com/feedback",
     "title": "Feedback API",
