@@ -2,8 +2,8 @@
 embed (`@inkeep/cxkit-js`) and React (`@inkeep/cxkit-react`, bundled with esbuild), installed from
 npm at test time into a scratch folder (their licence forbids vendoring them).
 
-A site server on another port (another origin, so every analytics call is a real CORS request)
-serves the test page and a small OpenAI-compatible streaming stub as `aiApiBaseUrl`. Debian's
+A site server on another port (another origin, so every analytics call is a real CORS request;
+threadline allows that one origin through THREADLINE_CORS_ORIGINS, as docs/widget.md says) serves the test page and a small OpenAI-compatible streaming stub as `aiApiBaseUrl`. Debian's
 chromium, driven by Playwright, chats two turns, copies, rates up and down (with a reason),
 shares, clears and opens the shared link; nothing is intercepted (no `page.route()`, which would
 answer CORS preflights itself) and every host but 127.0.0.1 is unresolvable. Then threadline's
@@ -460,24 +460,37 @@ def _assert_everything_stored(browser: Browser, api: Api, server: LiveServer, li
     assert kept == sent
 
 
+@pytest.fixture
+def server(site: Site, database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """threadline allowing the test page's origin only, as docs/widget.md tells a site to."""
+    live = LiveServer(database_url, tmp_path, env={"THREADLINE_CORS_ORIGINS": site.origin})
+    try:
+        live.wait_until_healthy()
+    except BaseException:
+        live.kill()
+        raise
+    yield live
+    live.stop_cleanly()
+
+
 @pytest.mark.parametrize("build", ["js", "react"])
-def test_inkeep_widget_against_threadline(build: str, site: Site, live_server: LiveServer) -> None:
+def test_inkeep_widget_against_threadline(build: str, site: Site, server: LiveServer) -> None:
     from playwright.sync_api import sync_playwright
 
-    web_key = live_server.create_key("web", project="widget", integration="site")
-    api_key = live_server.create_key("api", project="widget", integration="backend")
-    site.settings = _settings(site, live_server, web_key, build)
+    web_key = server.create_key("web", project="widget", integration="site")
+    api_key = server.create_key("api", project="widget", integration="backend")
+    site.settings = _settings(site, server, web_key, build)
     with sync_playwright() as playwright:
         chromium = _launch(playwright)
         try:
             context = chromium.new_context(permissions=["clipboard-read", "clipboard-write"])
-            browser = Browser(context.new_page(), live_server.base_url)
+            browser = Browser(context.new_page(), server.base_url)
             link = _drive(browser, site, build)
         finally:
             chromium.close()
     assert len(site.completions) == 2
-    api = Api(live_server, api_key)
+    api = Api(server, api_key)
     try:
-        _assert_everything_stored(browser, api, live_server, link)
+        _assert_everything_stored(browser, api, server, link)
     finally:
         api.client.close()
