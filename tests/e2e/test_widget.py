@@ -3,7 +3,8 @@ embed (`@inkeep/cxkit-js`) and React (`@inkeep/cxkit-react`, bundled with esbuil
 npm at test time into a scratch folder (their licence forbids vendoring them).
 
 A site server on another port (another origin, so every analytics call is a real CORS request;
-threadline allows that one origin through THREADLINE_CORS_ORIGINS, as docs/widget.md says) serves the test page and a small OpenAI-compatible streaming stub as `aiApiBaseUrl`. Debian's
+threadline allows that one origin through THREADLINE_CORS_ORIGINS, as docs/widget.md says)
+serves the test page and a small OpenAI-compatible streaming stub as `aiApiBaseUrl`. Debian's
 chromium, driven by Playwright, chats two turns, copies, rates up and down (with a reason),
 shares, clears and opens the shared link; nothing is intercepted (no `page.route()`, which would
 answer CORS preflights itself) and every host but 127.0.0.1 is unresolvable. Then threadline's
