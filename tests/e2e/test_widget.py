@@ -349,9 +349,7 @@ def _drive(browser: Browser, site: Site, build: str) -> str:
 
     page.get_by_role("button", name="Downvote Message").nth(1).click()
     page.locator("#feedback-unrelated_response").click()
-    details = page.locator('[name="unrelated_response:description"]')
-    if details.count() and details.is_visible():
-        details.fill("Answer was outdated")
+    page.locator('[name="unrelated_response:description"]').fill("Answer was outdated")
     page.locator('[data-part="ai-chat-feedback-form__submit-button"]').click()
     browser.wait_for(
         lambda: bool(browser.events("assistant_negative_feedback_submitted")), "thumbs down"
@@ -442,7 +440,9 @@ def _assert_everything_stored(browser: Browser, api: Api, server: LiveServer, li
     assert feedback["negative"]["messageId"] == shown[3]["id"]
     assert feedback["positive"]["conversationId"] == original_id
     assert feedback["negative"]["conversationId"] == original_id
-    assert [r["label"] for r in feedback["negative"]["reasons"]] == ["unrelated_response"]
+    assert feedback["negative"]["reasons"] == [
+        {"label": "unrelated_response", "details": "Answer was outdated"}
+    ]
 
     sent = sorted(
         (b["type"], b["entityType"], b.get("conversationId") or b.get("messageId"))
