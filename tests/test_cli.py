@@ -177,3 +177,21 @@ def test_keys_create_without_kind_is_a_usage_error(database_url: str) -> None:
     assert result.exit_code == 2
     assert "--kind" in result.stderr
     assert result.stdout == ""
+
+
+def test_keys_import_registers_a_key_made_elsewhere(database_url: str) -> None:
+    """The widget's one key, already in use with Inkeep's AI API, imported as a web key."""
+    secret = "inkeep_web_0123456789abcdefghijklmnopqrstuv"
+    args = ["keys", "import", "--project", "docs", "--integration", "widget", "--kind", "web"]
+    result = CliRunner().invoke(main, [*args, "--database-url", database_url], input=secret + "\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "" and secret not in result.output
+    assert post_event(database_url, secret) == 200
+    again = CliRunner().invoke(main, [*args, "--database-url", database_url], input=secret)
+    assert again.exit_code == 2 and "already registered" in again.output
+
+
+def test_keys_import_refuses_a_short_key(database_url: str) -> None:
+    args = ["keys", "import", "--project", "docs", "--integration", "w", "--kind", "web"]
+    result = CliRunner().invoke(main, [*args, "--database-url", database_url], input="short")
+    assert result.exit_code == 2 and "at least 32" in result.output

@@ -27,6 +27,7 @@ from threadline.store.keys import (
     ensure_project,
     find_active_key,
     insert_key,
+    key_hash_exists,
 )
 
 WEB: frozenset[KeyKind] = frozenset({"web", "api"})
@@ -65,6 +66,20 @@ def generate_key(kind: KeyKind) -> NewKey:
     return NewKey(secret=secret, hash=hash_key(secret), prefix=secret[:_PREFIX_LENGTH])
 
 
+# A key brought from elsewhere must be as hard to guess as ours for a plain SHA-256 to guard it.
+MIN_IMPORTED_KEY_LENGTH = 32
+
+
+def existing_key(secret: str) -> NewKey:
+    """A key made elsewhere (the one key an Inkeep widget already sends), stored like ours."""
+    secret = secret.strip()
+    if len(secret) < MIN_IMPORTED_KEY_LENGTH or any(c.isspace() for c in secret):
+        raise ValueError(
+            f"a key to import must be one word of at least {MIN_IMPORTED_KEY_LENGTH} characters"
+        )
+    return NewKey(secret=secret, hash=hash_key(secret), prefix=secret[:_PREFIX_LENGTH])
+
+
 @dataclasses.dataclass(frozen=True)
 class IssuedKey:
     secret: str
@@ -74,13 +89,21 @@ class IssuedKey:
 
 
 def issue_key(
-    connection: Connection, *, project: str, integration: str, kind: KeyKind
+    connection: Connection,
+    *,
+    project: str,
+    integration: str,
+    kind: KeyKind,
+    secret: str | None = None,
 ) -> IssuedKey:
-    """A new key of `kind` for the project and integration (by name or id; created if new).
-    Only its hash is stored: `secret` is the one time the key exists in the clear."""
+    """A new key of `kind` for the project and integration (by name or id; created if new), or
+    `secret`, a key made elsewhere, registered as one. Only its hash is stored: `secret` is
+    the one time the key exists in the clear."""
+    new_key = generate_key(kind) if secret is None else existing_key(secret)
+    if secret is not None and key_hash_exists(connection, new_key.hash):
+        raise ValueError("this key is already registered (revoked keys cannot come back)")
     project_id = ensure_project(connection, project)
     integration_id = ensure_integration(connection, project_id, integration)
-    new_key = generate_key(kind)
     key_id = insert_key(
         connection,
         project_id=project_id,

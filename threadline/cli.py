@@ -187,6 +187,36 @@ def create_key(project: str, integration: str, kind: str, database_url: str | No
     click.echo(issued.secret)
 
 
+@keys.command("import")
+@click.option("--project", required=True, help="Project name or id; created if new.")
+@click.option("--integration", required=True, help="Integration name or id; created if new.")
+@click.option(
+    "--kind",
+    type=click.Choice(key_store.KEY_KINDS),
+    required=True,
+    help="As for `keys create`; web for the key an Inkeep widget already sends.",
+)
+@database_option
+def import_key(project: str, integration: str, kind: str, database_url: str | None) -> None:
+    """Register a key made elsewhere, read from stdin (never an argument: it would show in
+    `ps` and shell history). The widget sends one key to Inkeep's AI API and to analytics:
+    importing it lets the same key write to threadline (docs/widget.md)."""
+    key_kind: KeyKind = kind  # type: ignore[assignment]
+    secret = click.get_text_stream("stdin").read()
+    try:
+        with _transaction(database_url) as connection:
+            issued = issue_key(
+                connection, project=project, integration=integration, kind=key_kind, secret=secret
+            )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(
+        f"imported {key_kind} key {issued.key_id} for project {project!r} ({issued.project_id}), "
+        f"integration {integration!r} ({issued.integration_id})",
+        err=True,
+    )
+
+
 @keys.command("list")
 @click.option("--project", default=None, help="Only this project (name or id).")
 @database_option

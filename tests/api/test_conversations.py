@@ -308,6 +308,45 @@ def test_a_message_id_of_another_conversation_is_refused(
     assert snapshot(db) == before  # not even c2 or m2 was written
 
 
+def test_a_post_without_id_continues_the_conversation_holding_its_message_ids(
+    client: TestClient, web_headers: dict[str, str], db: Database
+) -> None:
+    """Found by tests/e2e/test_widget.py: when the answer streams in before the first post's
+    response, the widget posts the answered history without `id` (widget §3-§4)."""
+    user = {"id": "1795431006200-4l34-1", "role": "user", "content": "How do I log feedback?"}
+    answer = {"id": "1795431006234-6t4z-2", "role": "assistant", "content": "POST /feedback"}
+    first = post(client, web_headers, {"type": "openai", "messages": [user]})
+    second = post(client, web_headers, {"type": "openai", "messages": [user, answer]})
+    assert second["id"] == first["id"]
+    assert [m["id"] for m in second["messages"]] == [user["id"], answer["id"]]
+    assert count(db, "conversations") == 1 and count(db, "messages") == 2
+    # The share flow's copy carries new message ids: it stays a conversation of its own.
+    copy = {**answer, "id": "1795431009999" + answer["id"]}
+    shared = post(
+        client, web_headers, {"type": "openai", "visibility": "public", "messages": [copy]}
+    )
+    assert shared["id"] != first["id"]
+
+
+def test_a_post_without_id_naming_two_conversations_is_refused(
+    client: TestClient, api_headers: dict[str, str], db: Database
+) -> None:
+    for conversation, message in (("c1", "m1"), ("c2", "m2")):
+        body = {
+            "id": conversation,
+            "type": "openai",
+            "messages": [{"id": message, "role": "user", "content": "a"}],
+        }
+        post(client, api_headers, body)
+    before = snapshot(db)
+    both = [{"id": m, "role": "user", "content": "a"} for m in ("m1", "m2")]
+    response = client.post(
+        "/conversations", json={"type": "openai", "messages": both}, headers=api_headers
+    )
+    assert_problem(response, 422, "/conversations")
+    assert snapshot(db) == before
+
+
 def test_a_message_id_twice_in_one_post_is_refused(
     client: TestClient, api_headers: dict[str, str], db: Database
 ) -> None:

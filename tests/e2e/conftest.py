@@ -46,8 +46,15 @@ def _child_env() -> dict[str, str]:
 class LiveServer:
     """One running `threadline serve` process and the database it writes to."""
 
-    def __init__(self, database_url: str, workdir: Path, port: int | None = None) -> None:
-        """Starts the process; `port` reuses a port (a restart after kill()), else a free one."""
+    def __init__(
+        self,
+        database_url: str,
+        workdir: Path,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """Starts the process; `port` reuses a port (a restart after kill()), else a free one;
+        `env` adds THREADLINE_* settings."""
         self.database_url = database_url
         self.workdir = workdir
         self.port = port if port is not None else _free_port()
@@ -73,7 +80,7 @@ class LiveServer:
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             cwd=workdir,
-            env=_child_env(),
+            env={**_child_env(), **(env or {})},
         )
 
     @property

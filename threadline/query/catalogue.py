@@ -40,6 +40,8 @@ class Field:
     string_values: bool = False
     # Needs the view's join (e.g. a feedback's conversation comes from its message).
     joined: bool = False
+    # Keys of a JSON field that property discovery leaves out (docs/decisions.md).
+    undiscovered_keys: frozenset[str] = frozenset()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,7 +131,15 @@ EVENTS = _view(
         Field("eventType", S, e.entity_type, nullable=False),
         Field("type", S, e.type, nullable=False),
         Field("searchQuery", S, e.search_query, nullable=False),
-        Field("properties", J, e.properties, string_values=True),
+        # Inkeep's widget embeds its whole conversation in every event (widget §5): stored
+        # whole, but not offered as a filter key.
+        Field(
+            "properties",
+            J,
+            e.properties,
+            string_values=True,
+            undiscovered_keys=frozenset({"conversation"}),
+        ),
         Field("userProperties", J, e.user_properties, string_values=True),
     ],
     project_id=e.project_id,

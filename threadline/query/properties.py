@@ -52,8 +52,9 @@ def _compilers(
 def property_keys(connection: Connection, *, body: PropertyKeysQuery, project_id: str) -> list[str]:
     keys: set[str] = set()
     for view, compiler in _compilers(connection, body, project_id):
-        statement = compiler.object_keys(view.field(body.field)).limit(MAX_KEYS)
-        keys.update(connection.execute(statement).scalars())
+        field = view.field(body.field)
+        statement = compiler.object_keys(field).limit(MAX_KEYS + len(field.undiscovered_keys))
+        keys.update(set(connection.execute(statement).scalars()) - field.undiscovered_keys)
     return sorted(keys)[:MAX_KEYS]
 
 

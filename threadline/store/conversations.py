@@ -173,11 +173,32 @@ def _merge_messages(
     return list(connection.execute(_HISTORY, history).mappings())
 
 
+def _continued(
+    connection: Connection, project_id: str, incoming: Sequence[OpenAIMessageIn | SupportMessageIn]
+) -> str | None:
+    """The one stored conversation that already holds client message ids of this post.
+
+    The Inkeep widget posts the answered history without `id` when the answer finished before
+    its first post's response came back (widget §3-§4): those message ids name the conversation.
+    Ids spread over several conversations name none (the post is then refused as before)."""
+    ids = [message.id for message in incoming if message.id]
+    if not ids:
+        return None
+    owners = connection.execute(
+        select(messages.c.conversation_id)
+        .where(messages.c.project_id == project_id, messages.c.id.in_(ids))
+        .distinct()
+        .limit(2)
+    ).scalars()
+    found = list(owners)
+    return found[0] if len(found) == 1 else None
+
+
 def upsert_conversation(
     connection: Connection, *, project_id: str, integration_id: str, body: ConversationIn
 ) -> StoredConversation:
     now = now_us()
-    conversation_id = body.id or new_id("conv")
+    conversation_id = body.id or _continued(connection, project_id, body.messages) or new_id("conv")
     kind = type(body).__struct_config__.tag
     given = sent(body, _CONVERSATION_COLUMNS)
     created_at = given.pop("created_at", None)

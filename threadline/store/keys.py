@@ -113,6 +113,12 @@ def find_active_key(connection: Connection, key_hash: str) -> KeyRecord | None:
     return KeyRecord(**row._mapping) if row is not None else None
 
 
+def key_hash_exists(connection: Connection, key_hash: str) -> bool:
+    """Whether any key, revoked or not, has this hash (hashes are unique)."""
+    found = connection.execute(select(api_keys.c.id).where(api_keys.c.key_hash == key_hash))
+    return found.first() is not None
+
+
 def list_keys(connection: Connection, project: str | None = None) -> list[KeyRecord]:
     query = _key_select().order_by(api_keys.c.created_at, api_keys.c.id)
     if project is not None:
