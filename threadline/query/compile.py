@@ -101,7 +101,7 @@ def normalize_json_text(value: Any) -> Any:
     return value
 
 
-_RENDER_BY_KIND: dict[Kind, Callable[[Any], Any]] = {
+RENDER_BY_KIND: dict[Kind, Callable[[Any], Any]] = {
     Kind.STRING: _as_is,
     Kind.NUMBER: _number,
     Kind.TIME: _time,
@@ -165,7 +165,7 @@ class QueryCompiler:
 
     def field_output(self, field: Field, path: Any, mode: Any, where: str) -> Output:
         if path is UNSET:
-            render = _strings if field.string_values else _RENDER_BY_KIND[field.kind]
+            render = _strings if field.string_values else RENDER_BY_KIND[field.kind]
             unpack = field if field.kind is Kind.OBJECT and mode != "json" else None
             return Output(
                 field.name,

@@ -17,18 +17,14 @@ from typing import Any
 import msgspec
 from sqlalchemy import Connection, CursorResult, Engine, Select
 
-from threadline.query.catalogue import VIEWS, Kind
-from threadline.query.compile import CompiledQuery, compile_query
-from threadline.query.sql import sql_for
+from threadline.query.catalogue import Kind
+from threadline.query.compile import RENDER_BY_KIND, CompiledQuery
+from threadline.query.run import compile_for
 from threadline.store.engine import reading
 
 CHUNK_ROWS = 1000
 # A JSON field with more distinct keys than this is exported as one JSON column instead.
 MAX_UNPACKED_KEYS = 200
-
-
-def _as_stored(value: Any) -> Any:
-    return value
 
 
 def _cell(value: Any) -> str:
@@ -51,6 +47,11 @@ class CsvExport:
         self._compiled = compiled
         self._result = result
         self._header_sent = False
+        # JSON values go out as stored (render() would stringify events' property values).
+        self._renders = [
+            RENDER_BY_KIND[o.kind] if o.kind in (Kind.OBJECT, Kind.ARRAY) else o.render
+            for o in compiled.outputs
+        ]
 
     def _csv(self, rows: list[list[str]]) -> bytes:
         buffer = io.StringIO()
@@ -65,13 +66,8 @@ class CsvExport:
         rows = self._result.fetchmany(CHUNK_ROWS)
         if not rows:
             return None
-        # JSON values go out as stored (render() would stringify events' property values).
-        renders = [
-            _as_stored if o.kind in (Kind.OBJECT, Kind.ARRAY) else o.render
-            for o in self._compiled.outputs
-        ]
         return self._csv(
-            [[_cell(r(v)) for r, v in zip(renders, row, strict=False)] for row in rows]
+            [[_cell(r(v)) for r, v in zip(self._renders, row, strict=False)] for row in rows]
         )
 
     def close(self) -> None:
@@ -95,13 +91,7 @@ def open_export(
     stack = contextlib.ExitStack()
     try:
         connection = stack.enter_context(reading(engine, retry_after=retry_after))
-        compiled = compile_query(
-            VIEWS[view],
-            sql_for(connection.dialect.name),
-            body,
-            project_id=project_id,
-            keys_of=_keys_of(connection),
-        )
+        compiled = compile_for(connection, view, body, project_id, keys_of=_keys_of(connection))
         # A server-side cursor on PostgreSQL; SQLite steps through its rows as they are read.
         streaming = connection.execution_options(stream_results=True, yield_per=CHUNK_ROWS)
         result = streaming.execute(compiled.statement)

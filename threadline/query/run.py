@@ -7,13 +7,27 @@ from typing import Any
 from sqlalchemy import Connection
 
 from threadline.query.catalogue import VIEWS
-from threadline.query.compile import PAGE_SIZE, CompiledQuery, compile_query
+from threadline.query.compile import PAGE_SIZE, CompiledQuery, KeysOf, compile_query
 from threadline.query.sql import sql_for
 from threadline.wire.query import QueryData
 
 
-def compile_for(connection: Connection, view: str, body: Any, project_id: str) -> CompiledQuery:
-    return compile_query(VIEWS[view], sql_for(connection.dialect.name), body, project_id=project_id)
+def compile_for(
+    connection: Connection,
+    view: str,
+    body: Any,
+    project_id: str,
+    *,
+    keys_of: KeysOf | None = None,
+) -> CompiledQuery:
+    """The query for this connection's backend (see compile.QueryCompiler.compile)."""
+    return compile_query(
+        VIEWS[view],
+        sql_for(connection.dialect.name),
+        body,
+        project_id=project_id,
+        keys_of=keys_of,
+    )
 
 
 def run_query(connection: Connection, *, view: str, body: Any, project_id: str) -> QueryData:

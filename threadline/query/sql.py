@@ -9,6 +9,7 @@ two backends give the same answers.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,56 +49,57 @@ _MONDAY_OFFSET = 4 * 86_400_000_000
 JsonPath = Sequence[str]
 
 
-class Sql:
+class Sql(abc.ABC):
     """What differs between the backends. `doc` is a JSON column, `path` a list of keys."""
 
     name = ""
 
+    @abc.abstractmethod
     def json_text(self, doc: ColumnElement[Any], path: JsonPath) -> ColumnElement[str]:
         """The value at path as text (strings unquoted, true/false, numbers, JSON otherwise)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def json_number(self, doc: ColumnElement[Any], path: JsonPath) -> ColumnElement[float]:
         """The value at path if it is a JSON number, else NULL (never an error)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def json_equals(
         self, doc: ColumnElement[Any], path: JsonPath, value: Any
     ) -> ColumnElement[bool]:
         """The value at path is this JSON scalar (a string equals only a string, and so on)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def contains(self, doc: ColumnElement[Any], path: JsonPath, value: Any) -> ColumnElement[bool]:
         """The JSON at path contains `value` as PostgreSQL's @> means it."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def contained_by(self, doc: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
         """The JSON document is contained in `value` (PostgreSQL's <@)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def has_key(self, doc: ColumnElement[Any], key: str) -> ColumnElement[bool]:
-        raise NotImplementedError
+        """The JSON document is an object with this key (PostgreSQL's ?)."""
 
+    @abc.abstractmethod
     def json_in(
         self, doc: ColumnElement[Any], path: JsonPath, values: list[Any]
     ) -> ColumnElement[bool]:
         """The value at path equals one of these JSON scalars (typed, as json_equals)."""
-        raise NotImplementedError
 
     def is_in(self, expression: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
         """expression IN values (values all of one type: strings, or numbers)."""
         return expression.in_(values)
 
+    @abc.abstractmethod
     def object_keys(
         self, doc: ColumnElement[Any], source: Any, where: Sequence[ColumnElement[bool]]
     ) -> Select[Any]:
         """SELECT the distinct top-level keys of `doc` over `source` rows matching `where`,
         in code-point order, as one column `key`."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def month(self, micros: ColumnElement[int]) -> ColumnElement[int]:
         """The first instant of the UTC month, in microseconds."""
-        raise NotImplementedError
 
     def ordered(self, expression: ColumnElement[Any]) -> ColumnElement[Any]:
         """A string expression that sorts by code point on both backends."""
