@@ -26,3 +26,10 @@ def _run(ctx: Services, query: Callable[..., T], arguments: dict[str, Any]) -> T
 async def read(ctx: Services, query: Callable[..., T], /, **arguments: Any) -> T:
     """query(connection, **arguments) in a threadpool."""
     return await run_in_threadpool(_run, ctx, query, arguments)
+
+
+async def analytic_read(ctx: Services, query: Callable[..., T], /, **arguments: Any) -> T:
+    """Like read(), for analytic queries (counts, groupings, scans over many rows): served from
+    the columnar copy when it is up to date, from the primary store otherwise. query must be
+    portable SQLAlchemy Core (JSON access through threadline.query.sql.sql_for)."""
+    return await run_in_threadpool(_run, ctx, query, arguments)
