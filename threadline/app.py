@@ -13,6 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from threadline.analytics.columnar import sweep_old_changes
 from threadline.api import (
     batch,
     conversations,
@@ -61,11 +62,15 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if owned:
             ctx.start()
-        sweeper = asyncio.create_task(sweep_old_answers(ctx.writer, ctx.idempotency))
+        sweepers = [
+            asyncio.create_task(sweep_old_answers(ctx.writer, ctx.idempotency)),
+            asyncio.create_task(sweep_old_changes(ctx.writer)),
+        ]
         try:
             yield
         finally:
-            sweeper.cancel()
+            for sweeper in sweepers:
+                sweeper.cancel()
             if owned:
                 # Drain: writes already queued are committed and answered before exit.
                 ctx.stop()
