@@ -37,7 +37,8 @@ from sqlalchemy.pool import QueuePool
 
 from threadline.analytics import load
 from threadline.analytics.follow import Follower
-from threadline.analytics.schema import CHANGING, COPIES, STATE_DDL
+from threadline.analytics.schema import CHANGING, STATE_DDL
+from threadline.analytics.shred import Shredded, discover
 from threadline.store import tables
 from threadline.store.engine import is_outage
 from threadline.store.writer import Writer
@@ -51,6 +52,10 @@ CHANGES_RETENTION_US = 24 * 3600 * 1_000_000
 # On a fresh build the changes log is replayed from a little before its end, so changes
 # committed out of order by other instances while the tables were copied are not missed.
 REPLAY_MARGIN = 1_000
+# A copy kept from last time is rebuilt when a JSON key without columns of its own is on this
+# share of the newest rows (analytics.shred shreds keys from 1%: the gap avoids rebuilding
+# over a key that hovers around the threshold).
+REBUILD_SHARE = 0.05
 _SWEEP_SECONDS = 600.0
 
 
@@ -71,6 +76,7 @@ class ColumnarCopy:
         self._thread: threading.Thread | None = None
         self._events = Follower()
         self._changes = Follower()
+        self.shredded = Shredded()
         self.engine = create_engine(
             "duckdb://",
             creator=lambda: ConnectionWrapper(self._database.cursor()),
@@ -162,7 +168,6 @@ class ColumnarCopy:
     def _build(self, cursor: duckdb.DuckDBPyConnection) -> None:
         """Opens the copy kept from last time, or makes a new one, then brings it up to date."""
         cursor.execute(STATE_DDL)
-        load.create_tables(cursor)
         state = dict(cursor.execute("SELECT name, value FROM columnar_state").fetchall())
         with self.primary.connect() as primary:
             identity = primary.execute(select(tables.store_identity.c.id)).scalar()
@@ -176,13 +181,14 @@ class ColumnarCopy:
                 log.info("columnar copy: building from the primary store (%s)", reason)
                 self.resumed = False
                 self._rebuild(cursor, primary, identity)
+        self.engine.update_execution_options(threadline_shredded=self.shredded)
         self._sync(cursor)
 
     def _stale(
         self, primary: Connection, state: dict[str, str], identity: str | None
     ) -> str | None:
         """Why the copy kept on disk cannot be followed from where it stopped (None: it can)."""
-        if not {"identity", "events", "changes"} <= state.keys():
+        if not {"identity", "events", "changes", "shredded"} <= state.keys():
             return "no copy yet"
         if state["identity"] != str(identity):
             return "made from another database"
@@ -192,6 +198,9 @@ class ColumnarCopy:
         oldest_change = primary.execute(select(func.min(tables.changes.c.seq))).scalar()
         if oldest_change is not None and oldest_change > int(state["changes"]) + 1:
             return "away longer than the changes log is kept"
+        self.shredded = Shredded.decode(state["shredded"])
+        if self.shredded.lacks(discover(primary, min_share=REBUILD_SHARE)):
+            return "JSON keys common now have no columns of their own"
         return None
 
     def _rebuild(
@@ -199,9 +208,9 @@ class ColumnarCopy:
     ) -> None:
         # Read first: changes after this point are replayed by the first sync.
         changes_top = primary.execute(select(func.max(tables.changes.c.seq))).scalar() or 0
+        self.shredded = discover(primary)
         cursor.begin()
-        for name in COPIES:
-            cursor.execute(f"DELETE FROM {name}")
+        load.create_tables(cursor, self.shredded)
         for name, table in CHANGING.items():
             last = 0
             while True:
@@ -212,7 +221,7 @@ class ColumnarCopy:
                     .order_by(table.c.seq)
                     .limit(CHUNK),
                 )
-                load.insert(cursor, name, rows)
+                load.insert(cursor, name, rows, self.shredded)
                 if len(rows) < CHUNK:
                     break
                 last = rows[-1].seq
@@ -223,9 +232,13 @@ class ColumnarCopy:
         primary.rollback()  # end the read transaction: SQLite would keep its snapshot
 
     def _save_state(self, cursor: duckdb.DuckDBPyConnection, identity: str | None = None) -> None:
-        values = {"events": self._events.cursor, "changes": self._changes.cursor}
-        if identity is not None:
+        values: dict[str, object] = {
+            "events": self._events.cursor,
+            "changes": self._changes.cursor,
+        }
+        if identity is not None:  # a new copy
             values["identity"] = identity
+            values["shredded"] = self.shredded.encode()
         for name, value in values.items():
             cursor.execute(
                 "INSERT OR REPLACE INTO columnar_state VALUES (?, ?)", [name, str(value)]
@@ -262,8 +275,8 @@ class ColumnarCopy:
                     cursor.execute(
                         f"DELETE FROM {name} WHERE seq IN ({', '.join('?' * len(part))})", part
                     )
-                load.insert(cursor, name, refetched[name])
-            load.insert(cursor, "events", events)
+                load.insert(cursor, name, refetched[name], self.shredded)
+            load.insert(cursor, "events", events, self.shredded)
             self._events.saw([row.seq for row in events], now)
             self._save_state(cursor)
             cursor.commit()

@@ -18,6 +18,7 @@ import msgspec
 from sqlalchemy import Connection, Select, Table, Text, cast, select
 
 from threadline.analytics.schema import COPIES, JSON_COLUMNS, READ_TYPES
+from threadline.analytics.shred import Shredded
 
 _encoder = msgspec.json.Encoder()
 
@@ -51,26 +52,45 @@ def _encode(table_name: str, rows: Sequence[Any]) -> bytes:
     return _encoder.encode(documents)
 
 
-def insert(cursor: duckdb.DuckDBPyConnection, table_name: str, rows: Sequence[Any]) -> None:
-    """Appends rows (tuples in the primary's column order) to the copy of table_name."""
+def insert(
+    cursor: duckdb.DuckDBPyConnection,
+    table_name: str,
+    rows: Sequence[Any],
+    shredded: Shredded,
+) -> None:
+    """Appends rows (tuples in the primary's column order) to the copy of table_name, with
+    the shredded keys' columns filled from one parse of each JSON document."""
     if not rows:
         return
     payload = _encode(table_name, rows)
-    columns = ", ".join(f"{name}: '{kind}'" for name, kind in READ_TYPES[table_name].items())
+    names = list(READ_TYPES[table_name])
+    types = ", ".join(f"{name}: '{kind}'" for name, kind in READ_TYPES[table_name].items())
+    source = (
+        f"read_json(?, format = 'array', columns = {{{types}}}, maximum_object_size = 1073741824)"
+    )
+    extractions = shredded.extractions(table_name)
+    if extractions:
+        targets = names + [name for name, _ in shredded.columns(table_name)]
+        values = [f"r.{name}" for name in names] + shredded.expressions(table_name, "r")
+        source = f"(SELECT *, {', '.join(extractions)} FROM {source}) AS r"
+    else:
+        targets = values = names
     descriptor, path = tempfile.mkstemp(prefix="threadline-columnar-", suffix=".json")
     try:
         with os.fdopen(descriptor, "wb") as file:
             file.write(payload)
         cursor.execute(
-            f"INSERT INTO {table_name} SELECT * FROM read_json(?, format = 'array', "
-            f"columns = {{{columns}}}, maximum_object_size = 1073741824)",
+            f"INSERT INTO {table_name} ({', '.join(targets)}) "
+            f"SELECT {', '.join(values)} FROM {source}",
             [path],
         )
     finally:
         os.unlink(path)
 
 
-def create_tables(cursor: duckdb.DuckDBPyConnection) -> None:
+def create_tables(cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
+    """The copy's tables, made anew (what they held is dropped)."""
     for name in COPIES:
-        columns = ", ".join(f"{column} {kind}" for column, kind in READ_TYPES[name].items())
-        cursor.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+        columns = [*READ_TYPES[name].items(), *shredded.columns(name)]
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(f"CREATE TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns)})")

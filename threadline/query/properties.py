@@ -14,7 +14,7 @@ from threadline.errors import Unprocessable
 from threadline.query.catalogue import VIEWS_BY_WIRE_NAME, View
 from threadline.query.compile import QueryCompiler, normalize_json_text
 from threadline.query.filters import refuse
-from threadline.query.sql import sql_for
+from threadline.query.sql import sql_of
 from threadline.wire.query import PropertyKeysQuery, PropertyValuesQuery
 
 MAX_KEYS = 1000
@@ -37,7 +37,7 @@ def _compilers(
     names = dict.fromkeys(body.views) if body.views else VIEWS_BY_WIRE_NAME
     where = None if body.where is UNSET else body.where
     needed = set() if where is None else set(_fields_named(where))
-    sql = sql_for(connection.dialect.name)
+    sql = sql_of(connection)
     usable = [VIEWS_BY_WIRE_NAME[n] for n in names if needed <= set(VIEWS_BY_WIRE_NAME[n].fields)]
     if not usable:
         raise refuse(

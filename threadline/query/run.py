@@ -8,7 +8,7 @@ from sqlalchemy import Connection
 
 from threadline.query.catalogue import VIEWS
 from threadline.query.compile import PAGE_SIZE, CompiledQuery, KeysOf, compile_query
-from threadline.query.sql import sql_for
+from threadline.query.sql import sql_of
 from threadline.wire.query import QueryData
 
 
@@ -23,7 +23,7 @@ def compile_for(
     """The query for this connection's backend (see compile.QueryCompiler.compile)."""
     return compile_query(
         VIEWS[view],
-        sql_for(connection.dialect.name),
+        sql_of(connection),
         body,
         project_id=project_id,
         keys_of=keys_of,

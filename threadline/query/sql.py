@@ -18,6 +18,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ColumnElement,
+    Connection,
     Float,
     Select,
     String,
@@ -424,3 +425,13 @@ def sql_for(dialect_name: str) -> Sql:
 
         return DuckDbSql()
     return PostgresSql() if dialect_name == "postgresql" else SqliteSql()
+
+
+def sql_of(connection: Connection) -> Sql:
+    """The SQL for this connection: on the columnar copy, knowing which JSON keys it shredded
+    (the copy's engine carries them as an execution option)."""
+    if connection.dialect.name == "duckdb":
+        from threadline.query.sql_duckdb import DuckDbSql
+
+        return DuckDbSql(connection.get_execution_options().get("threadline_shredded"))
+    return sql_for(connection.dialect.name)

@@ -11,7 +11,7 @@ NotColumnar, and the query runs on the primary store instead (api.reads.analytic
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -30,6 +30,9 @@ from sqlalchemy import (
 )
 
 from threadline.query.sql import MICROS, JsonPath, Sql, _by_type
+
+if TYPE_CHECKING:
+    from threadline.analytics.shred import Shredded
 
 _NUMBERS = ("BIGINT", "UBIGINT", "HUGEINT", "DOUBLE")
 _MONDAY_OFFSET = 4 * 86_400_000_000
@@ -52,13 +55,25 @@ def _pointer(path: JsonPath) -> str:
 class DuckDbSql(Sql):
     name = "duckdb"
 
-    @staticmethod
-    def _type(doc: ColumnElement[Any], path: JsonPath) -> ColumnElement[str]:
+    def __init__(self, shredded: Shredded | None = None) -> None:
+        self.shredded = shredded
+
+    def _shredded(self, doc: ColumnElement[Any], path: JsonPath) -> tuple[Any, Any] | None:
+        """The copy's own columns for a top-level key, if it has them (analytics.shred)."""
+        if self.shredded is None or len(path) != 1:
+            return None
+        return self.shredded.lookup(doc, path[0])
+
+    def _type(self, doc: ColumnElement[Any], path: JsonPath) -> ColumnElement[str]:
         if not path:
             return func.json_type(doc, type_=String)
+        if shredded := self._shredded(doc, path):
+            return shredded[1]  # type: ignore[no-any-return]
         return func.json_type(doc, _pointer(path), type_=String)
 
     def json_text(self, doc: ColumnElement[Any], path: JsonPath) -> ColumnElement[str]:
+        if shredded := self._shredded(doc, path):
+            return shredded[0]  # type: ignore[no-any-return]
         return func.json_extract_string(doc, _pointer(path), type_=String)
 
     def json_number(self, doc: ColumnElement[Any], path: JsonPath) -> ColumnElement[float]:
@@ -118,6 +133,8 @@ class DuckDbSql(Sql):
         raise NotColumnar("JSON containment")
 
     def has_key(self, doc: ColumnElement[Any], key: str) -> ColumnElement[bool]:
+        if shredded := self._shredded(doc, [key]):
+            return shredded[1].is_not(None)  # type: ignore[no-any-return] # only objects have keys
         return and_(self._type(doc, []) == "OBJECT", self._type(doc, [key]).is_not(None))
 
     def object_keys(

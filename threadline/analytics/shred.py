@@ -1,0 +1,137 @@
+"""Shredding: the common top-level keys of `properties` and `userProperties`, stored in the copy
+as columns of their own, so queries on them read a compressed column instead of parsing JSON.
+
+Parsing JSON is what bounds the copy's queries: DuckDB takes ~150 ms to pull one key out of a
+million documents, and a filter, a group-by or a distinct count on a property does that on
+every row (docs/performance.md). For each shredded key the copy keeps two columns, filled while
+rows are loaded, from one parse of the document:
+
+    <column>__s<i>  json_extract_string(document, '/<key>')   the key's value as text
+    <column>__t<i>  json_type(document, '/<key>')             its JSON type
+
+They hold exactly what those functions return, so query.sql_duckdb answers from them and from
+the document alike; keys that were not shredded (rare ones, or new since the copy was built)
+are read from the document. Which keys: those on at least 1% of a sample of the newest rows,
+the MAX_KEYS most frequent, chosen when the copy is built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from typing import Any
+
+import msgspec
+from sqlalchemy import Column, ColumnElement, Connection, Table, Text, cast, column, select
+from sqlalchemy.sql.selectable import Alias
+
+from threadline.analytics.schema import CHANGING, COPIES
+from threadline.store import tables
+
+SHREDDABLE = ("properties", "user_properties")
+MAX_KEYS = 24
+SAMPLE_ROWS = 20_000
+MIN_SHARE = 0.01
+
+_TABLES = {**CHANGING, "events": tables.events}
+
+
+def _pointer(key: str) -> str:
+    return "/" + key.replace("~", "~0").replace("/", "~1")
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclasses.dataclass(frozen=True)
+class Shredded:
+    """Which keys of which JSON columns have columns of their own."""
+
+    keys: dict[str, dict[str, tuple[str, ...]]] = dataclasses.field(default_factory=dict)
+
+    def encode(self) -> str:
+        return msgspec.json.encode(self.keys).decode()
+
+    @classmethod
+    def decode(cls, text: str) -> Shredded:
+        raw = msgspec.json.decode(text, type=dict[str, dict[str, list[str]]])
+        return cls({t: {c: tuple(k) for c, k in cols.items()} for t, cols in raw.items()})
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        """(name, DuckDB type) of the shredded columns of `table`, in table order."""
+        return [
+            (f"{source}__{kind}{i}", "VARCHAR")
+            for source, keys in self.keys.get(table, {}).items()
+            for i in range(len(keys))
+            for kind in ("s", "t")
+        ]
+
+    def expressions(self, table: str, row: str) -> list[str]:
+        """SQL filling columns(table) from `row`, which has a `<column>__all` list of the
+        shredded keys' JSON values (load.insert builds it with one json_extract per document)."""
+        return [
+            f"json_extract_string({row}.{source}__all[{i + 1}], '$')"
+            if kind == "s"
+            else f"json_type({row}.{source}__all[{i + 1}])"
+            for source, keys in self.keys.get(table, {}).items()
+            for i in range(len(keys))
+            for kind in ("s", "t")
+        ]
+
+    def extractions(self, table: str) -> list[str]:
+        """SQL for each `<column>__all` list that expressions() reads."""
+        return [
+            f"json_extract({source}, [{', '.join(_quote(_pointer(k)) for k in keys)}]) "
+            f"AS {source}__all"
+            for source, keys in self.keys.get(table, {}).items()
+        ]
+
+    def lacks(self, other: Shredded) -> bool:
+        """Whether `other` has a key this one has no columns for."""
+        return any(
+            set(keys) - set(self.keys.get(table, {}).get(source, ()))
+            for table, sources in other.keys.items()
+            for source, keys in sources.items()
+        )
+
+    def lookup(self, doc: ColumnElement[Any], key: str) -> tuple[Any, Any] | None:
+        """(text column, type column) for `key` of the JSON column `doc`, if shredded."""
+        if not isinstance(doc, Column) or doc.table is None:
+            return None
+        base = doc.table.element if isinstance(doc.table, Alias) else doc.table
+        keys = self.keys.get(getattr(base, "name", ""), {}).get(doc.name)
+        if not keys or key not in keys:
+            return None
+        i = keys.index(key)
+        text = column(f"{doc.name}__s{i}", Text, _selectable=doc.table)
+        kind = column(f"{doc.name}__t{i}", Text, _selectable=doc.table)
+        return text, kind
+
+
+def discover(primary: Connection, min_share: float = MIN_SHARE) -> Shredded:
+    """The keys worth shredding: on at least min_share of the newest rows of each table."""
+    found: dict[str, dict[str, tuple[str, ...]]] = {}
+    for name in COPIES:
+        table: Table = _TABLES[name]
+        sources = [c for c in SHREDDABLE if c in table.c]
+        if not sources:
+            continue
+        rows = primary.execute(
+            select(*(cast(table.c[c], Text) for c in sources))
+            .order_by(table.c.seq.desc())
+            .limit(SAMPLE_ROWS)
+        ).all()
+        for i, source in enumerate(sources):
+            counts: Counter[str] = Counter()
+            for row in rows:
+                if row[i] is None:
+                    continue
+                document = msgspec.json.decode(row[i])
+                if isinstance(document, dict):
+                    counts.update(document.keys())
+            least = max(1, int(len(rows) * min_share))
+            keys = [k for k, n in counts.most_common(MAX_KEYS) if n >= least]
+            if keys:
+                found.setdefault(name, {})[source] = tuple(sorted(keys))
+    return Shredded(found)
