@@ -69,25 +69,20 @@ def _links(topic: Topic) -> str:
     )
 
 
-def _sentences(text: str) -> list[str]:
-    return [part.strip() + "." for part in text.split(". ") if part.strip()]
-
-
 def _question(topic: Topic, variant: int, turn: int) -> str:
     if turn == 0:
         return topic.questions[variant % len(topic.questions)]
     if turn <= len(topic.follow_ups):
-        return topic.follow_ups[(variant + turn - 1) % len(topic.follow_ups)]
+        return topic.follow_ups[(variant + turn - 1) % len(topic.follow_ups)][0]
     return FOLLOW_UP_THANKS[variant % len(FOLLOW_UP_THANKS)]
 
 
-def _answer(topic: Topic, turn: int) -> str:
+def _answer(topic: Topic, variant: int, turn: int) -> str:
     if turn == 0:
         return topic.answer
-    if turn > len(topic.follow_ups):
-        return f"You're welcome! Ask me anything else about {topic.name}."
-    sentences = _sentences(topic.answer)
-    return f"{sentences[turn % len(sentences)]} The linked page has the details."
+    if turn <= len(topic.follow_ups):
+        return topic.follow_ups[(variant + turn - 1) % len(topic.follow_ups)][1]
+    return f"You're welcome! Ask me anything else about {topic.name}."
 
 
 class RowMaker:
@@ -138,7 +133,9 @@ class RowMaker:
                     message_id(index, position, at),
                     position,
                     integration.assistant_role if answered else integration.user_role,
-                    _answer(topic, turn) if answered else _question(topic, c.variant, turn),
+                    _answer(topic, c.variant, turn)
+                    if answered
+                    else _question(topic, c.variant, turn),
                     self.links[c.topic] if answered and turn == 0 else None,
                     at,
                     at,
