@@ -2,7 +2,7 @@
 and events. Events are produced a day at a time from a per-day seed, so ten million of them
 never sit in memory at once and iterating twice gives the same rows.
 
-Rows are kept compact (small slotted objects, plain tuples for events); load.py turns them into
+Rows are kept compact (small slotted objects, plain tuples for events); rows.py turns them into
 table rows and corpus.py supplies their text.
 """
 
@@ -53,6 +53,7 @@ EVENT_TYPES: tuple[tuple[str, str, float], ...] = (
 SEARCH_SUBMITTED, SEARCH_RESPONSE, SEARCH_CLICKED = 14, 15, 16
 SEARCH_SHARE = 0.30
 _CHAT_KINDS = range(SEARCH_SUBMITTED)
+_IS_MESSAGE_EVENT = [entity == "message" for _, entity, _ in EVENT_TYPES]
 _CHAT_WEIGHTS = list(
     itertools.accumulate(weight for _, _, weight in EVENT_TYPES[:SEARCH_SUBMITTED])
 )
@@ -309,7 +310,7 @@ class _EventDrawer:
                 index = int(random_() * len(conversations))
             conversation = conversations[index]
             times = conversation.times
-            if kind >= 10:  # a message event: on one of the conversation's answers
+            if _IS_MESSAGE_EVENT[kind]:  # on one of the conversation's answers
                 turn = int(random_() * (len(times) // 2))
                 at = times[2 * turn + 1] + int(rng.expovariate(1 / 30_000)) * 1000
             else:
