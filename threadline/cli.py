@@ -1,6 +1,7 @@
 """The `threadline` command: serve, demo, migrate, keys and projects.
 
-Every flag can also be set as a THREADLINE_* environment variable (see threadline.config).
+Every flag can also be set as a THREADLINE_* environment variable (see threadline.config),
+except the demo data's own (`demo --events` and the like; it ignores THREADLINE_DATABASE_URL).
 Results a script may want (a new key) go to stdout alone; everything else goes to stderr.
 """
 
