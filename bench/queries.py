@@ -5,8 +5,8 @@
 
 For each database (a fresh temp SQLite file; a PostgreSQL database `threadline_bench_queries`
 created on postgresql://postgres@127.0.0.1:5432 and dropped after) it migrates the schema with
-the real migrations, loads the synthetic dataset of bench/dataset.py straight into the tables,
-then runs each query below through `threadline.query.run.run_query` on a pooled reader
+the real migrations, loads the dataset of bench/dataset.py (threadline's demo data) straight into
+the tables, then runs each query below through `threadline.query.run.run_query` on a pooled reader
 connection, as `POST /query/<view>` does: one warm-up run, then --runs timed runs (median and
 p95, nearest rank). It then starts the real `threadline serve` on the same database and times
 each query again end to end over HTTP (--http-runs, median). Every result is checked against
@@ -43,7 +43,7 @@ from typing import Any
 
 import msgspec
 import servers
-from dataset import DAY_US, END, END_US, Dataset, Expected, Loaded, Shape, generate, load
+from dataset import DAY_US, END, END_US, Dataset, Expected, Loaded, bench_shape, generate, load
 from servers import Database as BenchDatabase
 from servers import Server
 from sqlalchemy import Connection, Engine, event, text
@@ -870,7 +870,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="threadline-queries-"))
     try:
         started = time.perf_counter()
-        dataset = generate(Shape.for_events(args.events, seed=args.seed))
+        dataset = generate(bench_shape(args.events, seed=args.seed))
         print(f"generated in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         runs = {kind: run_backend(kind, dataset, workdir, args) for kind in args.databases}
     finally:

@@ -1,11 +1,13 @@
-"""The `threadline` command: serve, migrate, keys and projects.
+"""The `threadline` command: serve, demo, migrate, keys and projects.
 
-Every flag can also be set as a THREADLINE_* environment variable (see threadline.config).
+Every flag can also be set as a THREADLINE_* environment variable (see threadline.config),
+except the demo data's own (`demo --events` and the like; it ignores THREADLINE_DATABASE_URL).
 Results a script may want (a new key) go to stdout alone; everything else goes to stderr.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import shlex
 import signal
@@ -119,17 +121,24 @@ def serve(
     access_log: bool | None,
 ) -> None:
     """Run the HTTP API (migrates the database first)."""
+    settings = settings_from_env(
+        host=host, port=port, database_url=database_url, log_level=log_level, access_log=access_log
+    )
+    _serve(settings)
+
+
+def _serve(settings: Settings, *, also: str = "") -> None:
+    """What `serve` does once it has its settings; `also` is printed after the banner."""
     import uvicorn
 
     from threadline.app import create_app
 
-    settings = settings_from_env(
-        host=host, port=port, database_url=database_url, log_level=log_level, access_log=access_log
-    )
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     click.echo(_banner(settings), err=True)
+    if also:
+        click.echo(also, err=True)
     # uvicorn re-raises SIGTERM once its graceful shutdown is done; a drained stop is a success.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
@@ -143,6 +152,71 @@ def serve(
         # threadline never reads client addresses; X-Forwarded-* parsing would be wasted work.
         proxy_headers=False,
     )
+
+
+DEMO_DATABASE_URL = "sqlite:///threadline-demo.db"
+
+
+@main.command()
+@click.option(
+    "--host", default=None, help="Address to listen on (default 127.0.0.1). Env: THREADLINE_HOST."
+)
+@click.option("--port", default=None, type=int, help="Port (default 8080). Env: THREADLINE_PORT.")
+@click.option(
+    "--database-url",
+    default=DEMO_DATABASE_URL,
+    show_default=True,
+    help="Where the demo data goes: a SQLite file or postgresql://user@host/db. "
+    "THREADLINE_DATABASE_URL is ignored, so the demo never lands in your real database.",
+)
+@click.option(
+    "--events",
+    default=100_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Events to generate; conversations, feedback and users scale with it.",
+)
+@click.option(
+    "--days", default=60, show_default=True, type=click.IntRange(1, 3650), help="Days of data."
+)
+@click.option("--seed", default=1, show_default=True, help="The same seed makes the same data.")
+@click.option("--reset", is_flag=True, help="Replace a demo project already in the database.")
+@click.option("--serve/--no-serve", default=True, help="Start the server after loading.")
+def demo(
+    host: str | None,
+    port: int | None,
+    database_url: str,
+    events: int,
+    days: int,
+    seed: int,
+    reset: bool,
+    serve: bool,
+) -> None:
+    """Load a realistic demo project ("demo", data ending now), print a fresh api key for it
+    (alone, on stdout), then serve the API and the dashboard. An existing demo project in the
+    database is reused unless --reset."""
+    from threadline.demo.project import prepare
+
+    settings = settings_from_env(host=host, port=port, database_url=database_url)
+    say = functools.partial(click.echo, err=True)
+    project = prepare(
+        settings.database_url, events=events, days=days, seed=seed, reset=reset, say=say
+    )
+    if project.loaded:
+        say(f"loaded {project.events:,} demo events in {project.seconds:.1f} s")
+    else:
+        say(f"reusing the demo project's {project.events:,} events (--reset to load anew)")
+    base = f"http://{settings.host}:{settings.port}"
+    sign_in = (
+        f"demo dashboard: {base}/dashboard\n"
+        f"  sign in with this api key for project 'demo' (shown once): {project.api_key}"
+    )
+    click.echo(project.api_key)
+    if serve:
+        _serve(settings, also=sign_in)
+    else:
+        database = shlex.quote(describe_url(_absolute(normalize_url(settings.database_url))))
+        say(f"serve it with: {_self_command()} serve --database-url {database}\n{sign_in}")
 
 
 @main.command()

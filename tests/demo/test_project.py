@@ -1,0 +1,75 @@
+"""`threadline demo --no-serve` (threadline.demo.project): loads once, reuses, --reset reloads;
+every run prints a fresh api key that reads the data through the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from starlette.testclient import TestClient
+
+from threadline.app import create_app
+from threadline.cli import main
+from threadline.config import Settings
+
+EVENTS = "2000"
+
+
+@pytest.fixture(autouse=True)
+def _elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    workdir = tmp_path / "workdir"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)  # the default ./threadline-demo.db lands here, not in the checkout
+
+
+def demo(database_url: str, *args: str) -> Result:
+    result = CliRunner().invoke(
+        main, ["demo", "--no-serve", "--events", EVENTS, "--database-url", database_url, *args]
+    )
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def read(database_url: str, key: str) -> tuple[int, str]:
+    """The project's event count and its newest conversation's id, read with `key`."""
+    headers = {"Authorization": f"Bearer {key}"}
+    count = {"select": [{"type": "aggregation", "aggregation": "count"}]}
+    with TestClient(create_app(Settings(database_url=database_url))) as client:
+        answer = client.post("/query/events", headers=headers, json=count)
+        assert answer.status_code == 200, answer.text
+        newest = client.get("/conversations?limit=1", headers=headers)
+        assert newest.status_code == 200, newest.text
+    return answer.json()["data"]["result"][0]["count"], newest.json()["conversations"][0]["id"]
+
+
+def test_demo_loads_once_then_reuses_and_reset_reloads(database_url: str) -> None:
+    first = demo(database_url)
+    key = first.stdout.strip()
+    assert key.startswith("tl_api_")  # the key alone on stdout
+    assert "/dashboard" in first.stderr
+    assert f"loaded {int(EVENTS):,} demo events" in first.stderr
+    events, conversation = read(database_url, key)
+    assert events == int(EVENTS)
+
+    second = demo(database_url)
+    assert "reusing the demo project's 2,000 events" in second.stderr
+    new_key = second.stdout.strip()
+    assert new_key != key
+    assert read(database_url, new_key) == (events, conversation)
+    assert read(database_url, key) == (events, conversation)  # earlier keys keep working
+
+    third = demo(database_url, "--reset", "--seed", "2")
+    assert "loaded 2,000 demo events" in third.stderr
+    reset_key = third.stdout.strip()
+    reloaded = read(database_url, reset_key)
+    assert reloaded[0] == events
+    assert reloaded[1] != conversation  # seed 2's conversations replaced seed 1's
+
+
+def test_demo_defaults_to_its_own_sqlite_file(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", "--no-serve", "--events", EVENTS])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "workdir" / "threadline-demo.db"
+    assert path.exists()
+    assert read(f"sqlite:///{path}", result.stdout.strip())[0] == int(EVENTS)

@@ -1,0 +1,134 @@
+"""Bulk loading of prepared rows, bypassing the writer thread: for `threadline demo` and bench/.
+
+SQLite gets plain executemany on one connection with load-time pragmas (no fsync, a large
+cache), restored to threadline's own when the load ends; PostgreSQL gets COPY. Rows are tuples
+in the order of the columns named, JSON columns already encoded as text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select
+
+from threadline.store.engine import Database
+from threadline.store.tables import (
+    api_keys,
+    conversations,
+    events,
+    feedback,
+    idempotency_keys,
+    integrations,
+    messages,
+    projects,
+    semantic_threads,
+)
+
+_BATCH = 50_000
+# During the load only: a crash mid-load loses the load, which is simply run again.
+_SQLITE_LOAD_PRAGMAS = (
+    "PRAGMA synchronous=OFF",
+    "PRAGMA cache_size=-524288",  # 512 MiB: the indexes being filled stay in memory
+    "PRAGMA temp_store=MEMORY",
+)
+# threadline's settings (store/engine.py), put back on the pooled connection afterwards.
+_SQLITE_SERVE_PRAGMAS = ("PRAGMA synchronous=FULL", "PRAGMA cache_size=-2000")
+
+
+class BulkWriter:
+    """Writes rows into tables through one raw driver connection."""
+
+    def __init__(self, driver_connection: Any, dialect: str) -> None:
+        self._connection = driver_connection
+        self._dialect = dialect
+
+    def write(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> int:
+        if self._dialect == "postgresql":
+            return self._copy(table, columns, rows)
+        return self._insert(table, columns, rows)
+
+    def _insert(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> int:
+        statement = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        )
+        written = 0
+        iterator = iter(rows)
+        while batch := list(itertools.islice(iterator, _BATCH)):
+            self._connection.execute("BEGIN")
+            self._connection.executemany(statement, batch)
+            self._connection.execute("COMMIT")
+            written += len(batch)
+        return written
+
+    def _copy(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> int:
+        quoted = ", ".join(f'"{name}"' for name in columns)
+        written = 0
+        with (
+            self._connection.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+                written += 1
+        self._connection.commit()
+        return written
+
+
+@contextlib.contextmanager
+def bulk_writer(database: Database) -> Iterator[BulkWriter]:
+    """A BulkWriter on the writer engine's connection; afterwards SQLite's pragmas are restored
+    and its WAL checkpointed, PostgreSQL's new tables vacuumed and analysed (as autovacuum
+    would do after such a load, so the first queries get good plans)."""
+    raw = database.writer.raw_connection()
+    driver: Any = raw.driver_connection
+    try:
+        if database.dialect == "postgresql":
+            yield BulkWriter(driver, "postgresql")
+            driver.autocommit = True
+            try:
+                driver.execute("VACUUM ANALYZE")
+            finally:
+                driver.autocommit = False
+        else:
+            for pragma in _SQLITE_LOAD_PRAGMAS:
+                driver.execute(pragma)
+            try:
+                yield BulkWriter(driver, "sqlite")
+            finally:
+                for pragma in _SQLITE_SERVE_PRAGMAS:
+                    driver.execute(pragma)
+            driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw.close()
+
+
+# Children before parents, for deleting a project.
+_PROJECT_TABLES = (
+    semantic_threads,
+    idempotency_keys,
+    events,
+    feedback,
+    messages,
+    conversations,
+    api_keys,
+    integrations,
+)
+
+
+def find_project(connection: Connection, name: str) -> str | None:
+    return connection.execute(select(projects.c.id).where(projects.c.name == name)).scalar()
+
+
+def event_count(connection: Connection, project_id: str) -> int:
+    query = select(func.count()).select_from(events).where(events.c.project_id == project_id)
+    return int(connection.execute(query).scalar() or 0)
+
+
+def delete_project(connection: Connection, project_id: str) -> None:
+    """The project, its keys and integrations, and every row it owns."""
+    for table in _PROJECT_TABLES:
+        connection.execute(delete(table).where(table.c.project_id == project_id))
+    connection.execute(delete(projects).where(projects.c.id == project_id))
