@@ -69,6 +69,7 @@ class Expected:
     type_counts: collections.Counter[str]
     day_type_counts: collections.Counter[tuple[int, str]]  # (day start µs, type)
     daily_users: dict[int, int]  # day start µs -> distinct userIds
+    weekly_users: dict[int, int]  # week start µs -> distinct userIds
     search_counts: collections.Counter[str]  # searchQuery over search events
     conversation_weeks: collections.Counter[int]  # week start µs -> conversations
     feedback_days: collections.Counter[tuple[int, str]]  # (day start µs, type)
@@ -107,6 +108,7 @@ def _expected(data: DemoDataset) -> Expected:
     type_counts: collections.Counter[str] = collections.Counter()
     day_type: collections.Counter[tuple[int, str]] = collections.Counter()
     day_users: dict[int, set[int]] = collections.defaultdict(set)
+    week_users: dict[int, set[int]] = collections.defaultdict(set)
     search: collections.Counter[str] = collections.Counter()
     dark: collections.Counter[int] = collections.Counter()
     per_user: collections.Counter[int] = collections.Counter()
@@ -123,6 +125,7 @@ def _expected(data: DemoDataset) -> Expected:
             type_counts[name] += 1
             day_type[(day, name)] += 1
             day_users[day].add(user)
+            week_users[week_of(at)].add(user)
             per_user[user] += 1
             if is_dark(user):
                 dark[day] += 1
@@ -146,6 +149,7 @@ def _expected(data: DemoDataset) -> Expected:
         type_counts=type_counts,
         day_type_counts=day_type,
         daily_users={day: len(seen) for day, seen in day_users.items()},
+        weekly_users={week: len(seen) for week, seen in week_users.items()},
         search_counts=search,
         conversation_weeks=weeks,
         feedback_days=feedback_days,

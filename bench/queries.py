@@ -21,6 +21,7 @@ It prints Markdown, and exits 1 if a query failed, answered wrongly or the backe
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import datetime as dt
 import hashlib
@@ -43,7 +44,18 @@ from typing import Any
 
 import msgspec
 import servers
-from dataset import DAY_US, END, END_US, Dataset, Expected, Loaded, bench_shape, generate, load
+from dataset import (
+    DAY_US,
+    DAYS,
+    END,
+    END_US,
+    Dataset,
+    Expected,
+    Loaded,
+    bench_shape,
+    generate,
+    load,
+)
 from servers import Database as BenchDatabase
 from servers import Server
 from sqlalchemy import Connection, Engine, event, text
@@ -98,6 +110,27 @@ def _check_day_type(data: QueryData, expected: Expected) -> str | None:
         {"createdAt_day": to_iso(day), "type": kind, "count": n}
         for (day, kind), n in sorted(expected.day_type_counts.items())
         if kind in wanted and day >= cutoff
+    ]
+    return _rows_equal(data.result, want)
+
+
+def _check_days(days: int) -> Check:
+    def check(data: QueryData, expected: Expected) -> str | None:
+        cutoff = END_US - days * DAY_US
+        per_day: collections.Counter[int] = collections.Counter()
+        for (day, _kind), n in expected.day_type_counts.items():
+            if day >= cutoff:
+                per_day[day] += n
+        want = [{"createdAt_day": to_iso(day), "count": n} for day, n in sorted(per_day.items())]
+        return _rows_equal(data.result, want)
+
+    return check
+
+
+def _check_weekly_users(data: QueryData, expected: Expected) -> str | None:
+    want = [
+        {"createdAt_week": to_iso(week), "countDistinct_userProperties.userId": n}
+        for week, n in sorted(expected.weekly_users.items())
     ]
     return _rows_equal(data.result, want)
 
@@ -197,6 +230,46 @@ def queries(expected: Expected) -> list[Query]:
     count = {"type": "aggregation", "aggregation": "count"}
     day = {"type": "time", "timeUnit": "day", "field": "createdAt"}
     return [
+        Query(
+            "events_per_day_30d",
+            "events",
+            "events per day, last 30 days",
+            {
+                "select": [day, count],
+                "where": {
+                    "condition": {
+                        "field": "createdAt",
+                        "operator": "gte",
+                        "value": _iso_days_before_end(30),
+                    }
+                },
+            },
+            _check_days(30),
+        ),
+        Query(
+            "events_per_day_90d",
+            "events",
+            "events per day, all 90 days",
+            {"select": [day, count]},
+            _check_days(DAYS),
+        ),
+        Query(
+            "weekly_users",
+            "events",
+            "distinct users (userProperties.userId) per week",
+            {
+                "select": [
+                    {"type": "time", "timeUnit": "week", "field": "createdAt"},
+                    {
+                        "type": "aggregation",
+                        "aggregation": "countDistinct",
+                        "field": "userProperties",
+                        "path": ["userId"],
+                    },
+                ]
+            },
+            _check_weekly_users,
+        ),
         Query(
             "events_day_type_30d",
             "events",
