@@ -121,3 +121,19 @@ def test_containment_of_an_array_falls_back_to_the_primary(columnar: Dataset) ->
     columnar.served.clear()
     assert [row["id"] for row in columnar.rows("conversations", body)] == ["conv_a"]
     assert columnar.served == [("primary", body)]
+
+
+@pytest.mark.parametrize("field", ["properties", "userProperties"])
+def test_property_keys_come_from_the_copy(columnar: Dataset, field: str) -> None:
+    assert columnar.primary is not None
+    reads = columnar.client.app.state.services.analytic_reads  # type: ignore[attr-defined]
+    for body in ({"field": field}, {"field": field, "views": ["events_view", "conversations_view"]}):
+        before = reads["columnar"]
+        answer = columnar.client.post("/query/property-keys", json=body, headers=columnar.headers())
+        expected = columnar.primary.post(
+            "/query/property-keys", json=body, headers=columnar.headers()
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == expected.json()
+        assert answer.json()["results"], "the data set has keys in use"
+        assert reads["columnar"] == before + 1

@@ -22,7 +22,7 @@ from collections import Counter
 from typing import Any
 
 import msgspec
-from sqlalchemy import Column, ColumnElement, Connection, Table, Text, cast, column, select
+from sqlalchemy import Boolean, Column, ColumnElement, Connection, Table, Text, cast, column, select
 from sqlalchemy.sql.selectable import Alias
 
 from threadline.analytics.schema import CHANGING, COPIES
@@ -58,26 +58,29 @@ class Shredded:
         raw = msgspec.json.decode(text, type=dict[str, dict[str, list[str]]])
         return cls({t: {c: tuple(k) for c, k in cols.items()} for t, cols in raw.items()})
 
+    def _columns(self, table: str, row: str) -> list[tuple[str, str, str]]:
+        """(name, DuckDB type, SQL filling it from `row`) of each shredded column of `table`.
+        `row` has a `<column>__all` list of the shredded keys' JSON values (extractions())."""
+        columns = []
+        for source, keys in self.keys.get(table, {}).items():
+            for i in range(len(keys)):
+                value = f"{row}.{source}__all[{i + 1}]"
+                columns.append((f"{source}__s{i}", "VARCHAR", f"json_extract_string({value}, '$')"))
+                columns.append((f"{source}__t{i}", "VARCHAR", f"json_type({value})"))
+            # Whether the document has keys without columns: only those rows are parsed when
+            # a query lists the keys in use (property discovery).
+            listed = ", ".join(_quote(key) for key in keys)
+            rest = f"list_filter(json_keys({row}.{source}), lambda k: NOT list_contains([{listed}], k))"
+            columns.append((f"{source}__rest", "BOOLEAN", f"coalesce(len({rest}) > 0, false)"))
+        return columns
+
     def columns(self, table: str) -> list[tuple[str, str]]:
         """(name, DuckDB type) of the shredded columns of `table`, in table order."""
-        return [
-            (f"{source}__{kind}{i}", "VARCHAR")
-            for source, keys in self.keys.get(table, {}).items()
-            for i in range(len(keys))
-            for kind in ("s", "t")
-        ]
+        return [(name, kind) for name, kind, _ in self._columns(table, "r")]
 
     def expressions(self, table: str, row: str) -> list[str]:
-        """SQL filling columns(table) from `row`, which has a `<column>__all` list of the
-        shredded keys' JSON values (load.insert builds it with one json_extract per document)."""
-        return [
-            f"json_extract_string({row}.{source}__all[{i + 1}], '$')"
-            if kind == "s"
-            else f"json_type({row}.{source}__all[{i + 1}])"
-            for source, keys in self.keys.get(table, {}).items()
-            for i in range(len(keys))
-            for kind in ("s", "t")
-        ]
+        """SQL filling columns(table) from `row` (see _columns)."""
+        return [sql for _, _, sql in self._columns(table, row)]
 
     def extractions(self, table: str) -> list[str]:
         """SQL for each `<column>__all` list that expressions() reads."""
@@ -95,18 +98,34 @@ class Shredded:
             for source, keys in sources.items()
         )
 
+    def _keys_of(self, doc: ColumnElement[Any]) -> tuple[str, ...]:
+        if not isinstance(doc, Column) or doc.table is None:
+            return ()
+        base = doc.table.element if isinstance(doc.table, Alias) else doc.table
+        return self.keys.get(getattr(base, "name", ""), {}).get(doc.name, ())
+
     def lookup(self, doc: ColumnElement[Any], key: str) -> tuple[Any, Any] | None:
         """(text column, type column) for `key` of the JSON column `doc`, if shredded."""
-        if not isinstance(doc, Column) or doc.table is None:
-            return None
-        base = doc.table.element if isinstance(doc.table, Alias) else doc.table
-        keys = self.keys.get(getattr(base, "name", ""), {}).get(doc.name)
-        if not keys or key not in keys:
+        keys = self._keys_of(doc)
+        if key not in keys:
             return None
         i = keys.index(key)
-        text = column(f"{doc.name}__s{i}", Text, _selectable=doc.table)
-        kind = column(f"{doc.name}__t{i}", Text, _selectable=doc.table)
+        text = column(f"{doc.name}__s{i}", Text, _selectable=doc.table)  # type: ignore[attr-defined]
+        kind = column(f"{doc.name}__t{i}", Text, _selectable=doc.table)  # type: ignore[attr-defined]
         return text, kind
+
+    def all_keys(self, doc: ColumnElement[Any]) -> tuple[list[tuple[str, Any]], Any] | None:
+        """((key, type column) of each shredded key, the column saying whether a row has other
+        keys) for the JSON column `doc`; None if it is not shredded."""
+        keys = self._keys_of(doc)
+        if not keys:
+            return None
+        table = doc.table  # type: ignore[attr-defined]
+        kinds = [
+            (key, column(f"{doc.name}__t{i}", Text, _selectable=table))
+            for i, key in enumerate(keys)
+        ]  # type: ignore[attr-defined]
+        return kinds, column(f"{doc.name}__rest", Boolean, _selectable=table)  # type: ignore[attr-defined]
 
 
 def discover(primary: Connection, min_share: float = MIN_SHARE) -> Shredded:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union_all,
 )
 
 from threadline.query.sql import MICROS, JsonPath, Sql, _by_type
@@ -140,12 +141,43 @@ class DuckDbSql(Sql):
     def object_keys(
         self, doc: ColumnElement[Any], source: Any, where: Sequence[ColumnElement[bool]]
     ) -> Select[Any]:
+        shredded = self.shredded.all_keys(doc) if self.shredded is not None else None
+        if shredded is not None:
+            return self._shredded_keys(doc, source, where, *shredded)
         keys = (
             select(func.unnest(func.json_keys(doc)).label("key"))
             .select_from(source)
             .where(*where, self._type(doc, []) == "OBJECT")
             .subquery()
         )
+        # DuckDB compares strings byte by byte: UTF-8 order is code-point order.
+        return select(keys.c.key).group_by(keys.c.key).order_by(keys.c.key)
+
+    def _shredded_keys(
+        self,
+        doc: ColumnElement[Any],
+        source: Any,
+        where: Sequence[ColumnElement[bool]],
+        kinds: list[tuple[str, Any]],
+        rest: Any,
+    ) -> Select[Any]:
+        """The keys in use, from the shredded columns (a shredded key is in use where its type
+        is not NULL) and by parsing only the documents that have other keys too."""
+        in_use = [
+            select(literal(key, String).label("key"))
+            .select_from(source)
+            .where(*where, kind.is_not(None))
+            .limit(1)
+            .subquery()
+            for key, kind in kinds
+        ]
+        others = (
+            select(func.unnest(func.json_keys(doc)).label("key"))
+            .select_from(source)
+            .where(*where, rest)
+            .subquery()
+        )
+        keys = union_all(*(select(q.c.key) for q in in_use), select(others.c.key)).subquery()
         # DuckDB compares strings byte by byte: UTF-8 order is code-point order.
         return select(keys.c.key).group_by(keys.c.key).order_by(keys.c.key)
 
