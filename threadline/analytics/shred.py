@@ -70,7 +70,8 @@ class Shredded:
             # Whether the document has keys without columns: only those rows are parsed when
             # a query lists the keys in use (property discovery).
             listed = ", ".join(_quote(key) for key in keys)
-            rest = f"list_filter(json_keys({row}.{source}), lambda k: NOT list_contains([{listed}], k))"
+            others = f"lambda k: NOT list_contains([{listed}], k)"
+            rest = f"list_filter(json_keys({row}.{source}), {others})"
             columns.append((f"{source}__rest", "BOOLEAN", f"coalesce(len({rest}) > 0, false)"))
         return columns
 

@@ -125,9 +125,32 @@ class CompiledQuery:
     outputs: list[Output]  # in result order; the rest of the Select's columns are hidden
     statement: Select[Any]  # ordered, not paged
     unordered: Select[Any]
+    # For rows that need a join only for some output columns: (the view's table, its
+    # conditions, its order). A page is then chosen on that table alone and only its rows
+    # joined, and counted without the join (which keeps the row count: it is to one row at
+    # most). DuckDB would otherwise join all ten million rows before taking the first page.
+    narrow: tuple[Any, list[Any], list[Any]] | None = None
 
     def count_statement(self) -> Select[Any]:
+        if self.narrow is not None:
+            table, where, _ = self.narrow
+            return select(func.count()).select_from(table).where(*where)
         return select(func.count()).select_from(self.unordered.subquery())
+
+    def page(self, limit: int, offset: int = 0) -> Select[Any]:
+        """The statement for `limit` rows from `offset`."""
+        if self.narrow is None:
+            return self.statement.limit(limit).offset(offset)
+        table, where, order = self.narrow
+        keys = (
+            select(table.c.seq.label("page_seq"))
+            .where(*where)
+            .order_by(*order)
+            .limit(limit)
+            .offset(offset)
+            .subquery("page_keys")
+        )
+        return self.statement.where(table.c.seq == keys.c.page_seq)
 
     def render(self, row: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -320,23 +343,31 @@ class QueryCompiler:
     def _rows(self, outputs: list[Output]) -> CompiledQuery:
         columns = [o.expression.label(f"c{i}") for i, o in enumerate(outputs)]
         by_key = {o.key: (o, column) for o, column in zip(outputs, columns, strict=True)}
-        order = []
+        order, order_expressions = [], []
         for i, entry in enumerate(self._order_entries()):
             if entry.field in by_key:
                 output, column = by_key[entry.field]
                 expression = self._ordered(column, output.kind)
+                bare = self._ordered(output.expression, output.kind)
             else:
-                expression = self._row_order(entry.field, f"$.orderBy[{i}].field")
+                expression = bare = self._row_order(entry.field, f"$.orderBy[{i}].field")
             order.append(_direction(expression, entry.direction))
+            order_expressions.append(_direction(bare, entry.direction))
         if not order:
             default = self.view.field(self.view.default_time).expression
             # A NOT NULL column needs no NULLS LAST, which would keep PostgreSQL from reading
             # its (project_id, created_at) index backwards (docs/performance.md).
             never_null = isinstance(default, Column) and not default.nullable
             order.append(default.desc() if never_null else default.desc().nulls_last())
+            order_expressions.append(order[-1])
         order.append(self.sql.ordered(self.view.row_id).desc())
+        order_expressions.append(order[-1])
         base = select(*columns).select_from(self._source()).where(*self.where)
-        return CompiledQuery(self.view, outputs, base.order_by(*order), base)
+        table = self.view.table
+        narrow = None
+        if self.joined and all(_only_on(e, table) for e in [*self.where, *order_expressions]):
+            narrow = (table, self.where, order_expressions)
+        return CompiledQuery(self.view, outputs, base.order_by(*order), base, narrow)
 
     def _row_order(self, key: str, where: str) -> ColumnElement[Any]:
         """An orderBy key that is not a result column: a field, or a field's time bucket."""
@@ -405,6 +436,11 @@ class QueryCompiler:
         if len(entries) > MAX_ORDER_BY:
             raise refuse(BadRequest, "$.orderBy", f"at most {MAX_ORDER_BY} entries")
         return entries
+
+
+def _only_on(expression: Any, table: Any) -> bool:
+    """Whether `expression` reads no table but `table` (so it needs no join)."""
+    return all(source is table for source in expression._from_objects)
 
 
 def _direction(expression: ColumnElement[Any], direction: str) -> Any:

@@ -33,7 +33,7 @@ def compile_for(
 def run_query(connection: Connection, *, view: str, body: Any, project_id: str) -> QueryData:
     """The first PAGE_SIZE rows and how many there are in all."""
     compiled = compile_for(connection, view, body, project_id)
-    rows = connection.execute(compiled.statement.limit(PAGE_SIZE)).all()
+    rows = connection.execute(compiled.page(PAGE_SIZE)).all()
     total = len(rows)
     if total == PAGE_SIZE:
         total = connection.execute(compiled.count_statement()).scalar_one()
