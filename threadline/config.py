@@ -45,6 +45,9 @@ class Settings:
     rate_limit_burst: int = 0
     # Answers to writes sent with an Idempotency-Key are replayed to retries for this long.
     idempotency_ttl_hours: float = 24.0
+    # Signs the dashboard's session cookies. Empty: a random secret per process, so sessions
+    # end when the process restarts and are not shared between instances.
+    session_secret: str = ""
     log_level: str = "info"
     access_log: bool = False
 
