@@ -1,4 +1,4 @@
-"""Feedback: 👍 and 👎 per day, the reasons given, and every rating with its details."""
+"""Feedback: positive and negative ratings per day, the reasons given, and each rating."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from threadline.api.reads import analytic_read
 from threadline.dashboard import filters as f
-from threadline.dashboard.charts import bar_chart
+from threadline.dashboard.charts import SMALL, bar_chart
 from threadline.dashboard.data import (
     daily_counts,
     integration_choices,
@@ -52,7 +52,7 @@ async def feedback_page(request: Request) -> Response:
             period=v.period,
         )
         totals[kind] = sum(daily)
-        charts[kind] = bar_chart(f"{kind.title()} feedback per day", labels, daily)
+        charts[kind] = bar_chart(f"{kind.title()} feedback per day", labels, daily, SMALL)
     reasons = await analytic_read(v.ctx, reason_counts, project_id=v.project_id, period=v.period)
     integrations = await analytic_read(v.ctx, integration_choices, project_id=v.project_id)
     rated = totals["positive"] + totals["negative"]

@@ -32,7 +32,11 @@ _PARAMS = {
 CONVERSATION_TYPES = ("openai", "support_ticket", "support_copilot")
 FEEDBACK_TYPES = ("positive", "negative")
 ENTITY_TYPES = ("message", "conversation", "search")
-FEEDBACK_FILTERS = {"positive": "Rated 👍", "negative": "Rated 👎", "any": "Any feedback"}
+FEEDBACK_FILTERS = {
+    "positive": "Rated positive",
+    "negative": "Rated negative",
+    "any": "Any feedback",
+}
 # Text search and the feedback filter are not fields of the conversations view: they become an
 # `id in [...]` condition listing the newest matching conversations, at most this many.
 MAX_MATCHED_IDS = MAX_LIST_VALUES

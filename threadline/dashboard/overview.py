@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from threadline.api.reads import analytic_read
-from threadline.dashboard.charts import bar_chart
+from threadline.dashboard.charts import SMALL, bar_chart
 from threadline.dashboard.data import overview
 from threadline.dashboard.render import change, period_links, renderer
 from threadline.dashboard.viewer import viewer
@@ -37,7 +37,7 @@ async def overview_page(request: Request) -> Response:
                 "title": title,
                 "total": total,
                 "change": change(total, data.previous_totals[name]),
-                "chart": bar_chart(f"{title} per day", labels, data.daily[name]),
+                "chart": bar_chart(f"{title} per day", labels, data.daily[name], SMALL),
             }
         )
     rate, previous_rate = _rate(data.feedback_types), _rate(data.previous_feedback_types)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -36,7 +37,9 @@ NAV = (
 
 def viewer_zone(request: Request) -> ZoneInfo:
     """The browser's IANA timezone, which the dashboard's script stores in a cookie."""
-    return zone_named(request.cookies.get(TIMEZONE_COOKIE))
+    raw = request.cookies.get(TIMEZONE_COOKIE)
+    # Written by the server (quoted when it holds "/") or by the page script (as is).
+    return zone_named(unquote(raw).strip('"') if raw else None)
 
 
 def _instant(value: Any) -> datetime | None:

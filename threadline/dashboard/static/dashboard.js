@@ -8,13 +8,14 @@
 
   function cookie(name) {
     var match = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
-    return match ? decodeURIComponent(match[1]) : null;
+    return match ? decodeURIComponent(match[1]).replace(/^"|"$/g, "") : null;
   }
 
   // The server draws daily charts in the viewer's timezone: tell it which one that is.
   document.querySelectorAll("input[data-tz]").forEach(function (input) { input.value = zone; });
   if (cookie(COOKIE) !== zone) {
-    document.cookie = COOKIE + "=" + encodeURIComponent(zone) + "; path=/dashboard; max-age=31536000; samesite=lax";
+    // IANA names are cookie-safe (letters, "/", "_", "-", "+"): stored as they are.
+    document.cookie = COOKIE + "=" + zone + "; path=/dashboard; max-age=31536000; samesite=lax";
     // Once per tab: a page drawn for another zone is redrawn for this one.
     if (document.body.hasAttribute("data-signed-in") && !sessionStorage.getItem("tl_tz_reloaded")) {
       sessionStorage.setItem("tl_tz_reloaded", "1");
