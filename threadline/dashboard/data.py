@@ -243,7 +243,7 @@ def _text(row: RowMapping | Any) -> str:
 def conversation_summaries(
     connection: Connection, *, project_id: str, conversation_ids: list[str]
 ) -> dict[str, ConversationSummary]:
-    """For a page of conversations: the first user message and the positive and negative ratings of their messages."""
+    """For a page of conversations: the first user message, and the ratings of its messages."""
     if not conversation_ids:
         return {}
     rows = connection.execute(
