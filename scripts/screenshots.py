@@ -71,13 +71,13 @@ def take(base_url: str, key: str, query: str, out: Path, zone: str) -> list[Path
                     page.goto(f"{base_url}{path}{suffix}")
                     page.wait_for_load_state("networkidle")
                     target = out / f"{name}-{device}.png"
-                    page.screenshot(path=str(target), full_page=device == "desktop")
+                    page.screenshot(path=str(target))
                     written.append(target)
                     if name == "conversations" and (href := _first_transcript(page)):
                         page.goto(f"{base_url}{href}")
                         page.wait_for_load_state("networkidle")
                         target = out / f"transcript-{device}.png"
-                        page.screenshot(path=str(target), full_page=device == "desktop")
+                        page.screenshot(path=str(target))
                         written.append(target)
                 context.close()
         finally:

@@ -53,6 +53,11 @@
     sync();
   });
 
+  // Filters stay open on wide screens; phones see the table first.
+  if (window.matchMedia && window.matchMedia("(min-width: 900px)").matches) {
+    document.querySelectorAll("details[data-filters]").forEach(function (panel) { panel.open = true; });
+  }
+
   // Loading state: queries over long ranges can take a moment; show that something happens.
   function loading() { document.body.classList.add("loading"); }
   document.addEventListener("submit", function (event) {
