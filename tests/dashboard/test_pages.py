@@ -134,3 +134,24 @@ def test_unknown_pages_are_friendly_html(signed_in: TestClient) -> None:
 def test_the_viewers_timezone_decides_the_days(client: TestClient, api_key: str) -> None:
     assert sign_in(client, api_key, tz="Pacific/Kiritimati").status_code == 303
     assert "Pacific/Kiritimati" in client.get("/dashboard/").text
+
+
+def test_client_sent_links_never_become_script_urls(signed_in: TestClient, api_key: str) -> None:
+    body = {
+        "id": "risky",
+        "type": "openai",
+        "externalId": "ext",
+        "externalUrl": "javascript:alert(1)",
+        "messages": [
+            {
+                "role": "assistant",
+                "content": "<script>alert(2)</script>",
+                "links": [{"url": "javascript:alert(3)", "title": "bad"}],
+            }
+        ],
+    }
+    headers = {"Authorization": f"Bearer {api_key}"}
+    assert signed_in.post("/conversations", json=body, headers=headers).status_code == 200
+    page = signed_in.get("/dashboard/conversations/risky").text
+    assert "javascript:" not in page
+    assert "<script>alert" not in page and "&lt;script&gt;alert(2)" in page

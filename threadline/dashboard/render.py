@@ -69,6 +69,14 @@ def _number(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def _link(value: Any) -> str:
+    """A stored URL for an href: http(s) and mailto only. Links arrive from clients (message
+    links, feedback sources); a javascript: URL must never become clickable here."""
+    if isinstance(value, str) and value.lower().startswith(("https://", "http://", "mailto:")):
+        return value
+    return ""
+
+
 def _json(value: Any) -> str:
     return "" if value is None else msgspec.json.encode(value).decode()
 
@@ -92,6 +100,7 @@ def _environment() -> Environment:
     )
     env.filters["number"] = _number
     env.filters["json"] = _json
+    env.filters["link"] = _link
     env.globals["version"] = __version__
     env.globals["nav"] = NAV
     env.globals["ranges"] = RANGES

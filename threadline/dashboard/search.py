@@ -39,7 +39,6 @@ async def search_page(request: Request) -> Response:
         top=_page_of(top, v.filters.page),
         top_total=len(top),
         distinct=distinct,
-        searches=sum(count for _, count in top),
         weeks=weeks,
         chart=line_chart("Searching users per week", [w for w, _ in weeks], [n for _, n in weeks]),
         unclicked=_page_of(unclicked.top, unclicked_page),
