@@ -155,3 +155,14 @@ def test_client_sent_links_never_become_script_urls(signed_in: TestClient, api_k
     page = signed_in.get("/dashboard/conversations/risky").text
     assert "javascript:" not in page
     assert "<script>alert" not in page and "&lt;script&gt;alert(2)" in page
+
+
+def test_a_conversations_events_open_in_the_explorer_and_download(seeded: TestClient) -> None:
+    transcript = seeded.get("/dashboard/conversations/alpha-conv-0").text
+    link = transcript.split('href="/dashboard/events?', 1)[1].split('"', 1)[0]
+    query = link.replace("&amp;", "&")
+    assert "conversation=alpha-conv-0" in query
+    page = seeded.get(f"/dashboard/events?{query}").text
+    assert "chat_shared" in page and "message:copied" in page and "alpha pricing" not in page
+    rows = seeded.get(f"/dashboard/export/events.csv?{query}").text.splitlines()
+    assert len(rows) == 3  # the header, the conversation's event and its message's event

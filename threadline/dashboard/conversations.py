@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,7 +18,8 @@ from threadline.dashboard.data import (
     query_page,
     transcript_attachments,
 )
-from threadline.dashboard.render import PAGE_ROWS, period_links, renderer
+from threadline.dashboard.period import MAX_DAYS, local_date
+from threadline.dashboard.render import PAGE_ROWS, period_links, renderer, viewer_zone
 from threadline.dashboard.session import require_session, services
 from threadline.dashboard.viewer import conversations_query, viewer
 from threadline.errors import NotFound
@@ -107,4 +111,16 @@ async def transcript_page(request: Request) -> Response:
         messages=messages,
         conversation_events=attached.conversation_events,
         back=request.query_params.get("back", ""),
+        events_query=_events_of(stored.conversation, viewer_zone(request)),
+    )
+
+
+def _events_of(conversation: Any, zone: ZoneInfo) -> str:
+    """The events explorer's query string for this conversation's events: from the day it
+    started to today (at most the longest range a page shows)."""
+    started = local_date(conversation["first_message_at"] or conversation["created_at"], zone)
+    today = datetime.now(zone).date()
+    first = max(min(started, today), today - timedelta(days=MAX_DAYS - 1))
+    return urlencode(
+        {"range": "custom", "from": first, "to": today, "conversation": conversation["id"]}
     )

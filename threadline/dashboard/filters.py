@@ -28,6 +28,7 @@ _PARAMS = {
     "key": "prop_key",
     "value": "prop_value",
     "q": "text",
+    "conversation": "conversation",
 }
 CONVERSATION_TYPES = ("openai", "support_ticket", "support_copilot")
 FEEDBACK_TYPES = ("positive", "negative")
@@ -55,6 +56,7 @@ class Filters:
     prop_key: str = ""
     prop_value: str = ""
     text: str = ""
+    conversation: str = ""  # events: those naming this conversation (or its messages)
     page: int = 1
 
     @classmethod
@@ -197,6 +199,8 @@ def events_where(filters: Filters) -> dict[str, Any]:
         where.append(_condition("type", "eq", filters.type))
     if filters.entity in ENTITY_TYPES:
         where.append(_condition("eventType", "eq", filters.entity))
+    if filters.conversation:
+        where.append(_condition("conversationId", "eq", filters.conversation))
     return {"and": where}
 
 
