@@ -4,6 +4,9 @@ project only. Data is posted through the real HTTP API."""
 from __future__ import annotations
 
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from tests.conftest import KeyMaker
@@ -166,3 +169,18 @@ def test_a_conversations_events_open_in_the_explorer_and_download(seeded: TestCl
     assert "chat_shared" in page and "message:copied" in page and "alpha pricing" not in page
     rows = seeded.get(f"/dashboard/export/events.csv?{query}").text.splitlines()
     assert len(rows) == 3  # the header, the conversation's event and its message's event
+
+
+def test_an_unexpected_error_is_a_logged_500_page(
+    signed_in: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def explode(request: Request) -> Response:
+        raise RuntimeError("boom")
+
+    dashboard = next(r for r in signed_in.app.routes if getattr(r, "path", "") == "/dashboard")
+    dashboard.app.router.routes.insert(0, Route("/explode", explode))  # type: ignore[attr-defined]
+    page = signed_in.get("/dashboard/explode")
+    assert page.status_code == 500
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Something went wrong" in page.text and "boom" not in page.text
+    assert any("unhandled error on GET /dashboard/explode" in r.message for r in caplog.records)
