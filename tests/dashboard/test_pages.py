@@ -184,3 +184,10 @@ def test_an_unexpected_error_is_a_logged_500_page(
     assert page.headers["content-type"].startswith("text/html")
     assert "Something went wrong" in page.text and "boom" not in page.text
     assert any("unhandled error on GET /dashboard/explode" in r.message for r in caplog.records)
+
+
+def test_the_property_filter_suggests_the_keys_seen(seeded: TestClient) -> None:
+    events = seeded.get("/dashboard/events").text
+    assert '<datalist id="key-suggestions"><option value="source">' in events
+    conversations = seeded.get("/dashboard/conversations").text
+    assert '<option value="plan">' in conversations

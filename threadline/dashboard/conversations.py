@@ -23,6 +23,7 @@ from threadline.dashboard.render import PAGE_ROWS, period_links, renderer, viewe
 from threadline.dashboard.session import require_session, services
 from threadline.dashboard.viewer import conversations_query, viewer
 from threadline.errors import NotFound
+from threadline.query.properties import property_keys
 from threadline.store.conversations import get_conversation
 
 
@@ -45,6 +46,12 @@ async def conversations_page(request: Request) -> Response:
         conversation_ids=[row["id"] for row in rows],
     )
     integrations = await analytic_read(v.ctx, integration_choices, project_id=v.project_id)
+    keys = await analytic_read(
+        v.ctx,
+        property_keys,
+        body=f.property_keys_body("conversations", "firstMessageTime", v.period),
+        project_id=v.project_id,
+    )
     return renderer(request).page(
         request,
         "conversations.html",
@@ -57,6 +64,7 @@ async def conversations_page(request: Request) -> Response:
         total=total,
         summaries=summaries,
         integrations=integrations,
+        property_keys=keys,
         integration_names=dict(integrations),
         conversation_types=f.CONVERSATION_TYPES,
         feedback_filters=f.FEEDBACK_FILTERS,

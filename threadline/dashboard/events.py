@@ -11,6 +11,7 @@ from threadline.dashboard.charts import bar_chart
 from threadline.dashboard.data import counts_by, daily_counts, integration_choices, query_page
 from threadline.dashboard.render import PAGE_ROWS, period_links, renderer
 from threadline.dashboard.viewer import events_query, viewer
+from threadline.query.properties import property_keys
 
 
 async def events_page(request: Request) -> Response:
@@ -43,6 +44,12 @@ async def events_page(request: Request) -> Response:
         limit=200,
     )
     integrations = await analytic_read(v.ctx, integration_choices, project_id=v.project_id)
+    keys = await analytic_read(
+        v.ctx,
+        property_keys,
+        body=f.property_keys_body("events", "createdAt", v.period),
+        project_id=v.project_id,
+    )
     labels = [f"{day:%b %-d}" for day in v.period.days]
     return renderer(request).page(
         request,
@@ -59,5 +66,6 @@ async def events_page(request: Request) -> Response:
         type_choices=sorted(name for name, _ in all_types),
         entity_types=f.ENTITY_TYPES,
         integrations=integrations,
+        property_keys=keys,
         page_rows=PAGE_ROWS,
     )

@@ -16,7 +16,7 @@ from starlette.datastructures import QueryParams
 from threadline.dashboard.period import Period
 from threadline.query.filters import MAX_LIST_VALUES
 from threadline.timestamps import to_iso
-from threadline.wire.query import QUERY_TYPES
+from threadline.wire.query import QUERY_TYPES, PropertyKeysQuery
 
 # Query-string name -> Filters attribute. The names are short because they show in URLs.
 _PARAMS = {
@@ -238,6 +238,19 @@ def times_of(view: str, time_field: str, where: dict[str, Any]) -> Any:
 
 def period_where(time_field: str, period: Period) -> dict[str, Any]:
     return {"and": _in_period(time_field, period)}
+
+
+def property_keys_body(view: str, time_field: str, period: Period) -> PropertyKeysQuery:
+    """The `properties` keys seen in the period, for the property filter's suggestions (the
+    same question POST /query/property-keys answers for filter pickers, reference §8.1)."""
+    return msgspec.convert(
+        {
+            "field": "properties",
+            "views": [f"{view}_view"],
+            "where": {"and": _in_period(time_field, period)},
+        },
+        PropertyKeysQuery,
+    )
 
 
 def searches_where(period: Period, extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
