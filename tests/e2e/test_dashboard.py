@@ -31,6 +31,7 @@ ARGS = [
     "--disable-sync",
 ]
 STEP_MS = 15_000
+PHONE_WIDTH = 390
 ZONE = "America/New_York"
 PAGES = (
     ("Overview", "Overview"),
@@ -113,6 +114,21 @@ def test_the_dashboard_in_chromium(live_server: LiveServer, browser_page: Any) -
     assert "Positive feedback" in transcript and "message:copied" in transcript
     # Times were re-formatted in the browser (the ISO instant stays in the title).
     assert page.locator("time[title]").count() > 0
+
+    # A phone's width: every page fits (tables scroll or stack inside their cards).
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
+    for path in (
+        "/",
+        "/conversations",
+        "/conversations/alpha-conv-0",
+        "/feedback",
+        "/search",
+        "/events",
+    ):
+        page.goto(f"{base}/dashboard{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE_WIDTH, f"{path} is {width} px wide on a {PHONE_WIDTH} px screen"
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     page.click("form.signout button")
     page.wait_for_url(f"{base}/dashboard/sign-in")
