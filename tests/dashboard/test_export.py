@@ -59,3 +59,14 @@ def test_an_unknown_table_is_a_friendly_404(signed_in: TestClient) -> None:
     response = signed_in.get("/dashboard/export/nope.csv")
     assert response.status_code == 404
     assert "No table named" in response.text
+
+
+def test_event_types_csv_counts_the_periods_events_by_type(seeded: TestClient) -> None:
+    rows = _rows(seeded, "/dashboard/export/event-types.csv?range=7d")
+    counts = {row["type"]: row["count"] for row in rows}
+    assert counts == {
+        "search_query_submitted": "3",
+        "message:copied": "1",
+        "chat_shared": "1",
+        "search_result_clicked": "1",
+    }

@@ -82,7 +82,8 @@ class Overview:
     feedback_types: dict[str, int]
     previous_feedback_types: dict[str, int]
     top_event_types: list[tuple[str, int]]
-    top_integrations: list[tuple[str, int, int, int]]  # name, conversations, events, feedback
+    # (id, name, conversations, events, feedback)
+    top_integrations: list[tuple[str, str, int, int, int]]
 
 
 def _message_daily(connection: Connection, project_id: str, period: Period) -> list[int]:
@@ -126,7 +127,7 @@ def integration_choices(connection: Connection, *, project_id: str) -> list[tupl
 
 def _top_integrations(
     connection: Connection, project_id: str, period: Period
-) -> list[tuple[str, int, int, int]]:
+) -> list[tuple[str, str, int, int, int]]:
     names = _integration_names(connection, project_id)
     per: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
     for slot, view in enumerate(TIME_FIELDS):
@@ -141,7 +142,7 @@ def _top_integrations(
         ):
             per[integration_id][slot] += count
     ranked = sorted(per.items(), key=lambda kv: (-sum(kv[1]), kv[0]))[:8]
-    return [(names.get(i, i or "(none)"), c, e, f) for i, (c, f, e) in ranked]
+    return [(i, names.get(i, i or "(none)"), c, e, f) for i, (c, f, e) in ranked]
 
 
 def overview(connection: Connection, *, project_id: str, period: Period) -> Overview:

@@ -65,6 +65,10 @@ async def events_query(v: Viewer) -> tuple[str, Any]:
     return "events", f.events_body(v.filters)
 
 
+async def event_types_query(v: Viewer) -> tuple[str, Any]:
+    return "events", f.count_by("events", "type", f.period_where("createdAt", v.period))
+
+
 async def search_queries_query(v: Viewer) -> tuple[str, Any]:
     return "events", f.search_queries_body(v.period)
 
@@ -89,6 +93,7 @@ TABLES: dict[str, Callable[[Viewer], Awaitable[tuple[str, Any]]]] = {
     "conversations": conversations_query,
     "feedback": feedback_query,
     "events": events_query,
+    "event-types": event_types_query,
     "search-queries": search_queries_query,
     "search-users": search_users_query,
     "unclicked-searches": unclicked_query,
