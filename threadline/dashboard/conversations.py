@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from threadline.api.reads import analytic_read, read
+from threadline.api.responses import services
 from threadline.dashboard import filters as f
 from threadline.dashboard.data import (
     conversation_summaries,
@@ -20,7 +21,7 @@ from threadline.dashboard.data import (
 )
 from threadline.dashboard.period import MAX_DAYS, local_date
 from threadline.dashboard.render import PAGE_ROWS, period_links, renderer, viewer_zone
-from threadline.dashboard.session import require_session, services
+from threadline.dashboard.session import require_session
 from threadline.dashboard.viewer import conversations_query, viewer
 from threadline.errors import NotFound
 from threadline.query.properties import property_keys

@@ -5,6 +5,7 @@ Core over store.tables: the analytic path may serve it from a columnar copy.
 Tables and charts compile the same wire query bodies as POST /query/<view> (query.run.compile_for,
 always confined to the project); what the query language cannot say (messages, text search,
 which conversations were rated) is plain Core here, every statement filtered by project_id.
+This is the one dashboard module that builds SQL.
 """
 
 from __future__ import annotations

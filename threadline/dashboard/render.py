@@ -139,6 +139,7 @@ class Renderer:
         # Pages show one project's data: never cached by a shared cache, never framed.
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Content-Security-Policy"] = (
             # Inline style attributes only draw the bar lists' widths.
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "

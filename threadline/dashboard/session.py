@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from threadline.api.reads import read
+from threadline.api.responses import services
 from threadline.errors import Forbidden, Unauthorized
-from threadline.services import Services
 from threadline.store.keys import KeyRecord, find_active_key_by_id
 
 SESSION_COOKIE = "tl_session"
@@ -75,10 +75,6 @@ class SessionKeys:
 
 def session_keys(request: Request) -> SessionKeys:
     return request.app.state.session_keys  # type: ignore[no-any-return]
-
-
-def services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
 
 
 async def current_session(request: Request) -> Session | None:

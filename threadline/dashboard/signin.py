@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from threadline.api.responses import services
 from threadline.dashboard.period import zone_named
 from threadline.dashboard.render import renderer
 from threadline.dashboard.session import (
@@ -19,7 +20,6 @@ from threadline.dashboard.session import (
     current_session,
     end_session,
     require_session,
-    services,
     start_session,
 )
 from threadline.errors import Unauthorized

@@ -10,11 +10,12 @@ from typing import Any
 from starlette.requests import Request
 
 from threadline.api.reads import analytic_read
+from threadline.api.responses import services
 from threadline.dashboard import filters as f
 from threadline.dashboard.data import matching_conversation_ids
 from threadline.dashboard.period import Period, period_from
 from threadline.dashboard.render import viewer_zone
-from threadline.dashboard.session import Session, require_session, services
+from threadline.dashboard.session import Session, require_session
 from threadline.services import Services
 from threadline.store.search_stats import unclicked_search_queries
 
