@@ -46,8 +46,9 @@ import servers
 from dataset import DAY_US, END, END_US, Dataset, Expected, Loaded, Shape, generate, load
 from servers import Database as BenchDatabase
 from servers import Server
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, Engine, event, text
 
+from threadline.analytics.columnar import ColumnarCopy
 from threadline.query.compile import PAGE_SIZE
 from threadline.query.run import compile_for, run_query
 from threadline.store.engine import Database, open_database
@@ -55,6 +56,8 @@ from threadline.timestamps import to_iso
 from threadline.wire.query import QUERY_TYPES, QueryData
 
 DATABASES = ("sqlite", "postgresql")
+# primary: SQL on the database itself; columnar: the DuckDB copy threadline.analytics keeps.
+READ_PATHS = ("primary", "columnar")
 PG_DATABASE = "threadline_bench_queries"
 HTTP_PATHS = {
     "conversations": "/query/conversations",
@@ -412,14 +415,14 @@ def _body(query: Query) -> Any:
 
 
 def measure(
-    database: Database, query: Query, project_id: str, expected: Expected, args: Any
+    engine: Engine, query: Query, project_id: str, expected: Expected, args: Any
 ) -> Measured:
     measured = Measured(query)
     try:
         body = _body(query)
         for run in range(args.runs + 1):  # the first run warms up and is not counted
             started, cpu = time.perf_counter(), time.process_time()
-            with database.reader.connect() as connection:
+            with engine.connect() as connection:
                 data = run_query(connection, view=query.view, body=body, project_id=project_id)
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
             if run == 0:
@@ -580,13 +583,14 @@ def print_table(results: dict[str, list[Measured]]) -> None:
 
 def report(
     dataset: Dataset,
-    results: dict[str, list[Measured]],
-    loads: dict[str, Loaded],
-    versions: dict[str, str],
+    runs: dict[str, BackendRun],
     args: Any,
     load_average: float,
     code: tuple[str, str],
 ) -> None:
+    results = {f"{kind} {path}": r for kind, run in runs.items() for path, r in run.results.items()}
+    loads = {kind: run.loaded for kind, run in runs.items()}
+    versions = {kind: run.version for kind, run in runs.items()}
     print(
         f"\n{machine()}; load average {load_average:.2f} before the run, "
         f"{os.getloadavg()[0]:.2f} after it."
@@ -607,6 +611,16 @@ def report(
             f"- {name}: loaded in {loaded.seconds:.0f} s; {loaded.size_mb:,.0f} MB on disk"
             + (f" (MB with indexes: {tables})" if tables else "")
         )
+    for kind, run in runs.items():
+        if run.columnar_build_seconds is not None:
+            print(f"- {kind}: columnar copy built in {run.columnar_build_seconds:.0f} s")
+        if run.freshness_seconds:
+            fresh = sorted(run.freshness_seconds)
+            print(
+                f"- {kind}: an event written through HTTP was counted by the next query after "
+                f"median {statistics.median(fresh) * 1000:.0f} ms, max {fresh[-1] * 1000:.0f} ms "
+                f"({len(fresh)} events; `threadline serve` with its columnar copy)"
+            )
     names = list(results)
     print(
         f"\nms per query through run_query: median and p95 (nearest rank) of {args.runs} runs "
@@ -658,12 +672,108 @@ def _database_version(database: Database) -> str:
         )
 
 
-def run_backend(
-    kind: str, dataset: Dataset, workdir: Path, args: Any
-) -> tuple[list[Measured], Loaded, str]:
+def _columnar_copy(database: Database, path: Path) -> tuple[ColumnarCopy, float]:
+    """A columnar copy of the loaded database, built; and the seconds the build took."""
+    copy = ColumnarCopy(database.reader, str(path))
+    started = time.perf_counter()
+    copy.start()
+    if not copy.wait_until(time.monotonic(), timeout=3600):
+        raise RuntimeError("the columnar copy was not built within an hour")
+    return copy, time.perf_counter() - started
+
+
+def _wait_columnar(server: Server) -> None:
+    deadline = time.monotonic() + 3600
+    while time.monotonic() < deadline:
+        ready = msgspec.json.decode(server.get("/ready") or b"{}")
+        if ready.get("analytics", {}).get("columnarReady"):
+            return
+        time.sleep(0.2)
+    raise RuntimeError("the server's columnar copy was not ready within an hour")
+
+
+def measure_freshness(server: Server, api_key: str, runs: int = 20) -> list[float]:
+    """Seconds from sending an event to the query API counting it, for `runs` events: the
+    query is sent as soon as the write is answered, and repeated until it counts the event."""
+    headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+    seconds = []
+    for run in range(runs):
+        marker = f"freshness-{time.time_ns()}-{run}"
+        event = {"type": "search", "entityType": "search", "searchQuery": marker}
+        query = {
+            "select": [{"type": "aggregation", "aggregation": "count"}],
+            "where": {"condition": {"field": "searchQuery", "operator": "eq", "value": marker}},
+        }
+        started = time.perf_counter()
+        post = urllib.request.Request(
+            server.url + "/events", data=msgspec.json.encode(event), headers=headers
+        )
+        urllib.request.urlopen(post, timeout=30).read()
+        while True:
+            ask = urllib.request.Request(
+                server.url + HTTP_PATHS["events"], data=msgspec.json.encode(query), headers=headers
+            )
+            answer = msgspec.json.decode(urllib.request.urlopen(ask, timeout=30).read())
+            if answer["data"]["result"] and answer["data"]["result"][0]["count"] == 1:
+                break
+            if time.perf_counter() - started > 30:
+                raise RuntimeError(f"event {marker} not visible after 30 s")
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+@dataclasses.dataclass
+class BackendRun:
+    results: dict[str, list[Measured]]  # by read path
+    loaded: Loaded
+    version: str
+    columnar_build_seconds: float | None = None
+    freshness_seconds: list[float] = dataclasses.field(default_factory=list)
+
+
+def _measure_all(
+    kind: str, path: str, engine: Engine, dataset: Dataset, loaded: Loaded, args: Any
+) -> list[Measured]:
+    results = []
+    for query in queries(dataset.expected):
+        measured = measure(engine, query, loaded.project_id, dataset.expected, args)
+        results.append(measured)
+        print(
+            f"{kind} {path}: {query.name}: median {_ms(measured.median_ms)} ms"
+            + (f" ERROR {measured.error}" if measured.error else "")
+            + (f" WRONG {measured.problem}" if measured.problem else ""),
+            file=sys.stderr,
+            flush=True,
+        )
+    return results
+
+
+def _measure_http_all(
+    kind: str, url: str, run: BackendRun, copy_path: Path, workdir: Path, args: Any
+) -> None:
+    """Each read path again, end to end through `threadline serve` on the same database."""
+    for path in args.read_paths:
+        env = {"THREADLINE_ANALYTICS": "off"}
+        if path == "columnar":  # the server follows on from the copy built above
+            env = {"THREADLINE_ANALYTICS": "columnar", "THREADLINE_ANALYTICS_PATH": str(copy_path)}
+        server = Server.threadline(url, workdir / f"{kind}-{path}-server.log", env)
+        try:
+            if path == "columnar":
+                _wait_columnar(server)
+            for measured in run.results[path]:
+                if not measured.error:
+                    measure_http(server, run.loaded.api_key, measured, args)
+            if path == "columnar":
+                run.freshness_seconds = measure_freshness(server, run.loaded.api_key)
+        finally:
+            server.stop()
+
+
+def run_backend(kind: str, dataset: Dataset, workdir: Path, args: Any) -> BackendRun:
     name = PG_DATABASE if kind == "postgresql" else "queries"
     holder = BenchDatabase(kind, workdir, name)
     database = open_database(holder.url)
+    copy_path = workdir / f"{kind}.columnar.duckdb"
     try:
         print(f"{kind}: loading {dataset.describe()} ...", file=sys.stderr, flush=True)
         loaded = load(database, dataset)
@@ -671,35 +781,31 @@ def run_backend(
             with database.writer.begin() as connection:
                 connection.exec_driver_sql("ANALYZE")
         print(f"{kind}: loaded in {loaded.seconds:.0f} s", file=sys.stderr, flush=True)
-        version = _database_version(database)
-        results = []
-        for query in queries(dataset.expected):
-            measured = measure(database, query, loaded.project_id, dataset.expected, args)
-            results.append(measured)
+        run = BackendRun({}, loaded, _database_version(database))
+        for path in args.read_paths:
+            if path == "primary":
+                run.results[path] = _measure_all(kind, path, database.reader, dataset, loaded, args)
+                continue
+            copy, run.columnar_build_seconds = _columnar_copy(database, copy_path)
             print(
-                f"{kind}: {query.name}: median {_ms(measured.median_ms)} ms"
-                + (f" ERROR {measured.error}" if measured.error else "")
-                + (f" WRONG {measured.problem}" if measured.problem else ""),
+                f"{kind}: columnar copy built in {run.columnar_build_seconds:.0f} s",
                 file=sys.stderr,
                 flush=True,
             )
-        if args.http_runs:
-            server = Server.threadline(holder.url, workdir / f"{kind}-server.log")
             try:
-                for measured in results:
-                    if not measured.error:
-                        measure_http(server, loaded.api_key, measured, args)
+                run.results[path] = _measure_all(kind, path, copy.engine, dataset, loaded, args)
             finally:
-                server.stop()
-        slowest = sorted(
-            (m for m in results if not m.error), key=lambda m: m.median_ms, reverse=True
-        )
-        for measured in slowest[: args.explain]:
+                copy.stop()  # frees the file for the server, which follows on from it
+        if args.http_runs:
+            _measure_http_all(kind, holder.url, run, copy_path, workdir, args)
+        primary = run.results.get("primary", [])
+        slowest = sorted((m for m in primary if not m.error), key=lambda m: m.median_ms)
+        for measured in slowest[::-1][: args.explain]:
             try:
                 measured.plan = explain(database, measured, loaded.project_id)
             except Exception as exc:
                 measured.plan = f"EXPLAIN failed: {type(exc).__name__}: {exc}"
-        return results, loaded, version
+        return run
     finally:
         database.dispose()
         if args.keep:  # out of servers.py's clean-up at exit
@@ -708,11 +814,14 @@ def run_backend(
             holder.drop()
 
 
-def _names(value: str) -> list[str]:
-    names = [name.strip() for name in value.split(",") if name.strip()]
-    unknown = set(names) - set(DATABASES)
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown {sorted(unknown)}; choose from {DATABASES}")
+def _names_of(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
+    def names(value: str) -> list[str]:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = set(names) - set(choices)
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown {sorted(unknown)}; choose from {choices}")
+        return names
+
     return names
 
 
@@ -722,7 +831,13 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--events", type=int, default=1_000_000, help="events to generate")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--databases", type=_names, default=list(DATABASES))
+    parser.add_argument("--databases", type=_names_of(DATABASES), default=list(DATABASES))
+    parser.add_argument(
+        "--read-paths",
+        type=_names_of(READ_PATHS),
+        default=list(READ_PATHS),
+        help="primary: SQL on the database; columnar: the DuckDB copy (threadline.analytics)",
+    )
     parser.add_argument("--runs", type=int, default=5, help="timed runs per query")
     parser.add_argument("--http-runs", type=int, default=3, help="timed HTTP runs (0: none)")
     parser.add_argument(
@@ -757,18 +872,15 @@ def main() -> int:
         started = time.perf_counter()
         dataset = generate(Shape.for_events(args.events, seed=args.seed))
         print(f"generated in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-        results: dict[str, list[Measured]] = {}
-        loads: dict[str, Loaded] = {}
-        versions: dict[str, str] = {}
-        for kind in args.databases:
-            results[kind], loads[kind], versions[kind] = run_backend(kind, dataset, workdir, args)
+        runs = {kind: run_backend(kind, dataset, workdir, args) for kind in args.databases}
     finally:
         if args.keep:
             print(f"kept {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     code = (code_at_start, code_version())
-    report(dataset, results, loads, versions, args, load_average, code)
+    report(dataset, runs, args, load_average, code)
+    results = {f"{kind} {path}": r for kind, run in runs.items() for path, r in run.results.items()}
     return 1 if failed(results) else 0
 
 

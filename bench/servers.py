@@ -116,12 +116,18 @@ def _cpu_seconds(stat: Path) -> float:
 class Server:
     """A server subprocess listening on 127.0.0.1:`port`, its output in `log_path`."""
 
-    def __init__(self, command: list[str], port: int, log_path: Path) -> None:
+    def __init__(
+        self, command: list[str], port: int, log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.port = port
         self.log_path = log_path
         with log_path.open("w") as log:
             self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
+                env={**os.environ, **(env or {})},
             )
         _live_servers.append(self)
         try:
@@ -131,11 +137,14 @@ class Server:
             raise
 
     @classmethod
-    def threadline(cls, database_url: str, log_path: Path) -> Server:
+    def threadline(
+        cls, database_url: str, log_path: Path, env: dict[str, str] | None = None
+    ) -> Server:
+        """`threadline serve`; `env` adds THREADLINE_* settings."""
         port = free_port()
         command = [sys.executable, "-m", "threadline", "serve", "--port", str(port)]
         command += ["--database-url", database_url, "--log-level", "warning"]
-        return cls(command, port, log_path)
+        return cls(command, port, log_path, env)
 
     @classmethod
     def ceiling(cls, log_path: Path) -> Server:

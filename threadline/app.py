@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 
+from threadline.analytics.columnar import sweep_old_changes
 from threadline.api import (
     batch,
     conversations,
@@ -63,11 +64,15 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if owned:
             ctx.start()
-        sweeper = asyncio.create_task(sweep_old_answers(ctx.writer, ctx.idempotency))
+        sweepers = [
+            asyncio.create_task(sweep_old_answers(ctx.writer, ctx.idempotency)),
+            asyncio.create_task(sweep_old_changes(ctx.writer)),
+        ]
         try:
             yield
         finally:
-            sweeper.cancel()
+            for sweeper in sweepers:
+                sweeper.cancel()
             if owned:
                 # Drain: writes already queued are committed and answered before exit.
                 ctx.stop()

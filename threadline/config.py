@@ -45,6 +45,13 @@ class Settings:
     rate_limit_burst: int = 0
     # Answers to writes sent with an Idempotency-Key are replayed to retries for this long.
     idempotency_ttl_hours: float = 24.0
+    # "columnar": analytic reads (queries, dashboards) come from a DuckDB copy of the data kept
+    # up to date in the background (threadline.analytics); "off": from the primary store only.
+    analytics: str = "columnar"
+    # Where the copy lives: "" puts it beside a SQLite file, in memory on PostgreSQL.
+    analytics_path: str = ""
+    # Seconds between syncs of the copy when nobody asks for fresher data.
+    analytics_sync_seconds: float = 0.25
     # Signs the dashboard's session cookies. Empty: a random secret per process, so sessions
     # end when the process restarts and are not shared between instances.
     session_secret: str = ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+from threadline.analytics.columnar import ColumnarCopy, default_path
 from threadline.api.idempotency import Idempotency
 from threadline.auth import Authenticator
 from threadline.config import Settings
@@ -23,8 +24,13 @@ class Services:
     writer: Writer
     auth: Authenticator
     idempotency: Idempotency
+    columnar: ColumnarCopy | None = None
     writes_in_flight: int = 0
     exports_running: int = 0
+    # Analytic reads answered, by where from ("columnar", "primary"): for /ready and tests.
+    analytic_reads: dict[str, int] = dataclasses.field(
+        default_factory=lambda: {"columnar": 0, "primary": 0}
+    )
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
@@ -41,19 +47,31 @@ class Services:
         auth = Authenticator(
             database.reader, cache_seconds=settings.key_cache_seconds, limiter=limiter
         )
+        columnar = None
+        if settings.analytics == "columnar":
+            columnar = ColumnarCopy(
+                database.reader,
+                settings.analytics_path or default_path(database.url),
+                interval=settings.analytics_sync_seconds,
+            )
         return cls(
             settings=settings,
             database=database,
             writer=writer,
             auth=auth,
             idempotency=Idempotency(ttl_hours=settings.idempotency_ttl_hours),
+            columnar=columnar,
         )
 
     def start(self) -> None:
         upgrade(self.database.writer)
         self.writer.start()
+        if self.columnar is not None:
+            self.columnar.start()
         log.info("storage ready: %s", describe_url(self.database.url))
 
     def stop(self) -> None:
         self.writer.stop()
+        if self.columnar is not None:
+            self.columnar.stop()
         self.database.dispose()

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 from sqlalchemy import insert, select
 
@@ -67,6 +69,9 @@ def test_exporting_100k_events_keeps_memory_flat(live_server: LiveServer) -> Non
     body = {"select": [{"type": "field", "field": "id"}, {"type": "field", "field": "properties"}]}
     pid = live_server.process.pid
     with live_server.client(timeout=120) as client:
+        # The columnar copy takes in the new rows in the background (memory of its own, not the
+        # export's): wait until it has them.
+        _wait_until_counted(client, headers)
         # Warm up: imports, pools and the first query plan are not the export's growth.
         warm = client.post(
             "/query/events/export", json={**body, "where": _one_row()}, headers=headers
@@ -92,6 +97,20 @@ def test_exporting_100k_events_keeps_memory_flat(live_server: LiveServer) -> Non
     assert peak - baseline < MAX_GROWTH_BYTES, (
         f"server RSS grew {(peak - baseline) / 2**20:.1f} MiB while sending {size / 2**20:.1f} MiB"
     )
+
+
+def _wait_until_counted(client: httpx.Client, headers: dict[str, str]) -> None:
+    count = {"select": [{"type": "aggregation", "aggregation": "count"}]}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        answer = client.post("/query/events", json=count, headers=headers)
+        assert answer.status_code == 200, answer.text
+        if answer.json()["data"]["result"] == [{"count": ROWS}]:
+            ready = client.get("/ready").json()
+            if ready["analytics"]["answered"]["columnar"] > 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError("the columnar copy did not take in the events within 60 s")
 
 
 def _one_row() -> dict[str, object]:

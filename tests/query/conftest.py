@@ -13,9 +13,11 @@ Projects:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +38,9 @@ from threadline.store.tables import semantic_threads
 from threadline.timestamps import to_us
 
 BULK_EVENTS = PAGE_SIZE + 3
+# Where analytic reads are answered from: the primary store, or the columnar copy (whose every
+# answer Dataset.post compares with the primary's).
+READ_PATHS = ("primary", "columnar")
 PATHS = {
     "conversations": "/query/conversations",
     "events": "/query/events",
@@ -341,19 +346,41 @@ THREADS = [
 
 @dataclasses.dataclass
 class Dataset:
-    """The seeded server of one backend, with an api key per project (and a web key)."""
+    """The seeded server of one backend, with an api key per project (and a web key).
+
+    With read_path "columnar" the queries go to a second server on the same database that
+    answers them from its columnar copy, and every answer is checked to be the one the primary
+    store gives (`primary`, the server that seeded the data); `served` records where each
+    query was answered from.
+    """
 
     backend: str
     client: TestClient
     keys: dict[str, str]
     projects: dict[str, str]  # project name -> project id (also its organizationId)
     integrations: dict[str, str]  # key name -> integration id
+    read_path: str = "primary"
+    primary: TestClient | None = None
+    served: list[tuple[str, Any]] = dataclasses.field(default_factory=list)  # (path, body)
 
     def headers(self, key: str = "docs") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[key]}"}
 
     def post(self, view: str, body: Any, key: str = "docs") -> Any:
-        return self.client.post(PATHS[view], json=body, headers=self.headers(key))
+        if self.primary is None:
+            return self.client.post(PATHS[view], json=body, headers=self.headers(key))
+        reads = self.client.app.state.services.analytic_reads  # type: ignore[attr-defined]
+        before = dict(reads)
+        response = self.client.post(PATHS[view], json=body, headers=self.headers(key))
+        expected = self.primary.post(PATHS[view], json=body, headers=self.headers(key))
+        assert (response.status_code, response.content) == (
+            expected.status_code,
+            expected.content,
+        ), f"columnar and primary answers differ for {view} {body}"
+        if response.status_code == 200:
+            path = "columnar" if reads["columnar"] > before["columnar"] else "primary"
+            self.served.append((path, body))
+        return response
 
     def data(self, view: str, body: Any, key: str = "docs") -> dict[str, Any]:
         """The `data` of a 200 answer, checked against the envelope of reference §7.7."""
@@ -476,10 +503,32 @@ def query_database(
 
 
 @pytest.fixture(scope="package")
-def dataset(query_database: tuple[str, str]) -> Iterator[Dataset]:
+def seeded(query_database: tuple[str, str]) -> Iterator[Dataset]:
+    """The data set, written and read through a server without a columnar copy."""
     backend, url = query_database
     keys, projects, integrations = _issue(url)
-    with TestClient(create_app(Settings(database_url=url))) as client:
+    with TestClient(create_app(Settings(database_url=url, analytics="off"))) as client:
         seeded = Dataset(backend, client, keys, projects, integrations)
         _seed(seeded)
         yield seeded
+
+
+@contextlib.contextmanager
+def columnar_view(seeded: Dataset) -> Iterator[Dataset]:
+    """The seeded data, queried through a second server that reads from its columnar copy."""
+    url = seeded.client.app.state.services.settings.database_url  # type: ignore[attr-defined]
+    with TestClient(create_app(Settings(database_url=url, analytics="columnar"))) as client:
+        copy = client.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=60.0)
+        yield dataclasses.replace(
+            seeded, client=client, read_path="columnar", primary=seeded.client, served=[]
+        )
+
+
+@pytest.fixture(scope="package", params=READ_PATHS)
+def dataset(request: pytest.FixtureRequest, seeded: Dataset) -> Iterator[Dataset]:
+    if request.param == "primary":
+        yield seeded
+        return
+    with columnar_view(seeded) as columnar:
+        yield columnar

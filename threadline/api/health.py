@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -13,6 +15,7 @@ from starlette.routing import Route
 
 from threadline.api.responses import JSONResponse, services
 from threadline.errors import Unavailable
+from threadline.services import Services
 from threadline.store.engine import Database
 
 _READY_TIMEOUT_SECONDS = 3.0
@@ -46,8 +49,26 @@ async def ready(request: Request) -> Response:
                 "committedWrites": writer.jobs,
                 "commits": writer.batches,
             },
+            "analytics": _analytics(ctx),
         }
     )
+
+
+def _analytics(ctx: Services) -> dict[str, Any]:
+    """Where analytic reads come from, and how far behind the columnar copy is."""
+    copy = ctx.columnar
+    answered = dict(ctx.analytic_reads)
+    if copy is None:
+        return {"readPath": "primary", "answered": answered}
+    return {
+        "readPath": "columnar" if copy.ready else "primary (columnar copy being built)",
+        "columnarReady": copy.ready,
+        # Seconds since the last completed sync began: data older than that is in the copy.
+        "lagSeconds": round(time.monotonic() - copy.as_of, 3) if copy.ready else None,
+        "syncs": copy.syncs,
+        "failedSyncs": copy.failures,
+        "answered": answered,
+    }
 
 
 routes = [

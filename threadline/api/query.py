@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from threadline.api.body import read_json
-from threadline.api.reads import read
+from threadline.api.reads import analytic_read
 from threadline.api.responses import JSONResponse, authorized
 from threadline.api.routing import Handler, route
 from threadline.auth import API_ONLY
@@ -44,7 +44,9 @@ def _query_handler(view: str) -> Handler:
     async def query(request: Request) -> Response:
         ctx, principal = await authorized(request, API_ONLY)
         body = await read_json(request, body_type, ctx.settings.max_body_bytes)
-        data = await read(ctx, run_query, view=view, body=body, project_id=principal.project_id)
+        data = await analytic_read(
+            ctx, run_query, view=view, body=body, project_id=principal.project_id
+        )
         return JSONResponse(QueryResponse(status="ok", data=data))
 
     query.__name__ = f"query_{view}"
@@ -108,14 +110,14 @@ def _export_handler(view: str, path: str) -> Handler:
 async def query_property_keys(request: Request) -> Response:
     ctx, principal = await authorized(request, API_ONLY)
     body = await read_json(request, PropertyKeysQuery, ctx.settings.max_body_bytes)
-    keys = await read(ctx, property_keys, body=body, project_id=principal.project_id)
+    keys = await analytic_read(ctx, property_keys, body=body, project_id=principal.project_id)
     return JSONResponse(PropertyResults(results=keys))
 
 
 async def query_property_values(request: Request) -> Response:
     ctx, principal = await authorized(request, API_ONLY)
     body = await read_json(request, PropertyValuesQuery, ctx.settings.max_body_bytes)
-    values = await read(ctx, property_values, body=body, project_id=principal.project_id)
+    values = await analytic_read(ctx, property_values, body=body, project_id=principal.project_id)
     return JSONResponse(PropertyResults(results=values))
 
 

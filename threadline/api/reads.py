@@ -1,6 +1,7 @@
 """The one path every read takes: a store query on a pooled reader connection, off the event loop.
 
-An unreachable database becomes 503 + Retry-After (store.engine.reading).
+An unreachable database becomes 503 + Retry-After (store.engine.reading). Analytic reads go to
+the columnar copy (threadline.analytics) when it has caught up with this process's writes.
 """
 
 from __future__ import annotations
@@ -10,10 +11,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
+from threadline.query.sql_duckdb import NotColumnar
 from threadline.store.engine import reading
 
 if TYPE_CHECKING:  # services.py imports api.idempotency, which reads through this module
+    from threadline.analytics.columnar import ColumnarCopy
     from threadline.services import Services
+
+# Seconds an analytic read waits for the columnar copy to catch up with this process's own
+# writes before the primary store answers it instead.
+FRESHNESS_WAIT = 1.0
 
 T = TypeVar("T")
 
@@ -28,8 +35,34 @@ async def read(ctx: Services, query: Callable[..., T], /, **arguments: Any) -> T
     return await run_in_threadpool(_run, ctx, query, arguments)
 
 
+def _run_columnar(copy: ColumnarCopy, query: Callable[..., T], arguments: dict[str, Any]) -> T:
+    with copy.engine.connect() as connection:
+        return query(connection, **arguments)
+
+
+async def _fresh(ctx: Services, copy: ColumnarCopy) -> bool:
+    """Whether the copy holds every write this process acknowledged; waits a little for a
+    sync if it does not yet (a write is usually followed within milliseconds)."""
+    if not copy.ready:
+        return False
+    needed = ctx.writer.last_commit_at
+    if copy.as_of >= needed:
+        return True
+    return await run_in_threadpool(copy.wait_until, needed, FRESHNESS_WAIT)
+
+
 async def analytic_read(ctx: Services, query: Callable[..., T], /, **arguments: Any) -> T:
     """Like read(), for analytic queries (counts, groupings, scans over many rows): served from
     the columnar copy when it is up to date, from the primary store otherwise. query must be
     portable SQLAlchemy Core (JSON access through threadline.query.sql.sql_for)."""
+    copy = ctx.columnar
+    if copy is not None and await _fresh(ctx, copy):
+        try:
+            result = await run_in_threadpool(_run_columnar, copy, query, arguments)
+        except NotColumnar:
+            pass  # an operator the copy cannot answer exactly: the primary store answers
+        else:
+            ctx.analytic_reads["columnar"] += 1
+            return result
+    ctx.analytic_reads["primary"] += 1
     return await run_in_threadpool(_run, ctx, query, arguments)

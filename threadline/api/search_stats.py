@@ -10,7 +10,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.api.reads import read
+from threadline.api.reads import analytic_read
 from threadline.api.responses import JSONResponse, authorized
 from threadline.api.routing import route
 from threadline.auth import API_ONLY
@@ -69,7 +69,7 @@ def after(request: Request) -> int | None:
 
 async def get_top_search_queries(request: Request) -> Response:
     ctx, principal = await authorized(request, API_ONLY)
-    rows, total = await read(
+    rows, total = await analytic_read(
         ctx, top_search_queries, project_id=principal.project_id, after=after(request)
     )
     result = [TopSearchQuery(search_query=text, count=str(count)) for text, count in rows]
@@ -78,7 +78,7 @@ async def get_top_search_queries(request: Request) -> Response:
 
 async def get_weekly_search_users(request: Request) -> Response:
     ctx, principal = await authorized(request, API_ONLY)
-    weeks = await read(
+    weeks = await analytic_read(
         ctx, weekly_search_users, project_id=principal.project_id, after=after(request)
     )
     result = [WeeklySearchUsersRow(week=week, unique_users=str(users)) for week, users in weeks]

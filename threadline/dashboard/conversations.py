@@ -46,7 +46,7 @@ async def conversations_page(request: Request) -> Response:
         project_id=v.project_id,
         conversation_ids=[row["id"] for row in rows],
     )
-    integrations = await analytic_read(v.ctx, integration_choices, project_id=v.project_id)
+    integrations = await read(v.ctx, integration_choices, project_id=v.project_id)
     keys = await analytic_read(
         v.ctx,
         property_keys,

@@ -83,8 +83,7 @@ class Overview:
     feedback_types: dict[str, int]
     previous_feedback_types: dict[str, int]
     top_event_types: list[tuple[str, int]]
-    # (id, name, conversations, events, feedback)
-    top_integrations: list[tuple[str, str, int, int, int]]
+    top_integrations: list[tuple[str, int, int, int]]  # id, conversations, events, feedback
 
 
 def _message_daily(connection: Connection, project_id: str, period: Period) -> list[int]:
@@ -112,24 +111,20 @@ def _totals(connection: Connection, project_id: str, period: Period) -> dict[str
     return totals
 
 
-def _integration_names(connection: Connection, project_id: str) -> dict[str, str]:
-    rows = connection.execute(
-        select(integrations.c.id, integrations.c.name).where(
-            integrations.c.project_id == project_id
-        )
-    )
-    return {row.id: row.name for row in rows}
-
-
 def integration_choices(connection: Connection, *, project_id: str) -> list[tuple[str, str]]:
-    """(id, name) of the project's integrations, by name: the filter forms' options."""
-    return sorted(_integration_names(connection, project_id).items(), key=lambda kv: kv[1])
+    """(id, name) of the project's integrations, by name: the filter forms' options. Read with
+    read(), not analytic_read(): the columnar copy holds the data tables, not the key tables."""
+    rows = connection.execute(
+        select(integrations.c.id, integrations.c.name)
+        .where(integrations.c.project_id == project_id)
+        .order_by(integrations.c.name)
+    )
+    return [(row.id, row.name) for row in rows]
 
 
 def _top_integrations(
     connection: Connection, project_id: str, period: Period
-) -> list[tuple[str, str, int, int, int]]:
-    names = _integration_names(connection, project_id)
+) -> list[tuple[str, int, int, int]]:
     per: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
     for slot, view in enumerate(TIME_FIELDS):
         where = period_where(TIME_FIELDS[view], period)
@@ -143,7 +138,7 @@ def _top_integrations(
         ):
             per[integration_id][slot] += count
     ranked = sorted(per.items(), key=lambda kv: (-sum(kv[1]), kv[0]))[:8]
-    return [(i, names.get(i, i or "(none)"), c, e, f) for i, (c, f, e) in ranked]
+    return [(i, c, e, f) for i, (c, f, e) in ranked]
 
 
 def overview(connection: Connection, *, project_id: str, period: Period) -> Overview:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.api.reads import analytic_read
+from threadline.api.reads import analytic_read, read
 from threadline.dashboard import filters as f
 from threadline.dashboard.charts import bar_chart
 from threadline.dashboard.data import counts_by, daily_counts, integration_choices, query_page
@@ -43,7 +43,7 @@ async def events_page(request: Request) -> Response:
         project_id=v.project_id,
         limit=200,
     )
-    integrations = await analytic_read(v.ctx, integration_choices, project_id=v.project_id)
+    integrations = await read(v.ctx, integration_choices, project_id=v.project_id)
     keys = await analytic_read(
         v.ctx,
         property_keys,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.api.reads import analytic_read
+from threadline.api.reads import analytic_read, read
 from threadline.dashboard import filters as f
 from threadline.dashboard.charts import SMALL, bar_chart
 from threadline.dashboard.data import (
@@ -54,7 +54,7 @@ async def feedback_page(request: Request) -> Response:
         totals[kind] = sum(daily)
         charts[kind] = bar_chart(f"{kind.title()} feedback per day", labels, daily, SMALL)
     reasons = await analytic_read(v.ctx, reason_counts, project_id=v.project_id, period=v.period)
-    integrations = await analytic_read(v.ctx, integration_choices, project_id=v.project_id)
+    integrations = await read(v.ctx, integration_choices, project_id=v.project_id)
     rated = totals["positive"] + totals["negative"]
     return renderer(request).page(
         request,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.api.reads import analytic_read
+from threadline.api.reads import analytic_read, read
 from threadline.dashboard.charts import SMALL, bar_chart
-from threadline.dashboard.data import overview
+from threadline.dashboard.data import integration_choices, overview
 from threadline.dashboard.render import change, period_links, renderer
 from threadline.dashboard.viewer import viewer
 
@@ -56,4 +56,5 @@ async def overview_page(request: Request) -> Response:
         previous_rate=previous_rate,
         top_event_types=data.top_event_types,
         top_integrations=data.top_integrations,
+        integration_names=dict(await read(v.ctx, integration_choices, project_id=v.project_id)),
     )

@@ -419,4 +419,8 @@ def _by_type(values: list[Any]) -> tuple[list[str], list[int | float], list[bool
 
 
 def sql_for(dialect_name: str) -> Sql:
+    if dialect_name == "duckdb":
+        from threadline.query.sql_duckdb import DuckDbSql  # it builds on this module
+
+        return DuckDbSql()
     return PostgresSql() if dialect_name == "postgresql" else SqliteSql()

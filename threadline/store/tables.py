@@ -225,6 +225,22 @@ semantic_threads = Table(
     Index(None, "project_id", "first_message_at"),
 )
 
+# Which rows of conversations, messages, feedback and semantic threads were written or deleted,
+# in commit order (on one writer; see analytics.follow for several). Triggers fill it (migration
+# 0004), so no write path can forget; the columnar copy reads it and re-copies those rows.
+changes = Table(
+    "changes",
+    metadata,
+    _seq(),
+    Column("table_name", String(32), nullable=False),
+    Column("row_seq", BigInteger, nullable=False),
+    Column("created_at", Micros, nullable=False),
+    Index(None, "created_at"),
+)
+
+# One row: a random id given to the database when it was created (migration 0004).
+store_identity = Table("store_identity", metadata, Column("id", String(36), primary_key=True))
+
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
@@ -242,6 +258,7 @@ idempotency_keys = Table(
 )
 
 DATA_TABLES = (
+    changes,
     semantic_threads,
     idempotency_keys,
     events,

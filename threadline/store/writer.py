@@ -25,6 +25,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -109,6 +110,8 @@ class Writer:
         # Counters for /ready and the benchmarks; written by the writer thread only.
         self.batches = 0
         self.jobs = 0
+        # time.monotonic() of the last commit (0.0: none yet).
+        self.last_commit_at = 0.0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="threadline-writer", daemon=True)
@@ -215,6 +218,9 @@ class Writer:
                 for item in pending:
                     item.reject(error)
                 return
+            # Before any answer goes out: a read that follows an acknowledged write sees that
+            # the columnar copy must catch up first (api.reads.analytic_read).
+            self.last_commit_at = time.monotonic()
             for item, result in zip(pending, results, strict=True):
                 item.resolve(result)
             self.batches += 1

@@ -1,0 +1,169 @@
+"""The columnar copy follows the primary store: new rows, updates and deletes show up in the
+query API at once; it survives a restart and is rebuilt when it no longer fits its database.
+On real SQLite and PostgreSQL (tests/conftest.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from sqlalchemy import func, insert, select
+from starlette.testclient import TestClient
+
+from threadline.analytics.columnar import CHANGES_RETENTION_US, forget_old_changes
+from threadline.app import create_app
+from threadline.config import Settings
+from threadline.store.engine import Database
+from threadline.store.tables import changes
+from threadline.timestamps import now_us
+
+COUNT_BY_TYPE = {
+    "select": [{"type": "field", "field": "type"}, {"type": "aggregation", "aggregation": "count"}],
+    "groupBy": [{"field": "type"}],
+    "orderBy": [{"field": "type", "direction": "asc"}],
+}
+
+
+def _event(kind: str) -> dict[str, Any]:
+    return {"type": kind, "entityType": "search", "searchQuery": "how to"}
+
+
+def _conversation(id_: str, *contents: str) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "type": "openai",
+        "messages": [
+            {"id": f"{id_}_{i}", "role": "user", "content": text} for i, text in enumerate(contents)
+        ],
+    }
+
+
+def _query(client: TestClient, headers: dict[str, str], view: str, body: Any) -> list[Any]:
+    response = client.post(f"/query/{view}", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    result: list[Any] = response.json()["data"]["result"]
+    return result
+
+
+def _served(client: TestClient) -> dict[str, int]:
+    return dict(client.app.state.services.analytic_reads)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def ready(client: TestClient) -> Iterator[TestClient]:
+    """The test client, once its columnar copy is built (reads before then use the primary)."""
+    copy = client.app.state.services.columnar  # type: ignore[attr-defined]
+    assert copy is not None and copy.wait_until(time.monotonic(), timeout=30.0)
+    yield client
+
+
+def test_a_write_is_in_the_next_query(ready: TestClient, api_headers: dict[str, str]) -> None:
+    for kind in ("search", "search", "page_view"):
+        response = ready.post("/events", json=_event(kind), headers=api_headers)
+        assert response.status_code == 200, response.text
+        before = _served(ready)
+        rows = _query(ready, api_headers, "events", COUNT_BY_TYPE)
+        assert _served(ready)["columnar"] == before["columnar"] + 1
+    assert rows == [{"type": "page_view", "count": 1}, {"type": "search", "count": 2}]
+
+
+def test_updates_and_deletes_follow(ready: TestClient, api_headers: dict[str, str]) -> None:
+    count_messages = {
+        "select": [
+            {"type": "field", "field": "id"},
+            {"type": "field", "field": "userMessageCount"},
+        ],
+        "orderBy": [{"field": "id", "direction": "asc"}],
+    }
+    for body in (_conversation("c1", "hi"), _conversation("c2", "a")):
+        assert ready.post("/conversations", json=body, headers=api_headers).status_code == 200
+    assert _query(ready, api_headers, "conversations", count_messages) == [
+        {"id": "c1", "userMessageCount": 1},
+        {"id": "c2", "userMessageCount": 1},
+    ]
+    # The upsert replaces c1's history; the delete removes c2 and its messages.
+    updated = _conversation("c1", "hi", "again", "and again")
+    assert ready.post("/conversations", json=updated, headers=api_headers).status_code == 200
+    assert ready.delete("/conversations/c2", headers=api_headers).status_code in (200, 204)
+    assert _query(ready, api_headers, "conversations", count_messages) == [
+        {"id": "c1", "userMessageCount": 3}
+    ]
+    served = _served(ready)
+    assert served["columnar"] >= 2, served
+
+
+def test_feedback_is_followed(ready: TestClient, api_headers: dict[str, str]) -> None:
+    conversation = {
+        "id": "c1",
+        "type": "openai",
+        "messages": [
+            {"id": "u1", "role": "user", "content": "q"},
+            {"id": "a1", "role": "assistant", "content": "a"},
+        ],
+    }
+    assert ready.post("/conversations", json=conversation, headers=api_headers).status_code == 200
+    feedback = {"type": "negative", "messageId": "a1", "reasons": [{"label": "Inaccurate"}]}
+    assert ready.post("/feedback", json=feedback, headers=api_headers).status_code in (200, 201)
+    by_type = {
+        "select": [
+            {"type": "field", "field": "type"},
+            {"type": "aggregation", "aggregation": "count"},
+        ],
+        "groupBy": [{"field": "type"}],
+    }
+    assert _query(ready, api_headers, "feedback", by_type) == [{"type": "negative", "count": 1}]
+
+
+def test_the_copy_survives_a_restart(
+    database_url: str, tmp_path: Path, api_headers: dict[str, str]
+) -> None:
+    settings = Settings(database_url=database_url, analytics_path=str(tmp_path / "copy.duckdb"))
+    with TestClient(create_app(settings)) as first:
+        for _ in range(3):
+            assert first.post("/events", json=_event("x"), headers=api_headers).status_code == 200
+        assert _query(first, api_headers, "events", COUNT_BY_TYPE) == [{"type": "x", "count": 3}]
+    with TestClient(create_app(settings)) as second:
+        copy = second.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        assert copy.resumed
+        assert second.post("/events", json=_event("x"), headers=api_headers).status_code == 200
+        assert _query(second, api_headers, "events", COUNT_BY_TYPE) == [{"type": "x", "count": 4}]
+
+
+def test_a_copy_of_another_database_is_rebuilt(
+    database_url: str, tmp_path: Path, api_headers: dict[str, str]
+) -> None:
+    path = tmp_path / "copy.duckdb"
+    settings = Settings(database_url=database_url, analytics_path=str(path))
+    with TestClient(create_app(settings)) as first:
+        assert first.post("/events", json=_event("x"), headers=api_headers).status_code == 200
+        assert _query(first, api_headers, "events", COUNT_BY_TYPE) == [{"type": "x", "count": 1}]
+    with duckdb.connect(str(path)) as copy:  # as if made from a database since deleted
+        copy.execute("UPDATE columnar_state SET value = 'elsewhere' WHERE name = 'identity'")
+        copy.execute(
+            "INSERT INTO events (seq, project_id, type) "
+            "SELECT seq + 1000, project_id, 'ghost' FROM events"
+        )
+    with TestClient(create_app(settings)) as second:
+        copy = second.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        assert not copy.resumed
+        assert _query(second, api_headers, "events", COUNT_BY_TYPE) == [{"type": "x", "count": 1}]
+
+
+def test_old_changes_are_forgotten_but_the_newest_kept(db: Database) -> None:
+    old = now_us() - CHANGES_RETENTION_US - 1_000_000
+    with db.writer.begin() as connection:
+        connection.execute(
+            insert(changes),
+            [{"table_name": "messages", "row_seq": n, "created_at": old} for n in range(3)]
+            + [{"table_name": "messages", "row_seq": 9, "created_at": now_us()}],
+        )
+        assert forget_old_changes(connection) == 3
+        assert connection.execute(select(func.count()).select_from(changes)).scalar() == 1
+        connection.execute(changes.update().values(created_at=old))
+        assert forget_old_changes(connection) == 0  # the newest stays, however old

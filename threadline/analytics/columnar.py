@@ -1,0 +1,328 @@
+"""ColumnarCopy: a DuckDB copy of the analytic tables, followed from the primary store by one
+background thread, and the SQLAlchemy engine analytic reads run on.
+
+Following: events only grow, so new ones are those past the last `seq` copied. Conversations,
+messages and feedback are also updated and deleted; triggers log every such row in `changes`
+(migration 0004), and each row named there is fetched again from the primary (or deleted from
+the copy if it is gone). A sync runs every `interval` seconds, or at once when a reader asks
+for fresher data (wait_until), and commits rows and cursors in one DuckDB transaction.
+
+Freshness: `as_of` is the time.monotonic() at which the last completed sync began reading.
+Every write this process committed before then is in the copy (api.reads compares it with
+Writer.last_commit_at). Writes of other instances sharing a PostgreSQL database arrive at the
+next sync.
+
+The copy is disposable. On SQLite it lives in a file beside the database, so a restart does
+not copy millions of rows again; it is rebuilt when it was made from another database, is
+ahead of the primary (a restored backup) or fell behind the changes log's retention.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from duckdb_engine import ConnectionWrapper
+from sqlalchemy import Connection, Engine, create_engine, delete, func, select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.pool import QueuePool
+
+from threadline.analytics import load
+from threadline.analytics.follow import Follower
+from threadline.analytics.schema import CHANGING, COPIES, STATE_DDL
+from threadline.store import tables
+from threadline.store.engine import is_outage
+from threadline.store.writer import Writer
+from threadline.timestamps import now_us
+
+log = logging.getLogger(__name__)
+
+CHUNK = 50_000  # rows fetched from the primary and written to the copy at a time
+# Rows of `changes` older than this are deleted; a copy that was away longer is rebuilt.
+CHANGES_RETENTION_US = 24 * 3600 * 1_000_000
+# On a fresh build the changes log is replayed from a little before its end, so changes
+# committed out of order by other instances while the tables were copied are not missed.
+REPLAY_MARGIN = 1_000
+_SWEEP_SECONDS = 600.0
+
+
+class ColumnarCopy:
+    def __init__(self, primary: Engine, path: str, *, interval: float = 0.25) -> None:
+        self.primary = primary
+        self.path = path
+        self.interval = interval
+        self.as_of = 0.0  # time.monotonic(); 0.0 until the first build completes
+        self.syncs = 0
+        self.failures = 0
+        self._failing = False  # whether the last sync failed (a failure is logged once)
+        self.resumed = False  # whether the copy on disk was followed on from where it stopped
+        self._database = self._open(path)
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._synced = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._events = Follower()
+        self._changes = Follower()
+        self.engine = create_engine(
+            "duckdb://",
+            creator=lambda: ConnectionWrapper(self._database.cursor()),
+            poolclass=QueuePool,
+            pool_size=4,
+            max_overflow=4,
+        )
+
+    @staticmethod
+    def _open(path: str) -> duckdb.DuckDBPyConnection:
+        config = {"threads": 2}
+        if path != ":memory:":
+            try:
+                return duckdb.connect(path, config=config)
+            except duckdb.IOException:  # another process holds it (e.g. a second server)
+                log.warning("columnar copy %s is in use; keeping this one in memory", path)
+        return duckdb.connect(":memory:", config=config)
+
+    @property
+    def ready(self) -> bool:
+        return self.as_of > 0.0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="threadline-columnar", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30.0)
+        self.engine.dispose()
+        self._database.close()
+
+    def wait_until(self, moment: float, timeout: float) -> bool:
+        """Whether a sync that began at or after `moment` (time.monotonic()) completed within
+        `timeout` seconds; asks for one at once."""
+        deadline = time.monotonic() + timeout
+        with self._synced:
+            while self.as_of < moment:
+                self._wake.set()
+                left = deadline - time.monotonic()
+                if left <= 0 or self._stopping.is_set():
+                    return False
+                self._synced.wait(left)
+        return True
+
+    # The sync thread.
+
+    def _run(self) -> None:
+        cursor = self._database.cursor()
+        built = False
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            try:
+                if not built:
+                    self._build(cursor)
+                    built = True
+                else:
+                    self._sync(cursor)
+            except Exception as exc:  # the copy only lags; reads fall back to the primary
+                self._log_failure(exc)
+                self.failures += 1
+                with contextlib.suppress(duckdb.Error):
+                    cursor.rollback()
+                built = False  # start again from the cursors the copy committed
+                self._stopping.wait(min(5.0, self.interval * 4))
+                continue
+            self.syncs += 1
+            self._failing = False
+            with self._synced:
+                self.as_of = started
+                self._synced.notify_all()
+            self._wake.wait(self.interval)
+            self._wake.clear()
+        cursor.close()
+
+    def _log_failure(self, exc: Exception) -> None:
+        if isinstance(exc, (OperationalError, InterfaceError)) and is_outage(exc):
+            # Expected while the database is down; /ready already says so. No traceback.
+            if not self._failing:
+                log.warning(
+                    "columnar copy: the primary store is unavailable; retrying (%s)", exc.orig
+                )
+        else:
+            log.exception("columnar copy: sync failed; retrying")
+        self._failing = True
+
+    def _build(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        """Opens the copy kept from last time, or makes a new one, then brings it up to date."""
+        cursor.execute(STATE_DDL)
+        load.create_tables(cursor)
+        state = dict(cursor.execute("SELECT name, value FROM columnar_state").fetchall())
+        with self.primary.connect() as primary:
+            identity = primary.execute(select(tables.store_identity.c.id)).scalar()
+            reason = self._stale(primary, state, identity)
+            if reason is None:
+                self._events = Follower(cursor=int(state["events"]))
+                self._changes = Follower(cursor=int(state["changes"]))
+                self.resumed = True
+                log.info("columnar copy: resuming from %s", self.path)
+            else:
+                log.info("columnar copy: building from the primary store (%s)", reason)
+                self.resumed = False
+                self._rebuild(cursor, primary, identity)
+        self._sync(cursor)
+
+    def _stale(
+        self, primary: Connection, state: dict[str, str], identity: str | None
+    ) -> str | None:
+        """Why the copy kept on disk cannot be followed from where it stopped (None: it can)."""
+        if not {"identity", "events", "changes"} <= state.keys():
+            return "no copy yet"
+        if state["identity"] != str(identity):
+            return "made from another database"
+        top_event = primary.execute(select(func.max(tables.events.c.seq))).scalar() or 0
+        if int(state["events"]) > top_event:
+            return "ahead of the primary store"
+        oldest_change = primary.execute(select(func.min(tables.changes.c.seq))).scalar()
+        if oldest_change is not None and oldest_change > int(state["changes"]) + 1:
+            return "away longer than the changes log is kept"
+        return None
+
+    def _rebuild(
+        self, cursor: duckdb.DuckDBPyConnection, primary: Connection, identity: str | None
+    ) -> None:
+        # Read first: changes after this point are replayed by the first sync.
+        changes_top = primary.execute(select(func.max(tables.changes.c.seq))).scalar() or 0
+        cursor.begin()
+        for name in COPIES:
+            cursor.execute(f"DELETE FROM {name}")
+        for name, table in CHANGING.items():
+            last = 0
+            while True:
+                rows = load.fetch(
+                    primary,
+                    load.rows_select(table)
+                    .where(table.c.seq > last)
+                    .order_by(table.c.seq)
+                    .limit(CHUNK),
+                )
+                load.insert(cursor, name, rows)
+                if len(rows) < CHUNK:
+                    break
+                last = rows[-1].seq
+        self._events = Follower()
+        self._changes = Follower(cursor=max(0, changes_top - REPLAY_MARGIN))
+        self._save_state(cursor, identity=str(identity if identity is not None else uuid.uuid4()))
+        cursor.commit()
+        primary.rollback()  # end the read transaction: SQLite would keep its snapshot
+
+    def _save_state(self, cursor: duckdb.DuckDBPyConnection, identity: str | None = None) -> None:
+        values = {"events": self._events.cursor, "changes": self._changes.cursor}
+        if identity is not None:
+            values["identity"] = identity
+        for name, value in values.items():
+            cursor.execute(
+                "INSERT OR REPLACE INTO columnar_state VALUES (?, ?)", [name, str(value)]
+            )
+
+    def _sync(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        """Copies what the primary committed since the last sync, one DuckDB transaction per
+        chunk (a large backlog is caught up chunk by chunk)."""
+        while True:
+            with self.primary.connect() as primary:
+                changed, more_changes = self._changed_rows(primary)
+                events = load.fetch(
+                    primary,
+                    load.rows_select(tables.events)
+                    .where(self._events.newer(tables.events.c.seq))
+                    .order_by(tables.events.c.seq)
+                    .limit(CHUNK),
+                )
+                refetched = {
+                    name: [
+                        row
+                        for part in _parts(sorted(seqs))
+                        for row in load.fetch(
+                            primary,
+                            load.rows_select(CHANGING[name]).where(CHANGING[name].c.seq.in_(part)),
+                        )
+                    ]
+                    for name, seqs in changed.items()
+                }
+            now = time.monotonic()
+            cursor.begin()
+            for name, seqs in changed.items():
+                for part in _parts(sorted(seqs)):
+                    cursor.execute(
+                        f"DELETE FROM {name} WHERE seq IN ({', '.join('?' * len(part))})", part
+                    )
+                load.insert(cursor, name, refetched[name])
+            load.insert(cursor, "events", events)
+            self._events.saw([row.seq for row in events], now)
+            self._save_state(cursor)
+            cursor.commit()
+            if len(events) < CHUNK and not more_changes:
+                return
+
+    def _changed_rows(self, primary: Connection) -> tuple[dict[str, set[int]], bool]:
+        """Primary rows written or deleted since the last sync (at most CHUNK), by table, and
+        whether there are more; advances the cursor (the caller commits it with the rows)."""
+        log_table = tables.changes
+        rows = primary.execute(
+            select(log_table.c.seq, log_table.c.table_name, log_table.c.row_seq)
+            .where(self._changes.newer(log_table.c.seq))
+            .order_by(log_table.c.seq)
+            .limit(CHUNK)
+        ).all()
+        changed: dict[str, set[int]] = defaultdict(set)
+        for row in rows:
+            changed[row.table_name].add(row.row_seq)
+        self._changes.saw([row.seq for row in rows], time.monotonic())
+        return changed, len(rows) == CHUNK
+
+
+def _parts(values: list[int], size: int = 1000) -> list[list[int]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def forget_old_changes(connection: Connection) -> int:
+    """Deletes `changes` rows older than the retention, keeping the newest (so a copy can
+    tell that it has seen everything). A writer job."""
+    log_table = tables.changes
+    newest = connection.execute(select(func.max(log_table.c.seq))).scalar()
+    if newest is None:
+        return 0
+    result = connection.execute(
+        delete(log_table).where(
+            log_table.c.created_at < now_us() - CHANGES_RETENTION_US, log_table.c.seq < newest
+        )
+    )
+    return result.rowcount
+
+
+async def sweep_old_changes(writer: Writer) -> None:
+    """Forever: forget old `changes` rows, every few minutes (cancelled on shutdown)."""
+    while True:
+        await asyncio.sleep(_SWEEP_SECONDS)
+        try:
+            removed = await writer.submit(forget_old_changes)
+            log.debug("forgot %d change log rows", removed)
+        except Exception:  # retried at the next tick; never stop the loop
+            log.warning("change log sweep failed", exc_info=True)
+
+
+def default_path(database_url: Any) -> str:
+    """Beside a SQLite file (`<file>.columnar.duckdb`); in memory otherwise."""
+    if database_url.get_backend_name() == "sqlite" and database_url.database not in (
+        None,
+        "",
+        ":memory:",
+    ):
+        return str(Path(database_url.database).with_suffix(".columnar.duckdb"))
+    return ":memory:"

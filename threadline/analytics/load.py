@@ -1,0 +1,76 @@
+"""Moving rows from the primary store into the columnar copy.
+
+Rows travel as one JSON document per batch: msgspec writes it (JSON columns pass through as
+the text the primary already holds, never parsed) and DuckDB's read_json reads it with the
+column types given, which is several times faster than inserting row by row through the
+driver. Python only shuttles bytes; both ends do the work in C.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import msgspec
+from sqlalchemy import Connection, Select, Table, Text, cast, select
+
+from threadline.analytics.schema import COPIES, JSON_COLUMNS, READ_TYPES
+
+_encoder = msgspec.json.Encoder()
+
+
+def rows_select(table: Table) -> Select[Any]:
+    """Every column of `table`, JSON columns as their text (so nothing parses them)."""
+    json_columns = JSON_COLUMNS[table.name]
+    return select(
+        *(
+            cast(column, Text).label(column.name) if column.name in json_columns else column
+            for column in table.columns
+        )
+    )
+
+
+def fetch(connection: Connection, statement: Select[Any]) -> list[Any]:
+    return list(connection.execute(statement).all())
+
+
+def _encode(table_name: str, rows: Sequence[Any]) -> bytes:
+    names = list(READ_TYPES[table_name])
+    json_columns = JSON_COLUMNS[table_name]
+    documents = []
+    for row in rows:
+        document = {}
+        for name, value in zip(names, row, strict=True):
+            if name in json_columns and value is not None:
+                value = msgspec.Raw(value.encode() if isinstance(value, str) else value)
+            document[name] = value
+        documents.append(document)
+    return _encoder.encode(documents)
+
+
+def insert(cursor: duckdb.DuckDBPyConnection, table_name: str, rows: Sequence[Any]) -> None:
+    """Appends rows (tuples in the primary's column order) to the copy of table_name."""
+    if not rows:
+        return
+    payload = _encode(table_name, rows)
+    columns = ", ".join(f"{name}: '{kind}'" for name, kind in READ_TYPES[table_name].items())
+    descriptor, path = tempfile.mkstemp(prefix="threadline-columnar-", suffix=".json")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(payload)
+        cursor.execute(
+            f"INSERT INTO {table_name} SELECT * FROM read_json(?, format = 'array', "
+            f"columns = {{{columns}}}, maximum_object_size = 1073741824)",
+            [path],
+        )
+    finally:
+        os.unlink(path)
+
+
+def create_tables(cursor: duckdb.DuckDBPyConnection) -> None:
+    for name in COPIES:
+        columns = ", ".join(f"{column} {kind}" for column, kind in READ_TYPES[name].items())
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")

@@ -1,0 +1,52 @@
+"""The columnar copy's tables: the primary's columns, under the same names, without constraints
+or indexes (DuckDB scans columns; keys only slow its loads down). The query compiler's
+statements, built on threadline.store.tables, therefore run on the copy unchanged."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Boolean, Column, MetaData, Table, Text
+from sqlalchemy.types import TypeEngine
+
+from threadline.store import tables
+
+# Followed through the `changes` log (they are updated and deleted); events only grow.
+CHANGING = {
+    t.name: t
+    for t in (tables.conversations, tables.messages, tables.feedback, tables.semantic_threads)
+}
+MIRRORED = (*CHANGING.values(), tables.events)
+
+metadata = MetaData()
+
+# Where the copy is: how far it has followed each primary table, and which database it is a
+# copy of. Updated in the same DuckDB transaction as the rows, so the two never disagree.
+STATE_DDL = "CREATE TABLE IF NOT EXISTS columnar_state (name VARCHAR PRIMARY KEY, value VARCHAR)"
+
+
+def _columnar_type(column: Column[object]) -> tuple[TypeEngine[object], str]:
+    """(SQLAlchemy type, DuckDB type name) for one primary column."""
+    kind = column.type
+    if isinstance(kind, JSON):
+        return JSON(), "JSON"
+    if isinstance(kind, Boolean):
+        return Boolean(), "BOOLEAN"
+    if kind.python_type is int:
+        return BigInteger(), "BIGINT"
+    return Text(), "VARCHAR"
+
+
+def _copy(table: Table) -> Table:
+    return Table(
+        table.name, metadata, *(Column(c.name, _columnar_type(c)[0]) for c in table.columns)
+    )
+
+
+COPIES = {table.name: _copy(table) for table in MIRRORED}
+# The column types read_json is told, so it neither guesses nor parses JSON columns.
+READ_TYPES = {
+    table.name: {c.name: _columnar_type(c)[1] for c in table.columns} for table in MIRRORED
+}
+JSON_COLUMNS = {
+    table.name: frozenset(c.name for c in table.columns if isinstance(c.type, JSON))
+    for table in MIRRORED
+}

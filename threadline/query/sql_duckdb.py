@@ -1,0 +1,147 @@
+"""The compiler's SQL for the columnar copy (DuckDB, threadline.analytics).
+
+DuckDB reads JSON with json_type / json_extract_string and JSON Pointer paths ('/a/b', where
+'~' and '/' inside a key are escaped), which take any key as it is. What is spelled out here
+answers exactly as the SQLite and PostgreSQL spellings do: tests/query runs every query on
+all of them. The rarer operators whose jsonb semantics DuckDB has no faithful spelling for
+here (containment of arrays, `containedBy`, equality of whole objects and arrays) raise
+NotColumnar, and the query runs on the primary store instead (api.reads.analytic_read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+)
+
+from threadline.query.sql import MICROS, JsonPath, Sql, _by_type
+
+_NUMBERS = ("BIGINT", "UBIGINT", "HUGEINT", "DOUBLE")
+_MONDAY_OFFSET = 4 * 86_400_000_000
+
+
+def _floor_div(left: ColumnElement[Any], right: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Integer division rounding down (DuckDB's `/` on integers gives a DOUBLE). Bound as
+    tightly as `*`, so SQLAlchemy parenthesises a sum on either side."""
+    return left.op("//", precedence=8)(right)
+
+
+class NotColumnar(Exception):
+    """This query needs an operator the columnar copy does not answer exactly."""
+
+
+def _pointer(path: JsonPath) -> str:
+    return "".join("/" + key.replace("~", "~0").replace("/", "~1") for key in path)
+
+
+class DuckDbSql(Sql):
+    name = "duckdb"
+
+    @staticmethod
+    def _type(doc: ColumnElement[Any], path: JsonPath) -> ColumnElement[str]:
+        if not path:
+            return func.json_type(doc, type_=String)
+        return func.json_type(doc, _pointer(path), type_=String)
+
+    def json_text(self, doc: ColumnElement[Any], path: JsonPath) -> ColumnElement[str]:
+        return func.json_extract_string(doc, _pointer(path), type_=String)
+
+    def json_number(self, doc: ColumnElement[Any], path: JsonPath) -> ColumnElement[float]:
+        return case(
+            (self._type(doc, path).in_(_NUMBERS), cast(self.json_text(doc, path), Float)),
+            else_=None,
+        )
+
+    def _scalar(self, doc: ColumnElement[Any], path: JsonPath, value: Any) -> ColumnElement[bool]:
+        kind = self._type(doc, path)
+        if value is None:
+            return kind == "NULL"
+        if isinstance(value, bool):
+            return and_(kind == "BOOLEAN", self.json_text(doc, path) == str(value).lower())
+        if isinstance(value, (int, float)):
+            # FALSE, not NULL, for a string: neq negates it.
+            return and_(kind.in_(_NUMBERS), self.json_number(doc, path) == float(value))
+        if isinstance(value, str):
+            return and_(kind == "VARCHAR", self.json_text(doc, path) == value)
+        raise NotColumnar("equality of JSON objects and arrays")
+
+    def json_equals(
+        self, doc: ColumnElement[Any], path: JsonPath, value: Any
+    ) -> ColumnElement[bool]:
+        return self._scalar(doc, path, value)
+
+    def json_in(
+        self, doc: ColumnElement[Any], path: JsonPath, values: list[Any]
+    ) -> ColumnElement[bool]:
+        kind = self._type(doc, path)
+        text = self.json_text(doc, path)
+        strings, numbers, booleans = _by_type(values)
+        return or_(
+            false(),
+            *([and_(kind == "VARCHAR", text.in_(strings))] if strings else []),
+            *([self.json_number(doc, path).in_([float(n) for n in numbers])] if numbers else []),
+            *(
+                [and_(kind == "BOOLEAN", text.in_([str(b).lower() for b in booleans]))]
+                if booleans
+                else []
+            ),
+        )
+
+    def contains(self, doc: ColumnElement[Any], path: JsonPath, value: Any) -> ColumnElement[bool]:
+        if isinstance(value, list):
+            raise NotColumnar("containment of JSON arrays")
+        if not isinstance(value, dict):
+            return self._scalar(doc, path, value)
+        # An object contains another when it has each of its keys, with a value containing
+        # the wanted one: {"userId": "u1"}, the common case, is one equality.
+        return and_(
+            self._type(doc, path) == "OBJECT",
+            *(self.contains(doc, [*path, str(key)], item) for key, item in value.items()),
+        )
+
+    def contained_by(self, doc: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+        raise NotColumnar("JSON containment")
+
+    def has_key(self, doc: ColumnElement[Any], key: str) -> ColumnElement[bool]:
+        return and_(self._type(doc, []) == "OBJECT", self._type(doc, [key]).is_not(None))
+
+    def object_keys(
+        self, doc: ColumnElement[Any], source: Any, where: Sequence[ColumnElement[bool]]
+    ) -> Select[Any]:
+        keys = (
+            select(func.unnest(func.json_keys(doc)).label("key"))
+            .select_from(source)
+            .where(*where, self._type(doc, []) == "OBJECT")
+            .subquery()
+        )
+        # DuckDB compares strings byte by byte: UTF-8 order is code-point order.
+        return select(keys.c.key).group_by(keys.c.key).order_by(keys.c.key)
+
+    def month(self, micros: ColumnElement[int]) -> ColumnElement[int]:
+        start = func.date_trunc("month", func.make_timestamp(cast(micros, BigInteger)))
+        return func.epoch_us(start, type_=BigInteger)
+
+    def bucket(self, micros: ColumnElement[int], unit: str) -> ColumnElement[int]:
+        # DuckDB's `/` divides as a float; `//` is its integer division.
+        if unit == "month":
+            return self.month(micros)
+        size = literal(MICROS[unit], BigInteger)
+        if unit == "week":
+            offset = literal(_MONDAY_OFFSET, BigInteger)
+            return _floor_div(micros - offset, size) * size + offset  # type: ignore[no-any-return]
+        return _floor_div(micros, size) * size  # type: ignore[no-any-return]
