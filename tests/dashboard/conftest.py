@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import KeyMaker
+from threadline.config import Settings
 
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
@@ -95,6 +96,13 @@ def seed(client: TestClient, key: str, marker: str = "alpha") -> dict[str, str]:
     for event in events:
         assert client.post("/events", json=event, headers=headers).status_code == 200
     return {"conversation": f"{marker}-conv-0"}
+
+
+@pytest.fixture(params=["columnar", "off"])
+def settings(request: pytest.FixtureRequest, database_url: str) -> Settings:
+    """Every dashboard test runs with the columnar copy answering analytic reads (when it has
+    caught up) and with the primary store answering them all: the pages must be the same."""
+    return Settings(database_url=database_url, analytics=request.param)
 
 
 @pytest.fixture
