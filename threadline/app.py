@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Mount
 
 from threadline.analytics.columnar import sweep_old_changes
 from threadline.api import (
@@ -26,6 +27,7 @@ from threadline.api import (
 )
 from threadline.api.idempotency import sweep_old_answers
 from threadline.config import Settings
+from threadline.dashboard.app import dashboard_app
 from threadline.errors import ThreadlineError, error_for_status, problem_response
 from threadline.middleware import RequestContextMiddleware, new_request_id
 from threadline.services import Services
@@ -85,6 +87,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             *search_stats.routes,
             *health.routes,
             *openapi.routes,
+            # Server-rendered pages for people, with HTML errors of their own (docs/dashboard.md).
+            Mount("/dashboard", app=dashboard_app(ctx)),
         ],
         middleware=[
             Middleware(

@@ -95,6 +95,7 @@ def _banner(settings: Settings) -> str:
         f"  then: curl -X POST {base}/events -H 'Authorization: Bearer <key>' "
         "-H 'Content-Type: application/json' "
         """-d '{"type":"hello","messageId":"m1","entityType":"message"}'\n"""
+        f"  dashboard: {base}/dashboard/ (sign in with an api key)\n"
         f"  health: {base}/health   readiness: {base}/ready"
     )
 

@@ -52,6 +52,9 @@ class Settings:
     analytics_path: str = ""
     # Seconds between syncs of the copy when nobody asks for fresher data.
     analytics_sync_seconds: float = 0.25
+    # Signs the dashboard's session cookies. Empty: a random secret per process, so sessions
+    # end when the process restarts and are not shared between instances.
+    session_secret: str = ""
     log_level: str = "info"
     access_log: bool = False
 

@@ -127,7 +127,8 @@ def test_containment_of_an_array_falls_back_to_the_primary(columnar: Dataset) ->
 def test_property_keys_come_from_the_copy(columnar: Dataset, field: str) -> None:
     assert columnar.primary is not None
     reads = columnar.client.app.state.services.analytic_reads  # type: ignore[attr-defined]
-    for body in ({"field": field}, {"field": field, "views": ["events_view", "conversations_view"]}):
+    both = ["events_view", "conversations_view"]
+    for body in ({"field": field}, {"field": field, "views": both}):
         before = reads["columnar"]
         answer = columnar.client.post("/query/property-keys", json=body, headers=columnar.headers())
         expected = columnar.primary.post(

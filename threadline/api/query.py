@@ -5,6 +5,7 @@ discovery (/query/property-keys, /query/property-values). API keys only."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -61,6 +62,36 @@ async def _stream(ctx: Services, export: CsvExport) -> AsyncIterator[bytes]:
         ctx.exports_running -= 1
 
 
+async def export_response(
+    ctx: Services, *, view: str, body: Any, project_id: str, filename: str
+) -> StreamingResponse:
+    """The CSV of every row of the query, streamed; 503 when too many exports are running.
+    The dashboard's downloads come through here too."""
+    if ctx.exports_running >= ctx.settings.max_concurrent_exports:
+        raise Unavailable(
+            "Too many exports are running; retry shortly.",
+            retry_after=ctx.settings.retry_after_seconds,
+        )
+    ctx.exports_running += 1
+    try:
+        started = await run_in_threadpool(
+            open_export,
+            ctx.database.reader,
+            view=view,
+            body=body,
+            project_id=project_id,
+            retry_after=ctx.settings.retry_after_seconds,
+        )
+    except BaseException:
+        ctx.exports_running -= 1
+        raise
+    return StreamingResponse(
+        _stream(ctx, started),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 def _export_handler(view: str, path: str) -> Handler:
     body_type = QUERY_TYPES[view].body
     filename = path.rsplit("/", 1)[-1] + ".csv"
@@ -68,28 +99,8 @@ def _export_handler(view: str, path: str) -> Handler:
     async def export(request: Request) -> Response:
         ctx, principal = await authorized(request, API_ONLY)
         body = await read_json(request, body_type, ctx.settings.max_body_bytes)
-        if ctx.exports_running >= ctx.settings.max_concurrent_exports:
-            raise Unavailable(
-                "Too many exports are running; retry shortly.",
-                retry_after=ctx.settings.retry_after_seconds,
-            )
-        ctx.exports_running += 1
-        try:
-            started = await run_in_threadpool(
-                open_export,
-                ctx.database.reader,
-                view=view,
-                body=body,
-                project_id=principal.project_id,
-                retry_after=ctx.settings.retry_after_seconds,
-            )
-        except BaseException:
-            ctx.exports_running -= 1
-            raise
-        return StreamingResponse(
-            _stream(ctx, started),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        return await export_response(
+            ctx, view=view, body=body, project_id=principal.project_id, filename=filename
         )
 
     export.__name__ = f"export_{view}"

@@ -113,6 +113,14 @@ def find_active_key(connection: Connection, key_hash: str) -> KeyRecord | None:
     return KeyRecord(**row._mapping) if row is not None else None
 
 
+def find_active_key_by_id(connection: Connection, key_id: str) -> KeyRecord | None:
+    """The key with this id if it is not revoked (the dashboard's session names its key by id)."""
+    row = connection.execute(
+        _key_select().where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+    ).first()
+    return KeyRecord(**row._mapping) if row is not None else None
+
+
 def key_hash_exists(connection: Connection, key_hash: str) -> bool:
     """Whether any key, revoked or not, has this hash (hashes are unique)."""
     found = connection.execute(select(api_keys.c.id).where(api_keys.c.key_hash == key_hash))

@@ -25,11 +25,16 @@ _MONDAY_SHIFT_US = 3 * DAY_US
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _searches(project_id: str, after: int | None) -> list[ColumnElement[bool]]:
-    """The project's search events at or after `after` (microseconds), if given."""
+def _searches(
+    project_id: str, after: int | None, before: int | None = None
+) -> list[ColumnElement[bool]]:
+    """The project's search events at or after `after` and before `before` (microseconds),
+    where given (the API takes `after` only; the dashboard's date ranges have an end too)."""
     conditions = [events.c.project_id == project_id, events.c.entity_type == "search"]
     if after is not None:
         conditions.append(events.c.created_at >= after)
+    if before is not None:
+        conditions.append(events.c.created_at < before)
     return conditions
 
 
@@ -67,7 +72,12 @@ def _merge(rows: Iterable[Any]) -> dict[str, _Query]:
 
 
 def top_search_queries(
-    connection: Connection, *, project_id: str, after: int | None, limit: int = TOP_QUERIES
+    connection: Connection,
+    *,
+    project_id: str,
+    after: int | None,
+    before: int | None = None,
+    limit: int = TOP_QUERIES,
 ) -> tuple[list[tuple[str, int]], int]:
     """The `limit` most searched queries as (shown spelling, count), most searched first, ties
     by the case-folded text; and the number of distinct queries.
@@ -78,7 +88,7 @@ def top_search_queries(
     """
     statement = (
         select(events.c.search_query, func.count(), func.min(events.c.created_at))
-        .where(*_searches(project_id, after), events.c.search_query != "")
+        .where(*_searches(project_id, after, before), events.c.search_query != "")
         .group_by(events.c.search_query)
     )
     # Streamed: one row per exact text, held only until merged.
@@ -114,7 +124,7 @@ def week_label(start_us: int) -> str:
 
 
 def weekly_search_users(
-    connection: Connection, *, project_id: str, after: int | None
+    connection: Connection, *, project_id: str, after: int | None, before: int | None = None
 ) -> list[tuple[str, int]]:
     """(week, distinct searching users) for each week with a search, oldest first.
 
@@ -123,7 +133,7 @@ def weekly_search_users(
     """
     searches = (
         select(_week_start().label("week"), _user().label("user_id"))
-        .where(*_searches(project_id, after))
+        .where(*_searches(project_id, after, before))
         .subquery()
     )
     # Grouped outside the subquery: PostgreSQL binds each literal of the bucket expression as its
@@ -134,3 +144,46 @@ def weekly_search_users(
         .order_by(searches.c.week)
     )
     return [(week_label(week), users) for week, users in connection.execute(statement)]
+
+
+def _is_click(event_type: str) -> bool:
+    # The widget's search_result_clicked (inkeep-widget.md §5), and any client's *_clicked.
+    return "click" in event_type.casefold()
+
+
+@dataclasses.dataclass(frozen=True)
+class UnclickedQueries:
+    """Searched queries no result click followed: (shown spelling, searches), most searched
+    first; how many such queries there are; and every exact text they were searched with."""
+
+    top: list[tuple[str, int]]
+    total: int
+    texts: list[str]
+
+
+def unclicked_search_queries(
+    connection: Connection,
+    *,
+    project_id: str,
+    after: int | None,
+    before: int | None = None,
+    limit: int = TOP_QUERIES,
+) -> UnclickedQueries:
+    """Queries searched between `after` and `before` with no click on a result of the same query
+    (after case folding, as top_search_queries compares queries) in that time."""
+    statement = (
+        select(events.c.search_query, events.c.type, func.count(), func.min(events.c.created_at))
+        .where(*_searches(project_id, after, before), events.c.search_query != "")
+        .group_by(events.c.search_query, events.c.type)
+    )
+    searched: list[tuple[str, int, int]] = []
+    clicked: set[str] = set()
+    for text, event_type, count, first in connection.execute(statement):
+        if _is_click(event_type):
+            clicked.add(spelling(text).casefold())
+        else:
+            searched.append((text, count, first))
+    queries = {key: q for key, q in _merge(searched).items() if key not in clicked}
+    top = heapq.nsmallest(limit, queries.items(), key=lambda item: (-item[1].count, item[0]))
+    texts = sorted({text for text, _, _ in searched if spelling(text).casefold() in queries})
+    return UnclickedQueries([(q.shown(), q.count) for _, q in top], len(queries), texts)

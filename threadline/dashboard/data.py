@@ -1,0 +1,367 @@
+"""What the dashboard's pages read. Each function takes a connection first and is called through
+api.reads.analytic_read (or read(), for one conversation), so it must stay portable SQLAlchemy
+Core over store.tables: the analytic path may serve it from a columnar copy.
+
+Tables and charts compile the same wire query bodies as POST /query/<view> (query.run.compile_for,
+always confined to the project); what the query language cannot say (messages, text search,
+which conversations were rated) is plain Core here, every statement filtered by project_id.
+This is the one dashboard module that builds SQL.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, func, or_, select
+
+from threadline.dashboard.filters import count_by, period_where, times_of
+from threadline.dashboard.period import QUARTER_HOUR_US, Period
+from threadline.query.run import compile_for
+from threadline.store.tables import conversations, events, feedback, integrations, messages
+
+# The time field each view's charts count by (the conversations view's date is its first message).
+TIME_FIELDS = {"conversations": "firstMessageTime", "feedback": "createdAt", "events": "createdAt"}
+SNIPPET_CHARS = 160
+
+
+# -- the query language, paged ---------------------------------------------------------------
+
+
+def query_page(
+    connection: Connection, *, view: str, body: Any, project_id: str, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of a wire query's rows (rendered as POST /query/<view> renders them) and how
+    many rows match in all. The API answers a first page only; the dashboard pages on."""
+    compiled = compile_for(connection, view, body, project_id)
+    rows = connection.execute(compiled.page(limit, offset)).all()
+    total = connection.execute(compiled.count_statement()).scalar_one()
+    return [compiled.render(row) for row in rows], total
+
+
+def _quarter_hours(connection: Connection, compiled_unordered: Any) -> list[tuple[int, int]]:
+    """(quarter-hour start, rows) over a query whose only column is a time (µs)."""
+    times = compiled_unordered.subquery()
+    bucket = (times.c.c0 // QUARTER_HOUR_US * QUARTER_HOUR_US).label("bucket")
+    statement = select(bucket, func.count()).group_by(bucket)
+    return [(int(start), int(count)) for start, count in connection.execute(statement)]
+
+
+def daily_counts(
+    connection: Connection, *, view: str, where: dict[str, Any], project_id: str, period: Period
+) -> list[int]:
+    """Rows of a view matching `where`, per local day of `period`."""
+    body = times_of(view, TIME_FIELDS[view], where)
+    compiled = compile_for(connection, view, body, project_id)
+    return period.fold(_quarter_hours(connection, compiled.unordered))
+
+
+def counts_by(
+    connection: Connection,
+    *,
+    view: str,
+    field: str,
+    where: dict[str, Any],
+    project_id: str,
+    limit: int = 10,
+) -> list[tuple[str, int]]:
+    """The most frequent values of `field` among matching rows, with their counts."""
+    compiled = compile_for(connection, view, count_by(view, field, where), project_id)
+    rows = connection.execute(compiled.statement.limit(limit))
+    return [(value if value is not None else "", int(count)) for value, count in rows]
+
+
+# -- the overview ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Overview:
+    daily: dict[str, list[int]]  # series name -> count per local day
+    previous_totals: dict[str, int]
+    feedback_types: dict[str, int]
+    previous_feedback_types: dict[str, int]
+    top_event_types: list[tuple[str, int]]
+    top_integrations: list[tuple[str, int, int, int]]  # id, conversations, events, feedback
+
+
+def _message_daily(connection: Connection, project_id: str, period: Period) -> list[int]:
+    created = messages.c.created_at
+    bucket = (created // QUARTER_HOUR_US * QUARTER_HOUR_US).label("bucket")
+    statement = (
+        select(bucket, func.count())
+        .where(
+            messages.c.project_id == project_id,
+            created >= period.start_us,
+            created < period.end_us,
+        )
+        .group_by(bucket)
+    )
+    return period.fold((int(b), int(n)) for b, n in connection.execute(statement))
+
+
+def _totals(connection: Connection, project_id: str, period: Period) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for view, field in TIME_FIELDS.items():
+        body = times_of(view, field, period_where(field, period))
+        compiled = compile_for(connection, view, body, project_id)
+        totals[view] = connection.execute(compiled.count_statement()).scalar_one()
+    totals["messages"] = sum(_message_daily(connection, project_id, period))
+    return totals
+
+
+def integration_choices(connection: Connection, *, project_id: str) -> list[tuple[str, str]]:
+    """(id, name) of the project's integrations, by name: the filter forms' options. Read with
+    read(), not analytic_read(): the columnar copy holds the data tables, not the key tables."""
+    rows = connection.execute(
+        select(integrations.c.id, integrations.c.name)
+        .where(integrations.c.project_id == project_id)
+        .order_by(integrations.c.name)
+    )
+    return [(row.id, row.name) for row in rows]
+
+
+def _top_integrations(
+    connection: Connection, project_id: str, period: Period
+) -> list[tuple[str, int, int, int]]:
+    per: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
+    for slot, view in enumerate(TIME_FIELDS):
+        where = period_where(TIME_FIELDS[view], period)
+        for integration_id, count in counts_by(
+            connection,
+            view=view,
+            field="integrationId",
+            where=where,
+            project_id=project_id,
+            limit=50,
+        ):
+            per[integration_id][slot] += count
+    ranked = sorted(per.items(), key=lambda kv: (-sum(kv[1]), kv[0]))[:8]
+    return [(i, c, e, f) for i, (c, f, e) in ranked]
+
+
+def overview(connection: Connection, *, project_id: str, period: Period) -> Overview:
+    daily = {
+        view: daily_counts(
+            connection,
+            view=view,
+            where=period_where(field, period),
+            project_id=project_id,
+            period=period,
+        )
+        for view, field in TIME_FIELDS.items()
+    }
+    daily["messages"] = _message_daily(connection, project_id, period)
+    before = period.previous()
+
+    def feedback_types(p: Period) -> dict[str, int]:
+        where = period_where("createdAt", p)
+        return dict(
+            counts_by(connection, view="feedback", field="type", where=where, project_id=project_id)
+        )
+
+    return Overview(
+        daily=daily,
+        previous_totals=_totals(connection, project_id, before),
+        feedback_types=feedback_types(period),
+        previous_feedback_types=feedback_types(before),
+        top_event_types=counts_by(
+            connection,
+            view="events",
+            field="type",
+            where=period_where("createdAt", period),
+            project_id=project_id,
+            limit=8,
+        ),
+        top_integrations=_top_integrations(connection, project_id, period),
+    )
+
+
+# -- conversations ---------------------------------------------------------------------------
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def matching_conversation_ids(
+    connection: Connection,
+    *,
+    project_id: str,
+    period: Period,
+    text: str,
+    rated: str,
+    limit: int,
+) -> list[str]:
+    """The newest conversations (of the period) holding a message with `text` (case-blind) and,
+    with `rated` (positive, negative, any), a message rated so."""
+    conditions: list[Any] = [messages.c.project_id == project_id]
+    if text:
+        # lower() on both sides: SQLite's LIKE folds ASCII only, PostgreSQL's LIKE folds nothing.
+        conditions.append(func.lower(messages.c.content).like(_like(text.lower()), escape="\\"))
+    if rated:
+        rating = select(feedback.c.message_id).where(feedback.c.project_id == project_id)
+        if rated != "any":
+            rating = rating.where(feedback.c.type == rated)
+        conditions.append(messages.c.id.in_(rating))
+    first = func.coalesce(conversations.c.first_message_at, conversations.c.created_at)
+    statement = (
+        select(conversations.c.id)
+        .where(
+            conversations.c.project_id == project_id,
+            first >= period.start_us,
+            first < period.end_us,
+            conversations.c.id.in_(select(messages.c.conversation_id).where(*conditions)),
+        )
+        .order_by(first.desc(), conversations.c.id.desc())
+        .limit(limit)
+    )
+    return list(connection.execute(statement).scalars())
+
+
+@dataclasses.dataclass(frozen=True)
+class ConversationSummary:
+    first_question: str
+    messages: int
+    positive: int
+    negative: int
+
+
+def _text(row: RowMapping | Any) -> str:
+    """A message's text for a table cell: string content, or the text parts of array content."""
+    if row.content is not None:
+        return str(row.content)
+    parts = row.content_parts or []
+    return " ".join(str(p.get("text", "")) for p in parts if isinstance(p, dict))
+
+
+def conversation_summaries(
+    connection: Connection, *, project_id: str, conversation_ids: list[str]
+) -> dict[str, ConversationSummary]:
+    """For a page of conversations: the first user message, and the ratings of its messages."""
+    if not conversation_ids:
+        return {}
+    rows = connection.execute(
+        select(
+            messages.c.conversation_id,
+            messages.c.role,
+            messages.c.content,
+            messages.c.content_parts,
+        )
+        .where(
+            messages.c.project_id == project_id,
+            messages.c.conversation_id.in_(conversation_ids),
+        )
+        .order_by(messages.c.conversation_id, messages.c.position)
+    )
+    first: dict[str, str] = {}
+    counts: collections.Counter[str] = collections.Counter()
+    for row in rows:
+        counts[row.conversation_id] += 1
+        if row.role == "user" and row.conversation_id not in first:
+            first[row.conversation_id] = _text(row)[:SNIPPET_CHARS]
+    rated = connection.execute(
+        select(messages.c.conversation_id, feedback.c.type, func.count())
+        .join(
+            messages,
+            (messages.c.project_id == feedback.c.project_id)
+            & (messages.c.id == feedback.c.message_id),
+        )
+        .where(
+            feedback.c.project_id == project_id,
+            messages.c.conversation_id.in_(conversation_ids),
+        )
+        .group_by(messages.c.conversation_id, feedback.c.type)
+    )
+    ratings: dict[tuple[str, str], int] = {(c, t): int(n) for c, t, n in rated}
+    return {
+        cid: ConversationSummary(
+            first.get(cid, ""),
+            counts[cid],
+            ratings.get((cid, "positive"), 0),
+            ratings.get((cid, "negative"), 0),
+        )
+        for cid in conversation_ids
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class Attachments:
+    """What hangs off a conversation's messages: feedback and events, by message id; and the
+    events naming the conversation itself."""
+
+    feedback: dict[str, list[RowMapping]]
+    events: dict[str, list[RowMapping]]
+    conversation_events: list[RowMapping]
+
+
+def transcript_attachments(
+    connection: Connection, *, project_id: str, conversation_id: str, message_ids: list[str]
+) -> Attachments:
+    by_message_feedback: dict[str, list[RowMapping]] = collections.defaultdict(list)
+    by_message_events: dict[str, list[RowMapping]] = collections.defaultdict(list)
+    conversation_events: list[RowMapping] = []
+    if message_ids:
+        rows = connection.execute(
+            select(feedback)
+            .where(feedback.c.project_id == project_id, feedback.c.message_id.in_(message_ids))
+            .order_by(feedback.c.created_at)
+        ).mappings()
+        for row in rows:
+            by_message_feedback[row["message_id"]].append(row)
+    mentions = events.c.conversation_id == conversation_id
+    if message_ids:
+        mentions = or_(mentions, events.c.message_id.in_(message_ids))
+    for row in connection.execute(
+        select(events)
+        .where(events.c.project_id == project_id, mentions)
+        .order_by(events.c.created_at, events.c.id)
+        .limit(500)
+    ).mappings():
+        if row["message_id"] in message_ids:
+            by_message_events[row["message_id"]].append(row)
+        else:
+            conversation_events.append(row)
+    return Attachments(dict(by_message_feedback), dict(by_message_events), conversation_events)
+
+
+# -- feedback --------------------------------------------------------------------------------
+
+
+def reason_counts(
+    connection: Connection, *, project_id: str, period: Period, limit: int = 8
+) -> list[tuple[str, int]]:
+    """The most given reason labels of the period's feedback (reasons is a JSON array, read
+    here rather than in SQL so every backend counts the same)."""
+    created = feedback.c.created_at
+    rows = connection.execute(
+        select(feedback.c.reasons).where(
+            feedback.c.project_id == project_id,
+            created >= period.start_us,
+            created < period.end_us,
+            feedback.c.reasons.is_not(None),
+        ),
+        execution_options={"yield_per": 1000},
+    ).scalars()
+    labels: collections.Counter[str] = collections.Counter()
+    for reasons in rows:
+        for reason in reasons if isinstance(reasons, list) else []:
+            if isinstance(reason, dict) and reason.get("label"):
+                labels[str(reason["label"])] += 1
+    return labels.most_common(limit)
+
+
+def message_snippets(
+    connection: Connection, *, project_id: str, message_ids: Iterable[str]
+) -> dict[str, str]:
+    ids = list(dict.fromkeys(message_ids))
+    if not ids:
+        return {}
+    rows = connection.execute(
+        select(messages.c.id, messages.c.content, messages.c.content_parts).where(
+            messages.c.project_id == project_id, messages.c.id.in_(ids)
+        )
+    )
+    return {row.id: _text(row)[:SNIPPET_CHARS] for row in rows}

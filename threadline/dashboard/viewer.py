@@ -1,0 +1,101 @@
+"""Who is looking and what they asked for: the session, the timezone, the filters; and the query
+behind each table, shared by the page that shows it and the CSV download of it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+
+from threadline.api.reads import analytic_read
+from threadline.api.responses import services
+from threadline.dashboard import filters as f
+from threadline.dashboard.data import matching_conversation_ids
+from threadline.dashboard.period import Period, period_from
+from threadline.dashboard.render import viewer_zone
+from threadline.dashboard.session import Session, require_session
+from threadline.services import Services
+from threadline.store.search_stats import unclicked_search_queries
+
+
+@dataclasses.dataclass(frozen=True)
+class Viewer:
+    ctx: Services
+    session: Session
+    filters: f.Filters
+
+    @property
+    def project_id(self) -> str:
+        return self.session.project_id
+
+    @property
+    def period(self) -> Period:
+        return self.filters.period
+
+
+async def viewer(request: Request) -> Viewer:
+    """The signed-in viewer (or Unauthorized) and the filters of the page's query string."""
+    session = await require_session(request)
+    period = period_from(request.query_params, viewer_zone(request))
+    return Viewer(services(request), session, f.Filters.read(request.query_params, period))
+
+
+async def conversations_query(v: Viewer) -> tuple[str, Any]:
+    matched = None
+    filters = v.filters
+    if filters.text or filters.feedback in f.FEEDBACK_FILTERS:
+        matched = await analytic_read(
+            v.ctx,
+            matching_conversation_ids,
+            project_id=v.project_id,
+            period=v.period,
+            text=filters.text,
+            rated=filters.feedback if filters.feedback in f.FEEDBACK_FILTERS else "",
+            limit=f.MAX_MATCHED_IDS,
+        )
+    return "conversations", f.conversations_body(filters, matched)
+
+
+async def feedback_query(v: Viewer) -> tuple[str, Any]:
+    return "feedback", f.feedback_body(v.filters)
+
+
+async def events_query(v: Viewer) -> tuple[str, Any]:
+    return "events", f.events_body(v.filters)
+
+
+async def event_types_query(v: Viewer) -> tuple[str, Any]:
+    return "events", f.count_by("events", "type", f.period_where("createdAt", v.period))
+
+
+async def search_queries_query(v: Viewer) -> tuple[str, Any]:
+    return "events", f.search_queries_body(v.period)
+
+
+async def search_users_query(v: Viewer) -> tuple[str, Any]:
+    return "events", f.search_users_body(v.period)
+
+
+async def unclicked_query(v: Viewer) -> tuple[str, Any]:
+    unclicked = await analytic_read(
+        v.ctx,
+        unclicked_search_queries,
+        project_id=v.project_id,
+        after=v.period.start_us,
+        before=v.period.end_us,
+    )
+    return "events", f.unclicked_body(v.period, unclicked.texts[: f.MAX_MATCHED_IDS])
+
+
+# Every table with a CSV download: its name in /dashboard/export/<name>.csv and its query.
+TABLES: dict[str, Callable[[Viewer], Awaitable[tuple[str, Any]]]] = {
+    "conversations": conversations_query,
+    "feedback": feedback_query,
+    "events": events_query,
+    "event-types": event_types_query,
+    "search-queries": search_queries_query,
+    "search-users": search_users_query,
+    "unclicked-searches": unclicked_query,
+}
