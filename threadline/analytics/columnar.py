@@ -87,7 +87,7 @@ class ColumnarCopy:
 
     @staticmethod
     def _open(path: str) -> duckdb.DuckDBPyConnection:
-        config = {"threads": 2}
+        config: dict[str, str | bool | int | float | list[str]] = {"threads": 2}
         if path != ":memory:":
             try:
                 return duckdb.connect(path, config=config)

@@ -4,6 +4,8 @@ statements, built on threadline.store.tables, therefore run on the copy unchange
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import JSON, BigInteger, Boolean, Column, MetaData, Table, Text
 from sqlalchemy.types import TypeEngine
 
@@ -23,7 +25,7 @@ metadata = MetaData()
 STATE_DDL = "CREATE TABLE IF NOT EXISTS columnar_state (name VARCHAR PRIMARY KEY, value VARCHAR)"
 
 
-def _columnar_type(column: Column[object]) -> tuple[TypeEngine[object], str]:
+def _columnar_type(column: Column[object]) -> tuple[TypeEngine[Any], str]:
     """(SQLAlchemy type, DuckDB type name) for one primary column."""
     kind = column.type
     if isinstance(kind, JSON):

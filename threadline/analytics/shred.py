@@ -111,8 +111,8 @@ class Shredded:
         if key not in keys:
             return None
         i = keys.index(key)
-        text = column(f"{doc.name}__s{i}", Text, _selectable=doc.table)  # type: ignore[attr-defined]
-        kind = column(f"{doc.name}__t{i}", Text, _selectable=doc.table)  # type: ignore[attr-defined]
+        text = column(f"{doc.name}__s{i}", Text, _selectable=doc.table)
+        kind = column(f"{doc.name}__t{i}", Text, _selectable=doc.table)
         return text, kind
 
     def all_keys(self, doc: ColumnElement[Any]) -> tuple[list[tuple[str, Any]], Any] | None:
@@ -121,12 +121,12 @@ class Shredded:
         keys = self._keys_of(doc)
         if not keys:
             return None
-        table = doc.table  # type: ignore[attr-defined]
+        table = doc.table
         kinds = [
             (key, column(f"{doc.name}__t{i}", Text, _selectable=table))
             for i, key in enumerate(keys)
-        ]  # type: ignore[attr-defined]
-        return kinds, column(f"{doc.name}__rest", Boolean, _selectable=table)  # type: ignore[attr-defined]
+        ]
+        return kinds, column(f"{doc.name}__rest", Boolean, _selectable=table)
 
 
 def discover(primary: Connection, min_share: float = MIN_SHARE) -> Shredded:

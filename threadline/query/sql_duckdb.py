@@ -192,5 +192,5 @@ class DuckDbSql(Sql):
         size = literal(MICROS[unit], BigInteger)
         if unit == "week":
             offset = literal(_MONDAY_OFFSET, BigInteger)
-            return _floor_div(micros - offset, size) * size + offset  # type: ignore[no-any-return]
-        return _floor_div(micros, size) * size  # type: ignore[no-any-return]
+            return _floor_div(micros - offset, size) * size + offset
+        return _floor_div(micros, size) * size
