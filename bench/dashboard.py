@@ -117,6 +117,7 @@ def main() -> int:
     parser.add_argument("--to", help="last day of the period (default: today)")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--analytics", default="columnar", choices=("columnar", "off"))
+    parser.add_argument("--analytics-path", help="the columnar copy to follow on from")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="threadline-dashboard-bench-"))
@@ -125,7 +126,16 @@ def main() -> int:
         url = f"sqlite:///{workdir / 'demo.db'}"
         _cli("demo", "--no-serve", "--events", str(args.events), "--database-url", url)
     key = _cli(
-        "keys", "create", "--project", args.project, "--kind", "api", "--database-url", url
+        "keys",
+        "create",
+        "--project",
+        args.project,
+        "--integration",
+        "bench",
+        "--kind",
+        "api",
+        "--database-url",
+        url,
     ).strip()
     last = time.strftime("%Y-%m-%d") if args.to is None else args.to
     end = time.mktime(time.strptime(last, "%Y-%m-%d"))
@@ -133,6 +143,8 @@ def main() -> int:
     days90 = time.strftime("%Y-%m-%d", time.localtime(end - 89 * 86400))
 
     env = {"THREADLINE_ANALYTICS": args.analytics}
+    if args.analytics_path:
+        env["THREADLINE_ANALYTICS_PATH"] = args.analytics_path
     server = Server.threadline(url, workdir / "server.log", env)
     try:
         started = time.perf_counter()
