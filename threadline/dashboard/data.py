@@ -318,10 +318,13 @@ def transcript_attachments(
         lookups.append(events.c.message_id.in_(message_ids))
     found: dict[int, RowMapping] = {}
     for lookup in lookups:
+        # `+ 0`: ordered by an expression, not the indexed column, so SQLite finds the rows
+        # through the lookup's index and sorts those few, instead of walking the project's
+        # (project_id, created_at) index until 500 match.
         statement = (
             select(events)
             .where(events.c.project_id == project_id, lookup)
-            .order_by(events.c.created_at, events.c.id)
+            .order_by(events.c.created_at + 0, events.c.id)
             .limit(500)
         )
         found.update((row["seq"], row) for row in connection.execute(statement).mappings())

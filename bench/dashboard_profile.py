@@ -1,0 +1,107 @@
+"""Where a dashboard page's time goes: every SQL statement it runs, timed, by page.
+
+    .venv/bin/python bench/dashboard_profile.py --database-url sqlite:///<db> \\
+        --analytics-path <copy.duckdb> --project bench --to 2026-11-23
+
+Runs the app in process (Starlette's TestClient), signs in through the form, opens each page of
+bench/dashboard.py twice (the second is timed) and prints, per page, its time and the statements
+that took the most of it, with which store answered (columnar copy or primary).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from dashboard import CSRF, TRANSCRIPT, _pages
+from sqlalchemy import event
+from starlette.testclient import TestClient
+
+from threadline.app import create_app
+from threadline.config import Settings
+
+Timed = list[tuple[float, str, str]]  # (ms, store, statement head)
+
+
+def _listen(engine: Any, store: str, timed: Timed) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def started(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        conn.info.setdefault("started", []).append(time.perf_counter())
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def finished(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        elapsed = (time.perf_counter() - conn.info["started"].pop()) * 1000
+        head = re.sub(r"\s+", " ", statement)[:150]
+        timed.append((elapsed, store, head))
+
+
+def _dates(last: str) -> Iterator[str]:
+    end = time.mktime(time.strptime(last, "%Y-%m-%d"))
+    yield time.strftime("%Y-%m-%d", time.localtime(end - 29 * 86400))
+    yield last
+    yield time.strftime("%Y-%m-%d", time.localtime(end - 89 * 86400))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--analytics-path", required=True)
+    parser.add_argument("--project", default="bench")
+    parser.add_argument("--to", required=True)
+    parser.add_argument("--top", type=int, default=4)
+    args = parser.parse_args()
+    key = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "threadline",
+            "keys",
+            "create",
+            "--project",
+            args.project,
+            "--integration",
+            "bench",
+            "--kind",
+            "api",
+            "--database-url",
+            args.database_url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    settings = Settings(database_url=args.database_url, analytics_path=args.analytics_path)
+    with TestClient(create_app(settings)) as client:
+        ctx = client.app.state.services  # type: ignore[attr-defined]
+        assert ctx.columnar.wait_until(time.monotonic(), timeout=3600)
+        timed: Timed = []
+        _listen(ctx.columnar.engine, "columnar", timed)
+        _listen(ctx.database.reader, "primary", timed)
+        form = client.get("/dashboard/sign-in").text
+        csrf = CSRF.search(form)
+        assert csrf
+        client.post("/dashboard/sign-in", data={"key": key, "csrf": csrf.group(1), "tz": "UTC"})
+        pages = _pages(*_dates(args.to))
+        transcript = TRANSCRIPT.search(client.get(pages["conversations"]).text)
+        if transcript:
+            pages["transcript"] = transcript.group(1)
+        for name, path in pages.items():
+            client.get(path)
+            timed.clear()
+            started = time.perf_counter()
+            assert client.get(path).status_code == 200
+            total = (time.perf_counter() - started) * 1000
+            sql = sum(ms for ms, _, _ in timed)
+            print(f"\n{name}: {total:,.0f} ms, {len(timed)} statements, {sql:,.0f} ms in SQL")
+            for ms, store, head in sorted(timed, reverse=True)[: args.top]:
+                print(f"  {ms:7,.0f} ms  {store:8}  {head}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
