@@ -35,6 +35,8 @@ def _listen(engine: Any, store: str, timed: Timed) -> None:
 
     @event.listens_for(engine, "after_cursor_execute")
     def finished(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if not conn.info.get("started"):  # began before we listened
+            return
         elapsed = (time.perf_counter() - conn.info["started"].pop()) * 1000
         head = re.sub(r"\s+", " ", statement)[:150]
         timed.append((elapsed, store, head))
