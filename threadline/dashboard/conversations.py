@@ -16,7 +16,6 @@ from threadline.dashboard import filters as f
 from threadline.dashboard.data import (
     conversation_summaries,
     integration_choices,
-    query_page,
     transcript_attachments,
 )
 from threadline.dashboard.period import MAX_DAYS, local_date
@@ -31,15 +30,7 @@ from threadline.store.conversations import get_conversation
 async def conversations_page(request: Request) -> Response:
     v = await viewer(request)
     view, body = await conversations_query(v)
-    rows, total = await analytic_read(
-        v.ctx,
-        query_page,
-        view=view,
-        body=body,
-        project_id=v.project_id,
-        limit=PAGE_ROWS,
-        offset=(v.filters.page - 1) * PAGE_ROWS,
-    )
+    rows, total = await v.table_page(view, body)
     summaries = await analytic_read(
         v.ctx,
         conversation_summaries,

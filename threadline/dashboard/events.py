@@ -8,7 +8,7 @@ from starlette.responses import Response
 from threadline.api.reads import analytic_read, read
 from threadline.dashboard import filters as f
 from threadline.dashboard.charts import bar_chart
-from threadline.dashboard.data import counts_by, daily_counts, integration_choices, query_page
+from threadline.dashboard.data import counts_by, daily_counts, integration_choices
 from threadline.dashboard.render import PAGE_ROWS, period_links, renderer
 from threadline.dashboard.viewer import events_query, viewer
 from threadline.query.properties import property_keys
@@ -18,15 +18,7 @@ async def events_page(request: Request) -> Response:
     v = await viewer(request)
     view, body = await events_query(v)
     where = f.events_where(v.filters)
-    rows, total = await analytic_read(
-        v.ctx,
-        query_page,
-        view=view,
-        body=body,
-        project_id=v.project_id,
-        limit=PAGE_ROWS,
-        offset=(v.filters.page - 1) * PAGE_ROWS,
-    )
+    rows, total = await v.table_page(view, body)
     daily = await analytic_read(
         v.ctx, daily_counts, view="events", where=where, project_id=v.project_id, period=v.period
     )

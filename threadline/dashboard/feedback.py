@@ -12,7 +12,6 @@ from threadline.dashboard.data import (
     daily_counts,
     integration_choices,
     message_snippets,
-    query_page,
     reason_counts,
 )
 from threadline.dashboard.render import PAGE_ROWS, period_links, renderer
@@ -22,15 +21,7 @@ from threadline.dashboard.viewer import feedback_query, viewer
 async def feedback_page(request: Request) -> Response:
     v = await viewer(request)
     view, body = await feedback_query(v)
-    rows, total = await analytic_read(
-        v.ctx,
-        query_page,
-        view=view,
-        body=body,
-        project_id=v.project_id,
-        limit=PAGE_ROWS,
-        offset=(v.filters.page - 1) * PAGE_ROWS,
-    )
+    rows, total = await v.table_page(view, body)
     snippets = await analytic_read(
         v.ctx,
         message_snippets,

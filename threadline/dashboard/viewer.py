@@ -12,9 +12,9 @@ from starlette.requests import Request
 from threadline.api.reads import analytic_read
 from threadline.api.responses import services
 from threadline.dashboard import filters as f
-from threadline.dashboard.data import matching_conversation_ids
+from threadline.dashboard.data import matching_conversation_ids, query_page
 from threadline.dashboard.period import Period, period_from
-from threadline.dashboard.render import viewer_zone
+from threadline.dashboard.render import PAGE_ROWS, viewer_zone
 from threadline.dashboard.session import Session, require_session
 from threadline.services import Services
 from threadline.store.search_stats import unclicked_search_queries
@@ -33,6 +33,18 @@ class Viewer:
     @property
     def period(self) -> Period:
         return self.filters.period
+
+    async def table_page(self, view: str, body: Any) -> tuple[list[dict[str, Any]], int]:
+        """The page of the filtered table this viewer is on, and how many rows match."""
+        return await analytic_read(
+            self.ctx,
+            query_page,
+            view=view,
+            body=body,
+            project_id=self.project_id,
+            limit=PAGE_ROWS,
+            offset=(self.filters.page - 1) * PAGE_ROWS,
+        )
 
 
 async def viewer(request: Request) -> Viewer:
