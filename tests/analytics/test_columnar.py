@@ -167,3 +167,70 @@ def test_old_changes_are_forgotten_but_the_newest_kept(db: Database) -> None:
         assert connection.execute(select(func.count()).select_from(changes)).scalar() == 1
         connection.execute(changes.update().values(created_at=old))
         assert forget_old_changes(connection) == 0  # the newest stays, however old
+
+
+def _search(query: str, **properties: Any) -> dict[str, Any]:
+    return {**_event("search"), "searchQuery": query, "properties": properties}
+
+
+def test_keys_new_since_the_copy_was_built_are_read_from_the_documents(
+    ready: TestClient, api_headers: dict[str, str]
+) -> None:
+    # Built on an empty store, the copy has no columns of its own for any key: "plan" and
+    # "theme" are read from the JSON, and property discovery parses the documents.
+    copy = ready.app.state.services.columnar  # type: ignore[attr-defined]
+    assert copy.shredded.keys == {}
+    for plan in ("pro", "pro", "free"):
+        body = _search("q", plan=plan, theme="dark")
+        assert ready.post("/events", json=body, headers=api_headers).status_code == 200
+    by_plan = {
+        "select": [
+            {"type": "field", "field": "properties", "path": ["plan"]},
+            {"type": "aggregation", "aggregation": "count"},
+        ],
+        "groupBy": [{"field": "properties", "path": ["plan"]}],
+        "orderBy": [{"field": "count", "direction": "desc"}],
+    }
+    assert _query(ready, api_headers, "events", by_plan) == [
+        {"properties.plan": "pro", "count": 2},
+        {"properties.plan": "free", "count": 1},
+    ]
+    keys = ready.post(
+        "/query/property-keys", json={"field": "properties"}, headers=api_headers
+    ).json()
+    assert keys == {"results": ["plan", "theme"]}
+    assert _served(ready)["columnar"] == 2
+
+
+def test_a_key_common_since_the_last_start_gets_columns_of_its_own(
+    database_url: str, tmp_path: Path, api_headers: dict[str, str]
+) -> None:
+    settings = Settings(database_url=database_url, analytics_path=str(tmp_path / "copy.duckdb"))
+    with TestClient(create_app(settings)) as first:
+        copy = first.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        assert copy.shredded.keys == {}
+        for n in range(20):
+            body = _search(f"q{n}", plan="pro")
+            assert first.post("/events", json=body, headers=api_headers).status_code == 200
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+    with TestClient(create_app(settings)) as second:
+        copy = second.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        assert not copy.resumed  # rebuilt, with "plan" shredded
+        assert copy.shredded.keys["events"]["properties"] == ("plan",)
+        count = {
+            "select": [{"type": "aggregation", "aggregation": "count"}],
+            "where": {
+                "condition": {
+                    "field": "properties",
+                    "operator": "eq",
+                    "value": {"path": ["plan"], "value": "pro"},
+                }
+            },
+        }
+        assert _query(second, api_headers, "events", count) == [{"count": 20}]
+    with TestClient(create_app(settings)) as third:  # nothing new: followed on
+        copy = third.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        assert copy.resumed
