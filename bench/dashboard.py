@@ -36,7 +36,11 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 TRANSCRIPT = re.compile(r'href="(/dashboard/conversations/[^"?]+)')
 
 
-def _pages(first: str, last: str, days90: str) -> dict[str, str]:
+def page_paths(last: str) -> dict[str, str]:
+    """Each page benchmarked, by name, for periods of 30 and 90 days ending on `last`."""
+    end = time.mktime(time.strptime(last, "%Y-%m-%d"))
+    first = time.strftime("%Y-%m-%d", time.localtime(end - 29 * 86400))
+    days90 = time.strftime("%Y-%m-%d", time.localtime(end - 89 * 86400))
     span = f"from={first}&to={last}"
     long_span = f"from={days90}&to={last}"
     return {
@@ -61,6 +65,22 @@ def _nearest_rank(values: list[float], share: float) -> float:
 def _cli(*arguments: str) -> str:
     command = [sys.executable, "-m", "threadline", *arguments]
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def create_api_key(url: str, project: str) -> str:
+    """An api key of `project`, made with the real CLI."""
+    return _cli(
+        "keys",
+        "create",
+        "--project",
+        project,
+        "--integration",
+        "bench",
+        "--kind",
+        "api",
+        "--database-url",
+        url,
+    ).strip()
 
 
 class Browser:
@@ -125,22 +145,8 @@ def main() -> int:
     if url is None:
         url = f"sqlite:///{workdir / 'demo.db'}"
         _cli("demo", "--no-serve", "--events", str(args.events), "--database-url", url)
-    key = _cli(
-        "keys",
-        "create",
-        "--project",
-        args.project,
-        "--integration",
-        "bench",
-        "--kind",
-        "api",
-        "--database-url",
-        url,
-    ).strip()
+    key = create_api_key(url, args.project)
     last = time.strftime("%Y-%m-%d") if args.to is None else args.to
-    end = time.mktime(time.strptime(last, "%Y-%m-%d"))
-    first = time.strftime("%Y-%m-%d", time.localtime(end - 29 * 86400))
-    days90 = time.strftime("%Y-%m-%d", time.localtime(end - 89 * 86400))
 
     env = {"THREADLINE_ANALYTICS": args.analytics}
     if args.analytics_path:
@@ -153,7 +159,7 @@ def main() -> int:
         print(f"columnar copy ready after {time.perf_counter() - started:.0f} s", file=sys.stderr)
         browser = Browser(server.url)
         browser.sign_in(key)
-        pages = _pages(first, last, days90)
+        pages = page_paths(last)
         _, listing = browser.get(pages["conversations"])
         transcript = TRANSCRIPT.search(listing)
         if transcript:

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import argparse
 import re
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
-from dashboard import CSRF, TRANSCRIPT, _pages
+from dashboard import CSRF, TRANSCRIPT, create_api_key, page_paths
 from sqlalchemy import event
 from starlette.testclient import TestClient
 
@@ -42,13 +40,6 @@ def _listen(engine: Any, store: str, timed: Timed) -> None:
         timed.append((elapsed, store, head))
 
 
-def _dates(last: str) -> Iterator[str]:
-    end = time.mktime(time.strptime(last, "%Y-%m-%d"))
-    yield time.strftime("%Y-%m-%d", time.localtime(end - 29 * 86400))
-    yield last
-    yield time.strftime("%Y-%m-%d", time.localtime(end - 89 * 86400))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", required=True)
@@ -57,26 +48,7 @@ def main() -> int:
     parser.add_argument("--to", required=True)
     parser.add_argument("--top", type=int, default=4)
     args = parser.parse_args()
-    key = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "threadline",
-            "keys",
-            "create",
-            "--project",
-            args.project,
-            "--integration",
-            "bench",
-            "--kind",
-            "api",
-            "--database-url",
-            args.database_url,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    key = create_api_key(args.database_url, args.project)
     settings = Settings(database_url=args.database_url, analytics_path=args.analytics_path)
     with TestClient(create_app(settings)) as client:
         ctx = client.app.state.services  # type: ignore[attr-defined]
@@ -88,7 +60,7 @@ def main() -> int:
         csrf = CSRF.search(form)
         assert csrf
         client.post("/dashboard/sign-in", data={"key": key, "csrf": csrf.group(1), "tz": "UTC"})
-        pages = _pages(*_dates(args.to))
+        pages = page_paths(args.to)
         transcript = TRANSCRIPT.search(client.get(pages["conversations"]).text)
         if transcript:
             pages["transcript"] = transcript.group(1)

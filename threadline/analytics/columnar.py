@@ -250,6 +250,7 @@ class ColumnarCopy:
         while True:
             with self.primary.connect() as primary:
                 changed, more_changes = self._changed_rows(primary)
+                parts = {name: _parts(sorted(seqs)) for name, seqs in changed.items()}
                 events = load.fetch(
                     primary,
                     load.rows_select(tables.events)
@@ -260,18 +261,18 @@ class ColumnarCopy:
                 refetched = {
                     name: [
                         row
-                        for part in _parts(sorted(seqs))
+                        for part in name_parts
                         for row in load.fetch(
                             primary,
                             load.rows_select(CHANGING[name]).where(CHANGING[name].c.seq.in_(part)),
                         )
                     ]
-                    for name, seqs in changed.items()
+                    for name, name_parts in parts.items()
                 }
             now = time.monotonic()
             cursor.begin()
-            for name, seqs in changed.items():
-                for part in _parts(sorted(seqs)):
+            for name, name_parts in parts.items():
+                for part in name_parts:
                     cursor.execute(
                         f"DELETE FROM {name} WHERE seq IN ({', '.join('?' * len(part))})", part
                     )

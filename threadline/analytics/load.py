@@ -17,7 +17,7 @@ import duckdb
 import msgspec
 from sqlalchemy import Connection, Select, Table, Text, cast, select
 
-from threadline.analytics.schema import COPIES, JSON_COLUMNS, READ_TYPES
+from threadline.analytics.schema import JSON_COLUMNS, READ_TYPES
 from threadline.analytics.shred import Shredded
 
 _encoder = msgspec.json.Encoder()
@@ -90,7 +90,7 @@ def insert(
 
 def create_tables(cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
     """The copy's tables, made anew (what they held is dropped)."""
-    for name in COPIES:
-        columns = [*READ_TYPES[name].items(), *shredded.columns(name)]
+    for name, types in READ_TYPES.items():
+        columns = [*types.items(), *shredded.columns(name)]
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
         cursor.execute(f"CREATE TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns)})")

@@ -4,10 +4,7 @@ statements, built on threadline.store.tables, therefore run on the copy unchange
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import JSON, BigInteger, Boolean, Column, MetaData, Table, Text
-from sqlalchemy.types import TypeEngine
+from sqlalchemy import JSON, Boolean, Column
 
 from threadline.store import tables
 
@@ -18,36 +15,23 @@ CHANGING = {
 }
 MIRRORED = (*CHANGING.values(), tables.events)
 
-metadata = MetaData()
-
 # Where the copy is: how far it has followed each primary table, and which database it is a
 # copy of. Updated in the same DuckDB transaction as the rows, so the two never disagree.
 STATE_DDL = "CREATE TABLE IF NOT EXISTS columnar_state (name VARCHAR PRIMARY KEY, value VARCHAR)"
 
 
-def _columnar_type(column: Column[object]) -> tuple[TypeEngine[Any], str]:
-    """(SQLAlchemy type, DuckDB type name) for one primary column."""
+def _duckdb_type(column: Column[object]) -> str:
     kind = column.type
     if isinstance(kind, JSON):
-        return JSON(), "JSON"
+        return "JSON"
     if isinstance(kind, Boolean):
-        return Boolean(), "BOOLEAN"
-    if kind.python_type is int:
-        return BigInteger(), "BIGINT"
-    return Text(), "VARCHAR"
+        return "BOOLEAN"
+    return "BIGINT" if kind.python_type is int else "VARCHAR"
 
 
-def _copy(table: Table) -> Table:
-    return Table(
-        table.name, metadata, *(Column(c.name, _columnar_type(c)[0]) for c in table.columns)
-    )
-
-
-COPIES = {table.name: _copy(table) for table in MIRRORED}
-# The column types read_json is told, so it neither guesses nor parses JSON columns.
-READ_TYPES = {
-    table.name: {c.name: _columnar_type(c)[1] for c in table.columns} for table in MIRRORED
-}
+# Each copied table's columns and their DuckDB types, in the primary's order: the copy's DDL,
+# and what read_json is told, so it neither guesses nor parses JSON columns.
+READ_TYPES = {table.name: {c.name: _duckdb_type(c) for c in table.columns} for table in MIRRORED}
 JSON_COLUMNS = {
     table.name: frozenset(c.name for c in table.columns if isinstance(c.type, JSON))
     for table in MIRRORED

@@ -22,18 +22,15 @@ from collections import Counter
 from typing import Any
 
 import msgspec
-from sqlalchemy import Boolean, Column, ColumnElement, Connection, Table, Text, cast, column, select
+from sqlalchemy import Boolean, Column, ColumnElement, Connection, Text, cast, column, select
 from sqlalchemy.sql.selectable import Alias
 
-from threadline.analytics.schema import CHANGING, COPIES
-from threadline.store import tables
+from threadline.analytics.schema import MIRRORED
 
 SHREDDABLE = ("properties", "user_properties")
 MAX_KEYS = 24
 SAMPLE_ROWS = 20_000
 MIN_SHARE = 0.01
-
-_TABLES = {**CHANGING, "events": tables.events}
 
 
 def _pointer(key: str) -> str:
@@ -132,8 +129,8 @@ class Shredded:
 def discover(primary: Connection, min_share: float = MIN_SHARE) -> Shredded:
     """The keys worth shredding: on at least min_share of the newest rows of each table."""
     found: dict[str, dict[str, tuple[str, ...]]] = {}
-    for name in COPIES:
-        table: Table = _TABLES[name]
+    for table in MIRRORED:
+        name = table.name
         sources = [c for c in SHREDDABLE if c in table.c]
         if not sources:
             continue

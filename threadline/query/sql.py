@@ -420,10 +420,6 @@ def _by_type(values: list[Any]) -> tuple[list[str], list[int | float], list[bool
 
 
 def sql_for(dialect_name: str) -> Sql:
-    if dialect_name == "duckdb":
-        from threadline.query.sql_duckdb import DuckDbSql  # it builds on this module
-
-        return DuckDbSql()
     return PostgresSql() if dialect_name == "postgresql" else SqliteSql()
 
 
@@ -431,7 +427,7 @@ def sql_of(connection: Connection) -> Sql:
     """The SQL for this connection: on the columnar copy, knowing which JSON keys it shredded
     (the copy's engine carries them as an execution option)."""
     if connection.dialect.name == "duckdb":
-        from threadline.query.sql_duckdb import DuckDbSql
+        from threadline.query.sql_duckdb import DuckDbSql  # it builds on this module
 
         return DuckDbSql(connection.get_execution_options().get("threadline_shredded"))
     return sql_for(connection.dialect.name)
