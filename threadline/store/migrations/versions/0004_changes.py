@@ -1,6 +1,7 @@
-"""Changes: a log of every row written to or deleted from conversations, messages, feedback and
-semantic threads,
-kept by triggers, so the columnar copy (threadline.analytics) can follow updates and deletes.
+"""Changes: a trigger-kept log of rows written to or deleted from the tables that change.
+
+Conversations, messages, feedback and semantic threads are logged, so the columnar copy
+(threadline.analytics) can follow their updates and deletes.
 
 Events are append-only and followed by their `seq` directly: a trigger there would double the
 cost of the hottest write for nothing.
