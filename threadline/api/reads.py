@@ -54,7 +54,7 @@ async def _fresh(ctx: Services, copy: ColumnarCopy) -> bool:
 async def analytic_read(ctx: Services, query: Callable[..., T], /, **arguments: Any) -> T:
     """Like read(), for analytic queries (counts, groupings, scans over many rows): served from
     the columnar copy when it is up to date, from the primary store otherwise. query must be
-    portable SQLAlchemy Core (JSON access through threadline.query.sql.sql_of)."""
+    portable SQLAlchemy Core (JSON access through threadline.query.dialects.sql_of)."""
     copy = ctx.columnar
     if copy is not None and await _fresh(ctx, copy):
         try:

@@ -13,8 +13,8 @@ from sqlalchemy import Connection
 from threadline.errors import Unprocessable
 from threadline.query.catalogue import VIEWS_BY_WIRE_NAME, View
 from threadline.query.compile import QueryCompiler, normalize_json_text
+from threadline.query.dialects import sql_of
 from threadline.query.filters import refuse
-from threadline.query.sql import sql_of
 from threadline.wire.query import PropertyKeysQuery, PropertyValuesQuery
 
 MAX_KEYS = 1000

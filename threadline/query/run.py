@@ -8,7 +8,7 @@ from sqlalchemy import Connection
 
 from threadline.query.catalogue import VIEWS
 from threadline.query.compile import PAGE_SIZE, CompiledQuery, KeysOf, compile_query
-from threadline.query.sql import sql_of
+from threadline.query.dialects import sql_of
 from threadline.wire.query import QueryData
 
 

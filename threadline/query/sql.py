@@ -18,7 +18,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ColumnElement,
-    Connection,
     Float,
     Select,
     String,
@@ -417,17 +416,3 @@ def _by_type(values: list[Any]) -> tuple[list[str], list[int | float], list[bool
     booleans = [v for v in values if isinstance(v, bool)]
     numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     return strings, numbers, booleans
-
-
-def sql_for(dialect_name: str) -> Sql:
-    return PostgresSql() if dialect_name == "postgresql" else SqliteSql()
-
-
-def sql_of(connection: Connection) -> Sql:
-    """The SQL for this connection: on the columnar copy, knowing which JSON keys it shredded
-    (the copy's engine carries them as an execution option)."""
-    if connection.dialect.name == "duckdb":
-        from threadline.query.sql_duckdb import DuckDbSql  # it builds on this module
-
-        return DuckDbSql(connection.get_execution_options().get("threadline_shredded"))
-    return sql_for(connection.dialect.name)
