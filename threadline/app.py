@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from threadline.analytics.columnar import sweep_old_changes
@@ -29,10 +29,10 @@ from threadline.api import (
 from threadline.api.idempotency import sweep_old_answers
 from threadline.config import Settings
 from threadline.dashboard.app import dashboard_app
-from threadline.dashboard.redirects import to_home
 from threadline.dashboard.session import sweep_old_sessions
 from threadline.errors import ThreadlineError, error_for_status, problem_response
 from threadline.middleware import RequestContextMiddleware, new_request_id
+from threadline.redirects import PathOnlyRedirects
 from threadline.services import Services
 
 
@@ -103,12 +103,11 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             *openapi.routes,
             # Server-rendered pages for people, with HTML errors of their own (docs/dashboard.md).
             Mount("/dashboard", app=dashboard_app(ctx)),
-            # /dashboard is routed, not left to the trailing-slash redirect, which would echo
-            # the Host header in its Location.
-            Route("/dashboard", to_home, methods=["GET"]),
         ],
         middleware=[
             *_proxy_middleware(settings),
+            # Redirects never echo the client's Host header (threadline.redirects).
+            Middleware(PathOnlyRedirects),
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),

@@ -15,7 +15,6 @@ from threadline.dashboard.events import events_page
 from threadline.dashboard.export import export_table
 from threadline.dashboard.feedback import feedback_page
 from threadline.dashboard.overview import overview_page
-from threadline.dashboard.redirects import PathOnlyRedirects
 from threadline.dashboard.render import Renderer
 from threadline.dashboard.search import search_page
 from threadline.dashboard.session import SessionKeys
@@ -39,7 +38,7 @@ def dashboard_app(ctx: Services) -> Starlette:
             Route("/export/{table}.csv", export_table, methods=["GET"]),
             Mount("/static", StaticFiles(packages=[("threadline.dashboard", "static")])),
         ],
-        middleware=[Middleware(PathOnlyRedirects), Middleware(UnexpectedErrors)],
+        middleware=[Middleware(UnexpectedErrors)],
         exception_handlers={ThreadlineError: threadline_error, HTTPException: http_error},
     )
     app.state.services = ctx

@@ -1,8 +1,8 @@
-"""Redirects that stay on this server: every Location the dashboard sends is a path.
+"""Redirects that stay on this server: every Location threadline sends is a path.
 
-Starlette builds absolute URLs from the request's Host header (its trailing-slash redirects do),
-and any client chooses that header. A path-only Location cannot point at another host, whatever
-a cache or a proxy in front made of the Host header.
+Starlette's trailing-slash redirects (GET /dashboard -> /dashboard/, GET /feedback/ -> /feedback)
+build an absolute URL from the request's Host header, which any client chooses. A path-only
+Location cannot point at another host, whatever a cache or a proxy in front made of that header.
 """
 
 from __future__ import annotations
@@ -10,22 +10,13 @@ from __future__ import annotations
 from urllib.parse import urlsplit, urlunsplit
 
 from starlette.datastructures import MutableHeaders
-from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-HOME = "/dashboard/"
 
 
 def path_only(location: str) -> str:
     """The path, query and fragment of a URL; never "//host" (a protocol-relative URL)."""
     parts = urlsplit(location)
     return urlunsplit(("", "", "/" + parts.path.lstrip("/"), parts.query, parts.fragment))
-
-
-async def to_home(request: Request) -> Response:
-    """GET /dashboard: the dashboard's home, by path."""
-    return RedirectResponse(HOME, status_code=307)
 
 
 class PathOnlyRedirects:
