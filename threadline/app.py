@@ -13,6 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from threadline.analytics.columnar import sweep_old_changes
 from threadline.api import (
@@ -28,8 +29,10 @@ from threadline.api import (
 from threadline.api.idempotency import sweep_old_answers
 from threadline.config import Settings
 from threadline.dashboard.app import dashboard_app
+from threadline.dashboard.session import sweep_old_sessions
 from threadline.errors import ThreadlineError, error_for_status, problem_response
 from threadline.middleware import RequestContextMiddleware, new_request_id
+from threadline.redirects import PathOnlyRedirects
 from threadline.services import Services
 
 
@@ -55,6 +58,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return problem_response(error, instance=request.url.path, request_id=_request_id(request))
 
 
+def _proxy_middleware(settings: Settings) -> list[Middleware]:
+    """X-Forwarded-For and X-Forwarded-Proto, believed from THREADLINE_TRUSTED_PROXIES only.
+
+    Applied here rather than by uvicorn's own flag so that the app behaves the same under any
+    ASGI server and in tests; outermost, so everything inside sees the client's scheme."""
+    if not settings.trusted_proxies:
+        return []
+    return [Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))]
+
+
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
     """The ASGI app. Pass `services` to share storage with the caller (tests, the CLI)."""
     owned = services is None
@@ -67,6 +80,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         sweepers = [
             asyncio.create_task(sweep_old_answers(ctx.writer, ctx.idempotency)),
             asyncio.create_task(sweep_old_changes(ctx.writer)),
+            asyncio.create_task(sweep_old_sessions(ctx.writer, settings)),
         ]
         try:
             yield
@@ -91,6 +105,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             Mount("/dashboard", app=dashboard_app(ctx)),
         ],
         middleware=[
+            *_proxy_middleware(settings),
+            # Redirects never echo the client's Host header (threadline.redirects).
+            Middleware(PathOnlyRedirects),
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),

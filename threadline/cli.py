@@ -150,7 +150,8 @@ def _serve(settings: Settings, *, also: str = "") -> None:
         access_log=settings.access_log,
         # In-flight requests get this long to finish on SIGTERM; queued writes are then drained.
         timeout_graceful_shutdown=30,
-        # threadline never reads client addresses; X-Forwarded-* parsing would be wasted work.
+        # Off: uvicorn's own parsing would trust 127.0.0.1 by default. create_app applies
+        # X-Forwarded-* from THREADLINE_TRUSTED_PROXIES only (docs/dashboard.md).
         proxy_headers=False,
     )
 

@@ -55,6 +55,14 @@ class Settings:
     # Signs the dashboard's session cookies. Empty: a random secret per process, so sessions
     # end when the process restarts and are not shared between instances.
     session_secret: str = ""
+    # A dashboard session unused this long ends (its row stays in the database, shared by
+    # every instance, so a sign-out or a timeout holds on all of them).
+    session_idle_minutes: float = 60.0
+    # ... and one in use ends this long after sign-in all the same.
+    session_lifetime_hours: float = 12.0
+    # Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto
+    # are believed (the scheme decides whether cookies are Secure). Empty: nobody's.
+    trusted_proxies: tuple[str, ...] = ()
     log_level: str = "info"
     access_log: bool = False
 

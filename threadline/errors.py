@@ -8,6 +8,7 @@
     ├── MethodNotAllowed               405     method_not_allowed
     ├── Conflict                       409     conflict
     ├── PayloadTooLarge                413     payload_too_large
+    ├── UnsupportedMediaType           415     unsupported_media_type
     ├── Unprocessable                  422     unprocessable_entity
     ├── TooManyRequests(retry_after)   429     too_many_requests
     ├── InternalError                  500     internal_server_error
@@ -80,6 +81,10 @@ class PayloadTooLarge(ThreadlineError):
     status, code, title = 413, "payload_too_large", "Payload Too Large"
 
 
+class UnsupportedMediaType(ThreadlineError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported Media Type"
+
+
 class Unprocessable(ThreadlineError):
     status, code, title = 422, "unprocessable_entity", "Unprocessable Entity"
 
@@ -114,6 +119,7 @@ _BY_STATUS: dict[int, type[ThreadlineError]] = {
         MethodNotAllowed,
         Conflict,
         PayloadTooLarge,
+        UnsupportedMediaType,
         Unprocessable,
         TooManyRequests,
         InternalError,

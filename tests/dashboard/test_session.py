@@ -1,13 +1,18 @@
-"""Signing in and out: api keys only, signed HttpOnly cookies, CSRF on every form."""
+"""Signing in and out: api keys only, signed HttpOnly cookies naming a server-side session that
+sign-out, idling, its lifetime and revoking the key all end; CSRF on every form."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from tests.conftest import KeyMaker
 from tests.dashboard.conftest import csrf_of, sign_in
+from threadline.app import create_app
+from threadline.config import Settings
 from threadline.store.engine import Database
 from threadline.store.keys import list_keys, revoke_key
+from threadline.store.tables import dashboard_sessions
 
 
 def test_an_api_key_signs_in_with_an_httponly_lax_cookie(client: TestClient, api_key: str) -> None:
@@ -76,7 +81,7 @@ def test_sign_in_returns_to_the_page_asked_for_and_never_elsewhere(
 def test_sign_out_needs_the_session_csrf_token_and_ends_the_session(
     signed_in: TestClient,
 ) -> None:
-    assert signed_in.post("/dashboard/sign-out", data={}).status_code == 403
+    assert signed_in.post("/dashboard/sign-out", data={"next": "/"}).status_code == 403
     assert signed_in.get("/dashboard/", follow_redirects=False).status_code == 200
     token = csrf_of(signed_in.get("/dashboard/").text)
     response = signed_in.post("/dashboard/sign-out", data={"csrf": token}, follow_redirects=False)
@@ -104,3 +109,85 @@ def test_the_timezone_sent_at_sign_in_draws_the_pages(client: TestClient, api_ke
     response = sign_in(client, api_key, tz="Asia/Kolkata")
     assert response.status_code == 303
     assert "Times shown in <span data-zone>Asia/Kolkata</span>" in client.get("/dashboard/").text
+
+
+def session_cookie(client: TestClient) -> str:
+    cookie = client.cookies.get("tl_session", path="/dashboard")
+    assert cookie
+    return cookie
+
+
+def replay(client: TestClient, cookie: str) -> int:
+    """The status of the overview opened with only this session cookie."""
+    client.cookies.clear()
+    client.cookies.set("tl_session", cookie, path="/dashboard")
+    return client.get("/dashboard/", follow_redirects=False).status_code
+
+
+def age_sessions(db: Database, **columns: int) -> None:
+    """Moves every session's times back by the given microseconds (created_at, last_seen_at)."""
+    with db.writer.begin() as connection:
+        connection.execute(
+            dashboard_sessions.update().values(
+                {name: dashboard_sessions.c[name] - ago for name, ago in columns.items()}
+            )
+        )
+
+
+def last_seen(db: Database) -> list[int]:
+    with db.reader.connect() as connection:
+        return list(connection.execute(select(dashboard_sessions.c.last_seen_at)).scalars())
+
+
+MINUTE_US = 60 * 1_000_000
+
+
+def test_a_cookie_replayed_after_sign_out_is_refused(signed_in: TestClient, db: Database) -> None:
+    cookie = session_cookie(signed_in)
+    token = csrf_of(signed_in.get("/dashboard/").text)
+    assert signed_in.post("/dashboard/sign-out", data={"csrf": token}).status_code == 200
+    assert last_seen(db) == []  # the server-side session is gone, not only the cookie
+    assert replay(signed_in, cookie) == 303
+
+
+def test_a_session_idle_beyond_the_timeout_ends(signed_in: TestClient, db: Database) -> None:
+    idle = Settings().session_idle_minutes
+    cookie = session_cookie(signed_in)
+    age_sessions(db, last_seen_at=int((idle - 1) * MINUTE_US))
+    assert replay(signed_in, cookie) == 200  # which counts as activity: seen now
+    age_sessions(db, last_seen_at=int((idle + 1) * MINUTE_US))
+    assert replay(signed_in, cookie) == 303
+
+
+def test_a_session_in_use_still_ends_at_its_lifetime(signed_in: TestClient, db: Database) -> None:
+    lifetime_us = int(Settings().session_lifetime_hours * 60 * MINUTE_US)
+    cookie = session_cookie(signed_in)
+    age_sessions(db, created_at=lifetime_us - MINUTE_US)
+    assert replay(signed_in, cookie) == 200
+    age_sessions(db, created_at=2 * MINUTE_US)
+    assert replay(signed_in, cookie) == 303
+
+
+def test_last_seen_is_written_at_most_once_a_minute(signed_in: TestClient, db: Database) -> None:
+    age_sessions(db, last_seen_at=10 * 1_000_000)
+    (before,) = last_seen(db)
+    assert signed_in.get("/dashboard/").status_code == 200
+    assert last_seen(db) == [before]  # seen 10 s ago: no write
+    age_sessions(db, last_seen_at=2 * MINUTE_US)
+    (aged,) = last_seen(db)
+    assert signed_in.get("/dashboard/").status_code == 200
+    (touched,) = last_seen(db)
+    assert touched > aged + MINUTE_US
+
+
+def test_sessions_live_in_the_database_shared_by_instances(database_url: str, api_key: str) -> None:
+    """Two processes on one database (and one secret): a session opened on one works on the
+    other, and signing out on either ends it on both."""
+    settings = Settings(database_url=database_url, session_secret="shared", analytics="off")
+    with TestClient(create_app(settings)) as first, TestClient(create_app(settings)) as second:
+        assert sign_in(first, api_key).status_code == 303
+        cookie = session_cookie(first)
+        assert replay(second, cookie) == 200
+        token = csrf_of(second.get("/dashboard/").text)
+        assert second.post("/dashboard/sign-out", data={"csrf": token}).status_code == 200
+        assert replay(first, cookie) == 303

@@ -1,7 +1,8 @@
 """Signing in with an API key of the project, and signing out.
 
 A key is verified exactly as the API verifies a bearer key (auth.Authenticator, with its cache
-and rate limit); web keys are refused, since they are embedded in public pages.
+and rate limit); web keys are refused, since they are embedded in public pages. Both forms are
+read through forms.read_form, which refuses a large or non-urlencoded body before parsing it.
 """
 
 from __future__ import annotations
@@ -10,15 +11,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from threadline.api.responses import services
+from threadline.dashboard.forms import read_form
 from threadline.dashboard.period import zone_named
 from threadline.dashboard.render import renderer
 from threadline.dashboard.session import (
     COOKIE_PATH,
-    SESSION_SECONDS,
     TIMEZONE_COOKIE,
+    TIMEZONE_SECONDS,
     check_csrf,
     current_session,
     end_session,
+    is_https,
     require_session,
     start_session,
 )
@@ -54,9 +57,9 @@ async def sign_in_form(request: Request) -> Response:
 
 
 async def sign_in(request: Request) -> Response:
-    form = await request.form()
-    check_csrf(request, None, str(form.get("csrf", "")))
-    key = str(form.get("key", "")).strip()[:MAX_KEY_CHARS]
+    form = await read_form(request)
+    check_csrf(request, None, form.get("csrf", ""))
+    key = form.get("key", "").strip()[:MAX_KEY_CHARS]
     if not key:
         return _form(request, error="Paste an API key of your project.", status=400)
     try:
@@ -69,21 +72,27 @@ async def sign_in(request: Request) -> Response:
             "Use an api key (threadline keys create --kind api)."
         )
         return _form(request, error=message, status=403)
-    response = RedirectResponse(safe_next(str(form.get("next", ""))), status_code=303)
-    start_session(request, response, principal.key_id)
-    zone = str(form.get("tz", ""))
+    response = RedirectResponse(safe_next(form.get("next")), status_code=303)
+    await start_session(request, response, principal.key_id)
+    zone = form.get("tz", "")
     if zone and zone_named(zone).key == zone:
-        # Readable by the page script, which keeps it in step with the browser's zone.
+        # Readable and rewritten by the page script, which keeps it in step with the browser's
+        # zone: so under its plain name and path whatever the scheme (it is no secret).
         response.set_cookie(
-            TIMEZONE_COOKIE, zone, max_age=SESSION_SECONDS, path=COOKIE_PATH, samesite="lax"
+            TIMEZONE_COOKIE,
+            zone,
+            max_age=TIMEZONE_SECONDS,
+            path=COOKIE_PATH,
+            samesite="lax",
+            secure=is_https(request),
         )
     return response
 
 
 async def sign_out(request: Request) -> Response:
+    form = await read_form(request)
     session = await require_session(request)
-    form = await request.form()
-    check_csrf(request, session, str(form.get("csrf", "")))
+    check_csrf(request, session, form.get("csrf", ""))
     response = RedirectResponse("/dashboard/sign-in", status_code=303)
-    end_session(response)
+    await end_session(request, response, session)
     return response

@@ -257,7 +257,23 @@ idempotency_keys = Table(
     Index(None, "created_at"),
 )
 
+# Signed-in dashboard browsers (migration 0008). The cookie carries a random token; only its
+# SHA-256 is kept, so a copy of this table opens no session. Signing out deletes the row; a row
+# idle or old beyond the settings no longer opens pages and is swept.
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("key_id", String(64), nullable=False),
+    Column("created_at", Micros, nullable=False),
+    # Written at most once a minute per session (dashboard.session.TOUCH_SECONDS).
+    Column("last_seen_at", Micros, nullable=False),
+    ForeignKeyConstraint(["key_id"], ["api_keys.id"]),
+    Index(None, "last_seen_at"),
+)
+
 DATA_TABLES = (
+    dashboard_sessions,
     changes,
     semantic_threads,
     idempotency_keys,

@@ -15,7 +15,8 @@
   document.querySelectorAll("input[data-tz]").forEach(function (input) { input.value = zone; });
   if (cookie(COOKIE) !== zone) {
     // IANA names are cookie-safe (letters, "/", "_", "-", "+"): stored as they are.
-    document.cookie = COOKIE + "=" + zone + "; path=/dashboard; max-age=31536000; samesite=lax";
+    document.cookie = COOKIE + "=" + zone + "; path=/dashboard; max-age=31536000; samesite=lax" +
+      (location.protocol === "https:" ? "; secure" : "");
     // Once per tab: a page drawn for another zone is redrawn for this one.
     if (document.body.hasAttribute("data-signed-in") && !sessionStorage.getItem("tl_tz_reloaded")) {
       sessionStorage.setItem("tl_tz_reloaded", "1");
