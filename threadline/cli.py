@@ -133,6 +133,7 @@ def _serve(settings: Settings, *, also: str = "") -> None:
     import uvicorn
 
     from threadline.app import create_app
+    from threadline.protocol import with_head_timeout
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -152,6 +153,9 @@ def _serve(settings: Settings, *, also: str = "") -> None:
         timeout_graceful_shutdown=30,
         # threadline never reads client addresses; X-Forwarded-* parsing would be wasted work.
         proxy_headers=False,
+        # httptools, as uvicorn's "auto" picks, plus a deadline on request heads that uvicorn
+        # lacks; request bodies have theirs in threadline.api.body (docs/operations.md).
+        http=with_head_timeout(settings.header_timeout_seconds),
     )
 
 
