@@ -16,6 +16,7 @@ TITLES = {
     403: ("Forbidden", "forbidden"),
     404: ("Not Found", "not_found"),
     405: ("Method Not Allowed", "method_not_allowed"),
+    408: ("Request Timeout", "request_timeout"),
     413: ("Payload Too Large", "payload_too_large"),
     422: ("Unprocessable Entity", "unprocessable_entity"),
     429: ("Too Many Requests", "too_many_requests"),

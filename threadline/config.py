@@ -27,10 +27,17 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     # Writes waiting for the writer beyond this many are refused with 503 + Retry-After.
     writer_queue_size: int = 10_000
-    # Write requests being handled at once beyond this many are refused with 503 + Retry-After
-    # before their body is read: under overload the HTTP side saturates before the writer's
-    # queue fills, and queueing there would only grow latency (docs/performance.md).
+    # Write requests being handled at once beyond this many are refused with 503 + Retry-After:
+    # under overload the HTTP side saturates before the writer's queue fills, and queueing there
+    # would only grow latency (docs/performance.md). A write counts once its body is in, so slow
+    # clients cannot hold the slots (docs/decisions.md).
     max_writes_in_flight: int = 256
+    # Seconds a request body has to arrive in full, from the first read: a total deadline, so a
+    # trickle of bytes cannot extend it. Beyond it: 408 and the connection is closed.
+    body_timeout_seconds: float = 30.0
+    # Seconds a request head (request line and headers) has to arrive in full, counted from the
+    # connection's opening or the end of the previous response. Beyond it the connection closes.
+    header_timeout_seconds: float = 10.0
     # CSV exports streaming at once; each holds a read connection while it runs. More: 503.
     max_concurrent_exports: int = 2
     # Most writes committed in one transaction (group commit).

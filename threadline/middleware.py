@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: a request id on every request, and a problem+json 500 for any crash.
+"""Pure ASGI middleware: a request id on every request, a problem+json 500 for any crash, and
+one quiet log line for a client that hung up mid-body.
 
 It sits inside the CORS middleware, so even a 500 carries Access-Control-Allow-Origin and a
 browser can read it.
@@ -11,6 +12,7 @@ import logging
 import secrets
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from threadline.errors import InternalError, problem_response
@@ -51,6 +53,15 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            # The client hung up before its body was in: nothing was written and nobody is left
+            # to answer. Routine on the internet, so one line, not an error with a traceback.
+            log.info(
+                "client disconnected before sending its whole body: %s %s (requestId=%s)",
+                scope["method"],
+                scope["path"],
+                request_id,
+            )
         except Exception:
             log.exception(
                 "unhandled error on %s %s (requestId=%s)",

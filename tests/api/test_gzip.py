@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import os
+import threading
 import zlib
 from collections.abc import Iterator
 
@@ -15,7 +16,7 @@ from starlette.testclient import TestClient
 from starlette.types import Message
 
 from tests.assertions import assert_problem, count, snapshot
-from threadline.api.body import Gunzip, read_body
+from threadline.api.body import INLINE_GZIP_BYTES, Gunzip, read_body
 from threadline.app import create_app
 from threadline.config import Settings
 from threadline.errors import PayloadTooLarge
@@ -253,3 +254,41 @@ def test_an_empty_gzip_body_is_400_empty(client: TestClient, api_headers: dict[s
     for content in (b"", gzip.compress(b""), gzip.compress(b"  \n")):
         response = client.post("/events", content=content, headers=headers)
         assert "empty" in assert_problem(response, 400, "/events")["detail"]
+
+
+def _inflating_threads(content: bytes, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """For each chunk of `content` read_body inflates, whether it ran on the event loop's thread."""
+    on_loop: list[bool] = []
+    feed = Gunzip.feed
+
+    def recording_feed(self: Gunzip, data: bytes) -> bytes:
+        on_loop.append(threading.get_ident() == loop_thread)
+        return feed(self, data)
+
+    monkeypatch.setattr(Gunzip, "feed", recording_feed)
+    loop_thread = threading.get_ident()  # asyncio.run runs the loop on this thread
+    chunks = [content[offset : offset + 4096] for offset in range(0, len(content), 4096)]
+    request, _ = _request(chunks, {"Content-Encoding": "gzip"})
+    body = asyncio.run(read_body(request, LIMIT))
+    assert body.endswith(b'"}')
+    return on_loop
+
+
+def test_a_large_gzip_body_is_inflated_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Many tiny members: the costliest gzip per byte (a fresh inflater per member).
+    text = _event_of_size(20_000)
+    content = b"".join(gzip.compress(text[i : i + 4]) for i in range(0, len(text), 4))
+    assert len(content) > 4 * INLINE_GZIP_BYTES
+    on_loop = _inflating_threads(content, monkeypatch)
+    inline_chunks = INLINE_GZIP_BYTES // 4096
+    assert on_loop == [True] * inline_chunks + [False] * (len(on_loop) - inline_chunks)
+
+
+def test_a_small_gzip_body_is_inflated_on_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    content = gzip.compress(_event_of_size(30_000))
+    assert len(content) < INLINE_GZIP_BYTES
+    assert all(_inflating_threads(content, monkeypatch))

@@ -151,12 +151,13 @@ _SEARCH_STATS = (
 
 NO_KEY: frozenset[KeyKind] = frozenset()
 # Statuses: every op can fail with 500; a key is checked (401), counted (429) and looked up in
-# the database (503); api-only ops refuse web keys (403); bodies can be refused (400, 413);
-# writes can meet a busy or reused Idempotency-Key (409, 422) and a full writer (503).
-_WRITE = (400, 401, 409, 413, 422, 429, 500, 503)
+# the database (503); api-only ops refuse web keys (403); bodies can be refused (400, 413) or
+# arrive too slowly (408); writes can meet a busy or reused Idempotency-Key (409, 422) and a full
+# writer (503).
+_WRITE = (400, 401, 408, 409, 413, 422, 429, 500, 503)
 _READ = (401, 429, 500, 503)
 _API_READ = (401, 403, 429, 500, 503)
-_QUERY = (400, 401, 403, 413, 422, 429, 500, 503)
+_QUERY = (400, 401, 403, 408, 413, 422, 429, 500, 503)
 
 
 def _write(path: str, operation_id: str, summary: str, body: Any, response: Any) -> Operation:
@@ -330,6 +331,8 @@ _WHEN = {
     401: "The Authorization header is missing, malformed, or names an unknown or revoked key.",
     403: "The key's kind may not call this operation (web keys only write).",
     404: "Nothing with this id in the key's project.",
+    408: "The body did not arrive in full within the body timeout (30 s by default); the "
+    "connection is closed.",
     409: "A request with this Idempotency-Key is still being written; retry once it is answered.",
     413: "The body is larger than the limit (2 MiB by default), as sent or decompressed.",
     422: "Well-formed, but cannot be applied (see `detail`), or the Idempotency-Key was used for "

@@ -43,7 +43,7 @@ def _query_handler(view: str) -> Handler:
 
     async def query(request: Request) -> Response:
         ctx, principal = await authorized(request, API_ONLY)
-        body = await read_json(request, body_type, ctx.settings.max_body_bytes)
+        body = await read_json(request, body_type, ctx.settings)
         data = await analytic_read(
             ctx, run_query, view=view, body=body, project_id=principal.project_id
         )
@@ -98,7 +98,7 @@ def _export_handler(view: str, path: str) -> Handler:
 
     async def export(request: Request) -> Response:
         ctx, principal = await authorized(request, API_ONLY)
-        body = await read_json(request, body_type, ctx.settings.max_body_bytes)
+        body = await read_json(request, body_type, ctx.settings)
         return await export_response(
             ctx, view=view, body=body, project_id=principal.project_id, filename=filename
         )
@@ -109,14 +109,14 @@ def _export_handler(view: str, path: str) -> Handler:
 
 async def query_property_keys(request: Request) -> Response:
     ctx, principal = await authorized(request, API_ONLY)
-    body = await read_json(request, PropertyKeysQuery, ctx.settings.max_body_bytes)
+    body = await read_json(request, PropertyKeysQuery, ctx.settings)
     keys = await analytic_read(ctx, property_keys, body=body, project_id=principal.project_id)
     return JSONResponse(PropertyResults(results=keys))
 
 
 async def query_property_values(request: Request) -> Response:
     ctx, principal = await authorized(request, API_ONLY)
-    body = await read_json(request, PropertyValuesQuery, ctx.settings.max_body_bytes)
+    body = await read_json(request, PropertyValuesQuery, ctx.settings)
     values = await analytic_read(ctx, property_values, body=body, project_id=principal.project_id)
     return JSONResponse(PropertyResults(results=values))
 

@@ -36,7 +36,8 @@ class WriteOperation:
 
 @contextlib.contextmanager
 def _in_flight(ctx: Services) -> Iterator[None]:
-    """Count a write in flight, or refuse it with 503 when too many already are."""
+    """Count a write in flight, or refuse it with 503 when too many already are. A write is
+    counted from the moment its body is in until it is answered."""
     if ctx.writes_in_flight >= ctx.settings.max_writes_in_flight:
         raise Unavailable(
             "Too many writes are in progress; retry shortly.",
@@ -51,8 +52,14 @@ def _in_flight(ctx: Services) -> Iterator[None]:
 
 async def handle_write(request: Request, operation: WriteOperation) -> Response:
     ctx = services(request)
+    principal = await ctx.auth.authenticate(request.headers.get("authorization"))
+    # Every write accepts web keys: browser widgets write with their one web key (widget §6.2).
+    principal.require(WEB)
+    # Counted only once its body is in: a client sending its body slowly (or never) must not
+    # hold one of the bounded slots; the body read has a deadline of its own (docs/decisions.md).
+    body = await read_json(request, operation.body_type, ctx.settings)
     with _in_flight(ctx):
-        return await _write(request, ctx, operation)
+        return await _write(request, ctx, principal, body, operation)
 
 
 async def commit(ctx: Services, job: Job[T]) -> T:
@@ -61,11 +68,9 @@ async def commit(ctx: Services, job: Job[T]) -> T:
         return await ctx.writer.submit(job)
 
 
-async def _write(request: Request, ctx: Services, operation: WriteOperation) -> Response:
-    principal = await ctx.auth.authenticate(request.headers.get("authorization"))
-    # Every write accepts web keys: browser widgets write with their one web key (widget §6.2).
-    principal.require(WEB)
-    body = await read_json(request, operation.body_type, ctx.settings.max_body_bytes)
+async def _write(
+    request: Request, ctx: Services, principal: Principal, body: Any, operation: WriteOperation
+) -> Response:
     job = operation.prepare(principal, body)
     key = request.headers.get("idempotency-key")
     if key is None:

@@ -1,0 +1,106 @@
+"""Slow clients against the real server: more slow sockets than there are write slots cannot
+block a normal write, and every one of them is closed once its deadline passes."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import LiveServer, log_excerpt
+
+pytestmark = pytest.mark.e2e
+
+MAX_WRITES_IN_FLIGHT = 2
+SLOW_BODIES = 2 * MAX_WRITES_IN_FLIGHT
+# Small deadlines, so the test waits about this long; every wait below is bounded by SOCKET_WAIT.
+DEADLINE_SECONDS = 1.0
+SOCKET_WAIT = 20.0
+EVENT = b'{"type": "t", "messageId": "m", "entityType": "message"}'
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    server = LiveServer(
+        database_url,
+        tmp_path,
+        env={
+            "THREADLINE_MAX_WRITES_IN_FLIGHT": str(MAX_WRITES_IN_FLIGHT),
+            "THREADLINE_BODY_TIMEOUT_SECONDS": str(DEADLINE_SECONDS),
+            "THREADLINE_HEADER_TIMEOUT_SECONDS": str(DEADLINE_SECONDS),
+        },
+    )
+    try:
+        server.wait_until_healthy()
+    except BaseException:
+        server.kill()
+        raise
+    yield server
+    server.stop_cleanly()
+
+
+def _connect(server: LiveServer) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=SOCKET_WAIT)
+    sock.settimeout(SOCKET_WAIT)  # every recv below fails the test rather than hang
+    return sock
+
+
+def _slow_body(server: LiveServer, key: str) -> socket.socket:
+    """Headers announcing 100 bytes, then one byte once the server is reading the body (it
+    says so with 100 Continue, the moment the handler first asks for the body)."""
+    sock = _connect(server)
+    sock.sendall(
+        b"POST /events HTTP/1.1\r\nHost: threadline\r\n"
+        b"Authorization: Bearer " + key.encode() + b"\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 100\r\n"
+        b"Expect: 100-continue\r\n\r\n"
+    )
+    interim = sock.recv(1024)
+    assert interim.startswith(b"HTTP/1.1 100 "), interim
+    sock.sendall(b"{")
+    return sock
+
+
+def _read_to_eof(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (a reset counts as closed)."""
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    return received
+
+
+def test_slow_sockets_hold_no_write_slot_and_are_closed_after_their_deadline(
+    server: LiveServer,
+) -> None:
+    key = server.create_key("web")
+    slow_bodies = [_slow_body(server, key) for _ in range(SLOW_BODIES)]
+    silent = _connect(server)  # connects and sends nothing
+    half_head = _connect(server)
+    half_head.sendall(b"POST /events HTTP/1.1\r\nHost: threadline\r\n")
+    sockets = [*slow_bodies, silent, half_head]
+    try:
+        with server.client(timeout=SOCKET_WAIT) as client:
+            response = client.post(
+                "/events",
+                content=EVENT,
+                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            )
+        assert response.status_code == 200, response.text
+        for sock in slow_bodies:
+            answer = _read_to_eof(sock)
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 408 "), answer
+            assert b"connection: close" in head.lower()
+            assert b'"code":"request_timeout"' in body
+        for sock in (silent, half_head):
+            assert _read_to_eof(sock) == b""  # closed, with nothing to answer
+    finally:
+        for sock in sockets:
+            sock.close()
+    server.stop_cleanly()
+    assert " ERROR " not in server.log and "Traceback" not in server.log, log_excerpt(server.log)
