@@ -102,6 +102,7 @@ def test_exports_beyond_the_limit_are_503_until_one_ends(
     store_events(db, rows=10)
     slots = services(client).exports
     held = [slots.take(retry_after=1) for _ in range(LIMIT)]
+    assert client.get("/ready").json()["exports"] == {"running": LIMIT, "limit": LIMIT}
     refused = client.post(EXPORT, content=EVERY_ID, headers=api_headers)
     body = assert_problem(refused, 503)
     assert "Too many exports" in body["detail"]

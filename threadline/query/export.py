@@ -71,7 +71,13 @@ class CsvExport:
         )
 
     def close(self) -> None:
-        self._stack.close()
+        """Ends the export, read to the end or not (a client may leave mid-stream)."""
+        try:
+            # First the cursor: a server-side one on PostgreSQL is only closed by this, and
+            # returning its connection to the pool does not close it.
+            self._result.close()
+        finally:
+            self._stack.close()
 
 
 def _keys_of(connection: Connection) -> Any:
