@@ -45,12 +45,12 @@ class CsvResponse(StreamingResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await super().__call__(scope, receive, send)
+            # Leaving this block, however, releases the slot first, with no await before it.
+            with self._slot:
+                await super().__call__(scope, receive, send)
         except ClientDisconnect:
             pass  # the client left mid-stream (ASGI 2.4 servers say so): nobody to answer
         finally:
-            # First, with no await before it: nothing can stop the slot from coming back.
-            self._slot.release()
             # Then the connection, even while this task is being cancelled. A chunk being
             # read has finished by now: thread calls are not abandoned on cancellation.
             with anyio.CancelScope(shield=True):
