@@ -40,6 +40,9 @@ class Settings:
     header_timeout_seconds: float = 10.0
     # CSV exports streaming at once; each holds a read connection while it runs. More: 503.
     max_concurrent_exports: int = 2
+    # CSV cells that a spreadsheet would run as formulas (= + - @ tab CR NUL first) get a
+    # leading ' (the OWASP rule). Off: cells exactly as stored, for machine consumers.
+    csv_formula_guard: bool = True
     # Most writes committed in one transaction (group commit).
     writer_max_batch: int = 512
     # Seconds a verified key stays cached; revocation takes effect within this time.

@@ -6,6 +6,7 @@ import dataclasses
 import logging
 
 from threadline.analytics.columnar import ColumnarCopy, default_path
+from threadline.api.export_slots import ExportSlots
 from threadline.api.idempotency import Idempotency
 from threadline.auth import Authenticator
 from threadline.config import Settings
@@ -26,11 +27,15 @@ class Services:
     idempotency: Idempotency
     columnar: ColumnarCopy | None = None
     writes_in_flight: int = 0
-    exports_running: int = 0
     # Analytic reads answered, by where from ("columnar", "primary"): for /ready and tests.
     analytic_reads: dict[str, int] = dataclasses.field(
         default_factory=lambda: {"columnar": 0, "primary": 0}
     )
+    # CSV exports streaming now, bounded by settings.max_concurrent_exports.
+    exports: ExportSlots = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.exports = ExportSlots(self.settings.max_concurrent_exports)
 
     @classmethod
     def create(cls, settings: Settings) -> Services:

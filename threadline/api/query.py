@@ -4,20 +4,19 @@ discovery (/query/property-keys, /query/property-values). API keys only."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from threadline.api.body import read_json
+from threadline.api.csv_response import CsvResponse
 from threadline.api.reads import analytic_read
 from threadline.api.responses import JSONResponse, authorized
 from threadline.api.routing import Handler, route
 from threadline.auth import API_ONLY
-from threadline.errors import Unavailable
-from threadline.query.export import CsvExport, open_export
+from threadline.query.export import open_export
 from threadline.query.properties import property_keys, property_values
 from threadline.query.run import run_query
 from threadline.services import Services
@@ -53,26 +52,12 @@ def _query_handler(view: str) -> Handler:
     return query
 
 
-async def _stream(ctx: Services, export: CsvExport) -> AsyncIterator[bytes]:
-    try:
-        while (chunk := await run_in_threadpool(export.next_chunk)) is not None:
-            yield chunk
-    finally:
-        await run_in_threadpool(export.close)
-        ctx.exports_running -= 1
-
-
 async def export_response(
     ctx: Services, *, view: str, body: Any, project_id: str, filename: str
-) -> StreamingResponse:
+) -> CsvResponse:
     """The CSV of every row of the query, streamed; 503 when too many exports are running.
     The dashboard's downloads come through here too."""
-    if ctx.exports_running >= ctx.settings.max_concurrent_exports:
-        raise Unavailable(
-            "Too many exports are running; retry shortly.",
-            retry_after=ctx.settings.retry_after_seconds,
-        )
-    ctx.exports_running += 1
+    slot = ctx.exports.take(retry_after=ctx.settings.retry_after_seconds)
     try:
         started = await run_in_threadpool(
             open_export,
@@ -81,15 +66,13 @@ async def export_response(
             body=body,
             project_id=project_id,
             retry_after=ctx.settings.retry_after_seconds,
+            formula_guard=ctx.settings.csv_formula_guard,
         )
     except BaseException:
-        ctx.exports_running -= 1
+        slot.release()
         raise
-    return StreamingResponse(
-        _stream(ctx, started),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    # From here the response owns the slot and the export, and ends both however it ends.
+    return CsvResponse(started, slot, filename=filename)
 
 
 def _export_handler(view: str, path: str) -> Handler:

@@ -4,6 +4,10 @@ so memory stays flat whatever the row count.
 The header row is the result keys in select order. A whole JSON object (`properties`) is
 spread over one column per key (`properties.theme`, mode "unpack", the default) or kept as one
 JSON column (mode "json"). RFC 4180 quoting, UTF-8, CRLF line ends.
+
+Every cell, the header's too, is written through `neutralise` unless the formula guard is off
+(THREADLINE_CSV_FORMULA_GUARD): web keys are public, so any text may be hostile, and a
+spreadsheet would run a cell such as `=HYPERLINK(...)` as a formula (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import re
 import sys
 from typing import Any
 
@@ -27,6 +32,23 @@ CHUNK_ROWS = 1000
 MAX_UNPACKED_KEYS = 200
 
 
+# First characters that make a spreadsheet read a cell as a formula: OWASP's "CSV Injection"
+# list (= + - @ tab CR), and NUL, which ASVS 5 (V1.2.10) adds.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
+# A number as the exporter writes one (-5, -1.5, -1.0e-07): a spreadsheet reads it as a number,
+# and even evaluated it could only be that number. Text of this shape stays as it is too, so
+# a JSON number reads the same whichever backend hands it over (as a number or as text).
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
+def neutralise(cell: str) -> str:
+    """The cell with a leading `'` if a spreadsheet would take it for a formula: the OWASP
+    rule; spreadsheets then show it as text."""
+    if cell.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -41,11 +63,17 @@ class CsvExport:
     """An export under way: call chunks() until it returns None, then close()."""
 
     def __init__(
-        self, stack: contextlib.ExitStack, compiled: CompiledQuery, result: CursorResult[Any]
+        self,
+        stack: contextlib.ExitStack,
+        compiled: CompiledQuery,
+        result: CursorResult[Any],
+        *,
+        formula_guard: bool = True,
     ) -> None:
         self._stack = stack
         self._compiled = compiled
         self._result = result
+        self._guard = formula_guard
         self._header_sent = False
         # JSON values go out as stored (render() would stringify events' property values).
         self._renders = [
@@ -55,7 +83,11 @@ class CsvExport:
 
     def _csv(self, rows: list[list[str]]) -> bytes:
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        if self._guard:
+            writer.writerows([neutralise(cell) for cell in row] for row in rows)
+        else:
+            writer.writerows(rows)
         return buffer.getvalue().encode()
 
     def next_chunk(self) -> bytes | None:
@@ -71,7 +103,13 @@ class CsvExport:
         )
 
     def close(self) -> None:
-        self._stack.close()
+        """Ends the export, read to the end or not (a client may leave mid-stream)."""
+        try:
+            # First the cursor: a server-side one on PostgreSQL is only closed by this, and
+            # returning its connection to the pool does not close it.
+            self._result.close()
+        finally:
+            self._stack.close()
 
 
 def _keys_of(connection: Connection) -> Any:
@@ -85,9 +123,16 @@ def _keys_of(connection: Connection) -> Any:
 
 
 def open_export(
-    engine: Engine, *, view: str, body: Any, project_id: str, retry_after: int
+    engine: Engine,
+    *,
+    view: str,
+    body: Any,
+    project_id: str,
+    retry_after: int,
+    formula_guard: bool = True,
 ) -> CsvExport:
-    """Compile and start the query; errors (400, 422, 503) surface here, before any byte."""
+    """Compile and start the query; errors (400, 422, 503) surface here, before any byte.
+    `formula_guard` neutralises cells a spreadsheet would run as formulas."""
     stack = contextlib.ExitStack()
     try:
         connection = stack.enter_context(reading(engine, retry_after=retry_after))
@@ -95,7 +140,7 @@ def open_export(
         # A server-side cursor on PostgreSQL; SQLite steps through its rows as they are read.
         streaming = connection.execution_options(stream_results=True, yield_per=CHUNK_ROWS)
         result = streaming.execute(compiled.statement)
-        return CsvExport(stack, compiled, result)
+        return CsvExport(stack, compiled, result, formula_guard=formula_guard)
     except BaseException:
         # Through the stack, so reading() turns a lost connection into a 503.
         if not stack.__exit__(*sys.exc_info()):

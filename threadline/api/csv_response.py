@@ -1,0 +1,57 @@
+"""The response of every CSV download (API exports and the dashboard's): an export under way,
+streamed, which owns its export slot and its read connection until the response ends.
+
+The cleanup lives in the response's own `__call__`, not in the body generator: a generator
+that was never started, or was cancelled at an await, or left suspended when send() failed,
+does not run its `finally` when the response ends, and an await there is cancelled again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anyio
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from threadline.api.export_slots import ExportSlot
+from threadline.query.export import CsvExport
+
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+
+
+async def _chunks(export: CsvExport) -> AsyncIterator[bytes]:
+    while (chunk := await run_in_threadpool(export.next_chunk)) is not None:
+        yield chunk
+
+
+class CsvResponse(StreamingResponse):
+    """200 text/csv, as an attachment named `filename`, never stored by caches (the rows are
+    the project's data, and a download is never the same twice)."""
+
+    def __init__(self, export: CsvExport, slot: ExportSlot, *, filename: str) -> None:
+        super().__init__(
+            _chunks(export),
+            media_type=CSV_MEDIA_TYPE,
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "Cache-Control": "no-store",
+            },
+        )
+        self._export = export
+        self._slot = slot
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            # Leaving this block, however, releases the slot first, with no await before it.
+            with self._slot:
+                await super().__call__(scope, receive, send)
+        except ClientDisconnect:
+            pass  # the client left mid-stream (ASGI 2.4 servers say so): nobody to answer
+        finally:
+            # Then the connection, even while this task is being cancelled. A chunk being
+            # read has finished by now: thread calls are not abandoned on cancellation.
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(self._export.close)
