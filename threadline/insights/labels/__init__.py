@@ -13,7 +13,7 @@ from threadline.insights.labels.gap import gap_summary
 from threadline.insights.labels.language import detect_languages, message_language
 from threadline.insights.labels.question_type import TROUBLESHOOTING, question_type_of
 from threadline.insights.labels.sentiment import emotion_of, is_asking, sentiment_of
-from threadline.insights.labels.text import Text, clean, prose
+from threadline.insights.labels.text import MAX_THREAD_CHARS, Text, clean, prose
 from threadline.insights.labels.topic import (
     domain_hit,
     is_clear,
@@ -27,8 +27,8 @@ __all__ = ["label_thread"]
 
 def label_thread(thread: ThreadText, vocabulary: ProjectVocabulary) -> Labels:
     question_raw = clean(thread.question)
-    user_messages = [clean(message) for message in thread.user_messages] or [question_raw]
-    assistant_messages = [clean(message) for message in thread.assistant_messages]
+    user_messages = _bounded([clean(m) for m in thread.user_messages]) or [question_raw]
+    assistant_messages = _bounded([clean(m) for m in thread.assistant_messages])
     question = Text(prose(question_raw))
     user_text = Text(prose("\n".join(user_messages)))
     answer = Text("\n\n".join(assistant_messages))
@@ -81,6 +81,18 @@ def label_thread(thread: ThreadText, vocabulary: ProjectVocabulary) -> Labels:
         first_party_entities=_union(user_first, answer_first),
         third_party_entities=_union(user_third, answer_third),
     )
+
+
+def _bounded(messages: list[str]) -> list[str]:
+    """The first messages up to MAX_THREAD_CHARS in all (the last one cut)."""
+    kept: list[str] = []
+    room = MAX_THREAD_CHARS
+    for message in messages:
+        if room <= 0:
+            break
+        kept.append(message[:room])
+        room -= len(message)
+    return kept
 
 
 def _union(left: tuple[str, ...], right: tuple[str, ...]) -> tuple[str, ...]:

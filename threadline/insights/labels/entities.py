@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import resources
 
 from threadline.insights.labels.text import prose
@@ -32,46 +32,73 @@ MAX_WORDS = 5
 
 @dataclasses.dataclass(frozen=True)
 class Gazetteer:
-    """Names by their tokens: lowercased for ordinary names, as written for the marked ones."""
+    """Names by their tokens (lowercased for ordinary names, as written for the marked ones),
+    each as (canonical name, whether it is the project's own)."""
 
-    insensitive: dict[tuple[str, ...], str]
-    sensitive: dict[tuple[str, ...], str]
-    # First tokens of names longer than one token, so most tokens cost one set lookup.
+    insensitive: dict[tuple[str, ...], tuple[str, bool]]
+    sensitive: dict[tuple[str, ...], tuple[str, bool]]
+    # First tokens of every name, so most tokens cost one set lookup.
     starts: frozenset[str]
+    # First tokens of names longer than one token.
+    long_starts: frozenset[str]
 
     def match(
-        self, tokens: list[str], lowered: list[str], at: int, initial: bool
-    ) -> tuple[str, int] | None:
-        """The longest name starting at token `at`: (canonical name, tokens used)."""
-        longest = MAX_WORDS if lowered[at] in self.starts else 1
+        self,
+        tokens: list[str],
+        lowered: list[str],
+        at: int,
+        opens_sentence: Callable[[int], bool],
+        origin: int | None = None,
+    ) -> tuple[str, bool, int] | None:
+        """The longest name starting at token `at`: (canonical name, own, tokens used).
+        `origin` is the token's index in the text when `tokens` is a window of its own."""
+        token, low = tokens[at], lowered[at]
+        if low not in self.starts and token not in self.starts:
+            return None
+        longest = MAX_WORDS if (low in self.long_starts or token in self.long_starts) else 1
         for size in range(min(longest, len(tokens) - at), 0, -1):
             name = self.insensitive.get(tuple(lowered[at : at + size]))
-            if name is None and not (initial and size == 1):
+            if name is None:
                 name = self.sensitive.get(tuple(tokens[at : at + size]))
+                if (
+                    name is not None
+                    and size == 1
+                    and opens_sentence(at if origin is None else origin)
+                ):
+                    name = None
             if name is not None:
-                return name, size
+                return name[0], name[1], size
         return None
 
 
-def build_gazetteer(lines: Iterable[str]) -> Gazetteer:
-    insensitive: dict[tuple[str, ...], str] = {}
-    sensitive: dict[tuple[str, ...], str] = {}
-    starts: set[str] = set()
+def build_gazetteer(lines: Iterable[str], *, own: bool = False) -> Gazetteer:
+    insensitive: dict[tuple[str, ...], tuple[str, bool]] = {}
+    sensitive: dict[tuple[str, ...], tuple[str, bool]] = {}
     for line in lines:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        marked = line.startswith("=")
+        marked = line.startswith("=") and not own
         names = [name.strip() for name in line.lstrip("=").split("|") if name.strip()]
         for name in names:
             tokens = tuple(_TOKEN.findall(name))
-            if not tokens:
-                continue
-            key = tokens if marked else tuple(token.lower() for token in tokens)
-            (sensitive if marked else insensitive).setdefault(key, names[0])
-            if len(tokens) > 1:
-                starts.add(tokens[0].lower())
-    return Gazetteer(insensitive, sensitive, frozenset(starts))
+            if tokens:
+                key = tokens if marked else tuple(token.lower() for token in tokens)
+                (sensitive if marked else insensitive).setdefault(key, (names[0], own))
+    return _indexed(insensitive, sensitive)
+
+
+def _indexed(
+    insensitive: dict[tuple[str, ...], tuple[str, bool]],
+    sensitive: dict[tuple[str, ...], tuple[str, bool]],
+) -> Gazetteer:
+    keys = [*insensitive, *sensitive]
+    return Gazetteer(
+        insensitive,
+        sensitive,
+        frozenset(key[0] for key in keys),
+        frozenset(key[0] for key in keys if len(key) > 1),
+    )
 
 
 @functools.cache
@@ -83,21 +110,56 @@ def third_party_gazetteer() -> Gazetteer:
 
 
 @functools.lru_cache(maxsize=64)
-def vocabulary_gazetteer(names: tuple[str, ...]) -> Gazetteer:
-    """The project's own names; every one matched whatever its casing."""
-    return build_gazetteer(name.replace("|", " ").replace("=", " ") for name in names)
+def project_gazetteer(names: tuple[str, ...]) -> Gazetteer:
+    """The gazetteer with the project's own names added, matched whatever their casing; where a
+    name is both, it is the project's."""
+    own = build_gazetteer((name.replace("|", " ") for name in names), own=True)
+    third = third_party_gazetteer()
+    return _indexed(third.insensitive | own.insensitive, third.sensitive)
 
 
-def _tokens(text: str) -> tuple[list[str], list[bool]]:
-    """Tokens of the text and, for each, whether it opens a sentence (or follows a number)."""
-    tokens: list[str] = []
-    initial: list[bool] = []
-    for match in _TOKEN.finditer(text):
-        before = _previous_char(text, match.start())
+def find_entities(
+    text: str, vocabulary: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(first-party names, third-party names) mentioned in the text, each sorted and unique.
+    Fenced code blocks and URLs are not mentions; inline code is (`npm install`)."""
+    body = _URL.sub(" ", _FENCED.sub(" ", text))
+    matches = list(_TOKEN.finditer(body))
+    tokens = [match.group(0) for match in matches]
+    lowered = [token.lower() for token in tokens]
+    gazetteer = project_gazetteer(vocabulary)
+
+    def opens_sentence(at: int) -> bool:
         # After a number a capitalised word is a unit ("8 Go de mémoire"), not a name.
-        initial.append(not before or before in _SENTENCE_END or before.isdigit())
-        tokens.append(match.group(0))
-    return tokens, initial
+        before = _previous_char(body, matches[at].start())
+        return not before or before in _SENTENCE_END or before.isdigit()
+
+    first: set[str] = set()
+    third: set[str] = set()
+    free = 0  # the first token not yet inside a found name
+    for at in _candidates(tokens, lowered, gazetteer.starts):
+        if at < free:
+            continue
+        found = gazetteer.match(tokens, lowered, at, opens_sentence)
+        if found is None and ("'" in tokens[at] or "-" in tokens[at]):
+            head = _shorten(tokens[at])
+            found = gazetteer.match([head], [head.lower()], 0, opens_sentence, origin=at)
+            found = (found[0], found[1], 1) if found else None
+        if found is not None:
+            name, own, size = found
+            (first if own else third).add(name)
+            free = at + size
+    third |= _camel_case_names(prose(body), first | third, gazetteer)
+    return _sorted(first), _sorted(third - first)
+
+
+def _candidates(tokens: list[str], lowered: list[str], starts: frozenset[str]) -> list[int]:
+    """Indexes of the tokens a name could start at (most tokens start none)."""
+    return [
+        at
+        for at, (token, low) in enumerate(zip(tokens, lowered, strict=True))
+        if low in starts or token in starts or "'" in token or "-" in token
+    ]
 
 
 def _previous_char(text: str, index: int) -> str:
@@ -117,55 +179,7 @@ def _shorten(token: str) -> str:
     return token
 
 
-def find_entities(
-    text: str, vocabulary: tuple[str, ...]
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(first-party names, third-party names) mentioned in the text, each sorted and unique.
-    Fenced code blocks and URLs are not mentions; inline code is (`npm install`)."""
-    body = _URL.sub(" ", _FENCED.sub(" ", text))
-    tokens, initial = _tokens(body)
-    lowered = [token.lower() for token in tokens]
-    own = vocabulary_gazetteer(vocabulary)
-    other = third_party_gazetteer()
-    first: set[str] = set()
-    third: set[str] = set()
-    at = 0
-    while at < len(tokens):
-        found = _match_at(own, other, tokens, lowered, at, initial[at])
-        if found is None:
-            at += 1
-            continue
-        name, size, is_own = found
-        (first if is_own else third).add(name)
-        at += size
-    third |= _camel_case_names(prose(body), first | third, own, other)
-    return _sorted(first), _sorted(third - first)
-
-
-def _match_at(
-    own: Gazetteer, other: Gazetteer, tokens: list[str], lowered: list[str], at: int, initial: bool
-) -> tuple[str, int, bool] | None:
-    found = _longest(own, other, tokens, lowered, at, initial)
-    head = _shorten(tokens[at])
-    if found is None and head != tokens[at]:
-        found = _longest(own, other, [head], [head.lower()], 0, initial)
-        return (found[0], 1, found[2]) if found else None
-    return found
-
-
-def _longest(
-    own: Gazetteer, other: Gazetteer, tokens: list[str], lowered: list[str], at: int, initial: bool
-) -> tuple[str, int, bool] | None:
-    mine = own.match(tokens, lowered, at, initial)
-    theirs = other.match(tokens, lowered, at, initial)
-    if mine and (not theirs or mine[1] >= theirs[1]):
-        return mine[0], mine[1], True
-    if theirs:
-        return theirs[0], theirs[1], False
-    return None
-
-
-def _camel_case_names(text: str, known: set[str], own: Gazetteer, other: Gazetteer) -> set[str]:
+def _camel_case_names(text: str, known: set[str], gazetteer: Gazetteer) -> set[str]:
     """CamelCase words the gazetteer lacks ("PlanetScale", "NextAuth") are named products more
     often than not; known names and the project's own are left out."""
     found: set[str] = set()
@@ -182,8 +196,8 @@ def _camel_case_names(text: str, known: set[str], own: Gazetteer, other: Gazette
             len(word) < 6
             or word.lower() in _NOT_NAMES
             or word.lower() in known_lower
-            or key in own.insensitive
-            or key in other.insensitive
+            or key in gazetteer.insensitive
+            or (word,) in gazetteer.sensitive
         ):
             continue
         found.add(word)

@@ -67,6 +67,9 @@ _WORDS: dict[str, str] = {
     " kunnen moeten",
 }
 
+# Any letter beyond Latin and its extensions; most messages have none, so one search decides.
+_NOT_LATIN = re.compile(r"[\u0370-\u1fff\u3040-\u9fff\uac00-\ud7af]")
+
 # Quoted text is usually an error message or a UI label, in English whatever the user writes.
 _QUOTED = re.compile(
     r"«[^»]*»|\"[^\"\n]*\"|“[^”\n]*”|„[^“”\n]*[“”]|「[^」]*」|(?<!\w)'[^'\n]*'(?!\w)"
@@ -90,9 +93,10 @@ for _language, _list in _WORDS.items():
 def message_language(message: str) -> str | None:
     """The language of one message, or None when it cannot be told (too short, code only)."""
     text = prose(message)
-    for language, script in _SCRIPTS:
-        if script.search(text):
-            return language
+    if _NOT_LATIN.search(text):
+        for language, script in _SCRIPTS:
+            if script.search(text):
+                return language
     return _latin_language(_QUOTED.sub(" ", text)) or _latin_language(text)
 
 

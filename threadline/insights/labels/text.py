@@ -9,6 +9,8 @@ from collections.abc import Iterable
 # A message longer than this is labelled on its head: what a thread asks and how it is answered
 # shows early, and a 50,000-character paste must not cost the pipeline its time budget.
 MAX_CHARS = 4000
+# The same for a thread's messages taken together (a thread of many long answers).
+MAX_THREAD_CHARS = 12000
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FENCED = re.compile(r"```.*?(?:```|$)", re.DOTALL)
@@ -53,13 +55,14 @@ class Text:
 
 class Cues:
     """A set of phrases in several languages; single words are looked up in a token set, phrases
-    of several words by substring over the normalised text, CJK phrases over the raw text."""
+    of several words by substring over the normalised text (only those whose first word occurs),
+    CJK phrases over the raw text."""
 
-    __slots__ = ("cjk", "phrases", "single")
+    __slots__ = ("by_first", "cjk", "single")
 
     def __init__(self, phrases: Iterable[str]) -> None:
         single: set[str] = set()
-        multi: list[str] = []
+        by_first: dict[str, list[str]] = {}
         cjk: list[str] = []
         for phrase in phrases:
             phrase = phrase.strip().lower().replace("\u2019", "'")
@@ -70,20 +73,24 @@ class Cues:
             if len(tokens) == 1 and tokens[0] == phrase:
                 single.add(phrase)
             elif tokens:
-                multi.append(" " + " ".join(tokens) + " ")
+                by_first.setdefault(tokens[0], []).append(" " + " ".join(tokens) + " ")
         self.single = frozenset(single)
-        self.phrases = tuple(multi)
+        self.by_first = {first: tuple(phrases) for first, phrases in by_first.items()}
         self.cjk = tuple(cjk)
+
+    def _phrases_in(self, text: Text) -> list[str]:
+        firsts = text.wordset.intersection(self.by_first)
+        return [
+            phrase for first in firsts for phrase in self.by_first[first] if phrase in text.norm
+        ]
 
     def count(self, text: Text) -> int:
         hits = sum(1 for token in text.tokens if token in self.single)
-        hits += sum(1 for phrase in self.phrases if phrase in text.norm)
+        hits += sum(text.norm.count(phrase) for phrase in self._phrases_in(text))
         hits += sum(1 for phrase in self.cjk if phrase in text.lower)
         return hits
 
     def any(self, text: Text) -> bool:
-        if not self.single.isdisjoint(text.wordset):
-            return True
-        if any(phrase in text.norm for phrase in self.phrases):
+        if not self.single.isdisjoint(text.wordset) or self._phrases_in(text):
             return True
         return any(phrase in text.lower for phrase in self.cjk)
