@@ -14,9 +14,10 @@ import re
 from collections.abc import Callable, Iterable
 from importlib import resources
 
-from threadline.insights.labels.text import prose
+from threadline.insights.labels.text import SPACED, prose
 
-_TOKEN = re.compile(r"\.?\w[\w+#]*(?:[.'/@&-]\w[\w+#]*)*[+#]*")
+_PART = rf"{SPACED}(?:{SPACED}|[+#])*"
+_TOKEN = re.compile(rf"\.?{_PART}(?:[.'/@&-]{_PART})*")
 _FENCED = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _CAMEL = re.compile(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+")

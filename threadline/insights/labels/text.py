@@ -16,8 +16,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FENCED = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 _INLINE = re.compile(r"`[^`\n]*`")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
-_WORD = re.compile(r"\w+(?:'\w+)*")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+# Kana, Han and Hangul: scripts written without spaces between words.
+CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+# A letter or digit of a script that separates words with spaces.
+SPACED = rf"[^\W{CJK_CHARS}]"
+# Words of spaced scripts, and runs of CJK, as separate tokens ("Deploy の error": 3 tokens).
+_WORD = re.compile(rf"{SPACED}+(?:'{SPACED}+)*|[{CJK_CHARS}]+")
+_CJK = re.compile(f"[{CJK_CHARS}]")
 
 
 def clean(text: str) -> str:

@@ -81,13 +81,8 @@ def is_clear(question: Text, *, known_word: bool) -> bool:
         return False
     if known_word:
         return True
-    size = sum(
-        max(1, len(token) // 2) if _CJK_TOKEN.match(token) else 1 for token in question.tokens
-    )
+    size = sum(max(1, len(token) // 2) if has_cjk(token) else 1 for token in question.tokens)
     return size >= 4
-
-
-_CJK_TOKEN = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
 
 
 def is_on_topic(
