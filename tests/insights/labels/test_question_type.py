@@ -15,6 +15,8 @@ from threadline.insights.labels.text import Text
         ("Wie richte ich SAML-SSO mit Okta ein?", "how_to"),
         ("Build fails with 'npm ERR! code ERESOLVE'", "troubleshooting"),
         ("Mein Build schlägt fehl", "troubleshooting"),
+        # "bitte" is politeness, not a feature request.
+        ("Kannst du mir bitte helfen? Mein Build schlägt fehl", "troubleshooting"),
         ("Le build échoue avec une erreur", "troubleshooting"),
         ("El despliegue falla con un error 500", "troubleshooting"),
         ("ビルドが失敗します", "troubleshooting"),

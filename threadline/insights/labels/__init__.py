@@ -26,6 +26,8 @@ __all__ = ["label_thread"]
 
 
 def label_thread(thread: ThreadText, vocabulary: ProjectVocabulary) -> Labels:
+    """Every per-thread label of `thread` (all but subject and category, which come from
+    clustering a project's threads together). Never raises on any text."""
     question_raw = clean(thread.question)
     user_messages = _bounded([clean(m) for m in thread.user_messages]) or [question_raw]
     assistant_messages = _bounded([clean(m) for m in thread.assistant_messages])

@@ -6,14 +6,9 @@ from __future__ import annotations
 
 import re
 
-from threadline.insights.labels.text import Cues, Text
+from threadline.insights.labels.text import Text, cues
 
-
-def _cues(text: str) -> Cues:
-    return Cues(phrase.strip() for phrase in text.replace("\n", "").split("|") if phrase.strip())
-
-
-HEDGES = _cues(
+HEDGES = cues(
     """i'm not sure|i am not sure|not certain|i'm not certain|i don't know|i do not know|
     couldn't find|could not find|can't find|cannot find|don't have information|
     don't have enough information|do not have information|no information about|not documented|
@@ -35,7 +30,7 @@ HEDGES = _cues(
     記載が見つかりません|のみお答えできます|申し訳ありません|
     不确定|不知道|没有关于|没有找到|无法查看|只能回答|抱歉|没有相关"""
 )
-UNSUPPORTED = _cues(
+UNSUPPORTED = cues(
     """not supported|doesn't support|don't support|does not support|do not support|
     isn't supported|aren't supported|doesn't offer|does not offer|not available|no support for|
     can't be|cannot be|
@@ -47,7 +42,7 @@ UNSUPPORTED = _cues(
     non è supportato|non supporta|niet ondersteund|
     対応していません|サポートしていません|できません|不支持|无法支持"""
 )
-AFFIRMS = _cues(
+AFFIRMS = cues(
     """yes|supports|is supported|are supported|ja|unterstützt|oui|prend en charge|sí|admite|
     soporta|sim|suporta|sì|はい|対応しています|支持|可以"""
 )

@@ -6,15 +6,10 @@ from __future__ import annotations
 
 import re
 
-from threadline.insights.labels.text import Cues, Text
+from threadline.insights.labels.text import Cues, Text, cues
 from threadline.insights.model import QuestionType
 
-
-def _cues(text: str) -> Cues:
-    return Cues(phrase.strip() for phrase in text.split("|") if phrase.strip())
-
-
-ACCOUNT = _cues(
+ACCOUNT = cues(
     """billing|invoice|invoices|receipt|refund|charged|payment|pay|credit card|subscription|
     plan upgrade|downgrade|seat|seats|member|members|my account|my password|reset password|
     forgot password|reset my password|2fa|two-factor|delete my account|email address|
@@ -29,10 +24,11 @@ ACCOUNT = _cues(
     請求|支払い|アカウント|パスワード|プラン変更|
     发票|账单|扣费|付款|账户|账号|密码|套餐""".replace("\n", "")
 )
-FEATURE_REQUEST = _cues(
+FEATURE_REQUEST = cues(
     """can you add|could you add|please add|would be great if|would love|feature request|
     any plans|on the roadmap|add support|will you support|it would be nice|please support|
-    könnt ihr|könntet ihr|bitte|wäre super|wäre toll|wäre schön|plant ihr|feature-wunsch|
+    könnt ihr|könntet ihr|bitte fügt|bitte bietet|wäre super|wäre toll|wäre schön|plant ihr|
+    feature-wunsch|
     pourriez-vous ajouter|pouvez-vous ajouter|ce serait|est-il prévu|
     podrían agregar|podrían añadir|pueden agregar|sería genial|tienen planes|
     poderiam adicionar|podem adicionar|seria ótimo|seria bom|têm planos|
@@ -41,7 +37,7 @@ FEATURE_REQUEST = _cues(
         "\n", ""
     )
 )
-TROUBLESHOOTING = _cues(
+TROUBLESHOOTING = cues(
     """error|errors|fails|failed|failing|fail|failure|broken|not working|doesn't work|don't work|
     didn't|won't|can't|cannot|unable|timeout|times out|timed out|exception|crash|crashes|
     hangs|hang|stuck|stopped|loops|undefined|rejected|killed|aren't|isn't|is down|empty|bug|
@@ -55,7 +51,7 @@ TROUBLESHOOTING = _cues(
     エラー|失敗|止まって|届かなく|動かない|できません|
     错误|失败|报错|无法|不工作|出错""".replace("\n", "")
 )
-CONCEPTUAL = _cues(
+CONCEPTUAL = cues(
     """what is|what's|what are|what does|why|difference|explain|how does|
     how long|how many|limit|limits|maximum|max|which events|expire|expires|meaning|mean|
     was ist|was sind|unterschied|warum|wie lange|wie viele|welche|limit|gültig|erklär|
@@ -81,8 +77,8 @@ def question_type_of(user_text: Text, *, on_topic: bool, asks: bool) -> Question
     topic, the type is `other` unless the user reports something failing."""
     if not on_topic or not asks:
         return "troubleshooting" if TROUBLESHOOTING.any(user_text) else "other"
-    for question_type, cues in _ORDER:
-        if cues.any(user_text):
+    for question_type, phrases in _ORDER:
+        if phrases.any(user_text):
             return question_type
     if HOW_WORKS.search(user_text.raw):
         return "conceptual"

@@ -7,10 +7,10 @@ A plain question is neutral; thanks and praise are positive; complaints, frustra
 
 from __future__ import annotations
 
-from threadline.insights.labels.text import Cues, Text
+from threadline.insights.labels.text import Text, cues
 from threadline.insights.model import Emotion, Sentiment
 
-POSITIVE = Cues(
+POSITIVE = cues(
     """thanks|thank you|thx|ty|great|awesome|love|perfect|perfectly|amazing|excellent|saved|
     glad|works now|worked|helpful|nice|brilliant|fantastic|exactly what i needed|cool|
     danke|vielen dank|super|perfekt|geklappt|toll|klasse|prima|hilfreich|
@@ -18,11 +18,9 @@ POSITIVE = Cues(
     gracias|genial|perfecto|excelente|funciona perfecto|
     obrigado|obrigada|valeu|ótimo|perfeito|deu certo|maravilha|
     grazie|perfetto|bedankt|
-    ありがとう|できました|よかった|助かりました|谢谢|太好了|感谢|解决了""".replace("\n", "").split(
-        "|"
-    )
+    ありがとう|できました|よかった|助かりました|谢谢|太好了|感谢|解决了"""
 )
-NEGATIVE = Cues(
+NEGATIVE = cues(
     """annoying|frustrating|frustrated|useless|broken|ridiculous|unacceptable|terrible|awful|
     horrible|disaster|worst|hate|again|still broken|is down|waste|fix this|
     can't log in|cannot log in|can't login|always rejected|it doesn't work|doesn't work|
@@ -32,24 +30,22 @@ NEGATIVE = Cues(
     pénible|inacceptable|nul|ça ne marche pas|ne marche pas|ne fonctionne pas|horrible|
     desastre|inaceptable|no funciona|no puedo iniciar|ya no sé qué hacer|terrible|
     que saco|não aguento|não funciona|péssimo|horrível|inaceitável|
-    困って|ひどい|最悪|糟糕|太差|垃圾|无法登录""".replace("\n", "").split("|")
+    困って|ひどい|最悪|糟糕|太差|垃圾|无法登录"""
 )
 # Politeness, not praise: "Thanks in advance!" closes a plain question.
-POLITE = Cues(
+POLITE = cues(
     """thanks in advance|thank you in advance|danke im voraus|merci d'avance|gracias de antemano|
     obrigado desde já|would be great|would be nice|would love|sería genial|seria ótimo|
-    das wäre super|wäre toll|wäre super|ce serait""".replace("\n", "").split("|")
+    das wäre super|wäre toll|wäre super|ce serait"""
 )
 NEGATORS = frozenset(
     {"not", "no", "never", "don't", "doesn't", "isn't", "wasn't", "nicht", "kein", "keine"}
     | {"pas", "jamais", "nunca", "não", "nao", "non", "niet"}
 )
-CONFUSED = Cues(
+CONFUSED = cues(
     """confused|confusing|i don't understand|don't get it|makes no sense|not sure what|
     verstehe nicht|verstehe ich nicht|je ne comprends pas|je comprends pas|no entiendo|
-    não entendo|não estou entendendo|わからない|分からない|不明白|不懂|看不懂""".replace(
-        "\n", ""
-    ).split("|")
+    não entendo|não estou entendendo|わからない|分からない|不明白|不懂|看不懂"""
 )
 POSITIVE_EMOJI = frozenset("🙏😊👍🎉😍👏🙂❤💯🚀😀😃😄🥳✅")
 NEGATIVE_EMOJI = frozenset("😤😩😭😡🤬👎💩😠😞😢😫🙄")
@@ -95,14 +91,14 @@ def emotion_of(user_text: Text, last_message: Text, sentiment: Sentiment) -> Emo
     return "neutral"
 
 
-QUESTION_WORDS = Cues(
+QUESTION_WORDS = cues(
     """how|what|why|where|which|when|who|can|could|does|do|is|are|should|what's|how's|where's|
     wie|was|warum|wo|welche|welcher|kann|gibt|
     comment|pourquoi|où|quel|quelle|est-ce|peut|
     cómo|qué|por qué|dónde|cuál|cuánto|cuántos|se puede|
     como|porque|onde|qual|quanto|quantos|
     come|perché|dove|hoe|wat|waarom|
-    か|吗|如何|怎么|什么|哪里|是否|多少|多久""".replace("\n", "").split("|")
+    か|吗|如何|怎么|什么|哪里|是否|多少|多久"""
 )
 
 

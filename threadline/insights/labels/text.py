@@ -99,3 +99,8 @@ class Cues:
         if not self.single.isdisjoint(text.wordset) or self._phrases_in(text):
             return True
         return any(phrase in text.lower for phrase in self.cjk)
+
+
+def cues(phrases: str) -> Cues:
+    """Cues from a "|"-separated list that may run over several lines."""
+    return Cues(phrase for phrase in phrases.replace("\n", "").split("|") if phrase.strip())

@@ -11,12 +11,7 @@ from __future__ import annotations
 
 import re
 
-from threadline.insights.labels.text import Cues, Text, has_cjk
-
-
-def _cues(text: str) -> Cues:
-    return Cues(phrase.strip() for phrase in text.replace("\n", "").split("|") if phrase.strip())
-
+from threadline.insights.labels.text import Text, cues, has_cjk
 
 # Stems matched at the start of a word ("deploy" finds "deployments", "api" does not find
 # "capital"); CJK stems anywhere, as CJK has no spaces.
@@ -39,7 +34,7 @@ _DOMAIN_LATIN = re.compile(
 )
 _DOMAIN_CJK = re.compile("|".join(re.escape(stem) for stem in _STEMS if has_cjk(stem)))
 
-OFF_TOPIC_ASKS = _cues(
+OFF_TOPIC_ASKS = cues(
     """poem|poetry|weather|joke|recipe|homework|capital of|world cup|song|lyrics|horoscope|
     gedicht|wetter|witz|rezept|hausaufgabe|hauptstadt|
     poème|météo|blague|recette|devoirs|capitale|
@@ -47,7 +42,7 @@ OFF_TOPIC_ASKS = _cues(
     previsão do tempo|piada|receita|dever de casa|
     天気|詩|天气|诗|笑话"""
 )
-DECLINES_SCOPE = _cues(
+DECLINES_SCOPE = cues(
     """i can only|only answer questions|only help with|can only help|only able to answer|
     outside what i can help|here to help with|can't help with that|cannot help with that|
     ich kann nur fragen|beantworte nur fragen|kann ich dabei nicht helfen|
@@ -56,7 +51,7 @@ DECLINES_SCOPE = _cues(
     só posso ajudar|respondo apenas|não posso ajudar com isso|
     のみお答えできます|只能回答"""
 )
-THANKS_OR_GREETING = _cues(
+THANKS_OR_GREETING = cues(
     """thanks|thank you|thx|worked|works|hi|hello|hey|ok|okay|cool|great|perfect|awesome|
     danke|geklappt|hallo|super|merci|fonctionné|bonjour|gracias|funciona|hola|obrigado|valeu|
     deu certo|olá|grazie|ciao|bedankt|ありがとう|できました|谢谢|你好|こんにちは"""
