@@ -46,6 +46,12 @@ def test_sentiment(message: str, sentiment: str) -> None:
         (["what's the limit", "thanks, that's exactly what I needed 👍"], "satisfied"),
         (["Love it! Can it filter by status?"], "curious"),
         (["help"], "neutral"),
+        # A request asks as much as a question.
+        (["Schreib mir ein Gedicht über den Herbst"], "curious"),
+        (["MySQLを追加してほしいです"], "curious"),
+        # "か" inside a word (届かなく) does not make a statement a question.
+        (["Webhookが届かなくなりました。"], "neutral"),
+        (["The deploy fails even though it works locally"], "confused"),
     ],
 )
 def test_emotion(messages: list[str], emotion: str) -> None:

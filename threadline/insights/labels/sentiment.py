@@ -44,6 +44,8 @@ NEGATORS = frozenset(
 )
 CONFUSED = cues(
     """confused|confusing|i don't understand|don't get it|makes no sense|not sure what|
+    even though|works locally|but it works|obwohl|lokal funktioniert|alors que|pero nada|
+    mesmo assim|但本地|
     verstehe nicht|verstehe ich nicht|je ne comprends pas|je comprends pas|no entiendo|
     não entendo|não estou entendendo|わからない|分からない|不明白|不懂|看不懂"""
 )
@@ -98,12 +100,21 @@ QUESTION_WORDS = cues(
     cómo|qué|por qué|dónde|cuál|cuánto|cuántos|se puede|
     como|porque|onde|qual|quanto|quantos|
     come|perché|dove|hoe|wat|waarom|
-    か|吗|如何|怎么|什么|哪里|是否|多少|多久"""
+    ですか|ますか|でしょうか|吗|如何|怎么|什么|哪里|是否|多少|多久"""
+)
+# Requests ask as much as questions do ("Please add…", "Schreib mir…", "追加してほしい").
+REQUESTS = cues(
+    """please|can you|could you|would love|tell me|give me|write me|show me|
+    schreib mir|zeig mir|bitte|écris-moi|montre-moi|pourriez-vous|
+    hazme|dime|muéstrame|podrían|me conta|me mostra|poderiam|
+    してほしい|ください|请|给我"""
 )
 
 
 def is_asking(text: Text) -> bool:
     raw = text.raw
     if "?" in raw or "\uff1f" in raw:  # the fullwidth question mark of CJK text
+        return True
+    if REQUESTS.any(text):
         return True
     return bool(text.tokens) and QUESTION_WORDS.any(Text(" ".join(text.tokens[:2])))
