@@ -25,12 +25,12 @@ from threadline.api import (
     query,
     search_stats,
 )
-from threadline.api.idempotency import sweep_old_answers
 from threadline.config import Settings
 from threadline.dashboard.app import dashboard_app
 from threadline.errors import ThreadlineError, error_for_status, problem_response
 from threadline.middleware import RequestContextMiddleware, new_request_id
 from threadline.services import Services
+from threadline.store.idempotency import sweep_old_answers
 
 
 def _request_id(request: Request) -> str:
