@@ -79,7 +79,7 @@ await sdk.conversations.log(api, {
 await sdk.conversations.log(web, {
   id: "read-c2",
   type: "support_ticket",
-  userProperties: { id: "read-user" },
+  userProperties: { id: "read-user", identificationType: "COOKIED", additionalProperties: {} },
   messages: [{ id: "read-s1", role: "customer", content: "Invoice?" }, { id: "read-s2", role: "agent", content: null }],
 });
 await sdk.feedback.submit({ id: "read-fb1", type: "positive", messageId: "read-m2" });
