@@ -152,8 +152,9 @@ _SEARCH_STATS = (
 NO_KEY: frozenset[KeyKind] = frozenset()
 # Statuses: every op can fail with 500; a key is checked (401), counted (429) and looked up in
 # the database (503); api-only ops refuse web keys (403); bodies can be refused (400, 413);
-# writes can meet a busy or reused Idempotency-Key (409, 422) and a full writer (503).
-_WRITE = (400, 401, 409, 413, 422, 429, 500, 503)
+# writes can meet a busy or reused Idempotency-Key (409, 422) and a full writer (503), and a
+# web key another user's record (403, store.ownership).
+_WRITE = (400, 401, 403, 409, 413, 422, 429, 500, 503)
 _READ = (401, 429, 500, 503)
 _API_READ = (401, 403, 429, 500, 503)
 _QUERY = (400, 401, 403, 413, 422, 429, 500, 503)
@@ -216,7 +217,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Delete a conversation and its messages",
         WEB,
         Deleted,
-        (404, *_READ),
+        (403, 404, *_READ),
         params=_ID,
     ),
     Operation(
@@ -328,7 +329,9 @@ _SCHEMES: dict[KeyKind, str] = {"web": "webIntegrationKey", "api": "apiIntegrati
 _WHEN = {
     400: "The request is malformed or its body breaks the schema; `errors` names every violation.",
     401: "The Authorization header is missing, malformed, or names an unknown or revoked key.",
-    403: "The key's kind may not call this operation (web keys only write).",
+    403: "The key's kind may not call this operation (web keys only write), or a web key may not "
+    "change this record (only what its integration's web keys wrote for the same "
+    "userProperties.id).",
     404: "Nothing with this id in the key's project.",
     409: "A request with this Idempotency-Key is still being written; retry once it is answered.",
     413: "The body is larger than the limit (2 MiB by default), as sent or decompressed.",
