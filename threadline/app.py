@@ -26,7 +26,6 @@ from threadline.api import (
     query,
     search_stats,
 )
-from threadline.api.idempotency import sweep_old_answers
 from threadline.config import Settings
 from threadline.dashboard.app import dashboard_app
 from threadline.dashboard.session import sweep_old_sessions
@@ -34,6 +33,7 @@ from threadline.errors import ThreadlineError, error_for_status, problem_respons
 from threadline.middleware import RequestContextMiddleware, new_request_id
 from threadline.redirects import PathOnlyRedirects
 from threadline.services import Services
+from threadline.store.idempotency import sweep_old_answers
 
 
 def _request_id(request: Request) -> str:

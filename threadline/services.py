@@ -6,12 +6,12 @@ import dataclasses
 import logging
 
 from threadline.analytics.columnar import ColumnarCopy, default_path
-from threadline.api.export_slots import ExportSlots
-from threadline.api.idempotency import Idempotency
 from threadline.auth import Authenticator
 from threadline.config import Settings
+from threadline.export_slots import ExportSlots
 from threadline.ratelimit import RateLimiter
 from threadline.store.engine import Database, describe_url, open_database
+from threadline.store.idempotency import Idempotency
 from threadline.store.migrate import upgrade
 from threadline.store.writer import Writer
 

@@ -11,7 +11,8 @@ from tests.assertions import assert_problem, count, snapshot
 from threadline.store.engine import Database
 
 EVENT = {"type": "answer_copied", "messageId": "m1", "entityType": "message"}
-FEEDBACK = {"id": "fb-1", "type": "positive", "messageId": "m1"}
+# With a user, so the web key that wrote it may post it again (store.ownership).
+FEEDBACK = {"id": "fb-1", "type": "positive", "messageId": "m1", "userProperties": {"id": "u1"}}
 CONVERSATION = {
     "id": "c1",
     "type": "openai",

@@ -229,9 +229,12 @@ def test_delete_removes_the_conversation_everywhere(
     client: TestClient, make_key: KeyMaker, db: Database, kind: str
 ) -> None:
     api = make_key.headers("api")
-    post(client, api, conversation(1, external_id="ext-1"))
-    post(client, api, conversation(2, external_id="ext-2"))
-    # Web keys may delete: the widget clears saved chats (reference §4.7, §10.7).
+    # Web keys may delete the chats their integration wrote for a user: the widget clears saved
+    # chats (reference §4.7, §10.7; store.ownership).
+    writer = make_key.headers(kind)
+    user = {"userProperties": {"id": "u1"}}
+    post(client, writer, conversation(1, external_id="ext-1", **user))
+    post(client, writer, conversation(2, external_id="ext-2", **user))
     response = client.delete("/conversations/conv_1", headers=make_key.headers(kind))
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"

@@ -52,7 +52,10 @@ def test_reposting_the_history_adds_only_new_messages(
         {"id": m["id"], "role": m["role"], "content": m["content"]} for m in first["messages"]
     ]
     history.append({"role": "user", "content": "Thanks!"})
-    second = post(client, web_headers, {"id": "conv_1234", "type": "openai", "messages": history})
+    # The same user, as the widget sends on every post: a web key changes only its user's chats.
+    user = REFERENCE_EXAMPLE["userProperties"]
+    again = {"id": "conv_1234", "type": "openai", "messages": history, "userProperties": user}
+    second = post(client, web_headers, again)
     assert [m["id"] for m in second["messages"][:2]] == [m["id"] for m in first["messages"]]
     assert [m["content"] for m in second["messages"]] == [
         "How do I log feedback?",
@@ -95,7 +98,11 @@ def test_the_widget_two_turn_flow_stores_each_message_once(
     client: TestClient, web_headers: dict[str, str], db: Database
 ) -> None:
     user = {"id": "1795431006200-4l34-1", "role": "user", "content": "How do I log feedback?"}
-    meta = {"tags": ["probe"], "properties": {"site": "local-probe"}}
+    meta = {
+        "tags": ["probe"],
+        "properties": {"site": "local-probe"},
+        "userProperties": {"identificationType": "COOKIED", "id": "cookie-1"},
+    }
     started = post(client, web_headers, {"type": "openai", "messages": [user], **meta})
     assistant = {
         "id": "1795431006234-6t4z-2",
@@ -315,8 +322,9 @@ def test_a_post_without_id_continues_the_conversation_holding_its_message_ids(
     response, the widget posts the answered history without `id` (widget §3-§4)."""
     user = {"id": "1795431006200-4l34-1", "role": "user", "content": "How do I log feedback?"}
     answer = {"id": "1795431006234-6t4z-2", "role": "assistant", "content": "POST /feedback"}
-    first = post(client, web_headers, {"type": "openai", "messages": [user]})
-    second = post(client, web_headers, {"type": "openai", "messages": [user, answer]})
+    who = {"userProperties": {"identificationType": "COOKIED", "id": "cookie-1"}}
+    first = post(client, web_headers, {"type": "openai", "messages": [user], **who})
+    second = post(client, web_headers, {"type": "openai", "messages": [user, answer], **who})
     assert second["id"] == first["id"]
     assert [m["id"] for m in second["messages"]] == [user["id"], answer["id"]]
     assert count(db, "conversations") == 1 and count(db, "messages") == 2

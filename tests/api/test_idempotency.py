@@ -81,6 +81,28 @@ def test_keys_are_per_project(client: TestClient, make_key: KeyMaker, db: Databa
     assert count(db, "events") == 2
 
 
+@pytest.mark.parametrize("same_body", [True, False], ids=["same-body", "another-body"])
+def test_keys_are_per_key_so_a_web_key_cannot_claim_the_api_keys(
+    client: TestClient, make_key: KeyMaker, db: Database, same_body: bool
+) -> None:
+    # The web key is public: whoever reads it off a page must not pre-claim the backend's
+    # Idempotency-Key (the README's own example, batch-001), to have it replayed or refused.
+    web = make_key.headers("web", **{"Idempotency-Key": "batch-001"})
+    api = make_key.headers("api", **{"Idempotency-Key": "batch-001"})
+    claimed = client.post("/events", json=WRITES[0][1], headers=web)
+    assert claimed.status_code == 200
+    body = WRITES[0][1] if same_body else {**WRITES[0][1], "type": "other"}
+    response = client.post("/events", json=body, headers=api)
+    assert response.status_code == 200, response.text
+    assert "idempotent-replayed" not in response.headers
+    assert response.json()["id"] != claimed.json()["id"]
+    assert count(db, "events") == 2
+    # Each key still replays its own.
+    again = client.post("/events", json=body, headers=api)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == response.content
+
+
 def test_whitespace_and_key_order_do_not_make_another_request(
     client: TestClient, api_headers: dict[str, str], db: Database
 ) -> None:

@@ -224,3 +224,19 @@ def test_retry_after_is_documented_where_it_is_sent(document: dict[str, Any]) ->
         assert "500" in statuses, (method, path)
         if op["security"]:  # a key is looked up (503), checked (401) and counted (429)
             assert {"401", "429", "503"} <= statuses, (method, path)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/conversations"),
+        ("post", "/feedback"),
+        ("post", "/batch"),
+        ("delete", "/conversations/{id}"),
+    ],
+)
+def test_a_web_key_refused_a_record_not_its_own_is_documented(
+    document: dict[str, Any], method: str, path: str
+) -> None:
+    # store.ownership: a web key changing another user's record gets a 403.
+    assert "403" in document["paths"][path][method]["responses"]

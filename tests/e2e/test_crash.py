@@ -80,6 +80,8 @@ class Client(threading.Thread):
         self.base_url = base_url
         self.key = key
         self.run_id = run
+        # Each client is one browser: its web key may re-post (retry) only its own user's records.
+        self.user = {"id": f"{run}-user{n}", "identificationType": "COOKIED"}
         self.rng = random.Random(seed * 100 + n)
         self.ledger = ledger
         self.stopping = threading.Event()
@@ -150,7 +152,12 @@ class Client(threading.Thread):
 
     def _feedback(self, client: httpx.Client) -> None:
         feedback_id = f"{self.run_id}-f{self.n}-{self.writes}"
-        body = {"id": feedback_id, "type": "positive", "messageId": f"m-{feedback_id}"}
+        body = {
+            "id": feedback_id,
+            "type": "positive",
+            "messageId": f"m-{feedback_id}",
+            "userProperties": self.user,
+        }
         with self.ledger.lock:
             self.ledger.sent_feedback.add(feedback_id)
         stored = self._send(client, "/feedback", body)
@@ -175,7 +182,12 @@ class Client(threading.Thread):
         history.append(message)
         with self.ledger.lock:
             self.ledger.sent_conversations[conversation_id] = len(history)
-        body = {"id": conversation_id, "type": "openai", "messages": history}
+        body = {
+            "id": conversation_id,
+            "type": "openai",
+            "messages": history,
+            "userProperties": self.user,
+        }
         stored = self._send(client, "/conversations", body)
         if stored is None:
             return

@@ -35,12 +35,18 @@ ROUNDS = 20
 RETRIES_ON_503 = 5
 
 
+# Every conversation and feedback is one widget user's, posted through either instance.
+USER = {"id": "two-instances-user", "identificationType": "COOKIED"}
+
+
 class Pair:
-    """Instances A and B, one key each (web for A, api for B), one project."""
+    """Instances A and B, one web key each (one integration, as one site's widget whose requests
+    land on either instance), one project. Web keys, so the ownership check (store.ownership)
+    runs on both instances under contention; the bodies carry the widget user (USER)."""
 
     def __init__(self, a: LiveServer, b: LiveServer) -> None:
         self.servers = (a, b)
-        self.keys = (a.create_key("web"), b.create_key("api"))
+        self.keys = (a.create_key("web"), b.create_key("web"))
         self.clients = tuple(
             server.client(headers={"Authorization": f"Bearer {key}"}, timeout=20.0)
             for server, key in zip(self.servers, self.keys, strict=True)
@@ -139,7 +145,7 @@ def _converse(pair: Pair, conversation: str, with_id: bool) -> list[dict[str, st
         body = pair.post(
             turn,
             "/conversations",
-            {"id": conversation, "type": "openai", "messages": history},
+            {"id": conversation, "type": "openai", "messages": history, "userProperties": USER},
         )
         _assert_history(body, history)
     return history
@@ -168,7 +174,7 @@ def test_writes_through_either_instance_read_back_through_the_other(
         return pair.post(i, "/events", body)
 
     def feedback(i: int, instance: int, kind: str) -> dict[str, Any]:
-        body = {"id": feedback_ids[i], "type": kind, "messageId": f"m{i}"}
+        body = {"id": feedback_ids[i], "type": kind, "messageId": f"m{i}", "userProperties": USER}
         return pair.post(instance, "/feedback", body)
 
     def conversation(i: int) -> list[dict[str, str]]:
@@ -236,7 +242,7 @@ def _upsert_at_once(pair: Pair, conversations: dict[str, bool]) -> dict[str, lis
 
     def post(conversation: str, instance: int, history: list[dict[str, str]]) -> dict[str, Any]:
         start.wait()
-        body = {"id": conversation, "type": "openai", "messages": history}
+        body = {"id": conversation, "type": "openai", "messages": history, "userProperties": USER}
         return pair.post(instance, "/conversations", body)
 
     with ThreadPoolExecutor(max_workers=2 * len(conversations)) as pool:

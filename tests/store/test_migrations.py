@@ -146,3 +146,61 @@ def test_concurrent_upgrades_on_sqlite_from_several_processes_all_succeed(tmp_pa
         assert len(versions(database)) == 1
     finally:
         database.dispose()
+
+
+def _rows_at_0004(database: Database) -> None:
+    """What a 0004 database holds: an integration with web keys only, one with an api key too,
+    a conversation and a feedback of each, and an Idempotency-Key answer."""
+    with database.writer.begin() as connection:
+        connection.execute(text("INSERT INTO projects VALUES ('p1', 'docs', 0)"))
+        for integration, kinds in (("widget", ("web",)), ("backend", ("web", "api"))):
+            connection.execute(
+                text("INSERT INTO integrations VALUES (:i, 'p1', :i, 0)"), {"i": integration}
+            )
+            for kind in kinds:
+                connection.execute(
+                    text(
+                        "INSERT INTO api_keys (id, project_id, integration_id, kind, key_hash, "
+                        "prefix, created_at) VALUES (:id, 'p1', :i, :kind, :id, 'x', 0)"
+                    ),
+                    {"id": f"{integration}-{kind}", "i": integration, "kind": kind},
+                )
+            connection.execute(
+                text(
+                    "INSERT INTO conversations (project_id, id, integration_id, type, "
+                    "created_at, updated_at) VALUES ('p1', :id, :i, 'openai', 0, 0)"
+                ),
+                {"id": integration, "i": integration},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO feedback (project_id, id, integration_id, message_id, type, "
+                    "created_at, updated_at) VALUES ('p1', :id, :i, 'm', 'positive', 0, 0)"
+                ),
+                {"id": integration, "i": integration},
+            )
+        connection.execute(
+            text("INSERT INTO idempotency_keys VALUES ('p1', 'batch-001', 'f', 200, '{}', 0)")
+        )
+
+
+def test_0005_scopes_idempotency_keys_per_key_and_records_who_wrote(empty: Database) -> None:
+    upgrade(empty.writer, "0004")
+    _rows_at_0004(empty)
+    upgrade(empty.writer)
+    with empty.reader.connect() as connection:
+        primary_key = inspect(connection).get_pk_constraint("idempotency_keys")
+        # Answers stored before 0005 name no key: they are dropped, not shared by the project.
+        answers = connection.execute(text("SELECT * FROM idempotency_keys")).all()
+        writers = {
+            table: dict(connection.execute(text(f"SELECT id, key_kind FROM {table}")).all())
+            for table in ("conversations", "feedback")
+        }
+    assert primary_key["constrained_columns"] == ["key_id", "key"]
+    assert answers == []
+    # Rows of an integration that only ever had web keys were written by a web key; where an
+    # api key could have written them, they count as the api key's (web keys may not change them).
+    assert writers == {
+        "conversations": {"widget": "web", "backend": "api"},
+        "feedback": {"widget": "web", "backend": "api"},
+    }

@@ -121,6 +121,7 @@ def _prepare(principal: Principal, body: ConversationIn) -> Job[StoredConversati
         upsert_conversation,
         project_id=principal.project_id,
         integration_id=principal.integration_id,
+        key_kind=principal.kind,
         body=body,
     )
 
@@ -166,11 +167,16 @@ async def get_all_conversations(request: Request) -> Response:
 
 
 async def delete_conversation_by_id(request: Request) -> Response:
-    # Web keys too: the widget clears saved chats with its web key (reference §4.7, §10.7).
+    # Web keys too: the widget clears saved chats with its web key (reference §4.7, §10.7),
+    # but only chats of their own (store.ownership).
     ctx, principal = await authorized(request, WEB)
     conversation_id = request.path_params["id"]
     job = functools.partial(
-        delete_conversation, project_id=principal.project_id, conversation_id=conversation_id
+        delete_conversation,
+        project_id=principal.project_id,
+        conversation_id=conversation_id,
+        integration_id=principal.integration_id,
+        key_kind=principal.kind,
     )
     if not await commit(ctx, job):
         raise NotFound(f"No conversation {conversation_id!r} in this project.")

@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from threadline.api.export_slots import ExportSlot
+from threadline.export_slots import ExportSlot
 from threadline.query.export import CsvExport
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"

@@ -51,6 +51,7 @@ def prepare_feedback(principal: Principal, body: FeedbackIn) -> Job[RowMapping]:
         upsert_feedback,
         project_id=principal.project_id,
         integration_id=principal.integration_id,
+        key_kind=principal.kind,
         body=body,
     )
 

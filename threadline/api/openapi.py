@@ -158,9 +158,9 @@ _SEARCH_STATS = (
 NO_KEY: frozenset[KeyKind] = frozenset()
 # Statuses: every op can fail with 500; a key is checked (401), counted (429) and looked up in
 # the database (503); api-only ops refuse web keys (403); bodies can be refused (400, 413) or
-# arrive too slowly (408); writes can meet a busy or reused Idempotency-Key (409, 422) and a full
-# writer (503).
-_WRITE = (400, 401, 408, 409, 413, 422, 429, 500, 503)
+# arrive too slowly (408); writes can meet a busy or reused Idempotency-Key (409, 422), a full
+# writer (503), and a web key another user's record (403, store.ownership).
+_WRITE = (400, 401, 403, 408, 409, 413, 422, 429, 500, 503)
 _READ = (401, 429, 500, 503)
 _API_READ = (401, 403, 429, 500, 503)
 _QUERY = (400, 401, 403, 408, 413, 422, 429, 500, 503)
@@ -223,7 +223,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Delete a conversation and its messages",
         WEB,
         Deleted,
-        (404, *_READ),
+        (403, 404, *_READ),
         params=_ID,
     ),
     Operation(
@@ -335,7 +335,9 @@ _SCHEMES: dict[KeyKind, str] = {"web": "webIntegrationKey", "api": "apiIntegrati
 _WHEN = {
     400: "The request is malformed or its body breaks the schema; `errors` names every violation.",
     401: "The Authorization header is missing, malformed, or names an unknown or revoked key.",
-    403: "The key's kind may not call this operation (web keys only write).",
+    403: "The key's kind may not call this operation (web keys only write), or a web key may not "
+    "change this record (only what its integration's web keys wrote for the same "
+    "userProperties.id).",
     404: "Nothing with this id in the key's project.",
     408: "The body did not arrive in full within the body timeout (30 s by default); the "
     "connection is closed.",

@@ -7,16 +7,14 @@ the columnar copy (threadline.analytics) when it has caught up with this process
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
+from threadline.analytics.columnar import ColumnarCopy
 from threadline.query.sql_duckdb import NotColumnar
+from threadline.services import Services
 from threadline.store.engine import reading
-
-if TYPE_CHECKING:  # services.py imports api.idempotency, which reads through this module
-    from threadline.analytics.columnar import ColumnarCopy
-    from threadline.services import Services
 
 # Seconds an analytic read waits for the columnar copy to catch up with this process's own
 # writes before the primary store answers it instead.

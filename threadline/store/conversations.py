@@ -24,6 +24,8 @@ from threadline.errors import Unprocessable
 from threadline.ids import new_id, positional_message_id
 from threadline.store.dialect import insert_ignore, select_where, update_where, where
 from threadline.store.fields import sent
+from threadline.store.keys import KeyKind
+from threadline.store.ownership import check_may_change, check_may_delete
 from threadline.store.tables import conversations, messages
 from threadline.timestamps import given_or, now_us
 from threadline.wire.conversations import ConversationIn, OpenAIMessageIn, SupportMessageIn
@@ -195,7 +197,12 @@ def _continued(
 
 
 def upsert_conversation(
-    connection: Connection, *, project_id: str, integration_id: str, body: ConversationIn
+    connection: Connection,
+    *,
+    project_id: str,
+    integration_id: str,
+    key_kind: KeyKind,
+    body: ConversationIn,
 ) -> StoredConversation:
     now = now_us()
     conversation_id = body.id or _continued(connection, project_id, body.messages) or new_id("conv")
@@ -207,12 +214,21 @@ def upsert_conversation(
         "project_id": project_id,
         "id": conversation_id,
         "integration_id": integration_id,
+        "key_kind": key_kind,
         "type": kind,
         **given,
         "created_at": given_or(created_at, now),
         "updated_at": updated_at,
     }
     stored = _lock_or_create(connection, project_id, conversation_id, new_row)
+    if stored is not None:
+        check_may_change(
+            stored,
+            key_kind=key_kind,
+            integration_id=integration_id,
+            user_properties=body.userProperties,
+            what="conversations",
+        )
     if stored is not None and stored["type"] != kind:
         raise Unprocessable(
             f"conversation {conversation_id!r} is of type {stored['type']!r}; "
@@ -328,15 +344,22 @@ def get_conversation_by_external_id(
     return None if row is None else _with_messages(connection, project_id, [row])[0]
 
 
-def delete_conversation(connection: Connection, *, project_id: str, conversation_id: str) -> bool:
-    """Delete the conversation and its messages; False if the project has no such id."""
-    gone = connection.execute(
-        delete(conversations)
-        .where(conversations.c.project_id == project_id, conversations.c.id == conversation_id)
-        .returning(conversations.c.seq)
-    ).first()
-    if gone is None:
+def delete_conversation(
+    connection: Connection,
+    *,
+    project_id: str,
+    conversation_id: str,
+    integration_id: str,
+    key_kind: KeyKind,
+) -> bool:
+    """Delete the conversation and its messages if this key may; False if the project has no
+    such id."""
+    stored = connection.execute(_LOCK, where(project_id=project_id, id=conversation_id))
+    row = stored.mappings().first()
+    if row is None:
         return False
+    check_may_delete(row, key_kind=key_kind, integration_id=integration_id, what="conversations")
+    connection.execute(delete(conversations).where(conversations.c.seq == row["seq"]))
     connection.execute(
         delete(messages).where(
             messages.c.project_id == project_id, messages.c.conversation_id == conversation_id

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection, RowMapping, delete, exists, func, select
 
 from threadline.ids import new_id
 from threadline.store.conversations import StoredConversation, messages_of
-from threadline.store.dialect import insert_or_update
+from threadline.store.dialect import insert_ignore, insert_or_update, select_where, where
 from threadline.store.fields import sent
+from threadline.store.keys import KeyKind
+from threadline.store.ownership import check_may_change
 from threadline.store.tables import conversations, feedback, messages
 from threadline.timestamps import given_or, now_us
 from threadline.wire.feedback import FeedbackIn
@@ -32,10 +35,33 @@ _COLUMNS = {
     "updatedAt": "updated_at",
 }
 _OPTIONAL = ("reasons", "details", "sources", "properties", "user_properties")
+_KEY = ("project_id", "id")
+_LOCK = select_where(feedback, _KEY).with_for_update()
+_INSERT = feedback.insert().returning(*feedback.c)
+
+
+def _insert_or_lock(connection: Connection, row: dict[str, Any]) -> tuple[RowMapping, bool]:
+    """(row as inserted, True), or (the feedback stored under its id, locked, False). Not one
+    upsert statement: a stored row is checked before anything in it changes."""
+    key = where(project_id=row["project_id"], id=row["id"])
+    stored = connection.execute(_LOCK, key).mappings().first()
+    if stored is not None:
+        return stored, False
+    inserted = connection.execute(insert_ignore(connection, feedback, _KEY), row).mappings()
+    created = inserted.first()
+    if created is not None:
+        return created, True
+    # Another instance created it between our two statements: lock theirs.
+    return connection.execute(_LOCK, key).mappings().one(), False
 
 
 def upsert_feedback(
-    connection: Connection, *, project_id: str, integration_id: str, body: FeedbackIn
+    connection: Connection,
+    *,
+    project_id: str,
+    integration_id: str,
+    key_kind: KeyKind,
+    body: FeedbackIn,
 ) -> RowMapping:
     now = now_us()
     given = sent(body, _COLUMNS)
@@ -50,11 +76,24 @@ def upsert_feedback(
         "project_id": project_id,
         "id": body.id or new_id("fb"),
         "integration_id": integration_id,
+        "key_kind": key_kind,
         **dict.fromkeys(_OPTIONAL),
         **given,
         "created_at": given_or(created_at, now),
     }
-    statement = insert_or_update(connection, feedback, ("project_id", "id"), update)
+    if not body.id:
+        return connection.execute(_INSERT, row).mappings().one()
+    stored, created = _insert_or_lock(connection, row)
+    if created:
+        return stored
+    check_may_change(
+        stored,
+        key_kind=key_kind,
+        integration_id=integration_id,
+        user_properties=body.userProperties,
+        what="feedback",
+    )
+    statement = insert_or_update(connection, feedback, _KEY, update)
     return connection.execute(statement, row).mappings().one()
 
 

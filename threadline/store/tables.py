@@ -92,6 +92,9 @@ conversations = Table(
     Column("project_id", String(64), nullable=False),
     Column("id", Text, nullable=False),
     Column("integration_id", String(64)),
+    # The kind of key that created the row ("web" or "api"; NULL: unknown, treated as "api"):
+    # a web key may change only what web keys wrote (store.ownership).
+    Column("key_kind", String(16)),
     Column("type", String(32), nullable=False),
     Column("external_id", Text),
     Column("external_url", Text),
@@ -146,6 +149,7 @@ feedback = Table(
     Column("project_id", String(64), nullable=False),
     Column("id", Text, nullable=False),
     Column("integration_id", String(64)),
+    Column("key_kind", String(16)),  # as in conversations
     Column("message_id", Text, nullable=False),
     Column("type", String(16), nullable=False),
     Column("reasons", Json),
@@ -245,6 +249,8 @@ idempotency_keys = Table(
     "idempotency_keys",
     metadata,
     Column("project_id", String(64), nullable=False),
+    # The bearer key that sent it: header values are scoped per key (migration 0005).
+    Column("key_id", String(64), nullable=False),
     # The client's Idempotency-Key header value.
     Column("key", String(255), nullable=False),
     # SHA-256 of the method, path and decoded body: the same key with another body is refused.
@@ -253,7 +259,7 @@ idempotency_keys = Table(
     # The response body as first sent, replayed byte for byte to retries.
     Column("response", Text, nullable=False),
     Column("created_at", Micros, nullable=False),
-    PrimaryKeyConstraint("project_id", "key"),
+    PrimaryKeyConstraint("key_id", "key"),
     Index(None, "created_at"),
 )
 

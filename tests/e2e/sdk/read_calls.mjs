@@ -75,9 +75,11 @@ await sdk.conversations.log(api, {
     { id: "read-m2", role: "assistant", content: "POST /feedback", links: [{ url: "https://docs.example.com/fb", title: "Feedback" }] },
   ],
 });
-await sdk.conversations.log(api, {
+// Logged with the web key for a user: a web key deletes only such chats (docs/decisions.md).
+await sdk.conversations.log(web, {
   id: "read-c2",
   type: "support_ticket",
+  userProperties: { id: "read-user", identificationType: "COOKIED", additionalProperties: {} },
   messages: [{ id: "read-s1", role: "customer", content: "Invoice?" }, { id: "read-s2", role: "agent", content: null }],
 });
 await sdk.feedback.submit({ id: "read-fb1", type: "positive", messageId: "read-m2" });

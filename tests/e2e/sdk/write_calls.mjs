@@ -253,7 +253,14 @@ async function conversationChecks() {
       ...(m.links ? { links: m.links } : {}),
     }));
     const newMsg = { role: "user", content: "And how do I log events?" };
-    const conv = await sdk.conversations.log(WEB, { id: first.id, type: "openai", messages: [...history, newMsg] });
+    // The same userProperties.id on every post, as the widget sends: a web key changes only its
+    // own user's conversations (docs/decisions.md).
+    const conv = await sdk.conversations.log(WEB, {
+      id: first.id,
+      type: "openai",
+      messages: [...history, newMsg],
+      userProperties: { id: `u-${RUN}`, identificationType: "COOKIED", additionalProperties: {} },
+    });
     assert.equal(conv.id, first.id, "conversation id unchanged");
     assert.equal(conv.type, "openai");
     assert.equal(conv.messages.length, 3, "exactly 3 messages (no duplicates of the re-sent history)");
