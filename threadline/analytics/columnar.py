@@ -37,7 +37,7 @@ from sqlalchemy.pool import QueuePool
 
 from threadline.analytics import load
 from threadline.analytics.follow import Follower
-from threadline.analytics.schema import CHANGING, STATE_DDL
+from threadline.analytics.schema import CHANGING, COLUMNS, STATE_DDL
 from threadline.analytics.shred import Shredded, discover
 from threadline.store import tables
 from threadline.store.engine import is_outage
@@ -190,6 +190,8 @@ class ColumnarCopy:
         """Why the copy kept on disk cannot be followed from where it stopped (None: it can)."""
         if not {"identity", "events", "changes", "shredded"} <= state.keys():
             return "no copy yet"
+        if state.get("columns") != COLUMNS:
+            return "made with other columns (a migration since)"
         if state["identity"] != str(identity):
             return "made from another database"
         top_event = primary.execute(select(func.max(tables.events.c.seq))).scalar() or 0
@@ -239,6 +241,7 @@ class ColumnarCopy:
         if identity is not None:  # a new copy
             values["identity"] = identity
             values["shredded"] = self.shredded.encode()
+            values["columns"] = COLUMNS
         for name, value in values.items():
             cursor.execute(
                 "INSERT OR REPLACE INTO columnar_state VALUES (?, ?)", [name, str(value)]
