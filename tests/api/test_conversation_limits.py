@@ -67,7 +67,8 @@ def test_a_conversation_beyond_its_cap_is_refused_and_changes_nothing(
 ) -> None:
     _post(client, web_headers, _conversation(0, PER_POST))
     # Messages left out of a post are kept, so smaller posts can still grow the conversation.
-    full = _post(client, web_headers, _conversation(PER_POST, PER_CONVERSATION))
+    _post(client, web_headers, _conversation(PER_POST, PER_CONVERSATION))
+    full = client.get("/conversations/c1", headers=web_headers).json()
     assert len(full["messages"]) == PER_CONVERSATION
     detail = _refused(
         client, db, web_headers, _conversation(PER_CONVERSATION, PER_CONVERSATION + 1)
@@ -80,19 +81,22 @@ def test_a_conversation_beyond_its_cap_is_refused_and_changes_nothing(
     assert again["messages"][0]["content"] == "edited"
 
 
-def test_the_answer_is_the_whole_bounded_history(
+def test_the_answer_holds_the_posted_messages_and_get_holds_all(
     client: TestClient, web_headers: dict[str, str]
 ) -> None:
-    # The widget replaces its conversation with the answer and shares its messages (widget §3),
-    # so a post of one new message still answers every stored one, in order.
-    _post(client, web_headers, _conversation(0, PER_POST))
-    answer = _post(client, web_headers, _conversation(PER_POST, PER_POST + 1))
-    assert set(answer) == CONVERSATION_KEYS | {"messagesOpenAIFormat"}
-    assert [m["id"] for m in answer["messages"]] == [f"m{i}" for i in range(PER_POST + 1)]
-    assert all(set(m) == MESSAGE_KEYS | {"tool_calls"} for m in answer["messages"])
-    assert [m["content"] for m in answer["messagesOpenAIFormat"]] == [
-        f"turn {i}" for i in range(PER_POST + 1)
-    ]
+    # The widget posts the whole history and replaces its conversation with the answer (widget
+    # §3), so it gets every message back; a small post of a long conversation gets a small
+    # answer (docs/decisions.md), and GET still answers the whole conversation.
+    _post(client, web_headers, _conversation(0, PER_POST - 1))
+    whole = _post(client, web_headers, _conversation(0, PER_POST))
+    assert [m["id"] for m in whole["messages"]] == [f"m{i}" for i in range(PER_POST)]
+    small = _post(client, web_headers, _conversation(1, 2))
+    assert set(small) == CONVERSATION_KEYS | {"messagesOpenAIFormat"}
+    assert [m["id"] for m in small["messages"]] == ["m1"]
+    assert all(set(m) == MESSAGE_KEYS | {"tool_calls"} for m in small["messages"])
+    assert small["messagesOpenAIFormat"] == [{"role": "assistant", "content": "turn 1"}]
+    stored = client.get("/conversations/c1", headers=web_headers).json()
+    assert stored["messages"] == whole["messages"]
 
 
 def _batch(client: TestClient, headers: dict[str, str], *items: Any) -> dict[str, Any]:

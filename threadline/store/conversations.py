@@ -109,7 +109,8 @@ def upsert_conversation(
     body: ConversationIn,
     max_messages: int,
 ) -> StoredConversation:
-    """Create or update the conversation, merge the posted messages, answer the full history.
+    """Create or update the conversation and merge the posted messages; the conversation with
+    the posted messages as stored.
 
     At most `max_messages` messages may be stored in it: a post that would add more is refused
     (422) and changes nothing."""
@@ -131,12 +132,13 @@ def upsert_conversation(
     stored = _lock_or_create(connection, project_id, conversation_id, new_row)
     if stored is not None:
         _check_stored(stored, conversation_id, kind)
-    changes = merge_messages(
+    merged = merge_messages(
         connection,
         Target(project_id, conversation_id, stored, max_messages),
         body.messages,
         now,
     )
+    changes = merged.changes
     if stored is not None:
         changes.update(given, updated_at=updated_at)
         if created_at is not None:
@@ -144,12 +146,29 @@ def upsert_conversation(
     statement = update_where(conversations, _KEY, frozenset(changes))
     key = where(project_id=project_id, id=conversation_id)
     row = connection.execute(statement, {**changes, **key}).mappings().one()
-    # The answer echoes the whole history (reference §4.4, widget §3): one read, bounded by
-    # max_messages.
-    history = where(project_id=project_id, conversation_id=conversation_id)
     return StoredConversation(
-        conversation=row, messages=list(connection.execute(_HISTORY, history).mappings())
+        conversation=row, messages=_posted(connection, project_id, conversation_id, merged.ids)
     )
+
+
+def _posted(
+    connection: Connection, project_id: str, conversation_id: str, ids: list[str]
+) -> list[RowMapping]:
+    """The posted messages as now stored, in post order: the answer to a post.
+
+    Not the whole history: a client that follows the protocol posts all of it (reference §4.4,
+    widget §3-§4), so for it the two are the same, and a small post of a long conversation
+    gets a small answer instead of re-reading and echoing every stored message on the writer.
+    GET /conversations/{id} answers the whole conversation (docs/decisions.md)."""
+    rows = connection.execute(
+        select(messages).where(
+            messages.c.project_id == project_id,
+            messages.c.conversation_id == conversation_id,
+            messages.c.id.in_(ids),
+        )
+    ).mappings()
+    by_id = {row["id"]: row for row in rows}
+    return [by_id[message_id] for message_id in ids]
 
 
 def get_conversation(

@@ -11,17 +11,17 @@ row, not recounted, and the per-conversation cap is checked before anything is w
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import Connection, RowMapping, bindparam, func, select
 
 from threadline.errors import FieldViolation, Unprocessable
 from threadline.ids import positional_message_id
-from threadline.store.dialect import update_where, where
 from threadline.store.fields import sent
 from threadline.store.tables import messages
 from threadline.timestamps import given_or
@@ -99,12 +99,20 @@ def message_values(message: Message) -> dict[str, Any]:
     return {k: msgspec.to_builtins(v) for k, v in values.items()}
 
 
+@dataclasses.dataclass(frozen=True)
+class Merged:
+    # The conversation's derived columns (counts, first message time) as they now are.
+    changes: dict[str, Any]
+    # The posted messages' ids, in the order the post first named them.
+    ids: list[str]
+
+
 def merge_messages(
     connection: Connection, target: Target, incoming: Sequence[Message], now: int
-) -> dict[str, Any]:
-    """Apply the posted messages; the conversation's derived columns (counts, first message
-    time) as they now are. Raises Unprocessable, having written nothing, for a message id twice
-    among the new ones, one that belongs to another conversation, or a post beyond the cap."""
+) -> Merged:
+    """Apply the posted messages. Raises Unprocessable, having written nothing, for a message
+    id twice among the new ones, one that belongs to another conversation, or a post beyond
+    the cap."""
     posted = [
         (message.id or positional_message_id(target.conversation_id, index), message)
         for index, message in enumerate(incoming)
@@ -134,11 +142,12 @@ def merge_messages(
                 messages.c.conversation_id == target.conversation_id,
             )
         ).scalar_one()
-    return {
+    changes = {
         "message_count": counters.message_count,
         "user_message_count": counters.user_message_count,
         "first_message_at": counters.first_message_at,
     }
+    return Merged(changes=changes, ids=list(dict.fromkeys(message_id for message_id, _ in posted)))
 
 
 def _known(connection: Connection, project_id: str, ids: list[str]) -> dict[str, Any]:
@@ -188,7 +197,9 @@ def _update(
     now: int,
     counters: _Counters,
 ) -> None:
-    """Write what changed in messages already stored whose digest differs from the posted one."""
+    """Write what changed in messages already stored whose digest differs from the posted one:
+    one executemany per set of changed columns, so a post that edits every message of a long
+    conversation costs the writer one statement, not one per message."""
     if not changed:
         return
     seqs = [seq for seq, _, _ in changed]
@@ -197,6 +208,7 @@ def _update(
         for row in connection.execute(select(messages).where(messages.c.seq.in_(seqs))).mappings()
     }
     repeated = {seq for seq in seqs if seqs.count(seq) > 1} if len(set(seqs)) < len(seqs) else set()
+    updates: list[dict[str, Any]] = []
     for seq, message, posted_digest in changed:
         old = old_rows[seq]
         # A null timestamp on a re-post means "unknown", not "clear": keep the stored one.
@@ -211,8 +223,31 @@ def _update(
             _count_change(old, changes, counters)
         # One id posted twice with different content: neither post alone describes the row.
         changes["digest"] = None if seq in repeated else posted_digest
-        statement = update_where(messages, ("seq",), frozenset(changes))
-        connection.execute(statement, {**changes, **where(seq=seq)})
+        updates.append({**changes, "w_seq": seq})
+    _execute_updates(connection, updates, in_order=bool(repeated))
+
+
+def _execute_updates(
+    connection: Connection, updates: list[dict[str, Any]], *, in_order: bool
+) -> None:
+    if in_order:  # the same row more than once: one statement each, in post order
+        for row in updates:
+            connection.execute(_update_statement(frozenset(row) - {"w_seq"}), row)
+        return
+    by_columns: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for row in updates:
+        by_columns.setdefault(frozenset(row) - {"w_seq"}, []).append(row)
+    for columns, rows in by_columns.items():
+        connection.execute(_update_statement(columns), rows)
+
+
+@functools.cache
+def _update_statement(columns: frozenset[str]) -> Any:
+    return (
+        messages.update()
+        .where(messages.c.seq == bindparam("w_seq"))
+        .values({name: bindparam(name) for name in sorted(columns)})
+    )
 
 
 def _count_change(old: RowMapping, changes: dict[str, Any], counters: _Counters) -> None:
