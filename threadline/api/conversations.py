@@ -5,11 +5,11 @@ GET /conversations/external/{externalId}."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import RowMapping
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -57,7 +57,7 @@ _CONVERSATION_OUT = {
 }
 
 
-def message_out(kind: str, row: RowMapping) -> Any:
+def message_out(kind: str, row: Mapping[Any, Any]) -> Any:
     """A stored message in the shape of its conversation's type (reference §4.2, §4.3)."""
     fields: dict[str, Any] = {
         "id": row["id"],

@@ -15,7 +15,7 @@ query; a delete removes a conversation and its messages in one writer job.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, delete, func, select
@@ -46,7 +46,8 @@ _EMPTY_CONVERSATION = dict.fromkeys(_CONVERSATION_COLUMNS.values())
 @dataclasses.dataclass(frozen=True)
 class StoredConversation:
     conversation: RowMapping
-    messages: list[RowMapping]
+    # Stored message rows (or, in an upsert's answer, rows as this post left them).
+    messages: Sequence[Mapping[Any, Any]]
 
 
 _KEY = ("project_id", "id")
@@ -146,29 +147,11 @@ def upsert_conversation(
     statement = update_where(conversations, _KEY, frozenset(changes))
     key = where(project_id=project_id, id=conversation_id)
     row = connection.execute(statement, {**changes, **key}).mappings().one()
-    return StoredConversation(
-        conversation=row, messages=_posted(connection, project_id, conversation_id, merged.ids)
-    )
-
-
-def _posted(
-    connection: Connection, project_id: str, conversation_id: str, ids: list[str]
-) -> list[RowMapping]:
-    """The posted messages as now stored, in post order: the answer to a post.
-
-    Not the whole history: a client that follows the protocol posts all of it (reference §4.4,
-    widget §3-§4), so for it the two are the same, and a small post of a long conversation
-    gets a small answer instead of re-reading and echoing every stored message on the writer.
-    GET /conversations/{id} answers the whole conversation (docs/decisions.md)."""
-    rows = connection.execute(
-        select(messages).where(
-            messages.c.project_id == project_id,
-            messages.c.conversation_id == conversation_id,
-            messages.c.id.in_(ids),
-        )
-    ).mappings()
-    by_id = {row["id"]: row for row in rows}
-    return [by_id[message_id] for message_id in ids]
+    # The posted messages, not the whole history: a client that follows the protocol posts all
+    # of it (reference §4.4, widget §3-§4), so for it the two are the same, and a small post of
+    # a long conversation gets a small answer without the writer re-reading every stored
+    # message. GET /conversations/{id} answers the whole conversation (docs/decisions.md).
+    return StoredConversation(conversation=row, messages=merged.rows)
 
 
 def get_conversation(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -103,8 +103,8 @@ def message_values(message: Message) -> dict[str, Any]:
 class Merged:
     # The conversation's derived columns (counts, first message time) as they now are.
     changes: dict[str, Any]
-    # The posted messages' ids, in the order the post first named them.
-    ids: list[str]
+    # The posted messages as now stored, in the order the post first named them.
+    rows: list[Mapping[Any, Any]]
 
 
 def merge_messages(
@@ -118,14 +118,17 @@ def merge_messages(
         for index, message in enumerate(incoming)
     ]
     known = _known(connection, target.project_id, [message_id for message_id, _ in posted])
-    changed: list[tuple[int, Message, str]] = []
+    # What the answer shows: the stored rows read above, with this post's writes applied.
+    now_stored: dict[str, Mapping[Any, Any]] = {}
+    changed: list[tuple[Mapping[Any, Any], Message, str]] = []
     new: dict[str, tuple[Message, str]] = {}
     for message_id, message in posted:
         row = known.get(message_id)
-        if row is not None and row.conversation_id == target.conversation_id:
+        if row is not None and row["conversation_id"] == target.conversation_id:
+            now_stored[message_id] = row
             posted_digest = digest(message)
-            if row.digest != posted_digest:
-                changed.append((row.seq, message, posted_digest))
+            if row["digest"] != posted_digest:
+                changed.append((row, message, posted_digest))
             continue
         if message_id in new:
             raise Unprocessable(f"message id {message_id!r} appears twice in this conversation")
@@ -133,8 +136,8 @@ def merge_messages(
     _check_not_elsewhere(known, new)
     counters = _counters(target.stored)
     _check_cap(target, counters.message_count + len(new))
-    _update(connection, changed, now, counters)
-    _insert(connection, target, new, now, counters)
+    _update(connection, changed, now, counters, now_stored)
+    _insert(connection, target, new, now, counters, now_stored)
     if counters.recount_first:
         counters.first_message_at = connection.execute(
             select(func.min(messages.c.created_at)).where(
@@ -147,27 +150,32 @@ def merge_messages(
         "user_message_count": counters.user_message_count,
         "first_message_at": counters.first_message_at,
     }
-    return Merged(changes=changes, ids=list(dict.fromkeys(message_id for message_id, _ in posted)))
+    ids = dict.fromkeys(message_id for message_id, _ in posted)
+    return Merged(changes=changes, rows=[now_stored[message_id] for message_id in ids])
 
 
-def _known(connection: Connection, project_id: str, ids: list[str]) -> dict[str, Any]:
+# A cached statement with one expanding parameter: a post's ids are bound as one list.
+_KNOWN = select(messages).where(
+    messages.c.project_id == bindparam("project_id"),
+    messages.c.id.in_(bindparam("ids", expanding=True)),
+)
+
+
+def _known(connection: Connection, project_id: str, ids: list[str]) -> dict[str, RowMapping]:
     """The stored messages among the posted ids, in any conversation: ids are unique within a
-    project. Read through the (project_id, id) unique index, never the whole history."""
-    rows = connection.execute(
-        select(messages.c.id, messages.c.conversation_id, messages.c.seq, messages.c.digest).where(
-            messages.c.project_id == project_id, messages.c.id.in_(ids)
-        )
-    )
-    return {row.id: row for row in rows}
+    project. Read through the (project_id, id) unique index, never the whole history; the
+    rows are compared where digests differ and are the answer where they match."""
+    rows = connection.execute(_KNOWN, {"project_id": project_id, "ids": ids}).mappings()
+    return {row["id"]: row for row in rows}
 
 
-def _check_not_elsewhere(known: dict[str, Any], new: dict[str, tuple[Message, str]]) -> None:
+def _check_not_elsewhere(known: dict[str, RowMapping], new: dict[str, tuple[Message, str]]) -> None:
     for message_id in new:
         row = known.get(message_id)
         if row is not None:
             raise Unprocessable(
                 f"message id {message_id!r} already belongs to conversation "
-                f"{row.conversation_id!r}; message ids are unique within a project"
+                f"{row['conversation_id']!r}; message ids are unique within a project"
             )
 
 
@@ -193,38 +201,35 @@ def _check_cap(target: Target, total: int) -> None:
 
 def _update(
     connection: Connection,
-    changed: list[tuple[int, Message, str]],
+    changed: list[tuple[Mapping[Any, Any], Message, str]],
     now: int,
     counters: _Counters,
+    now_stored: dict[str, Mapping[Any, Any]],
 ) -> None:
     """Write what changed in messages already stored whose digest differs from the posted one:
     one executemany per set of changed columns, so a post that edits every message of a long
     conversation costs the writer one statement, not one per message."""
-    if not changed:
-        return
-    seqs = [seq for seq, _, _ in changed]
-    old_rows = {
-        row["seq"]: row
-        for row in connection.execute(select(messages).where(messages.c.seq.in_(seqs))).mappings()
-    }
+    seqs = [old["seq"] for old, _, _ in changed]
     repeated = {seq for seq in seqs if seqs.count(seq) > 1} if len(set(seqs)) < len(seqs) else set()
     updates: list[dict[str, Any]] = []
-    for seq, message, posted_digest in changed:
-        old = old_rows[seq]
+    for old, message, posted_digest in changed:
         # A null timestamp on a re-post means "unknown", not "clear": keep the stored one.
         values = {
             k: v
             for k, v in message_values(message).items()
             if v is not None or k not in _TIMESTAMPS
         }
+        # Compared with the row as read, also for an id posted twice (as before digests).
         changes = {k: v for k, v in values.items() if old[k] != v}
         if changes:
             changes.setdefault("updated_at", now)
             _count_change(old, changes, counters)
         # One id posted twice with different content: neither post alone describes the row.
-        changes["digest"] = None if seq in repeated else posted_digest
-        updates.append({**changes, "w_seq": seq})
-    _execute_updates(connection, updates, in_order=bool(repeated))
+        changes["digest"] = None if old["seq"] in repeated else posted_digest
+        updates.append({**changes, "w_seq": old["seq"]})
+        now_stored[old["id"]] = {**now_stored[old["id"]], **changes}
+    if updates:
+        _execute_updates(connection, updates, in_order=bool(repeated))
 
 
 def _execute_updates(
@@ -250,7 +255,7 @@ def _update_statement(columns: frozenset[str]) -> Any:
     )
 
 
-def _count_change(old: RowMapping, changes: dict[str, Any], counters: _Counters) -> None:
+def _count_change(old: Mapping[Any, Any], changes: dict[str, Any], counters: _Counters) -> None:
     if "role" in changes:
         counters.user_message_count += (changes["role"] == "user") - (old["role"] == "user")
     if "created_at" in changes:
@@ -263,6 +268,7 @@ def _insert(
     new: dict[str, tuple[Message, str]],
     now: int,
     counters: _Counters,
+    now_stored: dict[str, Mapping[Any, Any]],
 ) -> None:
     if not new:
         return
@@ -290,4 +296,5 @@ def _insert(
         }
         counters.add(row["role"], row["created_at"])
         rows.append(row)
+        now_stored[message_id] = row
     connection.execute(messages.insert(), rows)
