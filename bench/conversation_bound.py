@@ -38,7 +38,7 @@ import msgspec
 from servers import Database, Server
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
-DEFAULT_MESSAGES = 1_000
+DEFAULT_MESSAGES = 500
 
 
 def create_key(database_url: str, project: str) -> str:
@@ -109,7 +109,7 @@ def _hammer(port: int, key: str, args: argparse.Namespace, stop_at: float, out: 
         {
             "latencies": latencies,
             "statuses": statuses,
-            "body_bytes": len(bodies[0]),
+            "body_bytes": len(tiny if args.mode == "tiny" else bodies[0]),
             "answer_bytes": answer_bytes,
         }
     )
