@@ -25,6 +25,13 @@ class Settings:
     # Origins allowed by CORS; ("*",) lets widgets on any site call the write endpoints.
     cors_origins: tuple[str, ...] = ("*",)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # The most messages one conversation may hold, and one post of it may carry; beyond either,
+    # 422 naming `$.messages` and nothing written. Clients re-send the whole history on every
+    # post (reference §4.4), so the per-post cap must be at least the per-conversation one for
+    # a conversation to reach it. They bound the writer's work per upsert and the size of its
+    # answer, which echoes the history (docs/operations.md, docs/performance.md).
+    max_messages_per_conversation: int = 500
+    max_messages_per_post: int = 500
     # Writes waiting for the writer beyond this many are refused with 503 + Retry-After.
     writer_queue_size: int = 10_000
     # Write requests being handled at once beyond this many are refused with 503 + Retry-After:

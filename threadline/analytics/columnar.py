@@ -37,7 +37,7 @@ from sqlalchemy.pool import QueuePool
 
 from threadline.analytics import load
 from threadline.analytics.follow import Follower
-from threadline.analytics.schema import CHANGING, READ_TYPES, STATE_DDL
+from threadline.analytics.schema import CHANGING, COLUMNS, STATE_DDL
 from threadline.analytics.shred import Shredded, discover
 from threadline.store import tables
 from threadline.store.engine import is_outage
@@ -57,22 +57,6 @@ REPLAY_MARGIN = 1_000
 # over a key that hovers around the threshold).
 REBUILD_SHARE = 0.05
 _SWEEP_SECONDS = 600.0
-
-
-def _schema_changed(cursor: duckdb.DuckDBPyConnection) -> str | None:
-    """Why a copy kept on disk lacks columns the primary's tables have now (a migration added
-    them since it was built), or None."""
-    rows = cursor.execute(
-        "SELECT table_name, column_name FROM duckdb_columns() "
-        "WHERE database_name = current_database() AND schema_name = 'main'"
-    ).fetchall()
-    copied: dict[str, set[str]] = {}
-    for table, column in rows:
-        copied.setdefault(table, set()).add(column)
-    for table, types in READ_TYPES.items():
-        if not types.keys() <= copied.get(table, set()):
-            return f"the primary store's {table} has columns the copy lacks"
-    return None
 
 
 class ColumnarCopy:
@@ -187,7 +171,7 @@ class ColumnarCopy:
         state = dict(cursor.execute("SELECT name, value FROM columnar_state").fetchall())
         with self.primary.connect() as primary:
             identity = primary.execute(select(tables.store_identity.c.id)).scalar()
-            reason = self._stale(primary, state, identity) or _schema_changed(cursor)
+            reason = self._stale(primary, state, identity)
             if reason is None:
                 self._events = Follower(cursor=int(state["events"]))
                 self._changes = Follower(cursor=int(state["changes"]))
@@ -206,6 +190,8 @@ class ColumnarCopy:
         """Why the copy kept on disk cannot be followed from where it stopped (None: it can)."""
         if not {"identity", "events", "changes", "shredded"} <= state.keys():
             return "no copy yet"
+        if state.get("columns") != COLUMNS:
+            return "made with other columns (a migration since)"
         if state["identity"] != str(identity):
             return "made from another database"
         top_event = primary.execute(select(func.max(tables.events.c.seq))).scalar() or 0
@@ -255,6 +241,7 @@ class ColumnarCopy:
         if identity is not None:  # a new copy
             values["identity"] = identity
             values["shredded"] = self.shredded.encode()
+            values["columns"] = COLUMNS
         for name, value in values.items():
             cursor.execute(
                 "INSERT OR REPLACE INTO columnar_state VALUES (?, ?)", [name, str(value)]

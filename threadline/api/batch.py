@@ -20,7 +20,8 @@ from threadline.api.events import LOG_EVENT
 from threadline.api.feedback import LOG_FEEDBACK
 from threadline.api.writes import WriteOperation, handle_write
 from threadline.auth import Principal
-from threadline.errors import BadRequest, ThreadlineError, problem_body
+from threadline.config import Settings
+from threadline.errors import ThreadlineError, problem_body
 from threadline.store.batch import BatchWrite, Item
 from threadline.wire.batch import BatchIn, BatchOut, BatchResultOut
 from threadline.wire.decode import decode
@@ -43,16 +44,15 @@ class _Batch:
         return self.kinds, self.write(connection)
 
 
-def _prepare(principal: Principal, batch: BatchIn) -> _Batch:
+def _prepare(principal: Principal, batch: BatchIn, settings: Settings) -> _Batch:
     items: list[Item] = []
     for item in batch.items:
         operation = _OPERATIONS[item.kind]
         try:
             body = decode(item.body, operation.body_type)
-        except BadRequest as exc:
+            items.append(operation.prepare(principal, body, settings))
+        except ThreadlineError as exc:  # the body's schema, or a limit (messages per post)
             items.append(exc)
-            continue
-        items.append(operation.prepare(principal, body))
     return _Batch(kinds=[item.kind for item in batch.items], write=BatchWrite(items))
 
 

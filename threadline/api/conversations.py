@@ -5,11 +5,11 @@ GET /conversations/external/{externalId}."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import RowMapping
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -19,7 +19,8 @@ from threadline.api.responses import JSONResponse, authorized
 from threadline.api.routing import route
 from threadline.api.writes import WriteOperation, commit, handle_write
 from threadline.auth import API_ONLY, WEB, Principal
-from threadline.errors import NotFound
+from threadline.config import Settings
+from threadline.errors import FieldViolation, NotFound, Unprocessable
 from threadline.store.conversations import (
     StoredConversation,
     delete_conversation,
@@ -56,7 +57,7 @@ _CONVERSATION_OUT = {
 }
 
 
-def message_out(kind: str, row: RowMapping) -> Any:
+def message_out(kind: str, row: Mapping[Any, Any]) -> Any:
     """A stored message in the shape of its conversation's type (reference §4.2, §4.3)."""
     fields: dict[str, Any] = {
         "id": row["id"],
@@ -116,13 +117,24 @@ def conversation_out(stored: StoredConversation) -> ConversationOut:
     return _CONVERSATION_OUT[kind](**fields)  # type: ignore[no-any-return]
 
 
-def _prepare(principal: Principal, body: ConversationIn) -> Job[StoredConversation]:
+def _prepare(
+    principal: Principal, body: ConversationIn, settings: Settings
+) -> Job[StoredConversation]:
+    # Refused here, before it reaches the writer; the per-conversation cap needs what is stored,
+    # so the job checks that one (docs/operations.md).
+    limit = settings.max_messages_per_post
+    if len(body.messages) > limit:
+        detail = (
+            f"this post carries {len(body.messages)} messages; one post carries at most {limit}"
+        )
+        raise Unprocessable(detail, violations=[FieldViolation(field="$.messages", message=detail)])
     return functools.partial(
         upsert_conversation,
         project_id=principal.project_id,
         integration_id=principal.integration_id,
         key_kind=principal.kind,
         body=body,
+        max_messages=settings.max_messages_per_conversation,
     )
 
 

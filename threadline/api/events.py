@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from threadline.api.writes import WriteOperation, handle_write
 from threadline.auth import Principal
+from threadline.config import Settings
 from threadline.store.events import EventWrite, prepare_event
 from threadline.timestamps import to_iso
 from threadline.wire.events import (
@@ -40,7 +41,7 @@ def event_out(row: Mapping[str, Any]) -> EventOut:
     return SearchEventOut(searchQuery=row["search_query"], **common)
 
 
-def _prepare(principal: Principal, body: EventIn) -> EventWrite:
+def _prepare(principal: Principal, body: EventIn, _settings: Settings) -> EventWrite:
     return prepare_event(
         project_id=principal.project_id, integration_id=principal.integration_id, body=body
     )

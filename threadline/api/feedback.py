@@ -17,6 +17,7 @@ from threadline.api.responses import JSONResponse, authorized
 from threadline.api.routing import route
 from threadline.api.writes import WriteOperation, commit, handle_write
 from threadline.auth import API_ONLY, Principal
+from threadline.config import Settings
 from threadline.errors import NotFound, Unprocessable
 from threadline.store.feedback import (
     FeedbackContext,
@@ -46,7 +47,9 @@ def feedback_out(row: RowMapping) -> FeedbackOut:
     )
 
 
-def prepare_feedback(principal: Principal, body: FeedbackIn) -> Job[RowMapping]:
+def prepare_feedback(
+    principal: Principal, body: FeedbackIn, _settings: Settings
+) -> Job[RowMapping]:
     return functools.partial(
         upsert_feedback,
         project_id=principal.project_id,

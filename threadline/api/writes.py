@@ -20,6 +20,7 @@ from threadline.api.body import read_json
 from threadline.api.idempotency import fingerprint, idempotent_write
 from threadline.api.responses import JSONResponse, services
 from threadline.auth import WEB, Principal
+from threadline.config import Settings
 from threadline.errors import Unavailable
 from threadline.services import Services
 from threadline.store.writer import Job
@@ -30,7 +31,8 @@ T = TypeVar("T")
 @dataclasses.dataclass(frozen=True)
 class WriteOperation:
     body_type: Any
-    prepare: Callable[[Principal, Any], Job[Any]]
+    # The writer job for a decoded body; it may refuse the body against the settings' limits.
+    prepare: Callable[[Principal, Any, Settings], Job[Any]]
     answer: Callable[[Any], Any]
 
 
@@ -71,7 +73,7 @@ async def commit(ctx: Services, job: Job[T]) -> T:
 async def _write(
     request: Request, ctx: Services, principal: Principal, body: Any, operation: WriteOperation
 ) -> Response:
-    job = operation.prepare(principal, body)
+    job = operation.prepare(principal, body, ctx.settings)
     key = request.headers.get("idempotency-key")
     if key is None:
         return JSONResponse(operation.answer(await ctx.writer.submit(job)))

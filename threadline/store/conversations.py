@@ -4,7 +4,9 @@ Clients re-send the whole history on every turn (reference §4.4; the Inkeep wid
 per turn). So messages are matched by id, and a message sent without an id gets one derived from
 its position (threadline.ids.positional_message_id): re-posting the same history changes nothing,
 new messages are appended, and none is ever stored twice. Messages missing from a later post are
-kept, and fields a post leaves out keep their stored values (docs/decisions.md).
+kept, and fields a post leaves out keep their stored values (docs/decisions.md). The merge is
+incremental (threadline.store.message_merge), and a conversation holds at most a configured
+number of messages, so one post's work on the writer stays bounded.
 
 Reads (one, a page, by external id) load the messages of every conversation they return in one
 query; a delete removes a conversation and its messages in one writer job.
@@ -13,22 +15,21 @@ query; a delete removes a conversation and its messages in one writer job.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import msgspec
-from msgspec import UNSET
 from sqlalchemy import Connection, RowMapping, delete, func, select
 
 from threadline.errors import Unprocessable
-from threadline.ids import new_id, positional_message_id
+from threadline.ids import new_id
 from threadline.store.dialect import insert_ignore, select_where, update_where, where
 from threadline.store.fields import sent
 from threadline.store.keys import KeyKind
+from threadline.store.message_merge import Message, Target, merge_messages
 from threadline.store.ownership import check_may_change, check_may_delete
 from threadline.store.tables import conversations, messages
 from threadline.timestamps import given_or, now_us
-from threadline.wire.conversations import ConversationIn, OpenAIMessageIn, SupportMessageIn
+from threadline.wire.conversations import ConversationIn
 
 _CONVERSATION_COLUMNS = {
     "externalId": "external_id",
@@ -41,47 +42,14 @@ _CONVERSATION_COLUMNS = {
     "createdAt": "created_at",
     "updatedAt": "updated_at",
 }
-_MESSAGE_COLUMNS = {
-    "externalId": "external_id",
-    "externalUrl": "external_url",
-    "name": "name",
-    "links": "links",
-    "properties": "properties",
-    "userProperties": "user_properties",
-    "metadata": "metadata",
-    "createdAt": "created_at",
-    "updatedAt": "updated_at",
-}
-
-
-_TIMESTAMPS = ("created_at", "updated_at")
 _EMPTY_CONVERSATION = dict.fromkeys(_CONVERSATION_COLUMNS.values())
-# Every new message row carries every column: an executemany takes its columns from the first row.
-_EMPTY_MESSAGE = dict.fromkeys(
-    ["content", "content_parts", "tool_calls", *_MESSAGE_COLUMNS.values()]
-)
 
 
 @dataclasses.dataclass(frozen=True)
 class StoredConversation:
     conversation: RowMapping
-    messages: list[RowMapping]
-
-
-def _message_values(message: OpenAIMessageIn | SupportMessageIn) -> dict[str, Any]:
-    values = sent(message, _MESSAGE_COLUMNS)
-    values["role"] = message.role
-    if isinstance(message, OpenAIMessageIn):
-        text = message.content if isinstance(message.content, str) else None
-        values["content"] = text
-        values["content_parts"] = None if text is not None else message.content
-        tool_calls = message.tool_calls if message.tool_calls is not UNSET else message.toolCalls
-        if tool_calls is not UNSET:
-            values["tool_calls"] = tool_calls
-    elif message.content is not UNSET:
-        values["content"] = message.content
-    # Compare and store plain JSON values, not Structs.
-    return {k: msgspec.to_builtins(v) for k, v in values.items()}
+    # Stored message rows (or, in an upsert's answer, rows as this post left them).
+    messages: Sequence[Mapping[Any, Any]]
 
 
 _KEY = ("project_id", "id")
@@ -105,79 +73,19 @@ def _lock_or_create(
     return connection.execute(_LOCK, key).mappings().one()
 
 
-def _check_not_elsewhere(
-    connection: Connection, project_id: str, conversation_id: str, ids: list[str]
-) -> None:
-    if not ids:
-        return
-    clash = connection.execute(
-        select(messages.c.id, messages.c.conversation_id).where(
-            messages.c.project_id == project_id,
-            messages.c.id.in_(ids),
-            messages.c.conversation_id != conversation_id,
-        )
-    ).first()
-    if clash is not None:
+def _check_stored(stored: RowMapping, conversation_id: str, kind: str) -> None:
+    """Refuse a post the stored conversation cannot take; nothing has been written yet.
+
+    The one place that looks at what is stored before changing it (type here; who may change
+    it belongs here too)."""
+    if stored["type"] != kind:
         raise Unprocessable(
-            f"message id {clash.id!r} already belongs to conversation {clash.conversation_id!r}; "
-            "message ids are unique within a project"
+            f"conversation {conversation_id!r} is of type {stored['type']!r}; "
+            f"it cannot be re-posted as {kind!r}"
         )
 
 
-def _update_message(
-    connection: Connection, old: RowMapping, values: dict[str, Any], now: int
-) -> None:
-    """Write what changed in a message already stored; a re-post of the same message is free."""
-    # A null timestamp on a re-post means "unknown", not "clear": keep the stored one.
-    values = {k: v for k, v in values.items() if v is not None or k not in _TIMESTAMPS}
-    changed = {k: v for k, v in values.items() if old[k] != v}
-    if changed:
-        changed.setdefault("updated_at", now)
-        statement = update_where(messages, ("seq",), frozenset(changed))
-        connection.execute(statement, {**changed, **where(seq=old["seq"])})
-
-
-def _merge_messages(
-    connection: Connection,
-    *,
-    project_id: str,
-    conversation_id: str,
-    incoming: Sequence[OpenAIMessageIn | SupportMessageIn],
-    now: int,
-) -> list[RowMapping]:
-    history = where(project_id=project_id, conversation_id=conversation_id)
-    by_id = {row["id"]: row for row in connection.execute(_HISTORY, history).mappings()}
-    next_position = max((row["position"] for row in by_id.values()), default=-1) + 1
-    inserts: dict[str, dict[str, Any]] = {}
-    for index, message in enumerate(incoming):
-        message_id = message.id or positional_message_id(conversation_id, index)
-        values = _message_values(message)
-        old = by_id.get(message_id)
-        if old is not None:
-            _update_message(connection, old, values, now)
-            continue
-        if message_id in inserts:
-            raise Unprocessable(f"message id {message_id!r} appears twice in this conversation")
-        inserts[message_id] = {
-            **_EMPTY_MESSAGE,
-            **values,
-            "project_id": project_id,
-            "conversation_id": conversation_id,
-            "id": message_id,
-            "position": next_position,
-            "created_at": given_or(values.get("created_at"), now),
-            "updated_at": given_or(values.get("updated_at"), now),
-        }
-        next_position += 1
-    _check_not_elsewhere(connection, project_id, conversation_id, list(inserts))
-    if inserts:
-        connection.execute(messages.insert(), list(inserts.values()))
-    return list(connection.execute(_HISTORY, history).mappings())
-
-
-def _continued(
-    connection: Connection, project_id: str, incoming: Sequence[OpenAIMessageIn | SupportMessageIn]
-) -> str | None:
+def _continued(connection: Connection, project_id: str, incoming: Sequence[Message]) -> str | None:
     """The one stored conversation that already holds client message ids of this post.
 
     The Inkeep widget posts the answered history without `id` when the answer finished before
@@ -203,10 +111,16 @@ def upsert_conversation(
     integration_id: str,
     key_kind: KeyKind,
     body: ConversationIn,
+    max_messages: int,
 ) -> StoredConversation:
+    """Create or update the conversation and merge the posted messages; the conversation with
+    the posted messages as stored.
+
+    At most `max_messages` messages may be stored in it: a post that would add more is refused
+    (422) and changes nothing."""
     now = now_us()
     conversation_id = body.id or _continued(connection, project_id, body.messages) or new_id("conv")
-    kind = type(body).__struct_config__.tag
+    kind = str(type(body).__struct_config__.tag)
     given = sent(body, _CONVERSATION_COLUMNS)
     created_at = given.pop("created_at", None)
     updated_at = given_or(given.pop("updated_at", None), now)
@@ -229,23 +143,14 @@ def upsert_conversation(
             user_properties=body.userProperties,
             what="conversations",
         )
-    if stored is not None and stored["type"] != kind:
-        raise Unprocessable(
-            f"conversation {conversation_id!r} is of type {stored['type']!r}; "
-            f"it cannot be re-posted as {kind!r}"
-        )
-    history = _merge_messages(
+        _check_stored(stored, conversation_id, kind)
+    merged = merge_messages(
         connection,
-        project_id=project_id,
-        conversation_id=conversation_id,
-        incoming=body.messages,
-        now=now,
+        Target(project_id, conversation_id, stored, max_messages),
+        body.messages,
+        now,
     )
-    changes: dict[str, Any] = {
-        "message_count": len(history),
-        "user_message_count": sum(1 for row in history if row["role"] == "user"),
-        "first_message_at": min(row["created_at"] for row in history),
-    }
+    changes = merged.changes
     if stored is not None:
         changes.update(given, updated_at=updated_at)
         if created_at is not None:
@@ -253,7 +158,11 @@ def upsert_conversation(
     statement = update_where(conversations, _KEY, frozenset(changes))
     key = where(project_id=project_id, id=conversation_id)
     row = connection.execute(statement, {**changes, **key}).mappings().one()
-    return StoredConversation(conversation=row, messages=history)
+    # The posted messages, not the whole history: a client that follows the protocol posts all
+    # of it (reference §4.4, widget §3-§4), so for it the two are the same, and a small post of
+    # a long conversation gets a small answer without the writer re-reading every stored
+    # message. GET /conversations/{id} answers the whole conversation (docs/decisions.md).
+    return StoredConversation(conversation=row, messages=merged.rows)
 
 
 def get_conversation(

@@ -137,6 +137,9 @@ messages = Table(
     Column("metadata", Json),
     Column("created_at", Micros, nullable=False),
     Column("updated_at", Micros, nullable=False),
+    # A hash of the message as last posted (store.conversations): a re-post carrying the same
+    # message is recognised without reading or comparing its stored columns. NULL: unknown.
+    Column("digest", String(32)),
     UniqueConstraint("project_id", "id"),
     Index(None, "project_id", "conversation_id", "position"),
     Index(None, "project_id", "created_at"),
