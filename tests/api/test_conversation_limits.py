@@ -34,7 +34,14 @@ def _messages(first: int, last: int) -> list[dict[str, Any]]:
 
 
 def _conversation(first: int, last: int) -> dict[str, Any]:
-    return {"id": "c1", "type": "openai", "messages": _messages(first, last)}
+    # A user the web key may go on writing for (store.ownership).
+    user = {"id": "u1"}
+    return {
+        "id": "c1",
+        "type": "openai",
+        "userProperties": user,
+        "messages": _messages(first, last),
+    }
 
 
 def _post(client: TestClient, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:

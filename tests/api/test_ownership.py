@@ -141,6 +141,51 @@ def test_a_shared_copy_is_write_once_for_web_keys(
     assert client.get("/conversations/shared", headers=web).status_code == 200
 
 
+def test_a_chat_naming_no_user_may_only_grow_through_web_keys(
+    client: TestClient, make_key: KeyMaker, db: Database
+) -> None:
+    # The widget with no stored user id (privacy settings, widget §1) posts its growing history
+    # with no userProperties.id: it may append, but nothing stored is rewritten.
+    web = _headers(make_key)
+    anonymous = {"identificationType": "ANONYMOUS"}
+    first = {**CONVERSATION, "id": "anon", "userProperties": anonymous}
+    first["messages"] = [{"id": "a1", "role": "user", "content": "How do I log feedback?"}]
+    assert client.post("/conversations", json=first, headers=web).status_code == 200
+    answer = {"id": "a2", "role": "assistant", "content": "POST /feedback."}
+    grown = {**first, "messages": [*first["messages"], answer]}
+    response = client.post("/conversations", json=grown, headers=web)
+    assert response.status_code == 200, response.text
+    stored = client.get("/conversations/anon", headers=web).json()
+    assert [m["id"] for m in stored["messages"]] == ["a1", "a2"]
+
+    rewritten = {
+        **grown,
+        "userProperties": {"id": "intruder"},
+        "properties": {"spam": True},
+        "messages": [{"id": "a1", "role": "user", "content": "spam"}, answer],
+    }
+    # Naming a user does not claim a conversation stored without one.
+    assert_problem(client.post("/conversations", json=rewritten, headers=web), 403)
+    before = snapshot(db)
+    unnamed = {**rewritten, "userProperties": anonymous}
+    assert client.post("/conversations", json=unnamed, headers=web).status_code == 200
+    after = client.get("/conversations/anon", headers=web).json()
+    assert after["messages"] == stored["messages"]
+    assert after["properties"] == stored["properties"]
+    assert after["userProperties"] == anonymous
+    later = snapshot(db)
+    assert {table for table in before if before[table] != later[table]} <= {
+        "conversations",
+        "changes",
+    }  # the conversation's updatedAt, and the change log saying so
+    # An api key may still rewrite it.
+    api = _headers(make_key, "api")
+    assert client.post("/conversations", json=unnamed, headers=api).status_code == 200
+    assert client.get("/conversations/anon", headers=web).json()["messages"][0]["content"] == (
+        "spam"
+    )
+
+
 @pytest.mark.usefixtures("written")
 def test_a_post_without_id_that_continues_a_stored_conversation_is_checked(
     client: TestClient, make_key: KeyMaker, db: Database

@@ -39,7 +39,12 @@ def _upsert(db: Database, messages_: list[dict[str, Any]], **fields: Any) -> Sto
     )
     with db.writer.begin() as connection:
         return upsert_conversation(
-            connection, project_id="p", integration_id="i", body=body, max_messages=1_000
+            connection,
+            project_id="p",
+            integration_id="i",
+            key_kind="api",
+            body=body,
+            max_messages=1_000,
         )
 
 

@@ -26,7 +26,7 @@ from threadline.store.dialect import insert_ignore, select_where, update_where, 
 from threadline.store.fields import sent
 from threadline.store.keys import KeyKind
 from threadline.store.message_merge import Message, Target, merge_messages
-from threadline.store.ownership import check_may_change, check_may_delete
+from threadline.store.ownership import Access, check_may_change, check_may_delete
 from threadline.store.tables import conversations, messages
 from threadline.timestamps import given_or, now_us
 from threadline.wire.conversations import ConversationIn
@@ -73,16 +73,24 @@ def _lock_or_create(
     return connection.execute(_LOCK, key).mappings().one()
 
 
-def _check_stored(stored: RowMapping, conversation_id: str, kind: str) -> None:
-    """Refuse a post the stored conversation cannot take; nothing has been written yet.
-
-    The one place that looks at what is stored before changing it (type here; who may change
-    it belongs here too)."""
-    if stored["type"] != kind:
+def _check_stored(stored: RowMapping, new_row: dict[str, Any], body: ConversationIn) -> Access:
+    """Refuse a post the stored conversation cannot take, or say that it may only append;
+    nothing has been written yet. The one place that looks at what is stored before changing
+    it: its type, and who may change it (store.ownership)."""
+    access = check_may_change(
+        stored,
+        key_kind=new_row["key_kind"],
+        integration_id=new_row["integration_id"],
+        user_properties=body.userProperties,
+        what="conversations",
+        appendable=stored["visibility"] != "public",
+    )
+    if stored["type"] != new_row["type"]:
         raise Unprocessable(
-            f"conversation {conversation_id!r} is of type {stored['type']!r}; "
-            f"it cannot be re-posted as {kind!r}"
+            f"conversation {new_row['id']!r} is of type {stored['type']!r}; "
+            f"it cannot be re-posted as {new_row['type']!r}"
         )
+    return access
 
 
 def _continued(connection: Connection, project_id: str, incoming: Sequence[Message]) -> str | None:
@@ -135,26 +143,21 @@ def upsert_conversation(
         "updated_at": updated_at,
     }
     stored = _lock_or_create(connection, project_id, conversation_id, new_row)
-    if stored is not None:
-        check_may_change(
-            stored,
-            key_kind=key_kind,
-            integration_id=integration_id,
-            user_properties=body.userProperties,
-            what="conversations",
-        )
-        _check_stored(stored, conversation_id, kind)
+    access = "full" if stored is None else _check_stored(stored, new_row, body)
     merged = merge_messages(
         connection,
-        Target(project_id, conversation_id, stored, max_messages),
+        Target(project_id, conversation_id, stored, max_messages, access == "append"),
         body.messages,
         now,
     )
     changes = merged.changes
     if stored is not None:
-        changes.update(given, updated_at=updated_at)
-        if created_at is not None:
-            changes["created_at"] = created_at
+        changes["updated_at"] = updated_at
+        # Appending moves updatedAt only: what the stored conversation says of itself stays.
+        if access == "full":
+            changes.update(given)
+            if created_at is not None:
+                changes["created_at"] = created_at
     statement = update_where(conversations, _KEY, frozenset(changes))
     key = where(project_id=project_id, id=conversation_id)
     row = connection.execute(statement, {**changes, **key}).mappings().one()

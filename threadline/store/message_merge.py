@@ -57,6 +57,9 @@ class Target:
     # Its stored row, locked; None when this post creates it.
     stored: RowMapping | None
     max_messages: int
+    # Only new messages are written; posted changes to stored ones are left unapplied (a web
+    # key extending a conversation that names no user: store.ownership).
+    append_only: bool = False
 
 
 @dataclasses.dataclass
@@ -136,7 +139,8 @@ def merge_messages(
     _check_not_elsewhere(known, new)
     counters = _counters(target.stored)
     _check_cap(target, counters.message_count + len(new))
-    _update(connection, changed, now, counters, now_stored)
+    if not target.append_only:
+        _update(connection, changed, now, counters, now_stored)
     _insert(connection, target, new, now, counters, now_stored)
     if counters.recount_first:
         counters.first_message_at = connection.execute(

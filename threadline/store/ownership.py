@@ -3,20 +3,26 @@
 Api keys change anything in their project. Web keys are public (any page that embeds one shows
 it), and a conversation id is public once shared, so a web key changes only what its own
 integration's web keys wrote for the same user: the stored `userProperties.id` must be set and
-equal to the one the request sends. A row without a user cannot be claimed by anyone, so web
-keys cannot change it after writing it (the widget's shared copy is such a row). A delete sends
-no user; a web key deletes only a conversation of its integration's web keys that names a user.
+equal to the one the request sends. A row without a user cannot be claimed by anyone: a web key
+may only append messages to such a private conversation (the widget without a stored user id
+posts its growing history so), never rewrite what is stored, and may not touch such a public
+one (the widget's shared copy, whose id the share link publishes) or such feedback at all. A
+delete sends no user; a web key deletes only a conversation of its integration's web keys that
+names a user.
 docs/decisions.md ("What a web key may change") gives the reasons.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import RowMapping
 
 from threadline.errors import Forbidden
 from threadline.store.keys import KeyKind
+
+# What a key may do to a stored row: anything, or only add messages to it.
+Access = Literal["full", "append"]
 
 
 def user_id(user_properties: Any) -> str | int | float | None:
@@ -41,18 +47,26 @@ def _refuse(what: str) -> Forbidden:
 
 
 def check_may_change(
-    row: RowMapping, *, key_kind: KeyKind, integration_id: str, user_properties: Any, what: str
-) -> None:
-    """Raise Forbidden unless this key may overwrite `row` with a body naming user_properties."""
+    row: RowMapping,
+    *,
+    key_kind: KeyKind,
+    integration_id: str,
+    user_properties: Any,
+    what: str,
+    appendable: bool = False,
+) -> Access:
+    """How this key may change `row` with a body naming user_properties; Forbidden if not at
+    all. `appendable`: the row is a private conversation, which a web key of its integration
+    may extend when neither it nor the body names a user."""
     if key_kind == "api":
-        return
-    owner = user_id(row["user_properties"])
-    if (
-        _written_by_integration(row, integration_id)
-        and owner is not None
-        and user_id(user_properties) == owner
-    ):
-        return
+        return "full"
+    if _written_by_integration(row, integration_id):
+        owner = user_id(row["user_properties"])
+        claimed = user_id(user_properties)
+        if owner is not None and claimed == owner:
+            return "full"
+        if appendable and owner is None and claimed is None:
+            return "append"
     raise _refuse(what)
 
 
