@@ -9,6 +9,7 @@
     ├── Conflict                       409     conflict
     ├── PayloadTooLarge                413     payload_too_large
     ├── Unprocessable                  422     unprocessable_entity
+    │   └── QueryTimeout(seconds)      422     unprocessable_entity
     ├── TooManyRequests(retry_after)   429     too_many_requests
     ├── InternalError                  500     internal_server_error
     └── Unavailable(retry_after)       503     service_unavailable
@@ -82,6 +83,19 @@ class PayloadTooLarge(ThreadlineError):
 
 class Unprocessable(ThreadlineError):
     status, code, title = 422, "unprocessable_entity", "Unprocessable Entity"
+
+
+class QueryTimeout(Unprocessable):
+    """An analytic read stopped at its deadline (THREADLINE_QUERY_TIMEOUT_SECONDS). 422, not
+    503: a query that took too long once will take too long again, so the client should narrow
+    it rather than retry it (docs/decisions.md)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"The query took longer than {seconds:g} s and was stopped; narrow it "
+            "(a shorter period, fewer conditions) and try again."
+        )
+        self.seconds = seconds
 
 
 class TooManyRequests(ThreadlineError):

@@ -22,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -60,7 +62,16 @@ _SWEEP_SECONDS = 600.0
 
 
 class ColumnarCopy:
-    def __init__(self, primary: Engine, path: str, *, interval: float = 0.25) -> None:
+    def __init__(
+        self,
+        primary: Engine,
+        path: str,
+        *,
+        interval: float = 0.25,
+        memory_limit: str = "1GB",
+        threads: int = 2,
+        temp_directory: str = "",
+    ) -> None:
         self.primary = primary
         self.path = path
         self.interval = interval
@@ -69,7 +80,10 @@ class ColumnarCopy:
         self.failures = 0
         self._failing = False  # whether the last sync failed (a failure is logged once)
         self.resumed = False  # whether the copy on disk was followed on from where it stopped
-        self._database = self._open(path)
+        self._own_temp: str | None = None  # a spill directory made here, removed on stop
+        self._database = self._open(
+            path, {"memory_limit": memory_limit, "threads": threads}, temp_directory
+        )
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._synced = threading.Condition()
@@ -85,15 +99,23 @@ class ColumnarCopy:
             max_overflow=4,
         )
 
-    @staticmethod
-    def _open(path: str) -> duckdb.DuckDBPyConnection:
-        config: dict[str, str | bool | int | float | list[str]] = {"threads": 2}
+    def _open(
+        self, path: str, config: dict[str, str | int], temp_directory: str
+    ) -> duckdb.DuckDBPyConnection:
+        """The DuckDB database, its memory and threads bounded (issue 18: one heavy query must
+        not take the machine's memory), spilling to a temp directory past the memory limit."""
         if path != ":memory:":
             try:
-                return duckdb.connect(path, config=config)
+                return duckdb.connect(
+                    path,
+                    config={**config, "temp_directory": temp_directory or f"{path}.tmp"},
+                )
             except duckdb.IOException:  # another process holds it (e.g. a second server)
                 log.warning("columnar copy %s is in use; keeping this one in memory", path)
-        return duckdb.connect(":memory:", config=config)
+        if not temp_directory:
+            # DuckDB's default for an in-memory database is ".tmp" in the working directory.
+            temp_directory = self._own_temp = tempfile.mkdtemp(prefix="threadline-columnar-")
+        return duckdb.connect(":memory:", config={**config, "temp_directory": temp_directory})
 
     @property
     def ready(self) -> bool:
@@ -110,6 +132,8 @@ class ColumnarCopy:
             self._thread.join(timeout=30.0)
         self.engine.dispose()
         self._database.close()
+        if self._own_temp is not None:
+            shutil.rmtree(self._own_temp, ignore_errors=True)
 
     def wait_until(self, moment: float, timeout: float) -> bool:
         """Whether a sync that began at or after `moment` (time.monotonic()) completed within

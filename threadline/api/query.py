@@ -81,6 +81,7 @@ async def export_response(
             body=body,
             project_id=project_id,
             retry_after=ctx.settings.retry_after_seconds,
+            timeout=ctx.settings.query_timeout_seconds,
         )
     except BaseException:
         ctx.exports_running -= 1
