@@ -234,3 +234,33 @@ def test_a_key_common_since_the_last_start_gets_columns_of_its_own(
         copy = third.app.state.services.columnar  # type: ignore[attr-defined]
         assert copy.wait_until(time.monotonic(), timeout=30.0)
         assert copy.resumed
+
+
+def test_duckdb_runs_within_the_configured_memory_threads_and_temp_directory(
+    database_url: str, api_headers: dict[str, str]
+) -> None:
+    settings = Settings(
+        database_url=database_url, analytics_memory_limit="256MiB", analytics_threads=1
+    )
+    with TestClient(create_app(settings)) as client:
+        copy = client.app.state.services.columnar  # type: ignore[attr-defined]
+        # Within the limit, the copy syncs rows (its JSON reader once allocated 2 GiB for any).
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        assert client.post("/events", json=_event("t"), headers=api_headers).status_code == 200
+        assert _query(client, api_headers, "events", COUNT_BY_TYPE) == [{"type": "t", "count": 1}]
+        assert _served(client)["columnar"] == 1
+        assert copy.failures == 0
+        with copy.engine.connect() as connection:
+            applied = connection.exec_driver_sql(
+                "SELECT current_setting('memory_limit'), current_setting('threads'), "
+                "current_setting('temp_directory')"
+            ).one()
+        memory_limit, threads, temp_directory = applied
+        assert (memory_limit, threads) == ("256.0 MiB", 1)
+        if database_url.startswith("sqlite"):
+            assert temp_directory == f"{copy.path}.tmp"
+        else:  # in memory: a directory of its own, not ".tmp" in the working directory
+            assert Path(temp_directory).is_dir()
+            assert Path(temp_directory).name.startswith("threadline-columnar-")
+    if not database_url.startswith("sqlite"):
+        assert not Path(temp_directory).exists()
