@@ -118,6 +118,12 @@ class Unavailable(ThreadlineError):
         self.retry_after = retry_after
 
 
+class ResponseCut(Exception):
+    """Ends a streamed answer whose status line is sent already (an export past its deadline):
+    the server drops the connection before the last chunk, so the client sees an incomplete
+    body rather than a shorter file that looks whole. Raised after the cause was logged."""
+
+
 _BY_STATUS: dict[int, type[ThreadlineError]] = {
     cls.status: cls
     for cls in (

@@ -13,7 +13,7 @@ import secrets
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from threadline.errors import InternalError, problem_response
+from threadline.errors import InternalError, ResponseCut, problem_response
 
 log = logging.getLogger("threadline.requests")
 
@@ -51,6 +51,8 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ResponseCut:
+            raise  # logged where it was decided; the server drops the connection
         except Exception:
             log.exception(
                 "unhandled error on %s %s (requestId=%s)",

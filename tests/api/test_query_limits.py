@@ -117,16 +117,16 @@ def test_a_query_past_the_timeout_is_a_422_and_the_next_query_works(
         assert "took longer than 0.01 s" in body["detail"]
         assert "retry-after" not in slow.headers
         assert services.queries_running == 0
+        engine = services.columnar.engine if services.columnar else services.database.reader
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
         # Read again with time enough, through the same pooled connections.
         services.settings = services.settings.replace(query_timeout_seconds=600.0)
         for _ in range(3):
             answer = client.post("/query/events", json=COUNT, headers=loaded)
             assert answer.status_code == 200, answer.text
             assert answer.json()["data"]["result"] == [{"count": EVENTS}]
-        answer = client.post("/query/events", json=SLOW_COUNT, headers=loaded)
-        assert answer.json()["data"]["result"] == [{"count": 0}]
         if read_path == "columnar":
-            assert services.analytic_reads["columnar"] == 4
+            assert services.analytic_reads == {"columnar": 3, "primary": 0}
 
 
 def test_an_export_past_the_timeout_is_a_422_before_any_byte_and_frees_its_slot(
@@ -137,10 +137,12 @@ def test_an_export_past_the_timeout_is_a_422_before_any_byte_and_frees_its_slot(
         slow = client.post("/query/events/export", json=SLOW_EXPORT, headers=loaded)
         assert_problem(slow, 422, "/query/events/export")
         assert services.exports_running == 0
+        assert services.database.reader.pool.checkedout() == 0  # type: ignore[attr-defined]
         services.settings = services.settings.replace(query_timeout_seconds=600.0)
-        answer = client.post("/query/events/export", json=SLOW_EXPORT, headers=loaded)
+        ids = {"select": [{"type": "field", "field": "id"}]}
+        answer = client.post("/query/events/export", json=ids, headers=loaded)
         assert answer.status_code == 200, answer.text
-        assert answer.text == "id\r\n"
+        assert answer.text.count("\r\n") == EVENTS + 1
 
 
 ANALYTIC_READS = [

@@ -4,6 +4,7 @@ discovery (/query/property-keys, /query/property-values). API keys only."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,7 +17,7 @@ from threadline.api.reads import analytic_read
 from threadline.api.responses import JSONResponse, authorized
 from threadline.api.routing import Handler, route
 from threadline.auth import API_ONLY
-from threadline.errors import Unavailable
+from threadline.errors import QueryTimeout, ResponseCut, Unavailable
 from threadline.query.export import CsvExport, open_export
 from threadline.query.properties import property_keys, property_values
 from threadline.query.run import run_query
@@ -28,6 +29,8 @@ from threadline.wire.query import (
     PropertyValuesQuery,
     QueryResponse,
 )
+
+log = logging.getLogger(__name__)
 
 # The wire path of each view (semantic_threads is spelled with a hyphen in URLs).
 PATHS = {
@@ -53,10 +56,16 @@ def _query_handler(view: str) -> Handler:
     return query
 
 
-async def _stream(ctx: Services, export: CsvExport) -> AsyncIterator[bytes]:
+async def _stream(ctx: Services, export: CsvExport, filename: str) -> AsyncIterator[bytes]:
+    sent = 0
     try:
         while (chunk := await run_in_threadpool(export.next_chunk)) is not None:
             yield chunk
+            sent += len(chunk)
+    except QueryTimeout as exc:
+        # The 200 is sent: cut the response rather than end a short CSV that looks complete.
+        log.warning("export %s cut after %d bytes: %s", filename, sent, exc.detail)
+        raise ResponseCut from exc
     finally:
         await run_in_threadpool(export.close)
         ctx.exports_running -= 1
@@ -87,7 +96,7 @@ async def export_response(
         ctx.exports_running -= 1
         raise
     return StreamingResponse(
-        _stream(ctx, started),
+        _stream(ctx, started, filename),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
