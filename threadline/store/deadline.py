@@ -70,6 +70,9 @@ class Deadline:
 
     def restart(self) -> None:
         self._ends = time.monotonic() + self.seconds
+        if self._active and self._backend == "postgresql":
+            # A server-side cursor's FETCHes bypass _before_statement: renew their limit here.
+            self._set_statement_timeout(self.seconds)
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
@@ -100,11 +103,15 @@ class Deadline:
             self.fired = True
             raise QueryTimeout(self.seconds)
         if self._backend == "postgresql":
-            # Whole milliseconds, at least 1: 0 would mean no limit at all.
-            milliseconds = max(1, int(left * 1000))
-            self._driver.execute(
-                "SELECT set_config('statement_timeout', %s, true)", [str(milliseconds)]
-            )
+            self._set_statement_timeout(left)
+
+    def _set_statement_timeout(self, seconds: float) -> None:
+        # Whole milliseconds, at least 1 (0 would mean no limit at all); local to the
+        # transaction, so it ends with the read.
+        milliseconds = max(1, int(seconds * 1000))
+        self._driver.execute(
+            "SELECT set_config('statement_timeout', %s, true)", [str(milliseconds)]
+        )
 
     def _sqlite_progress(self) -> int:
         if self.left() > 0:
