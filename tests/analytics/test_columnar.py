@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import func, insert, select
 from starlette.testclient import TestClient
 
-from threadline.analytics.columnar import CHANGES_RETENTION_US, forget_old_changes
+from threadline.analytics.columnar import CHANGES_RETENTION_US, ColumnarCopy, forget_old_changes
 from threadline.app import create_app
 from threadline.config import Settings
+from threadline.errors import Unavailable
 from threadline.store.engine import Database
 from threadline.store.tables import changes
 from threadline.timestamps import now_us
@@ -264,3 +265,23 @@ def test_duckdb_runs_within_the_configured_memory_threads_and_temp_directory(
             assert Path(temp_directory).name.startswith("threadline-columnar-")
     if not database_url.startswith("sqlite"):
         assert not Path(temp_directory).exists()
+
+
+def test_a_read_past_duckdbs_memory_limit_is_a_503(db: Database) -> None:
+    copy = ColumnarCopy(db.reader, ":memory:", memory_limit="1MB")  # not started: no sync
+    grouping = (
+        "SELECT s, count(*) FROM (SELECT 'v' || (range % 100000) AS s FROM range(1000000)) "
+        "GROUP BY s"
+    )
+    try:
+        with (
+            pytest.raises(Unavailable) as raised,
+            copy.reading(timeout=600.0, retry_after=3) as connection,
+        ):
+            connection.exec_driver_sql(grouping).all()
+        assert "THREADLINE_ANALYTICS_MEMORY_LIMIT" in raised.value.detail
+        assert raised.value.headers == {"Retry-After": "3"}
+        with copy.reading(timeout=600.0, retry_after=3) as connection:
+            assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        copy.stop()

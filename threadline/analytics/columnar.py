@@ -28,20 +28,23 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from duckdb_engine import ConnectionWrapper
 from sqlalchemy import Connection, Engine, create_engine, delete, func, select
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import QueuePool
 
 from threadline.analytics import load
 from threadline.analytics.follow import Follower
 from threadline.analytics.schema import CHANGING, STATE_DDL
 from threadline.analytics.shred import Shredded, discover
+from threadline.errors import Unavailable
 from threadline.store import tables
+from threadline.store.deadline import bounded
 from threadline.store.engine import is_outage
 from threadline.store.writer import Writer
 from threadline.timestamps import now_us
@@ -116,6 +119,23 @@ class ColumnarCopy:
             # DuckDB's default for an in-memory database is ".tmp" in the working directory.
             temp_directory = self._own_temp = tempfile.mkdtemp(prefix="threadline-columnar-")
         return duckdb.connect(":memory:", config={**config, "temp_directory": temp_directory})
+
+    @contextlib.contextmanager
+    def reading(self, *, timeout: float, retry_after: int) -> Iterator[Connection]:
+        """A connection to the copy for one analytic read, stopped at `timeout` seconds
+        (store.deadline). A read that needs more than the memory limit leaves (all reads and the
+        sync share it) is a 503: it may pass once fewer run (docs/decisions.md)."""
+        try:
+            with self.engine.connect() as connection, bounded(connection, timeout):
+                yield connection
+        except DBAPIError as exc:
+            if not isinstance(exc.orig, duckdb.OutOfMemoryException):
+                raise
+            raise Unavailable(
+                "The analytic store ran out of memory (THREADLINE_ANALYTICS_MEMORY_LIMIT); "
+                "retry shortly.",
+                retry_after=retry_after,
+            ) from exc
 
     @property
     def ready(self) -> bool:

@@ -47,9 +47,14 @@ async def read(ctx: Services, query: Callable[..., T], /, **arguments: Any) -> T
 
 
 def _run_columnar(
-    copy: ColumnarCopy, query: Callable[..., T], arguments: dict[str, Any], timeout: float
+    ctx: Services,
+    copy: ColumnarCopy,
+    query: Callable[..., T],
+    arguments: dict[str, Any],
+    timeout: float,
 ) -> T:
-    with copy.engine.connect() as connection, bounded(connection, timeout):
+    retry_after = ctx.settings.retry_after_seconds
+    with copy.reading(timeout=timeout, retry_after=retry_after) as connection:
         return query(connection, **arguments)
 
 
@@ -90,7 +95,9 @@ async def analytic_read(ctx: Services, query: Callable[..., T], /, **arguments: 
         copy = ctx.columnar
         if copy is not None and await _fresh(ctx, copy):
             try:
-                result = await run_in_threadpool(_run_columnar, copy, query, arguments, timeout)
+                result = await run_in_threadpool(
+                    _run_columnar, ctx, copy, query, arguments, timeout
+                )
             except NotColumnar:
                 pass  # an operator the copy cannot answer exactly: the primary store answers
             else:
