@@ -69,6 +69,19 @@ class Settings:
     analytics_path: str = ""
     # Seconds between syncs of the copy when nobody asks for fresher data.
     analytics_sync_seconds: float = 0.25
+    # The columnar copy's DuckDB: memory it may use (data of an in-memory copy included; past
+    # it, work spills to the temp directory), threads per query, and where it spills ("":
+    # beside the copy's file, or a directory of its own in the system's temp directory).
+    analytics_memory_limit: str = "1GB"
+    analytics_threads: int = 2
+    analytics_temp_directory: str = ""
+    # Seconds an analytic read (a query, property or search statistics, a dashboard read, an
+    # export up to its first rows and then each chunk of rows) may run before the database
+    # stops it: 422 (docs/decisions.md). 0: no limit.
+    query_timeout_seconds: float = 15.0
+    # Analytic reads running at once in this process; more get 503 + Retry-After at once
+    # (exports are counted apart, by max_concurrent_exports).
+    max_concurrent_queries: int = 4
     # Signs the dashboard's session cookies. Empty: a random secret per process, so sessions
     # end when the process restarts and are not shared between instances.
     session_secret: str = ""

@@ -11,6 +11,7 @@
     ├── PayloadTooLarge                413     payload_too_large
     ├── UnsupportedMediaType           415     unsupported_media_type
     ├── Unprocessable                  422     unprocessable_entity
+    │   └── QueryTimeout(seconds)      422     unprocessable_entity
     ├── TooManyRequests(retry_after)   429     too_many_requests
     ├── InternalError                  500     internal_server_error
     └── Unavailable(retry_after)       503     service_unavailable
@@ -101,6 +102,19 @@ class Unprocessable(ThreadlineError):
     status, code, title = 422, "unprocessable_entity", "Unprocessable Entity"
 
 
+class QueryTimeout(Unprocessable):
+    """An analytic read stopped at its deadline (THREADLINE_QUERY_TIMEOUT_SECONDS). 422, not
+    503: a query that took too long once will take too long again, so the client should narrow
+    it rather than retry it (docs/decisions.md)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"The query took longer than {seconds:g} s and was stopped; narrow it "
+            "(a shorter period, fewer conditions) and try again."
+        )
+        self.seconds = seconds
+
+
 class TooManyRequests(ThreadlineError):
     status, code, title = 429, "too_many_requests", "Too Many Requests"
 
@@ -119,6 +133,12 @@ class Unavailable(ThreadlineError):
     def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
+
+
+class ResponseCut(Exception):
+    """Ends a streamed answer whose status line is sent already (an export past its deadline):
+    the server drops the connection before the last chunk, so the client sees an incomplete
+    body rather than a shorter file that looks whole. Raised after the cause was logged."""
 
 
 _BY_STATUS: dict[int, type[ThreadlineError]] = {

@@ -15,7 +15,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from threadline.errors import InternalError, problem_response
+from threadline.errors import InternalError, ResponseCut, problem_response
 
 log = logging.getLogger("threadline.requests")
 
@@ -53,6 +53,8 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ResponseCut:
+            raise  # logged where it was decided; the server drops the connection
         except ClientDisconnect:
             # The client hung up before its body was in: nothing was written and nobody is left
             # to answer. Routine on the internet, so one line, not an error with a traceback.

@@ -27,6 +27,7 @@ class Services:
     idempotency: Idempotency
     columnar: ColumnarCopy | None = None
     writes_in_flight: int = 0
+    queries_running: int = 0  # analytic reads holding a slot (api.reads.analytic_read)
     # Analytic reads answered, by where from ("columnar", "primary"): for /ready and tests.
     analytic_reads: dict[str, int] = dataclasses.field(
         default_factory=lambda: {"columnar": 0, "primary": 0}
@@ -58,6 +59,9 @@ class Services:
                 database.reader,
                 settings.analytics_path or default_path(database.url),
                 interval=settings.analytics_sync_seconds,
+                memory_limit=settings.analytics_memory_limit,
+                threads=settings.analytics_threads,
+                temp_directory=settings.analytics_temp_directory,
             )
         return cls(
             settings=settings,

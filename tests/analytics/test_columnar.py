@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import func, insert, select
 from starlette.testclient import TestClient
 
-from threadline.analytics.columnar import CHANGES_RETENTION_US, forget_old_changes
+from threadline.analytics.columnar import CHANGES_RETENTION_US, ColumnarCopy, forget_old_changes
 from threadline.app import create_app
 from threadline.config import Settings
+from threadline.errors import Unavailable
 from threadline.store.engine import Database
 from threadline.store.tables import changes
 from threadline.timestamps import now_us
@@ -260,3 +261,53 @@ def test_a_key_common_since_the_last_start_gets_columns_of_its_own(
         copy = third.app.state.services.columnar  # type: ignore[attr-defined]
         assert copy.wait_until(time.monotonic(), timeout=30.0)
         assert copy.resumed
+
+
+def test_duckdb_runs_within_the_configured_memory_threads_and_temp_directory(
+    database_url: str, api_headers: dict[str, str]
+) -> None:
+    settings = Settings(
+        database_url=database_url, analytics_memory_limit="256MiB", analytics_threads=1
+    )
+    with TestClient(create_app(settings)) as client:
+        copy = client.app.state.services.columnar  # type: ignore[attr-defined]
+        # Within the limit, the copy syncs rows (its JSON reader once allocated 2 GiB for any).
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        assert client.post("/events", json=_event("t"), headers=api_headers).status_code == 200
+        assert _query(client, api_headers, "events", COUNT_BY_TYPE) == [{"type": "t", "count": 1}]
+        assert _served(client)["columnar"] == 1
+        assert copy.failures == 0
+        with copy.engine.connect() as connection:
+            applied = connection.exec_driver_sql(
+                "SELECT current_setting('memory_limit'), current_setting('threads'), "
+                "current_setting('temp_directory')"
+            ).one()
+        memory_limit, threads, temp_directory = applied
+        assert (memory_limit, threads) == ("256.0 MiB", 1)
+        if database_url.startswith("sqlite"):
+            assert temp_directory == f"{copy.path}.tmp"
+        else:  # in memory: a directory of its own, not ".tmp" in the working directory
+            assert Path(temp_directory).is_dir()
+            assert Path(temp_directory).name.startswith("threadline-columnar-")
+    if not database_url.startswith("sqlite"):
+        assert not Path(temp_directory).exists()
+
+
+def test_a_read_past_duckdbs_memory_limit_is_a_503(db: Database) -> None:
+    copy = ColumnarCopy(db.reader, ":memory:", memory_limit="1MB")  # not started: no sync
+    grouping = (
+        "SELECT s, count(*) FROM (SELECT 'v' || (range % 100000) AS s FROM range(1000000)) "
+        "GROUP BY s"
+    )
+    try:
+        with (
+            pytest.raises(Unavailable) as raised,
+            copy.reading(timeout=600.0, retry_after=3) as connection,
+        ):
+            connection.exec_driver_sql(grouping).all()
+        assert "THREADLINE_ANALYTICS_MEMORY_LIMIT" in raised.value.detail
+        assert raised.value.headers == {"Retry-After": "3"}
+        with copy.reading(timeout=600.0, retry_after=3) as connection:
+            assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        copy.stop()

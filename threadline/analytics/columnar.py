@@ -22,24 +22,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
+import tempfile
 import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from duckdb_engine import ConnectionWrapper
 from sqlalchemy import Connection, Engine, create_engine, delete, func, select
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import QueuePool
 
 from threadline.analytics import load
 from threadline.analytics.follow import Follower
 from threadline.analytics.schema import CHANGING, COLUMNS, STATE_DDL
 from threadline.analytics.shred import Shredded, discover
+from threadline.errors import Unavailable
 from threadline.store import tables
+from threadline.store.deadline import bounded
 from threadline.store.engine import is_outage
 from threadline.store.writer import Writer
 from threadline.timestamps import now_us
@@ -60,7 +65,16 @@ _SWEEP_SECONDS = 600.0
 
 
 class ColumnarCopy:
-    def __init__(self, primary: Engine, path: str, *, interval: float = 0.25) -> None:
+    def __init__(
+        self,
+        primary: Engine,
+        path: str,
+        *,
+        interval: float = 0.25,
+        memory_limit: str = "1GB",
+        threads: int = 2,
+        temp_directory: str = "",
+    ) -> None:
         self.primary = primary
         self.path = path
         self.interval = interval
@@ -69,7 +83,10 @@ class ColumnarCopy:
         self.failures = 0
         self._failing = False  # whether the last sync failed (a failure is logged once)
         self.resumed = False  # whether the copy on disk was followed on from where it stopped
-        self._database = self._open(path)
+        self._own_temp: str | None = None  # a spill directory made here, removed on stop
+        self._database = self._open(
+            path, {"memory_limit": memory_limit, "threads": threads}, temp_directory
+        )
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._synced = threading.Condition()
@@ -85,15 +102,40 @@ class ColumnarCopy:
             max_overflow=4,
         )
 
-    @staticmethod
-    def _open(path: str) -> duckdb.DuckDBPyConnection:
-        config: dict[str, str | bool | int | float | list[str]] = {"threads": 2}
+    def _open(
+        self, path: str, config: dict[str, str | int], temp_directory: str
+    ) -> duckdb.DuckDBPyConnection:
+        """The DuckDB database, its memory and threads bounded (issue 18: one heavy query must
+        not take the machine's memory), spilling to a temp directory past the memory limit."""
         if path != ":memory:":
             try:
-                return duckdb.connect(path, config=config)
+                return duckdb.connect(
+                    path,
+                    config={**config, "temp_directory": temp_directory or f"{path}.tmp"},
+                )
             except duckdb.IOException:  # another process holds it (e.g. a second server)
                 log.warning("columnar copy %s is in use; keeping this one in memory", path)
-        return duckdb.connect(":memory:", config=config)
+        if not temp_directory:
+            # DuckDB's default for an in-memory database is ".tmp" in the working directory.
+            temp_directory = self._own_temp = tempfile.mkdtemp(prefix="threadline-columnar-")
+        return duckdb.connect(":memory:", config={**config, "temp_directory": temp_directory})
+
+    @contextlib.contextmanager
+    def reading(self, *, timeout: float, retry_after: int) -> Iterator[Connection]:
+        """A connection to the copy for one analytic read, stopped at `timeout` seconds
+        (store.deadline). A read that needs more than the memory limit leaves (all reads and the
+        sync share it) is a 503: it may pass once fewer run (docs/decisions.md)."""
+        try:
+            with self.engine.connect() as connection, bounded(connection, timeout):
+                yield connection
+        except DBAPIError as exc:
+            if not isinstance(exc.orig, duckdb.OutOfMemoryException):
+                raise
+            raise Unavailable(
+                "The analytic store ran out of memory (THREADLINE_ANALYTICS_MEMORY_LIMIT); "
+                "retry shortly.",
+                retry_after=retry_after,
+            ) from exc
 
     @property
     def ready(self) -> bool:
@@ -110,6 +152,8 @@ class ColumnarCopy:
             self._thread.join(timeout=30.0)
         self.engine.dispose()
         self._database.close()
+        if self._own_temp is not None:
+            shutil.rmtree(self._own_temp, ignore_errors=True)
 
     def wait_until(self, moment: float, timeout: float) -> bool:
         """Whether a sync that began at or after `moment` (time.monotonic()) completed within

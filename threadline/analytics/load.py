@@ -65,8 +65,11 @@ def insert(
     payload = _encode(table_name, rows)
     names = list(READ_TYPES[table_name])
     types = ", ".join(f"{name}: '{kind}'" for name, kind in READ_TYPES[table_name].items())
+    # The reader allocates buffers from maximum_object_size whatever the file's size (2 GiB for
+    # 1 GiB): sized to this payload, a sync stays within THREADLINE_ANALYTICS_MEMORY_LIMIT.
     source = (
-        f"read_json(?, format = 'array', columns = {{{types}}}, maximum_object_size = 1073741824)"
+        f"read_json(?, format = 'array', columns = {{{types}}}, "
+        f"maximum_object_size = {len(payload) + 1})"
     )
     extractions = shredded.extractions(table_name)
     if extractions:

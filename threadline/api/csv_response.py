@@ -8,6 +8,7 @@ does not run its `finally` when the response ends, and an await there is cancell
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import anyio
@@ -16,15 +17,25 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from threadline.errors import QueryTimeout, ResponseCut
 from threadline.export_slots import ExportSlot
 from threadline.query.export import CsvExport
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
+log = logging.getLogger(__name__)
 
-async def _chunks(export: CsvExport) -> AsyncIterator[bytes]:
-    while (chunk := await run_in_threadpool(export.next_chunk)) is not None:
-        yield chunk
+
+async def _chunks(export: CsvExport, filename: str) -> AsyncIterator[bytes]:
+    sent = 0
+    try:
+        while (chunk := await run_in_threadpool(export.next_chunk)) is not None:
+            yield chunk
+            sent += len(chunk)
+    except QueryTimeout as exc:
+        # The 200 is sent: cut the response rather than end a short CSV that looks complete.
+        log.warning("export %s cut after %d bytes: %s", filename, sent, exc.detail)
+        raise ResponseCut from exc
 
 
 class CsvResponse(StreamingResponse):
@@ -33,7 +44,7 @@ class CsvResponse(StreamingResponse):
 
     def __init__(self, export: CsvExport, slot: ExportSlot, *, filename: str) -> None:
         super().__init__(
-            _chunks(export),
+            _chunks(export, filename),
             media_type=CSV_MEDIA_TYPE,
             headers={
                 "Content-Disposition": f'attachment; filename="{filename}"',

@@ -67,6 +67,7 @@ async def export_response(
             project_id=project_id,
             retry_after=ctx.settings.retry_after_seconds,
             formula_guard=ctx.settings.csv_formula_guard,
+            timeout=ctx.settings.query_timeout_seconds,
         )
     except BaseException:
         slot.release()

@@ -1,19 +1,24 @@
 """The one path every read takes: a store query on a pooled reader connection, off the event loop.
 
 An unreachable database becomes 503 + Retry-After (store.engine.reading). Analytic reads go to
-the columnar copy (threadline.analytics) when it has caught up with this process's writes.
+the columnar copy (threadline.analytics) when it has caught up with this process's writes; each
+holds one of THREADLINE_MAX_CONCURRENT_QUERIES slots (none free: 503 + Retry-After) and is
+stopped at THREADLINE_QUERY_TIMEOUT_SECONDS (422, store.deadline) on either store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
 from threadline.analytics.columnar import ColumnarCopy
+from threadline.errors import Unavailable
 from threadline.query.sql_duckdb import NotColumnar
 from threadline.services import Services
+from threadline.store.deadline import bounded
 from threadline.store.engine import reading
 
 # Seconds an analytic read waits for the columnar copy to catch up with this process's own
@@ -23,8 +28,14 @@ FRESHNESS_WAIT = 1.0
 T = TypeVar("T")
 
 
-def _run(ctx: Services, query: Callable[..., T], arguments: dict[str, Any]) -> T:
-    with reading(ctx.database.reader, retry_after=ctx.settings.retry_after_seconds) as connection:
+def _run(
+    ctx: Services, query: Callable[..., T], arguments: dict[str, Any], timeout: float = 0.0
+) -> T:
+    retry_after = ctx.settings.retry_after_seconds
+    with (
+        reading(ctx.database.reader, retry_after=retry_after) as connection,
+        bounded(connection, timeout),
+    ):
         return query(connection, **arguments)
 
 
@@ -33,9 +44,32 @@ async def read(ctx: Services, query: Callable[..., T], /, **arguments: Any) -> T
     return await run_in_threadpool(_run, ctx, query, arguments)
 
 
-def _run_columnar(copy: ColumnarCopy, query: Callable[..., T], arguments: dict[str, Any]) -> T:
-    with copy.engine.connect() as connection:
+def _run_columnar(
+    ctx: Services,
+    copy: ColumnarCopy,
+    query: Callable[..., T],
+    arguments: dict[str, Any],
+    timeout: float,
+) -> T:
+    retry_after = ctx.settings.retry_after_seconds
+    with copy.reading(timeout=timeout, retry_after=retry_after) as connection:
         return query(connection, **arguments)
+
+
+@contextlib.contextmanager
+def query_slot(ctx: Services) -> Iterator[None]:
+    """One of the process's analytic read slots, for as long as the read runs; none free is a
+    503 at once (queueing would only pile up memory and latency behind slow queries)."""
+    if ctx.queries_running >= ctx.settings.max_concurrent_queries:
+        raise Unavailable(
+            "Too many analytic queries are running; retry shortly.",
+            retry_after=ctx.settings.retry_after_seconds,
+        )
+    ctx.queries_running += 1
+    try:
+        yield
+    finally:
+        ctx.queries_running -= 1
 
 
 async def _fresh(ctx: Services, copy: ColumnarCopy) -> bool:
@@ -52,15 +86,20 @@ async def _fresh(ctx: Services, copy: ColumnarCopy) -> bool:
 async def analytic_read(ctx: Services, query: Callable[..., T], /, **arguments: Any) -> T:
     """Like read(), for analytic queries (counts, groupings, scans over many rows): served from
     the columnar copy when it is up to date, from the primary store otherwise. query must be
-    portable SQLAlchemy Core (JSON access through threadline.query.dialects.sql_of)."""
-    copy = ctx.columnar
-    if copy is not None and await _fresh(ctx, copy):
-        try:
-            result = await run_in_threadpool(_run_columnar, copy, query, arguments)
-        except NotColumnar:
-            pass  # an operator the copy cannot answer exactly: the primary store answers
-        else:
-            ctx.analytic_reads["columnar"] += 1
-            return result
-    ctx.analytic_reads["primary"] += 1
-    return await run_in_threadpool(_run, ctx, query, arguments)
+    portable SQLAlchemy Core (JSON access through threadline.query.dialects.sql_of). One slot and
+    one deadline for all its statements."""
+    timeout = ctx.settings.query_timeout_seconds
+    with query_slot(ctx):
+        copy = ctx.columnar
+        if copy is not None and await _fresh(ctx, copy):
+            try:
+                result = await run_in_threadpool(
+                    _run_columnar, ctx, copy, query, arguments, timeout
+                )
+            except NotColumnar:
+                pass  # an operator the copy cannot answer exactly: the primary store answers
+            else:
+                ctx.analytic_reads["columnar"] += 1
+                return result
+        ctx.analytic_reads["primary"] += 1
+        return await run_in_threadpool(_run, ctx, query, arguments, timeout)

@@ -8,6 +8,10 @@ JSON column (mode "json"). RFC 4180 quoting, UTF-8, CRLF line ends.
 Every cell, the header's too, is written through `neutralise` unless the formula guard is off
 (THREADLINE_CSV_FORMULA_GUARD): web keys are public, so any text may be hostile, and a
 spreadsheet would run a cell such as `=HYPERLINK(...)` as a formula (docs/decisions.md).
+Deadline (store.deadline): the query up to its first chunk of rows gets the read timeout, and
+each later chunk gets it again, so a long export that keeps moving is never cut but a stuck one
+is. A timeout before the first chunk is an error answer (422); after it, the status is sent
+already: next_chunk raises QueryTimeout and the response is cut (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from sqlalchemy import Connection, CursorResult, Engine, Select
 from threadline.query.catalogue import Kind
 from threadline.query.compile import RENDER_BY_KIND, CompiledQuery
 from threadline.query.run import compile_for
+from threadline.store.deadline import Deadline
 from threadline.store.engine import reading
 
 CHUNK_ROWS = 1000
@@ -67,6 +72,7 @@ class CsvExport:
         stack: contextlib.ExitStack,
         compiled: CompiledQuery,
         result: CursorResult[Any],
+        deadline: Deadline,
         *,
         formula_guard: bool = True,
     ) -> None:
@@ -74,12 +80,21 @@ class CsvExport:
         self._compiled = compiled
         self._result = result
         self._guard = formula_guard
+        self._deadline = deadline
         self._header_sent = False
         # JSON values go out as stored (render() would stringify events' property values).
         self._renders = [
             RENDER_BY_KIND[o.kind] if o.kind in (Kind.OBJECT, Kind.ARRAY) else o.render
             for o in compiled.outputs
         ]
+        # Fetched now, within the opening's time: a query too slow to give its first rows is
+        # still an error answer, before the status line (PostgreSQL's server-side cursor only
+        # runs the query at the first fetch).
+        self._first: list[Any] | None = self._fetch()
+
+    def _fetch(self) -> list[Any]:
+        with self._deadline.running():
+            return list(self._result.fetchmany(CHUNK_ROWS))
 
     def _csv(self, rows: list[list[str]]) -> bytes:
         buffer = io.StringIO()
@@ -95,7 +110,11 @@ class CsvExport:
         if not self._header_sent:
             self._header_sent = True
             return self._csv([[output.key for output in self._compiled.outputs]])
-        rows = self._result.fetchmany(CHUNK_ROWS)
+        if self._first is not None:
+            rows, self._first = self._first, None
+        else:
+            self._deadline.restart()
+            rows = self._fetch()
         if not rows:
             return None
         return self._csv(
@@ -129,18 +148,23 @@ def open_export(
     body: Any,
     project_id: str,
     retry_after: int,
+    timeout: float = 0.0,
     formula_guard: bool = True,
 ) -> CsvExport:
     """Compile and start the query; errors (400, 422, 503) surface here, before any byte.
+    `timeout`: seconds to the first rows, then per chunk of rows (0: no limit);
     `formula_guard` neutralises cells a spreadsheet would run as formulas."""
     stack = contextlib.ExitStack()
     try:
         connection = stack.enter_context(reading(engine, retry_after=retry_after))
-        compiled = compile_for(connection, view, body, project_id, keys_of=_keys_of(connection))
-        # A server-side cursor on PostgreSQL; SQLite steps through its rows as they are read.
-        streaming = connection.execution_options(stream_results=True, yield_per=CHUNK_ROWS)
-        result = streaming.execute(compiled.statement)
-        return CsvExport(stack, compiled, result, formula_guard=formula_guard)
+        deadline = stack.enter_context(Deadline(connection, timeout))
+        with deadline.running():
+            keys_of = _keys_of(connection)
+            compiled = compile_for(connection, view, body, project_id, keys_of=keys_of)
+            # A server-side cursor on PostgreSQL; SQLite steps through its rows as they are read.
+            streaming = connection.execution_options(stream_results=True, yield_per=CHUNK_ROWS)
+            result = streaming.execute(compiled.statement)
+        return CsvExport(stack, compiled, result, deadline, formula_guard=formula_guard)
     except BaseException:
         # Through the stack, so reading() turns a lost connection into a 503.
         if not stack.__exit__(*sys.exc_info()):
