@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from threadline.api.body import read_json
-from threadline.api.reads import analytic_read
+from threadline.api.reads import analytic_read, read
 from threadline.api.responses import JSONResponse, authorized
 from threadline.api.routing import Handler, route
 from threadline.auth import API_ONLY
@@ -20,6 +20,7 @@ from threadline.errors import Unavailable
 from threadline.query.export import CsvExport, open_export
 from threadline.query.properties import property_keys, property_values
 from threadline.query.run import run_query
+from threadline.query.semantic import rank_threads, search_text
 from threadline.services import Services
 from threadline.wire.query import (
     QUERY_TYPES,
@@ -44,13 +45,29 @@ def _query_handler(view: str) -> Handler:
     async def query(request: Request) -> Response:
         ctx, principal = await authorized(request, API_ONLY)
         body = await read_json(request, body_type, ctx.settings.max_body_bytes)
+        ranking = await _ranking(ctx, view, body, principal.project_id)
         data = await analytic_read(
-            ctx, run_query, view=view, body=body, project_id=principal.project_id
+            ctx, run_query, view=view, body=body, project_id=principal.project_id, ranking=ranking
         )
         return JSONResponse(QueryResponse(status="ok", data=data))
 
     query.__name__ = f"query_{view}"
     return query
+
+
+async def _ranking(ctx: Services, view: str, body: Any, project_id: str) -> list[str] | None:
+    """The semantic search's threads, most similar first (query.semantic); None when the body
+    has no `query` text."""
+    if view != "semantic_threads" or search_text(body) is None:
+        return None
+    return await read(ctx, rank_threads, body=body, project_id=project_id, embed=_embed)
+
+
+def _embed(text: str) -> Any:
+    # Loaded on the first search, then kept (the model is ~100 MB in memory).
+    from threadline.insights.embed import shared
+
+    return shared().embed_one(text)
 
 
 async def _stream(ctx: Services, export: CsvExport) -> AsyncIterator[bytes]:
@@ -74,6 +91,7 @@ async def export_response(
         )
     ctx.exports_running += 1
     try:
+        ranking = await _ranking(ctx, view, body, project_id)
         started = await run_in_threadpool(
             open_export,
             ctx.database.reader,
@@ -81,6 +99,7 @@ async def export_response(
             body=body,
             project_id=project_id,
             retry_after=ctx.settings.retry_after_seconds,
+            ranking=ranking,
         )
     except BaseException:
         ctx.exports_running -= 1

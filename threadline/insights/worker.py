@@ -78,6 +78,8 @@ class Worker:
         self.owner = owner or uuid.uuid4().hex
         self.batch = batch
         self._subjects: dict[str, subject_model.SubjectIndex] = {}
+        # Projects whose threads this worker wrote (for a final clustering after a backlog).
+        self.touched: set[str] = set()
 
     @property
     def embedder(self) -> Embedder:
@@ -107,6 +109,7 @@ class Worker:
             else:
                 insight_queue.finish(self.database.writer, self.owner, entry.item)
                 touched.add(entry.item.project_id)
+        self.touched |= touched
         for project_id in sorted(touched):
             self.maybe_recluster(project_id)
         return progress

@@ -12,6 +12,7 @@ import contextlib
 import csv
 import io
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -85,13 +86,21 @@ def _keys_of(connection: Connection) -> Any:
 
 
 def open_export(
-    engine: Engine, *, view: str, body: Any, project_id: str, retry_after: int
+    engine: Engine,
+    *,
+    view: str,
+    body: Any,
+    project_id: str,
+    retry_after: int,
+    ranking: Sequence[str] | None = None,
 ) -> CsvExport:
     """Compile and start the query; errors (400, 422, 503) surface here, before any byte."""
     stack = contextlib.ExitStack()
     try:
         connection = stack.enter_context(reading(engine, retry_after=retry_after))
-        compiled = compile_for(connection, view, body, project_id, keys_of=_keys_of(connection))
+        compiled = compile_for(
+            connection, view, body, project_id, keys_of=_keys_of(connection), ranking=ranking
+        )
         # A server-side cursor on PostgreSQL; SQLite steps through its rows as they are read.
         streaming = connection.execution_options(stream_results=True, yield_per=CHUNK_ROWS)
         result = streaming.execute(compiled.statement)

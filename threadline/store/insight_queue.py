@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from threadline.store.dialect import insert_ignore
 from threadline.store.tables import (
@@ -24,6 +26,7 @@ from threadline.store.tables import (
     insights_queue,
     insights_state,
     messages,
+    projects,
 )
 
 CURSOR = "changes_cursor"
@@ -234,3 +237,36 @@ def pending(engine: Engine) -> int:
         return int(
             connection.execute(select(func.count()).select_from(insights_queue)).scalar_one()
         )
+
+
+def enqueue_backlog(engine: Engine, project: str | None, since_us: int | None) -> int:
+    """Queues every conversation of `project` (name or id; None: all) updated since
+    `since_us`, due now; the number queued (already queued ones count, and stay as they are)."""
+    c, q = conversations.c, insights_queue.c
+    # SQLite needs a WHERE in INSERT ... SELECT ... ON CONFLICT (else ON reads as a join's).
+    conditions: list[Any] = [c.seq.is_not(None)]
+    if project is not None:
+        ids = select(projects.c.id).where(or_(projects.c.id == project, projects.c.name == project))
+        conditions.append(c.project_id.in_(ids.scalar_subquery()))
+    if since_us is not None:
+        conditions.append(c.updated_at >= since_us)
+    chosen = select(
+        c.project_id,
+        c.id,
+        literal(0).label("due_at"),
+        literal(1).label("version"),
+        literal(0).label("attempts"),
+    ).where(*conditions)
+    with engine.begin() as connection:
+        insert = (
+            postgresql.insert(insights_queue)
+            if connection.dialect.name == "postgresql"
+            else sqlite.insert(insights_queue)
+        )
+        connection.execute(
+            insert.from_select(
+                [q.project_id, q.conversation_id, q.due_at, q.version, q.attempts], chosen
+            ).on_conflict_do_nothing(index_elements=["project_id", "conversation_id"])
+        )
+        counted = select(func.count()).select_from(chosen.subquery())
+        return int(connection.execute(counted).scalar_one())
