@@ -10,9 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
-import numpy as np
 from msgspec import UNSET
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from threadline.insights.embed import Vectors, from_blobs
 from threadline.query.catalogue import SEMANTIC_THREADS
@@ -26,6 +25,8 @@ SEARCH_LIMIT = 1_000
 # -0.1 to 0.15).
 MIN_SIMILARITY = 0.2
 CANDIDATES_PER_READ = 20_000
+# Added to the similarity of threads whose question or answer contains the query text.
+LITERAL_BONUS = 0.5
 
 
 def search_text(body: Any) -> str | None:
@@ -54,21 +55,29 @@ def rank_threads(
         .where(*conditions)
     )
     query_vector = embed(text)
-    best_ids: list[str] = []
-    best_scores = np.zeros(0, dtype=np.float32)
+    scores: dict[str, float] = {}
     result = connection.execution_options(yield_per=CANDIDATES_PER_READ).execute(statement)
     for rows in result.partitions():
         ids = [r[0] for r in rows]
-        scores = from_blobs([r[1] for r in rows]) @ query_vector
-        best_ids, best_scores = _top([*best_ids, *ids], np.concatenate([best_scores, scores]))
-    return best_ids
+        similarity = from_blobs([r[1] for r in rows]) @ query_vector
+        for thread_id, score in zip(ids, similarity.tolist(), strict=True):
+            if score >= MIN_SIMILARITY:
+                scores[thread_id] = score
+        scores = _best(scores)
+    # The words themselves count too: a product or error name typed exactly finds its threads
+    # (also those not embedded yet), ahead of threads that are merely similar.
+    needle = text.lower()
+    literal = or_(
+        *[func.lower(c).contains(needle, autoescape=True) for c in SEMANTIC_THREADS.searchable]
+    )
+    matches = select(t.id).where(*conditions, literal).limit(SEARCH_LIMIT)
+    for thread_id in connection.execute(matches).scalars():
+        scores[thread_id] = scores.get(thread_id, 0.0) + LITERAL_BONUS
+    return list(_best(scores))
 
 
-def _top(ids: list[str], scores: Vectors) -> tuple[list[str], Vectors]:
-    keep = scores >= MIN_SIMILARITY
-    kept_ids = [i for i, k in zip(ids, keep, strict=True) if k]
-    kept = scores[keep]
-    # Most similar first; equal scores by id, so the order is the same on every backend.
-    order = sorted(range(len(kept_ids)), key=lambda i: (-float(kept[i]), kept_ids[i]))
-    order = order[:SEARCH_LIMIT]
-    return [kept_ids[i] for i in order], kept[order]
+def _best(scores: dict[str, float]) -> dict[str, float]:
+    """The SEARCH_LIMIT best, most similar first; equal scores by id, so the order is the
+    same on every backend."""
+    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:SEARCH_LIMIT]
+    return dict(ranked)
