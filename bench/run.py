@@ -36,7 +36,7 @@ import msgspec
 from servers import HERE, Database, Server, create_key
 from sqlalchemy.exc import SQLAlchemyError
 
-SCENARIOS = ("ceiling", "events", "events-insights", "batch", "overload")
+SCENARIOS = ("ceiling", "events", "events-backlog", "events-insights", "batch", "overload")
 DATABASES = ("sqlite", "postgresql")
 
 
@@ -330,8 +330,16 @@ def plan(args: argparse.Namespace) -> list[tuple[str, Scenario]]:
     """(server, scenario) pairs in run order: the ceiling for each script first."""
     catalogue = {
         "events": Scenario("events", "events.lua", 1, args.connections),
-        # The same, with the insight worker on and busy: a child process labelling the
-        # conversations of --insights-backlog demo events while wrk posts (docs/insights.md).
+        # events-backlog: the same on a database holding --insights-backlog demo events;
+        # events-insights: that, with the insight worker on and busy labelling their
+        # conversations in a child process while wrk posts (docs/insights.md). Compare the two.
+        "events-backlog": Scenario(
+            "events-backlog",
+            "events.lua",
+            1,
+            args.connections,
+            preload_events=args.insights_backlog,
+        ),
         "events-insights": Scenario(
             "events-insights",
             "events.lua",

@@ -12,6 +12,7 @@ passed (as threadline.analytics.follow does in memory; here any instance may fol
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -151,24 +152,29 @@ def _chunks(values: list[int], size: int = 500) -> Iterable[list[int]]:
 
 
 def enqueue(connection: Connection, keys: Iterable[Key], due_at: int) -> None:
-    """Queues conversations (again): a leased row gets a new version, so it is done again."""
+    """Queues conversations (again), in one statement: a queued row gets a new version (so a
+    worker holding it does it again) and the later due time."""
+    rows = [
+        {"project_id": p, "conversation_id": c, "due_at": due_at, "version": 1, "attempts": 0}
+        for p, c in keys
+    ]
+    if rows:
+        connection.execute(_upsert(connection.dialect.name), rows)
+
+
+@functools.cache
+def _upsert(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(insights_queue)
     q = insights_queue.c
-    for project_id, conversation_id in keys:
-        bumped = connection.execute(
-            update(insights_queue)
-            .where(q.project_id == project_id, q.conversation_id == conversation_id)
-            .values(version=q.version + 1, due_at=due_at, attempts=0)
-        )
-        if not bumped.rowcount:
-            connection.execute(
-                insights_queue.insert().values(
-                    project_id=project_id,
-                    conversation_id=conversation_id,
-                    due_at=due_at,
-                    version=1,
-                    attempts=0,
-                )
-            )
+    return statement.on_conflict_do_update(
+        index_elements=["project_id", "conversation_id"],
+        set_={
+            "version": q.version + 1,
+            "due_at": statement.excluded.due_at,
+            "attempts": 0,
+        },
+    )
 
 
 def claim(engine: Engine, owner: str, now: int, limit: int) -> list[Claimed]:
