@@ -3,6 +3,7 @@ histories are not relabelled, feedback and verification are respected, failures 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -222,11 +223,36 @@ def test_two_workers_on_one_database_never_label_the_same_conversation(
         # Nothing is left to lease while both hold theirs.
         assert insight_queue.claim(db.writer, "third", now, 10) == []
         for worker, claimed in ((a, claimed_a), (b, claimed_b)):
-            for item in claimed:
-                insight_queue.finish(worker.database.writer, worker.owner, item)
+            with worker.database.writer.begin() as connection:
+                for item in claimed:
+                    insight_queue.finish(connection, worker.owner, item)
         with db.reader.connect() as connection:
             assert (
                 connection.execute(select(func.count()).select_from(insights_queue)).scalar() == 0
             )
     finally:
         other.dispose()
+
+
+class UnstorableLabeller(CountingLabeller):
+    """Labels the database write cannot encode, for questions that ask for it."""
+
+    def __call__(self, thread: Any, vocabulary: Any) -> Any:
+        labels = super().__call__(thread, vocabulary)
+        if "UNSTORABLE" in thread.question:
+            return dataclasses.replace(labels, third_party_entities=(object(),))
+        return labels
+
+
+def test_a_thread_the_database_refuses_fails_only_its_conversation(
+    client: TestClient, api_headers: dict[str, str], db: Database, embedder: Embedder
+) -> None:
+    post(client, api_headers, conversation("bad", ("user", "UNSTORABLE question")))
+    post(client, api_headers, conversation("good", ("user", "How do I add a webhook?")))
+    worker = Worker(db, labeller=UnstorableLabeller(), embedder=embedder)
+    progress = worker.step(now_us() + LATER)
+    assert (progress.claimed, progress.failed) == (2, 1)
+    assert [r.question for r in threads(db)] == ["How do I add a webhook?"]
+    with db.reader.connect() as connection:
+        queued = connection.execute(select(insights_queue)).one()
+    assert queued.conversation_id == "bad" and queued.attempts == 1

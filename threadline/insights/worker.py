@@ -8,6 +8,7 @@ batch goes on. Threads a person verified keep their labels; feedback flags alway
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import logging
 import uuid
@@ -15,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from sqlalchemy import Connection
 
 from threadline.insights import subjects as subject_model
 from threadline.insights.embed import Embedder, Vectors, from_blobs, shared, to_blob
@@ -34,6 +36,7 @@ from threadline.timestamps import now_us
 log = logging.getLogger(__name__)
 
 Labeller = Callable[[ThreadText, ProjectVocabulary], Labels]
+Write = Callable[[Connection], None]
 # Re-cluster a project when this share of its threads arrived since the last clustering.
 RECLUSTER_SHARE = 0.2
 RECLUSTER_MIN = 20
@@ -94,25 +97,57 @@ class Worker:
         return self.drain_once(now)
 
     def drain_once(self, now: int) -> Progress:
+        """Labels one batch of due conversations. Everything is computed first and written in
+        one short transaction: on SQLite the worker then holds the write lock (which ingest
+        needs too) once per batch, for milliseconds, not once per conversation."""
         items = insight_queue.claim(self.database.writer, self.owner, now, self.batch)
         progress = Progress(claimed=len(items))
         loaded = [self._load(item) for item in items]
         vectors = self._embed_users(loaded)
+        writes: list[tuple[insight_queue.Claimed, Write]] = []
         touched: set[str] = set()
         for entry in loaded:
+            item = entry.item
             try:
-                progress.threads_labelled += self._process(entry, vectors.get(id(entry)), now)
+                labelled, write = self._process(entry, vectors.get(id(entry)), now)
             except Exception as exc:  # one bad conversation must not stop the others
-                log.exception("labelling conversation %s failed", entry.item.conversation_id)
-                insight_queue.fail(self.database.writer, self.owner, entry.item, repr(exc), now)
+                log.exception("labelling conversation %s failed", item.conversation_id)
+                writes.append((item, functools.partial(_fail, self.owner, item, repr(exc), now)))
                 progress.failed += 1
             else:
-                insight_queue.finish(self.database.writer, self.owner, entry.item)
-                touched.add(entry.item.project_id)
+                progress.threads_labelled += labelled
+                writes.append((item, functools.partial(_done, self.owner, item, write)))
+                touched.add(item.project_id)
+        progress.failed += self._write(writes, now)
         self.touched |= touched
         for project_id in sorted(touched):
             self.maybe_recluster(project_id)
         return progress
+
+    def _write(self, writes: list[tuple[insight_queue.Claimed, Write]], now: int) -> int:
+        """Writes the batch in one transaction; if that fails, each conversation in its own,
+        so one row the database refuses cannot keep the others from being stored. The number
+        of conversations that failed here."""
+        if not writes:
+            return 0
+        try:
+            with self.database.writer.begin() as connection:
+                for _, write in writes:
+                    write(connection)
+            return 0
+        except Exception:
+            log.exception("writing a batch of %d conversations failed; one by one", len(writes))
+        failed = 0
+        for item, write in writes:
+            try:
+                with self.database.writer.begin() as connection:
+                    write(connection)
+            except Exception as exc:
+                log.exception("writing conversation %s failed", item.conversation_id)
+                with self.database.writer.begin() as connection:
+                    _fail(self.owner, item, repr(exc), now, connection)
+                failed += 1
+        return failed
 
     def _load(self, item: insight_queue.Claimed) -> _Loaded:
         with self.database.reader.connect() as connection:
@@ -137,12 +172,12 @@ class Worker:
         matrix = self.embedder.embed(texts)
         return {key: matrix[start : start + n] for key, start, n in spans}
 
-    def _process(self, entry: _Loaded, vectors: Vectors | None, now: int) -> int:
+    def _process(self, entry: _Loaded, vectors: Vectors | None, now: int) -> tuple[int, Write]:
+        """(threads labelled, what to write) for one conversation."""
         item, conversation = entry.item, entry.conversation
         if conversation is None:  # deleted: its threads go too
-            with self.database.writer.begin() as connection:
-                insight_threads.delete_threads(connection, item.project_id, entry.stored)
-            return 0
+            gone = list(entry.stored)
+            return 0, lambda c: insight_threads.delete_threads(c, item.project_id, gone)
         segments = segment(conversation.id, entry.messages, vectors)
         question_vector = _question_vectors(entry.messages, segments, vectors)
         names = entry.vocabulary.product_names
@@ -176,7 +211,8 @@ class Worker:
             }
             rows.append((row, vector_row))
         stale = set(entry.stored) - {s.id for s in segments}
-        with self.database.writer.begin() as connection:
+
+        def write(connection: Connection) -> None:
             for row, vector_row in rows:
                 insight_threads.save_thread(connection, row, vector_row)
             for thread_id, positive, negative in flags_only:
@@ -189,7 +225,8 @@ class Worker:
                     last_updated_at=now,
                 )
             insight_threads.delete_threads(connection, item.project_id, stale)
-        return len(rows)
+
+        return len(rows), write
 
     def _subject_index(self, project_id: str) -> subject_model.SubjectIndex:
         if project_id not in self._subjects:
@@ -243,6 +280,17 @@ class Worker:
         with self.database.writer.begin() as connection:
             insight_threads.replace_subjects(connection, project_id, rows, members)
         self._subjects[project_id] = subject_model.SubjectIndex(subjects)
+
+
+def _done(owner: str, item: insight_queue.Claimed, write: Write, connection: Connection) -> None:
+    write(connection)
+    insight_queue.finish(connection, owner, item)
+
+
+def _fail(
+    owner: str, item: insight_queue.Claimed, error: str, now: int, connection: Connection
+) -> None:
+    insight_queue.fail(connection, owner, item, error, now)
 
 
 def _question_vectors(

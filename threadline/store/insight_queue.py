@@ -199,7 +199,7 @@ def claim(engine: Engine, owner: str, now: int, limit: int) -> list[Claimed]:
     return [Claimed(r.project_id, r.conversation_id, r.version, r.attempts) for r in rows]
 
 
-def finish(engine: Engine, owner: str, item: Claimed) -> None:
+def finish(connection: Connection, owner: str, item: Claimed) -> None:
     """Done: the row goes, unless it was queued again meanwhile (then it is due again)."""
     q = insights_queue.c
     mine = and_(
@@ -207,34 +207,32 @@ def finish(engine: Engine, owner: str, item: Claimed) -> None:
         q.conversation_id == item.conversation_id,
         q.lease_owner == owner,
     )
-    with engine.begin() as connection:
-        gone = connection.execute(delete(insights_queue).where(mine, q.version == item.version))
-        if not gone.rowcount:
-            connection.execute(
-                update(insights_queue).where(mine).values(lease_owner=None, lease_until=None)
-            )
+    gone = connection.execute(delete(insights_queue).where(mine, q.version == item.version))
+    if not gone.rowcount:
+        connection.execute(
+            update(insights_queue).where(mine).values(lease_owner=None, lease_until=None)
+        )
 
 
-def fail(engine: Engine, owner: str, item: Claimed, error: str, now: int) -> None:
+def fail(connection: Connection, owner: str, item: Claimed, error: str, now: int) -> None:
     """Kept, and due again later: 10 s, 20 s, 40 s ... up to an hour."""
     q = insights_queue.c
     delay = min(10_000_000 * 2 ** min(item.attempts, 12), 3_600_000_000)
-    with engine.begin() as connection:
-        connection.execute(
-            update(insights_queue)
-            .where(
-                q.project_id == item.project_id,
-                q.conversation_id == item.conversation_id,
-                q.lease_owner == owner,
-            )
-            .values(
-                attempts=q.attempts + 1,
-                last_error=error[:2000],
-                due_at=now + delay,
-                lease_owner=None,
-                lease_until=None,
-            )
+    connection.execute(
+        update(insights_queue)
+        .where(
+            q.project_id == item.project_id,
+            q.conversation_id == item.conversation_id,
+            q.lease_owner == owner,
         )
+        .values(
+            attempts=q.attempts + 1,
+            last_error=error[:2000],
+            due_at=now + delay,
+            lease_owner=None,
+            lease_until=None,
+        )
+    )
 
 
 def pending(engine: Engine) -> int:
