@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 
+from threadline.insights.embed import Embedder
 from threadline.insights.worker import Labeller, Progress, Worker
 from threadline.store import insight_queue
 from threadline.store.engine import open_database
@@ -35,7 +36,11 @@ def run_backlog(
     try:
         upgrade(database.writer)
         total = insight_queue.enqueue_backlog(database.writer, project, since_us)
-        worker = Worker(database, labeller=labeller, batch=128)
+        # A backlog run has the machine to itself: the model may use every core.
+        embedder = Embedder(threads=os.cpu_count() or 1)
+        worker = Worker(
+            database, labeller=labeller, embedder=embedder, batch=128, recluster_as_it_goes=False
+        )
         done = Progress()
         touched: set[str] = set()
         while True:

@@ -98,16 +98,24 @@ def thread_id(conversation_id: str, first_message_id: str) -> str:
     return f"thr_{digest[:24]}"
 
 
+def cued(text: str) -> bool:
+    """Whether a user message continues the thread before it whatever its meaning: empty, a
+    continuation cue, or a short follow-up. Such messages need no embedding."""
+    stripped = text.strip()
+    if not stripped or CONTINUATION.search(stripped[:200]):
+        return True
+    return len(stripped.split()) <= SHORT_FOLLOW_UP and len(stripped) < 40
+
+
 def continues(text: str, similarity: float) -> bool:
     """Whether a user message continues the thread whose question it is `similarity` from."""
-    stripped = text.strip()
-    if not stripped:
-        return True
-    if CONTINUATION.search(stripped[:200]):
-        return True
-    if len(stripped.split()) <= SHORT_FOLLOW_UP and len(stripped) < 40:
-        return True
-    return similarity >= SAME_SUBJECT
+    return cued(text) or similarity >= SAME_SUBJECT
+
+
+def needs_vector(users: Sequence[Message]) -> list[bool]:
+    """Which user messages segment() compares by meaning: the first, and every one not cued
+    (a thread's question is always one of these)."""
+    return [i == 0 or not cued(m.content) for i, m in enumerate(users)]
 
 
 def user_messages(messages: Sequence[Message]) -> list[Message]:
@@ -118,7 +126,8 @@ def segment(
     conversation_id: str, messages: Sequence[Message], vectors: Vectors | None
 ) -> list[Segment]:
     """The conversation's threads, in order. `vectors` are the embeddings of its user messages
-    (user_messages(), in order; None: continuation cues alone decide). Messages before the
+    (user_messages(), in order; rows needs_vector() says are not needed may be zeros; None:
+    continuation cues alone decide). Messages before the
     first user message (a greeting, a system prompt) are left out; a history with no user
     message has no thread."""
     users = user_messages(messages)

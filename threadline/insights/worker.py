@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from threadline.insights import subjects as subject_model
 from threadline.insights.embed import Embedder, Vectors, from_blobs, shared, to_blob
 from threadline.insights.model import Labels, ProjectVocabulary, ThreadText
-from threadline.insights.segment import Segment, segment, user_messages
+from threadline.insights.segment import Segment, needs_vector, segment, user_messages
 from threadline.insights.threads import (
     content_hash,
     feedback_flags,
@@ -74,12 +74,15 @@ class Worker:
         embedder: Embedder | None = None,
         owner: str | None = None,
         batch: int = 64,
+        recluster_as_it_goes: bool = True,
     ) -> None:
         self.database = database
         self.labeller = labeller or default_labeller
         self._embedder = embedder
         self.owner = owner or uuid.uuid4().hex
         self.batch = batch
+        # A backlog run clusters once at the end instead (insights.run.run_backlog).
+        self.recluster_as_it_goes = recluster_as_it_goes
         self._subjects: dict[str, subject_model.SubjectIndex] = {}
         # Projects whose threads this worker wrote (for a final clustering after a backlog).
         self.touched: set[str] = set()
@@ -120,7 +123,7 @@ class Worker:
                 touched.add(item.project_id)
         progress.failed += self._write(writes, now)
         self.touched |= touched
-        for project_id in sorted(touched):
+        for project_id in sorted(touched) if self.recluster_as_it_goes else ():
             self.maybe_recluster(project_id)
         return progress
 
@@ -162,15 +165,26 @@ class Worker:
         return _Loaded(item, conversation, messages, stored, ProjectVocabulary(product_names=names))
 
     def _embed_users(self, loaded: Sequence[_Loaded]) -> dict[int, Vectors]:
-        """Every user message of the batch in one call (batching is most of the speed)."""
+        """The user messages of the batch that segmentation compares by meaning, in one call
+        (batching is most of the speed); cued follow-ups get zeros and cost nothing."""
         texts: list[str] = []
-        spans: list[tuple[int, int, int]] = []
+        spans: list[tuple[int, list[int | None]]] = []
         for entry in loaded:
             users = user_messages(entry.messages)
-            spans.append((id(entry), len(texts), len(users)))
-            texts.extend(m.content for m in users)
+            rows: list[int | None] = []
+            for message, needed in zip(users, needs_vector(users), strict=True):
+                rows.append(len(texts) if needed else None)
+                if needed:
+                    texts.append(message.content)
+            spans.append((id(entry), rows))
         matrix = self.embedder.embed(texts)
-        return {key: matrix[start : start + n] for key, start, n in spans}
+        zero = np.zeros(matrix.shape[1], dtype=np.float32)
+        return {
+            key: np.stack([zero if r is None else matrix[r] for r in rows]).astype(np.float32)
+            if rows
+            else matrix[:0]
+            for key, rows in spans
+        }
 
     def _process(self, entry: _Loaded, vectors: Vectors | None, now: int) -> tuple[int, Write]:
         """(threads labelled, what to write) for one conversation."""
