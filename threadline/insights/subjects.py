@@ -257,6 +257,13 @@ def name_clusters(questions: Sequence[str], labels: Sequence[int]) -> dict[int, 
     by_cluster: dict[int, Counter[str]] = {}
     for terms, label in zip(per_question, labels, strict=True):
         by_cluster.setdefault(label, Counter()).update(terms - boilerplate)
+    # A term found in most clusters (a product name every question carries) names none.
+    spread = Counter(t for counts in by_cluster.values() for t in counts)
+    if len(by_cluster) >= 3:
+        shared = {t for t, n in spread.items() if n >= 0.5 * len(by_cluster)}
+        for counts in by_cluster.values():
+            for term in shared:
+                counts.pop(term, None)
     total = Counter[str]()
     for counts in by_cluster.values():
         total.update(counts)
@@ -265,9 +272,12 @@ def name_clusters(questions: Sequence[str], labels: Sequence[int]) -> dict[int, 
     for label, counts in by_cluster.items():
         size = max(sum(counts.values()), 1)
         scored = sorted(
-            ((n / size) * np.log(1 + average / total[t]) * (1.2 if " " in t else 1.0), t)
+            (
+                (n / size) * np.log(1 + average / total[t]) * (1.2 if " " in t else 1.0)
+                + (1.0 if n >= 2 else 0.0),  # a term several questions share comes first
+                t,
+            )
             for t, n in counts.items()
-            if n >= 2 or len(counts) < 10
         )
         names[label] = _readable(scored[::-1])
     return names
