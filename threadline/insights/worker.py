@@ -105,7 +105,7 @@ class Worker:
         needs too) once per batch, for milliseconds, not once per conversation."""
         items = insight_queue.claim(self.database.writer, self.owner, now, self.batch)
         progress = Progress(claimed=len(items))
-        loaded = [self._load(item) for item in items]
+        loaded = self._load(items)
         vectors = self._embed_users(loaded)
         writes: list[tuple[insight_queue.Claimed, Write]] = []
         touched: set[str] = set()
@@ -152,17 +152,35 @@ class Worker:
                 failed += 1
         return failed
 
-    def _load(self, item: insight_queue.Claimed) -> _Loaded:
+    def _load(self, items: Sequence[insight_queue.Claimed]) -> list[_Loaded]:
+        """The batch's conversations, read per project in a few queries."""
+        by_project: dict[str, list[str]] = {}
+        for item in items:
+            by_project.setdefault(item.project_id, []).append(item.conversation_id)
+        found: dict[tuple[str, str], Any] = {}
+        stored: dict[tuple[str, str], dict[str, insight_threads.StoredThread]] = {}
+        vocabulary: dict[str, ProjectVocabulary] = {}
         with self.database.reader.connect() as connection:
-            conversation = insight_threads.load_conversation(
-                connection, item.project_id, item.conversation_id
+            for project_id, ids in by_project.items():
+                for start in range(0, len(ids), 500):
+                    chunk = ids[start : start + 500]
+                    loaded = insight_threads.load_conversations(connection, project_id, chunk)
+                    threads = insight_threads.stored_threads(connection, project_id, chunk)
+                    for conversation_id in chunk:
+                        key = (project_id, conversation_id)
+                        found[key] = loaded.get(conversation_id)
+                        stored[key] = threads.get(conversation_id, {})
+                names = insight_threads.product_names(connection, project_id)
+                vocabulary[project_id] = ProjectVocabulary(product_names=names)
+        out = []
+        for item in items:
+            key = (item.project_id, item.conversation_id)
+            conversation = found[key]
+            messages = [message_of(r) for r in conversation.messages] if conversation else []
+            out.append(
+                _Loaded(item, conversation, messages, stored[key], vocabulary[item.project_id])
             )
-            stored = insight_threads.stored_threads(
-                connection, item.project_id, item.conversation_id
-            )
-            names = insight_threads.product_names(connection, item.project_id)
-        messages = [message_of(r) for r in conversation.messages] if conversation else []
-        return _Loaded(item, conversation, messages, stored, ProjectVocabulary(product_names=names))
+        return out
 
     def _embed_users(self, loaded: Sequence[_Loaded]) -> dict[int, Vectors]:
         """The user messages of the batch that segmentation compares by meaning, in one call

@@ -39,48 +39,56 @@ class StoredThread:
     has_negative_feedback: bool
 
 
-def load_conversation(
-    connection: Connection, project_id: str, conversation_id: str
-) -> StoredConversation | None:
+def load_conversations(
+    connection: Connection, project_id: str, conversation_ids: Sequence[str]
+) -> dict[str, StoredConversation]:
+    """The project's conversations of these ids (missing ones: deleted), with their messages
+    and the feedback on them: three queries for a whole batch."""
     c, m, f = conversations.c, messages.c, feedback.c
-    row = connection.execute(
-        select(c.integration_id, c.properties, c.user_properties).where(
-            c.project_id == project_id, c.id == conversation_id
+    ids = list(conversation_ids)
+    heads = connection.execute(
+        select(c.id, c.integration_id, c.properties, c.user_properties).where(
+            c.project_id == project_id, c.id.in_(ids)
         )
-    ).first()
-    if row is None:
-        return None
-    rows = connection.execute(
-        select(m.id, m.role, m.content, m.content_parts, m.links, m.created_at)
-        .where(m.project_id == project_id, m.conversation_id == conversation_id)
-        .order_by(m.position)
     ).all()
+    rows = connection.execute(
+        select(m.id, m.conversation_id, m.role, m.content, m.content_parts, m.links, m.created_at)
+        .where(m.project_id == project_id, m.conversation_id.in_(ids))
+        .order_by(m.conversation_id, m.position)
+    ).all()
+    by_conversation: dict[str, list[Any]] = {}
+    for row in rows:
+        by_conversation.setdefault(row.conversation_id, []).append(row)
     types: dict[str, set[str]] = {}
-    ids = [r.id for r in rows]
-    for start in range(0, len(ids), 500):
-        for message_id, kind in connection.execute(
-            select(f.message_id, f.type).where(
-                f.project_id == project_id, f.message_id.in_(ids[start : start + 500])
-            )
-        ):
-            types.setdefault(message_id, set()).add(kind)
-    return StoredConversation(
-        project_id,
-        conversation_id,
-        row.integration_id,
-        row.properties,
-        row.user_properties,
-        list(rows),
-        types,
-    )
+    rated = feedback.join(messages, and_(m.project_id == f.project_id, m.id == f.message_id))
+    for message_id, kind in connection.execute(
+        select(f.message_id, f.type)
+        .select_from(rated)
+        .where(f.project_id == project_id, m.conversation_id.in_(ids))
+    ):
+        types.setdefault(message_id, set()).add(kind)
+    return {
+        head.id: StoredConversation(
+            project_id,
+            head.id,
+            head.integration_id,
+            head.properties,
+            head.user_properties,
+            by_conversation.get(head.id, []),
+            types,
+        )
+        for head in heads
+    }
 
 
 def stored_threads(
-    connection: Connection, project_id: str, conversation_id: str
-) -> dict[str, StoredThread]:
+    connection: Connection, project_id: str, conversation_ids: Sequence[str]
+) -> dict[str, dict[str, StoredThread]]:
+    """conversation id -> thread id -> what the pipeline wrote for it before."""
     v, t = thread_vectors.c, semantic_threads.c
     rows = connection.execute(
         select(
+            v.conversation_id,
             v.thread_id,
             v.content_hash,
             t.are_ai_annotations_verified,
@@ -92,17 +100,17 @@ def stored_threads(
                 semantic_threads, and_(t.project_id == v.project_id, t.id == v.thread_id)
             )
         )
-        .where(v.project_id == project_id, v.conversation_id == conversation_id)
+        .where(v.project_id == project_id, v.conversation_id.in_(list(conversation_ids)))
     )
-    return {
-        r.thread_id: StoredThread(
+    out: dict[str, dict[str, StoredThread]] = {}
+    for r in rows:
+        out.setdefault(r.conversation_id, {})[r.thread_id] = StoredThread(
             r.content_hash,
             bool(r.are_ai_annotations_verified),
             bool(r.has_positive_feedback),
             bool(r.has_negative_feedback),
         )
-        for r in rows
-    }
+    return out
 
 
 _THREAD_KEYS = ("project_id", "id")
