@@ -36,7 +36,7 @@ import msgspec
 from servers import HERE, Database, Server, create_key
 from sqlalchemy.exc import SQLAlchemyError
 
-SCENARIOS = ("ceiling", "events", "batch", "overload")
+SCENARIOS = ("ceiling", "events", "events-backlog", "events-insights", "batch", "overload")
 DATABASES = ("sqlite", "postgresql")
 
 
@@ -46,6 +46,10 @@ class Scenario:
     script: str
     events_per_request: int
     connections: int
+    # THREADLINE_* settings of the server, and demo events loaded before it starts (their
+    # conversations give the insight worker a backlog to label during the run).
+    env: tuple[tuple[str, str], ...] = (("THREADLINE_INSIGHTS", "off"),)
+    preload_events: int = 0
 
 
 @dataclasses.dataclass
@@ -154,7 +158,11 @@ def run_threadline(
     database = Database(kind, workdir, f"threadline_bench_{os.getpid()}_{scenario.name}")
     try:
         key = create_key(database.url)
-        server = Server.threadline(database.url, workdir / f"{kind}-{scenario.name}.log")
+        if scenario.preload_events:
+            preload(database.url, scenario.preload_events)
+        server = Server.threadline(
+            database.url, workdir / f"{kind}-{scenario.name}.log", env=dict(scenario.env)
+        )
         try:
             result = run_wrk(server, scenario, args, key, name=f"{kind}-{scenario.name}")
             ready = server.get("/ready")
@@ -170,6 +178,13 @@ def run_threadline(
         return result
     finally:
         database.drop()
+
+
+def preload(database_url: str, events: int) -> None:
+    """Demo data (with its conversations and their change log) before the server starts."""
+    command = [sys.executable, "-m", "threadline", "demo", "--no-serve", "--events", str(events)]
+    command += ["--database-url", database_url]
+    subprocess.run(command, check=True, capture_output=True, timeout=600)
 
 
 def measure(server: str, scenario: Scenario, args: argparse.Namespace, workdir: Path) -> Result:
@@ -315,6 +330,24 @@ def plan(args: argparse.Namespace) -> list[tuple[str, Scenario]]:
     """(server, scenario) pairs in run order: the ceiling for each script first."""
     catalogue = {
         "events": Scenario("events", "events.lua", 1, args.connections),
+        # events-backlog: the same on a database holding --insights-backlog demo events;
+        # events-insights: that, with the insight worker on and busy labelling their
+        # conversations in a child process while wrk posts (docs/insights.md). Compare the two.
+        "events-backlog": Scenario(
+            "events-backlog",
+            "events.lua",
+            1,
+            args.connections,
+            preload_events=args.insights_backlog,
+        ),
+        "events-insights": Scenario(
+            "events-insights",
+            "events.lua",
+            1,
+            args.connections,
+            env=(("THREADLINE_INSIGHTS", "on"),),
+            preload_events=args.insights_backlog,
+        ),
         "batch": Scenario("batch", "batch.lua", args.batch_size, args.connections),
         "overload": Scenario("overload", "events.lua", 1, args.overload_connections),
     }
@@ -348,6 +381,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--overload-connections", type=int, default=1024)
     parser.add_argument("--batch-size", type=int, default=100, help="events per POST /batch")
+    parser.add_argument(
+        "--insights-backlog",
+        type=int,
+        default=100_000,
+        help="demo events loaded before events-insights (5 conversations per 100 events)",
+    )
     parser.add_argument("--wrk-timeout", type=int, default=10, help="seconds before wrk gives up")
     parser.add_argument(
         "--no-status-count",

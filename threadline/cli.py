@@ -143,21 +143,39 @@ def _serve(settings: Settings, *, also: str = "") -> None:
         click.echo(also, err=True)
     # uvicorn re-raises SIGTERM once its graceful shutdown is done; a drained stop is a success.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=settings.access_log,
-        # In-flight requests get this long to finish on SIGTERM; queued writes are then drained.
-        timeout_graceful_shutdown=30,
-        # Off: uvicorn's own parsing would trust 127.0.0.1 by default. create_app applies
-        # X-Forwarded-* from THREADLINE_TRUSTED_PROXIES only (docs/dashboard.md).
-        proxy_headers=False,
-        # httptools, as uvicorn's "auto" picks, plus a deadline on request heads that uvicorn
-        # lacks; request bodies have theirs in threadline.api.body (docs/operations.md).
-        http=with_head_timeout(settings.header_timeout_seconds),
-    )
+    app = create_app(settings)
+    worker = _insights_child(settings)
+    try:
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            access_log=settings.access_log,
+            # In-flight requests get this long to finish on SIGTERM; queued writes are drained.
+            timeout_graceful_shutdown=30,
+            # Off: uvicorn's own parsing would trust 127.0.0.1 by default. create_app applies
+            # X-Forwarded-* from THREADLINE_TRUSTED_PROXIES only (docs/dashboard.md).
+            proxy_headers=False,
+            # httptools, as uvicorn's "auto" picks, plus a deadline on request heads that
+            # uvicorn lacks; request bodies have theirs in threadline.api.body
+            # (docs/operations.md).
+            http=with_head_timeout(settings.header_timeout_seconds),
+        )
+    finally:
+        if worker is not None:
+            from threadline.insights.run import stop_child
+
+            stop_child(worker)
+
+
+def _insights_child(settings: Settings) -> Any:
+    """The insight worker's child process, when THREADLINE_INSIGHTS=on (docs/insights.md)."""
+    if settings.insights != "on" or ":memory:" in settings.database_url:
+        return None
+    from threadline.insights.run import start_child
+
+    return start_child(settings.database_url, settings.insights_interval_seconds)
 
 
 DEMO_DATABASE_URL = "sqlite:///threadline-demo.db"
@@ -223,6 +241,15 @@ def demo(
     else:
         database = shlex.quote(describe_url(_absolute(normalize_url(settings.database_url))))
         say(f"serve it with: {_self_command()} serve --database-url {database}\n{sign_in}")
+
+
+def _add_insights() -> None:
+    from threadline.insights.cli import insights
+
+    main.add_command(insights)
+
+
+_add_insights()
 
 
 @main.command()
@@ -325,7 +352,28 @@ def revoke_key(key: str, database_url: str | None) -> None:
 
 @main.group()
 def projects() -> None:
-    """List projects."""
+    """List projects; set a project's product names."""
+
+
+@projects.command("set")
+@click.option("--project", required=True, help="Project name or id; created if new.")
+@click.option(
+    "--product-names",
+    required=True,
+    help='Comma-separated names of your product, features and components ("Acme, Acme CLI"): '
+    "the insight labellers report them as firstPartyEntities.",
+)
+@database_option
+def set_project(project: str, product_names: str, database_url: str | None) -> None:
+    """Set a project's product names (the insight pipeline relabels on the next change)."""
+    from threadline.store.insight_threads import set_product_names
+    from threadline.timestamps import now_us
+
+    names = [n.strip() for n in product_names.split(",") if n.strip()]
+    with _transaction(database_url) as connection:
+        project_id = key_store.ensure_project(connection, project)
+        set_product_names(connection, project_id, names, now_us())
+    click.echo(f"{project_id}\t{', '.join(names)}", err=True)
 
 
 @projects.command("list")

@@ -82,6 +82,12 @@ class Settings:
     # Analytic reads running at once in this process; more get 503 + Retry-After at once
     # (exports are counted apart, by max_concurrent_exports).
     max_concurrent_queries: int = 4
+    # "on": `threadline serve` starts the insight worker (threadline.insights) in a child
+    # process, so semantic threads fill in beside ingest; "off": run `threadline insights work`
+    # elsewhere, or not at all.
+    insights: str = "on"
+    # Seconds the insight worker waits when it found nothing to do.
+    insights_interval_seconds: float = 2.0
     # Signs the dashboard's session cookies. Empty: a random secret per process, so sessions
     # end when the process restarts and are not shared between instances.
     session_secret: str = ""

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import decimal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import Case, Column, ColumnElement, Select, case, func, or_, select, true
+from sqlalchemy import Case, Column, ColumnElement, Select, case, false, func, or_, select, true
 
 from threadline.errors import BadRequest, Unprocessable
 from threadline.query.catalogue import Field, Kind, View
@@ -165,7 +165,14 @@ class CompiledQuery:
 class QueryCompiler:
     """Compiles one request body against one view, for one project."""
 
-    def __init__(self, view: View, sql: Sql, body: Any, project_id: str) -> None:
+    def __init__(
+        self,
+        view: View,
+        sql: Sql,
+        body: Any,
+        project_id: str,
+        ranking: Sequence[str] | None = None,
+    ) -> None:
         self.view = view
         self.sql = sql
         self.body = body
@@ -174,9 +181,14 @@ class QueryCompiler:
         if body.where not in (UNSET, None):
             conditions.append(self.filters.compile(body.where))
         search = getattr(body, "query", UNSET)
-        if search not in (UNSET, None) and search.strip():
-            # Semantic threads' free-text `query` (§7.1): a case-blind substring search until
-            # the insight pipeline brings a semantic one.
+        self.ranking = None
+        if ranking is not None:
+            # Semantic threads' `query` (§7.1), ranked by meaning beforehand (query.semantic):
+            # the threads it found, most similar first unless the body orders otherwise.
+            self.ranking = list(ranking)
+            conditions.append(view.row_id.in_(self.ranking) if self.ranking else false())
+        elif search not in (UNSET, None) and search.strip():
+            # Without a ranking (no embeddings to compare): a case-blind substring search.
             text = search.strip().lower()
             conditions.append(
                 or_(*[func.lower(c).contains(text, autoescape=True) for c in view.searchable])
@@ -353,6 +365,12 @@ class QueryCompiler:
                 expression = bare = self._row_order(entry.field, f"$.orderBy[{i}].field")
             order.append(_direction(expression, entry.direction))
             order_expressions.append(_direction(bare, entry.direction))
+        if not order and self.ranking:
+            rank = case(
+                {row_id: i for i, row_id in enumerate(self.ranking)}, value=self.view.row_id
+            )
+            order.append(rank.asc())
+            order_expressions.append(order[-1])
         if not order:
             default = self.view.field(self.view.default_time).expression
             # A NOT NULL column needs no NULLS LAST, which would keep PostgreSQL from reading
@@ -481,6 +499,12 @@ def _unique(outputs: list[Output]) -> list[Output]:
 
 
 def compile_query(
-    view: View, sql: Sql, body: Any, *, project_id: str, keys_of: KeysOf | None = None
+    view: View,
+    sql: Sql,
+    body: Any,
+    *,
+    project_id: str,
+    keys_of: KeysOf | None = None,
+    ranking: Sequence[str] | None = None,
 ) -> CompiledQuery:
-    return QueryCompiler(view, sql, body, project_id).compile(keys_of)
+    return QueryCompiler(view, sql, body, project_id, ranking).compile(keys_of)

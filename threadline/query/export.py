@@ -21,6 +21,7 @@ import csv
 import io
 import re
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -150,6 +151,7 @@ def open_export(
     retry_after: int,
     timeout: float = 0.0,
     formula_guard: bool = True,
+    ranking: Sequence[str] | None = None,
 ) -> CsvExport:
     """Compile and start the query; errors (400, 422, 503) surface here, before any byte.
     `timeout`: seconds to the first rows, then per chunk of rows (0: no limit);
@@ -160,7 +162,9 @@ def open_export(
         deadline = stack.enter_context(Deadline(connection, timeout))
         with deadline.running():
             keys_of = _keys_of(connection)
-            compiled = compile_for(connection, view, body, project_id, keys_of=keys_of)
+            compiled = compile_for(
+                connection, view, body, project_id, keys_of=keys_of, ranking=ranking
+            )
             # A server-side cursor on PostgreSQL; SQLite steps through its rows as they are read.
             streaming = connection.execution_options(stream_results=True, yield_per=CHUNK_ROWS)
             result = streaming.execute(compiled.statement)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -19,6 +20,7 @@ def compile_for(
     project_id: str,
     *,
     keys_of: KeysOf | None = None,
+    ranking: Sequence[str] | None = None,
 ) -> CompiledQuery:
     """The query for this connection's backend (see compile.QueryCompiler.compile)."""
     return compile_query(
@@ -27,12 +29,21 @@ def compile_for(
         body,
         project_id=project_id,
         keys_of=keys_of,
+        ranking=ranking,
     )
 
 
-def run_query(connection: Connection, *, view: str, body: Any, project_id: str) -> QueryData:
-    """The first PAGE_SIZE rows and how many there are in all."""
-    compiled = compile_for(connection, view, body, project_id)
+def run_query(
+    connection: Connection,
+    *,
+    view: str,
+    body: Any,
+    project_id: str,
+    ranking: Sequence[str] | None = None,
+) -> QueryData:
+    """The first PAGE_SIZE rows and how many there are in all. `ranking`: the semantic-threads
+    search's answer (query.semantic), most similar first."""
+    compiled = compile_for(connection, view, body, project_id, ranking=ranking)
     rows = connection.execute(compiled.page(PAGE_SIZE)).all()
     total = len(rows)
     if total == PAGE_SIZE:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -281,8 +282,86 @@ dashboard_sessions = Table(
     Index(None, "last_seen_at"),
 )
 
+# -- The insight pipeline's own state (threadline.insights; migration 0007) -----------------
+
+# One row per semantic thread the pipeline wrote: its question's embedding (int8, 384 bytes),
+# the hash of the text it was labelled from (an unchanged history is not labelled again), and
+# its conversation (to find a conversation's threads without reading JSON).
+thread_vectors = Table(
+    "thread_vectors",
+    metadata,
+    Column("project_id", String(64), nullable=False),
+    Column("thread_id", Text, nullable=False),
+    Column("conversation_id", Text, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+    # The subject (insight_subjects.id) the thread was given; null before the first clustering.
+    Column("subject_id", Integer),
+    Column("created_at", Micros, nullable=False),
+    PrimaryKeyConstraint("project_id", "thread_id"),
+    Index(None, "project_id", "conversation_id"),
+)
+
+# Conversations waiting to be (re)labelled. A worker leases a row (lease_until) so that of
+# several instances exactly one labels it; a failure pushes due_at back and keeps the row.
+insights_queue = Table(
+    "insights_queue",
+    metadata,
+    Column("project_id", String(64), nullable=False),
+    Column("conversation_id", Text, nullable=False),
+    Column("due_at", Micros, nullable=False),
+    # Bumped by every enqueue: a worker deletes the row only if nobody enqueued it again
+    # while it was labelling.
+    Column("version", Integer, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("lease_owner", String(64)),
+    Column("lease_until", Micros),
+    PrimaryKeyConstraint("project_id", "conversation_id"),
+    Index(None, "due_at"),
+)
+
+# Named counters: how far the pipeline has followed `changes`, when a project was clustered.
+insights_state = Table(
+    "insights_state",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+# A project's subjects: a name, its category, and the centroid new threads are compared with.
+insight_subjects = Table(
+    "insight_subjects",
+    metadata,
+    Column("project_id", String(64), nullable=False),
+    Column("id", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("centroid", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+)
+
+# Per-project settings (`threadline projects set`): the operator's product names for now.
+project_settings = Table(
+    "project_settings",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("product_names", Json),
+    Column("updated_at", Micros, nullable=False),
+)
+
+INSIGHT_TABLES = (
+    thread_vectors,
+    insights_queue,
+    insights_state,
+    insight_subjects,
+    project_settings,
+)
+
 DATA_TABLES = (
     dashboard_sessions,
+    *INSIGHT_TABLES,
     changes,
     semantic_threads,
     idempotency_keys,

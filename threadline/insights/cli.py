@@ -1,0 +1,84 @@
+"""`threadline insights run` (a backlog, now) and `threadline insights work` (for ever), and
+`threadline projects set` (the product names the labellers know)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import UTC, datetime
+
+import click
+
+from threadline.config import settings_from_env
+from threadline.timestamps import to_us
+
+
+def _database_option(command: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "--database-url",
+        default=None,
+        help="sqlite:///path.db or postgresql://user@host/db. Env: THREADLINE_DATABASE_URL.",
+    )(command)
+
+
+@click.group()
+def insights() -> None:
+    """Semantic threads: split, label and embed logged conversations (docs/insights.md)."""
+
+
+def _since(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("an ISO date, e.g. 2026-12-01", param_hint="--since") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return to_us(moment)
+
+
+@insights.command("run")
+@_database_option
+@click.option("--project", default=None, help="Only this project (name or id).")
+@click.option("--since", default=None, help="Only conversations written since (ISO date).")
+def run(database_url: str | None, project: str | None, since: str | None) -> None:
+    """Label a backlog now, with a progress bar. Safe to re-run: unchanged threads are skipped."""
+    from threadline.insights.run import run_backlog
+
+    settings = settings_from_env(database_url=database_url)
+    since_us = _since(since)
+    with click.progressbar(
+        length=0, label="conversations", file=click.get_text_stream("stderr")
+    ) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        result = run_backlog(
+            settings.database_url, project=project, since_us=since_us, progress=progress
+        )
+    click.echo(
+        f"{result.claimed} conversations, {result.threads_labelled} threads labelled, "
+        f"{result.failed} failed (queued for a retry)",
+        err=True,
+    )
+
+
+@insights.command("work")
+@_database_option
+def work(database_url: str | None) -> None:
+    """Follow new writes and label them, until stopped (what `serve` runs in a child process
+    when THREADLINE_INSIGHTS=on)."""
+    from threadline.insights.run import work_forever
+
+    settings = settings_from_env(database_url=database_url)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    work_forever(settings.database_url, settings.insights_interval_seconds, stop)

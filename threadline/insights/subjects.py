@@ -1,0 +1,406 @@
+"""Subjects and categories: a project's thread questions clustered by meaning, each cluster
+named with c-TF-IDF keywords from its own questions, names kept stable as threads arrive.
+
+New threads go to the nearest subject centroid (`SubjectIndex.nearest`); `recluster` clusters
+everything again and maps old subjects onto new clusters by shared members, so a subject keeps
+its id and name across re-clusterings. A category groups nearby subjects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from threadline.insights.embed import Vectors, normalise
+
+# Cosine to a subject's centroid below which a new thread waits for the next clustering.
+ASSIGN_MIN = 0.3
+# Ward linkage distance at which clusters stop merging (on centred unit vectors).
+WARD_THRESHOLD = 1.6
+# Ward is O(n^2) in memory: cluster a sample, assign the rest to the nearest centroid.
+MAX_CLUSTERED = 3_000
+UNSORTED = "other"
+
+# Words that say nothing about a subject, in the languages the segmenter knows.
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "then",
+        "so",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "from",
+        "by",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "you",
+        "your",
+        "he",
+        "she",
+        "they",
+        "them",
+        "how",
+        "what",
+        "why",
+        "when",
+        "where",
+        "which",
+        "who",
+        "can",
+        "could",
+        "would",
+        "should",
+        "do",
+        "does",
+        "did",
+        "doing",
+        "done",
+        "have",
+        "has",
+        "had",
+        "not",
+        "no",
+        "yes",
+        "please",
+        "thanks",
+        "thank",
+        "hi",
+        "hello",
+        "get",
+        "use",
+        "using",
+        "there",
+        "here",
+        "about",
+        "into",
+        "out",
+        "up",
+        "down",
+        "just",
+        "also",
+        "any",
+        "some",
+        "all",
+        "more",
+        "will",
+        "want",
+        "need",
+        "like",
+        "way",
+        "work",
+        "working",
+        "make",
+        "there",
+        "than",
+        "too",
+        "very",
+        "get",
+        "got",
+        "one",
+        "two",
+        "der",
+        "die",
+        "das",
+        "und",
+        "oder",
+        "ist",
+        "ein",
+        "eine",
+        "wie",
+        "was",
+        "ich",
+        "mit",
+        "für",
+        "auf",
+        "nicht",
+        "zu",
+        "den",
+        "dem",
+        "des",
+        "es",
+        "sie",
+        "wir",
+        "le",
+        "la",
+        "les",
+        "et",
+        "ou",
+        "est",
+        "un",
+        "une",
+        "comment",
+        "que",
+        "qui",
+        "pour",
+        "avec",
+        "dans",
+        "pas",
+        "je",
+        "vous",
+        "nous",
+        "ce",
+        "de",
+        "du",
+        "des",
+        "el",
+        "los",
+        "las",
+        "y",
+        "o",
+        "es",
+        "uno",
+        "una",
+        "como",
+        "qué",
+        "que",
+        "para",
+        "con",
+        "en",
+        "no",
+        "yo",
+        "por",
+        "del",
+        "se",
+        "mi",
+        "o",
+        "os",
+        "as",
+        "um",
+        "uma",
+        "como",
+        "para",
+        "com",
+        "em",
+        "não",
+        "eu",
+        "que",
+        "do",
+        "da",
+    ]
+)
+_TOKEN = re.compile(r"[^\W\d_][\w'-]{1,}", re.UNICODE)
+
+
+@dataclasses.dataclass
+class Subject:
+    id: int
+    name: str
+    category: str
+    centroid: Vectors  # unit vector, in the embedding space
+    size: int
+
+
+class SubjectIndex:
+    """A project's subjects, for assigning new threads."""
+
+    def __init__(self, subjects: Sequence[Subject]) -> None:
+        self.subjects = list(subjects)
+        self._matrix = (
+            np.stack([s.centroid for s in self.subjects]) if self.subjects else np.zeros((0, 1))
+        )
+
+    def nearest(self, vector: Vectors) -> Subject | None:
+        if not self.subjects:
+            return None
+        scores = self._matrix @ vector
+        best = int(np.argmax(scores))
+        return self.subjects[best] if scores[best] >= ASSIGN_MIN else None
+
+
+def tokens(text: str) -> list[str]:
+    return [w for w in _TOKEN.findall(text[:1000].lower()) if w not in STOP_WORDS]
+
+
+def _terms(text: str) -> list[str]:
+    words = tokens(text)
+    return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
+
+
+def name_clusters(questions: Sequence[str], labels: Sequence[int]) -> dict[int, str]:
+    """c-TF-IDF: a term's frequency in a cluster, weighted by how rare it is across clusters.
+    Terms in most of the project's questions (shared boilerplate) are dropped first."""
+    per_question = [set(_terms(q)) for q in questions]
+    document_frequency = Counter(t for terms in per_question for t in terms)
+    boilerplate = {t for t, n in document_frequency.items() if n > 0.5 * len(questions) > 4}
+    by_cluster: dict[int, Counter[str]] = {}
+    for terms, label in zip(per_question, labels, strict=True):
+        by_cluster.setdefault(label, Counter()).update(terms - boilerplate)
+    # A term found in most clusters (a product name every question carries) names none.
+    spread = Counter(t for counts in by_cluster.values() for t in counts)
+    if len(by_cluster) >= 3:
+        shared = {t for t, n in spread.items() if n >= 0.5 * len(by_cluster)}
+        for counts in by_cluster.values():
+            for term in shared:
+                counts.pop(term, None)
+    total = Counter[str]()
+    for counts in by_cluster.values():
+        total.update(counts)
+    average = sum(total.values()) / max(len(by_cluster), 1)
+    names = {}
+    for label, counts in by_cluster.items():
+        size = max(sum(counts.values()), 1)
+        scored = sorted(
+            (
+                (n / size) * np.log(1 + average / total[t]) * (1.2 if " " in t else 1.0)
+                + (1.0 if n >= 2 else 0.0),  # a term several questions share comes first
+                t,
+            )
+            for t, n in counts.items()
+        )
+        names[label] = _readable(scored[::-1])
+    return names
+
+
+def _readable(scored: list[tuple[float, str]]) -> str:
+    """The best term, with a second unigram when the best is one word (1-3 words)."""
+    if not scored:
+        return UNSORTED
+    best = scored[0][1]
+    if " " not in best:
+        for _, term in scored[1:4]:
+            if " " not in term and term != best:
+                return f"{best} {term}"
+    return best
+
+
+def _centred(vectors: Vectors) -> Vectors:
+    # The project's mean direction is what all its questions share (product name, phrasing):
+    # removing it lets what differs drive the clustering.
+    return normalise(vectors - vectors.mean(axis=0, keepdims=True))
+
+
+def _ward(vectors: Vectors) -> np.ndarray:
+    from sklearn.cluster import AgglomerativeClustering
+
+    if len(vectors) < 2:
+        return np.zeros(len(vectors), dtype=int)
+    model = AgglomerativeClustering(
+        n_clusters=None, distance_threshold=WARD_THRESHOLD, linkage="ward"
+    )
+    return np.asarray(model.fit_predict(_centred(vectors)))
+
+
+def cluster(vectors: Vectors, seed: int = 0) -> np.ndarray:
+    """A cluster number per vector."""
+    if len(vectors) <= MAX_CLUSTERED:
+        return _ward(vectors)
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.choice(len(vectors), MAX_CLUSTERED, replace=False))
+    sampled = _ward(vectors[sample])
+    centroids = normalise(
+        np.stack([vectors[sample][sampled == k].mean(0) for k in range(sampled.max() + 1)])
+    )
+    return np.asarray(np.argmax(vectors @ centroids.T, axis=1))
+
+
+def recluster(
+    vectors: Vectors,
+    questions: Sequence[str],
+    previous_ids: Sequence[int | None],
+    previous: Sequence[Subject],
+) -> tuple[list[Subject], list[int]]:
+    """New subjects for all of a project's threads, and each thread's subject id. A new
+    cluster whose members mostly had one old subject keeps that subject's id, name and
+    category."""
+    labels = cluster(vectors)
+    old = {s.id: s for s in previous}
+    next_id = max(old, default=0) + 1
+    members: dict[int, list[int]] = {}
+    for i, label in enumerate(labels):
+        members.setdefault(int(label), []).append(i)
+    names = name_clusters(questions, [int(x) for x in labels])
+    claims = []
+    for label, rows in members.items():
+        votes = Counter(previous_ids[i] for i in rows if previous_ids[i] in old)
+        if votes:
+            subject_id, n = votes.most_common(1)[0]
+            claims.append((n / len(rows), n, label, subject_id))
+    kept: dict[int, int] = {}  # cluster -> old subject id
+    taken: set[int] = set()
+    for share, _, label, subject_id in sorted(claims, reverse=True):
+        if share >= 0.5 and subject_id not in taken and subject_id is not None:
+            kept[label] = subject_id
+            taken.add(subject_id)
+    subjects: list[Subject] = []
+    id_of: dict[int, int] = {}
+    for label, rows in sorted(members.items()):
+        centroid = normalise(vectors[rows].mean(axis=0, keepdims=True))[0]
+        if label in kept:
+            before = old[kept[label]]
+            subject = Subject(before.id, before.name, before.category, centroid, len(rows))
+        else:
+            subject = Subject(next_id, names[label], "", centroid, len(rows))
+            next_id += 1
+        id_of[label] = subject.id
+        subjects.append(subject)
+    _unique_names(subjects)
+    _categorise(subjects, questions, [id_of[int(x)] for x in labels])
+    return subjects, [id_of[int(x)] for x in labels]
+
+
+def _unique_names(subjects: list[Subject]) -> None:
+    seen: Counter[str] = Counter()
+    for subject in sorted(subjects, key=lambda s: (-s.size, s.id)):
+        seen[subject.name] += 1
+        if seen[subject.name] > 1:
+            subject.name = f"{subject.name} ({seen[subject.name]})"
+
+
+def _categorise(subjects: list[Subject], questions: Sequence[str], ids: Sequence[int]) -> None:
+    """Categories for subjects that have none: subjects grouped by centroid (average linkage,
+    cosine), named like subjects from their questions. Kept subjects keep their category."""
+    fresh = [s for s in subjects if not s.category]
+    if not fresh:
+        return
+    if len(subjects) < 4:
+        for s in fresh:
+            s.category = s.name.split(" (")[0].split()[0]
+        return
+    from sklearn.cluster import AgglomerativeClustering
+
+    matrix = np.stack([s.centroid for s in subjects])
+    groups = AgglomerativeClustering(
+        n_clusters=max(2, round(len(subjects) ** 0.5)), metric="cosine", linkage="average"
+    ).fit_predict(matrix)
+    group_of = {s.id: int(g) for s, g in zip(subjects, groups, strict=True)}
+    words = name_clusters(questions, [group_of[i] for i in ids])
+    existing: dict[int, Counter[str]] = {}
+    for s in subjects:
+        if s.category:
+            existing.setdefault(group_of[s.id], Counter())[s.category] += 1
+    for s in fresh:
+        group = group_of[s.id]
+        inherited = existing.get(group)
+        s.category = inherited.most_common(1)[0][0] if inherited else words[group].split()[0]

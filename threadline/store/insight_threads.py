@@ -1,0 +1,247 @@
+"""Reading a conversation for the insight pipeline, and writing its semantic threads."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, select, update
+
+from threadline.store.dialect import insert_or_update
+from threadline.store.tables import (
+    conversations,
+    feedback,
+    insight_subjects,
+    messages,
+    project_settings,
+    semantic_threads,
+    thread_vectors,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredConversation:
+    project_id: str
+    id: str
+    integration_id: str | None
+    properties: Any
+    user_properties: Any
+    messages: list[Any]  # rows of `messages`, by position
+    feedback: dict[str, set[str]]  # message id -> feedback types
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredThread:
+    content_hash: str
+    verified: bool
+    has_positive_feedback: bool
+    has_negative_feedback: bool
+
+
+def load_conversations(
+    connection: Connection, project_id: str, conversation_ids: Sequence[str]
+) -> dict[str, StoredConversation]:
+    """The project's conversations of these ids (missing ones: deleted), with their messages
+    and the feedback on them: three queries for a whole batch."""
+    c, m, f = conversations.c, messages.c, feedback.c
+    ids = list(conversation_ids)
+    heads = connection.execute(
+        select(c.id, c.integration_id, c.properties, c.user_properties).where(
+            c.project_id == project_id, c.id.in_(ids)
+        )
+    ).all()
+    rows = connection.execute(
+        select(m.id, m.conversation_id, m.role, m.content, m.content_parts, m.links, m.created_at)
+        .where(m.project_id == project_id, m.conversation_id.in_(ids))
+        .order_by(m.conversation_id, m.position)
+    ).all()
+    by_conversation: dict[str, list[Any]] = {}
+    for row in rows:
+        by_conversation.setdefault(row.conversation_id, []).append(row)
+    types: dict[str, set[str]] = {}
+    rated = feedback.join(messages, and_(m.project_id == f.project_id, m.id == f.message_id))
+    for message_id, kind in connection.execute(
+        select(f.message_id, f.type)
+        .select_from(rated)
+        .where(f.project_id == project_id, m.conversation_id.in_(ids))
+    ):
+        types.setdefault(message_id, set()).add(kind)
+    return {
+        head.id: StoredConversation(
+            project_id,
+            head.id,
+            head.integration_id,
+            head.properties,
+            head.user_properties,
+            by_conversation.get(head.id, []),
+            types,
+        )
+        for head in heads
+    }
+
+
+def stored_threads(
+    connection: Connection, project_id: str, conversation_ids: Sequence[str]
+) -> dict[str, dict[str, StoredThread]]:
+    """conversation id -> thread id -> what the pipeline wrote for it before."""
+    v, t = thread_vectors.c, semantic_threads.c
+    rows = connection.execute(
+        select(
+            v.conversation_id,
+            v.thread_id,
+            v.content_hash,
+            t.are_ai_annotations_verified,
+            t.has_positive_feedback,
+            t.has_negative_feedback,
+        )
+        .select_from(
+            thread_vectors.outerjoin(
+                semantic_threads, and_(t.project_id == v.project_id, t.id == v.thread_id)
+            )
+        )
+        .where(v.project_id == project_id, v.conversation_id.in_(list(conversation_ids)))
+    )
+    out: dict[str, dict[str, StoredThread]] = {}
+    for r in rows:
+        out.setdefault(r.conversation_id, {})[r.thread_id] = StoredThread(
+            r.content_hash,
+            bool(r.are_ai_annotations_verified),
+            bool(r.has_positive_feedback),
+            bool(r.has_negative_feedback),
+        )
+    return out
+
+
+_THREAD_KEYS = ("project_id", "id")
+
+
+def save_thread(connection: Connection, row: dict[str, Any], vector_row: dict[str, Any]) -> None:
+    """Writes one labelled thread and its vector (insert or replace)."""
+    connection.execute(
+        insert_or_update(connection, semantic_threads, _THREAD_KEYS, set(row) - set(_THREAD_KEYS)),
+        row,
+    )
+    connection.execute(
+        insert_or_update(
+            connection,
+            thread_vectors,
+            ("project_id", "thread_id"),
+            set(vector_row) - {"project_id", "thread_id"},
+        ),
+        vector_row,
+    )
+
+
+def update_thread(connection: Connection, project_id: str, thread_id: str, **values: Any) -> None:
+    t = semantic_threads.c
+    connection.execute(
+        update(semantic_threads).where(t.project_id == project_id, t.id == thread_id).values(values)
+    )
+
+
+def delete_threads(connection: Connection, project_id: str, thread_ids: Iterable[str]) -> None:
+    """Threads a conversation no longer has (its history was rewritten); verified ones stay."""
+    ids = list(thread_ids)
+    if not ids:
+        return
+    t, v = semantic_threads.c, thread_vectors.c
+    connection.execute(
+        delete(semantic_threads).where(
+            t.project_id == project_id,
+            t.id.in_(ids),
+            t.are_ai_annotations_verified.is_not(True),
+        )
+    )
+    connection.execute(
+        delete(thread_vectors).where(v.project_id == project_id, v.thread_id.in_(ids))
+    )
+
+
+def product_names(connection: Connection, project_id: str) -> tuple[str, ...]:
+    names = connection.execute(
+        select(project_settings.c.product_names).where(project_settings.c.project_id == project_id)
+    ).scalar()
+    return tuple(names or ())
+
+
+def set_product_names(
+    connection: Connection, project_id: str, names: Sequence[str], now: int
+) -> None:
+    connection.execute(
+        insert_or_update(
+            connection, project_settings, ["project_id"], ["product_names", "updated_at"]
+        ),
+        {"project_id": project_id, "product_names": list(names), "updated_at": now},
+    )
+
+
+def load_subjects(connection: Connection, project_id: str) -> list[Any]:
+    s = insight_subjects.c
+    return list(
+        connection.execute(
+            select(s.id, s.name, s.category, s.centroid, s.size)
+            .where(s.project_id == project_id)
+            .order_by(s.id)
+        )
+    )
+
+
+def project_threads(connection: Connection, project_id: str) -> list[Any]:
+    """Every labelled thread of a project: id, question, vector, subject id."""
+    v, t = thread_vectors.c, semantic_threads.c
+    return list(
+        connection.execute(
+            select(v.thread_id, v.vector, v.subject_id, t.question)
+            .select_from(
+                thread_vectors.join(
+                    semantic_threads, and_(t.project_id == v.project_id, t.id == v.thread_id)
+                )
+            )
+            .where(v.project_id == project_id)
+            .order_by(v.thread_id)
+        )
+    )
+
+
+def unassigned_count(connection: Connection, project_id: str) -> int:
+    v = thread_vectors.c
+    return int(
+        connection.execute(
+            select(func.count()).where(v.project_id == project_id, v.subject_id.is_(None))
+        ).scalar_one()
+    )
+
+
+def replace_subjects(
+    connection: Connection,
+    project_id: str,
+    subjects: Sequence[dict[str, Any]],
+    members: dict[int, list[str]],
+) -> None:
+    """The project's new subjects, and each thread's (verified threads keep their labels)."""
+    s, v, t = insight_subjects.c, thread_vectors.c, semantic_threads.c
+    connection.execute(delete(insight_subjects).where(s.project_id == project_id))
+    if subjects:
+        connection.execute(
+            insight_subjects.insert(), [dict(r, project_id=project_id) for r in subjects]
+        )
+    by_id = {r["id"]: r for r in subjects}
+    for subject_id, thread_ids in members.items():
+        subject = by_id[subject_id]
+        for start in range(0, len(thread_ids), 500):
+            chunk = thread_ids[start : start + 500]
+            connection.execute(
+                update(thread_vectors)
+                .where(v.project_id == project_id, v.thread_id.in_(chunk))
+                .values(subject_id=subject_id)
+            )
+            connection.execute(
+                update(semantic_threads)
+                .where(
+                    t.project_id == project_id,
+                    t.id.in_(chunk),
+                    t.are_ai_annotations_verified.is_not(True),
+                )
+                .values(subject=subject["name"], category=subject["category"])
+            )
