@@ -1,4 +1,5 @@
-"""The request middleware: a client that hangs up mid-body is one quiet line, not an error."""
+"""The request middleware: a client that hangs up mid-body is one quiet line, not an error, and
+a Location is a path, whatever Host header the client sent."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import asyncio
 import logging
 
 import pytest
+from starlette.testclient import TestClient
 
 from tests.api.asgi import StalledBody, call
 from tests.assertions import count
 from tests.conftest import KeyMaker
 from threadline.app import create_app
 from threadline.config import Settings
+from threadline.middleware import path_only
 from threadline.store.engine import Database
 
 
@@ -41,3 +44,17 @@ def test_a_client_that_disconnects_mid_body_is_one_info_line(
     assert "POST /events" in lines[0].getMessage()
     assert services.writes_in_flight == 0
     assert count(db, "events") == 0
+
+
+def test_path_only_never_makes_a_protocol_relative_url() -> None:
+    assert path_only("http://evil.example/dashboard/x?a=1#top") == "/dashboard/x?a=1#top"
+    assert path_only("http://testserver//evil.example/x") == "/evil.example/x"
+    assert path_only("/dashboard/sign-in?next=/dashboard/") == "/dashboard/sign-in?next=/dashboard/"
+
+
+def test_the_apis_trailing_slash_redirect_is_a_path(client: TestClient) -> None:
+    response = client.get(
+        "/feedback/?limit=1", headers={"host": "evil.example"}, follow_redirects=False
+    )
+    assert response.is_redirect
+    assert response.headers["location"] == "/feedback?limit=1"

@@ -31,7 +31,6 @@ from threadline.dashboard.app import dashboard_app
 from threadline.dashboard.session import sweep_old_sessions
 from threadline.errors import ThreadlineError, error_for_status, problem_response
 from threadline.middleware import RequestContextMiddleware, new_request_id
-from threadline.redirects import PathOnlyRedirects
 from threadline.services import Services
 from threadline.store.idempotency import sweep_old_answers
 
@@ -106,8 +105,6 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         ],
         middleware=[
             *_proxy_middleware(settings),
-            # Redirects never echo the client's Host header (threadline.redirects).
-            Middleware(PathOnlyRedirects),
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
@@ -118,6 +115,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
                 expose_headers=["Retry-After", "X-Request-ID"],
                 max_age=86_400,
             ),
+            # Request ids, path-only redirects (never the client's Host), a problem+json 500.
             Middleware(RequestContextMiddleware),
         ],
         exception_handlers={ThreadlineError: _threadline_error, HTTPException: _http_error},

@@ -1,5 +1,10 @@
-"""Pure ASGI middleware: a request id on every request, a problem+json 500 for any crash, and
-one quiet log line for a client that hung up mid-body.
+"""Pure ASGI middleware: a request id on every request, Location headers that are paths, a
+problem+json 500 for any crash, and one quiet log line for a client that hung up mid-body.
+
+Location: Starlette's trailing-slash redirects (GET /dashboard -> /dashboard/, GET /feedback/ ->
+/feedback) build an absolute URL from the request's Host header, which any client chooses. A
+path-only Location cannot point at another host, whatever a cache or a proxy in front made of
+that header.
 
 It sits inside the CORS middleware, so even a 500 carries Access-Control-Allow-Origin and a
 browser can read it.
@@ -10,6 +15,7 @@ from __future__ import annotations
 import itertools
 import logging
 import secrets
+from urllib.parse import urlsplit, urlunsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect
@@ -28,6 +34,12 @@ _counter = itertools.count(1)
 
 def new_request_id() -> str:
     return f"req_{_PROCESS_PREFIX}{next(_counter):010x}"
+
+
+def path_only(location: str) -> str:
+    """The path, query and fragment of a URL; never "//host" (a protocol-relative URL)."""
+    parts = urlsplit(location)
+    return urlunsplit(("", "", "/" + parts.path.lstrip("/"), parts.query, parts.fragment))
 
 
 class RequestContextMiddleware:
@@ -49,6 +61,9 @@ class RequestContextMiddleware:
                 headers = MutableHeaders(scope=message)
                 if "x-request-id" not in headers:
                     headers.append("X-Request-ID", request_id)
+                location = headers.get("location")
+                if location is not None:
+                    headers["location"] = path_only(location)
             await send(message)
 
         try:
