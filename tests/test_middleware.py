@@ -42,7 +42,7 @@ def test_a_client_that_disconnects_mid_body_is_one_info_line(
     assert lines[0].levelno == logging.INFO
     assert lines[0].exc_info is None
     assert "POST /events" in lines[0].getMessage()
-    assert services.writes_in_flight == 0
+    assert services.writes.running == 0
     assert count(db, "events") == 0
 
 

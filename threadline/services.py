@@ -8,8 +8,8 @@ import logging
 from threadline.analytics.columnar import ColumnarCopy, default_path
 from threadline.auth import Authenticator
 from threadline.config import Settings
-from threadline.export_slots import ExportSlots
 from threadline.ratelimit import RateLimiter
+from threadline.slots import Slots
 from threadline.store.engine import Database, describe_url, open_database
 from threadline.store.idempotency import Idempotency
 from threadline.store.migrate import upgrade
@@ -26,17 +26,29 @@ class Services:
     auth: Authenticator
     idempotency: Idempotency
     columnar: ColumnarCopy | None = None
-    writes_in_flight: int = 0
-    queries_running: int = 0  # analytic reads holding a slot (api.reads.analytic_read)
     # Analytic reads answered, by where from ("columnar", "primary"): for /ready and tests.
     analytic_reads: dict[str, int] = dataclasses.field(
         default_factory=lambda: {"columnar": 0, "primary": 0}
     )
-    # CSV exports streaming now, bounded by settings.max_concurrent_exports.
-    exports: ExportSlots = dataclasses.field(init=False)
+    # Writes from the moment their body is in until answered (api.writes), analytic reads
+    # (api.reads) and CSV exports streaming (api.csv_response), each bounded by its setting.
+    writes: Slots = dataclasses.field(init=False)
+    queries: Slots = dataclasses.field(init=False)
+    exports: Slots = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
-        self.exports = ExportSlots(self.settings.max_concurrent_exports)
+        self.writes = Slots(
+            self.settings.max_writes_in_flight,
+            busy="Too many writes are in progress; retry shortly.",
+        )
+        self.queries = Slots(
+            self.settings.max_concurrent_queries,
+            busy="Too many analytic queries are running; retry shortly.",
+        )
+        self.exports = Slots(
+            self.settings.max_concurrent_exports,
+            busy="Too many exports are running; retry shortly.",
+        )
 
     @classmethod
     def create(cls, settings: Settings) -> Services:

@@ -50,7 +50,7 @@ def test_a_body_that_never_arrives_is_408_and_a_later_write_gets_the_slot(
     body = assert_problem(slow, 408, "/events")
     assert body["code"] == "request_timeout"
     assert slow.headers["connection"] == "close"
-    assert services.writes_in_flight == 0
+    assert services.writes.running == 0
     assert later is not None and later.status_code == 200, later and later.text
     assert count(db, "events") == 1
 
@@ -71,7 +71,7 @@ def test_a_body_being_read_holds_no_write_slot(
             call(app, "/events", {**headers, "content-length": "100"}, stalled)
         )
         await asyncio.wait_for(stalled.waiting.wait(), SCENARIO_SECONDS)
-        in_flight_while_reading = services.writes_in_flight
+        in_flight_while_reading = services.writes.running
         later = await call(app, "/events", *_event(headers))
         stalled.release.set()  # the slow client goes away
         await slow
@@ -84,5 +84,5 @@ def test_a_body_being_read_holds_no_write_slot(
         services.stop()
     assert in_flight_while_reading == 0
     assert later is not None and later.status_code == 200, later and later.text
-    assert services.writes_in_flight == 0
+    assert services.writes.running == 0
     assert count(db, "events") == 1

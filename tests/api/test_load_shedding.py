@@ -36,7 +36,7 @@ def test_writes_beyond_the_bound_are_shed_and_nothing_is_stored(
                 asyncio.ensure_future(client.post("/events", json=EVENT, headers=headers))
                 for _ in range(2)
             ]
-            while services.writes_in_flight < 2:
+            while services.writes.running < 2:
                 await asyncio.sleep(0.001)
             shed = await client.post("/events", json=EVENT, headers=headers)
             writer_busy.set()
@@ -53,4 +53,4 @@ def test_writes_beyond_the_bound_are_shed_and_nothing_is_stored(
     assert shed.headers["retry-after"] == "1"
     assert [r.status_code for r in accepted] == [200, 200]
     assert count(db, "events") == 2
-    assert services.writes_in_flight == 0
+    assert services.writes.running == 0

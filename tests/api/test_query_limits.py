@@ -22,7 +22,6 @@ from starlette.testclient import TestClient
 
 from tests.assertions import assert_problem
 from tests.conftest import KeyMaker
-from threadline.api.reads import query_slot
 from threadline.app import create_app
 from threadline.config import Settings
 from threadline.services import Services
@@ -116,7 +115,7 @@ def test_a_query_past_the_timeout_is_a_422_and_the_next_query_works(
         body = assert_problem(slow, 422, "/query/events")
         assert "took longer than 0.01 s" in body["detail"]
         assert "retry-after" not in slow.headers
-        assert services.queries_running == 0
+        assert services.queries.running == 0
         engine = services.columnar.engine if services.columnar else services.database.reader
         assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
         # Read again with time enough, through the same pooled connections.
@@ -161,7 +160,7 @@ def test_reads_beyond_the_concurrency_bound_get_503_and_retry_after(
         services = _services(client)
         with contextlib.ExitStack() as held:
             for _ in range(2):  # two reads in progress
-                held.enter_context(query_slot(services))
+                held.enter_context(services.queries.take(retry_after=1))
             for method, path, body in ANALYTIC_READS:
                 shed = client.request(method, path, json=body, headers=api_headers)
                 assert_problem(shed, 503, path)
@@ -170,7 +169,7 @@ def test_reads_beyond_the_concurrency_bound_get_503_and_retry_after(
             event = {"type": "t", "entityType": "message", "messageId": "m"}
             assert client.post("/events", json=event, headers=api_headers).status_code == 200
             held.close()
-            assert services.queries_running == 0
+            assert services.queries.running == 0
             for method, path, body in ANALYTIC_READS:
                 answer = client.request(method, path, json=body, headers=api_headers)
                 assert answer.status_code == 200, answer.text

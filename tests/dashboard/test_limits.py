@@ -7,7 +7,6 @@ import contextlib
 
 from starlette.testclient import TestClient
 
-from threadline.api.reads import query_slot
 from threadline.services import Services
 
 
@@ -31,7 +30,7 @@ def test_a_page_with_every_query_slot_taken_is_a_503(signed_in: TestClient) -> N
     services = _services(signed_in)
     with contextlib.ExitStack() as held:
         for _ in range(services.settings.max_concurrent_queries):
-            held.enter_context(query_slot(services))
+            held.enter_context(services.queries.take(retry_after=1))
         page = signed_in.get("/dashboard/")
         assert page.status_code == 503
         assert page.headers["retry-after"] == "1"

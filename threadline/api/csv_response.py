@@ -18,8 +18,8 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from threadline.errors import QueryTimeout, ResponseCut
-from threadline.export_slots import ExportSlot
 from threadline.query.export import CsvExport
+from threadline.slots import Slot
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
@@ -42,7 +42,7 @@ class CsvResponse(StreamingResponse):
     """200 text/csv, as an attachment named `filename`, never stored by caches (the rows are
     the project's data, and a download is never the same twice)."""
 
-    def __init__(self, export: CsvExport, slot: ExportSlot, *, filename: str) -> None:
+    def __init__(self, export: CsvExport, slot: Slot, *, filename: str) -> None:
         super().__init__(
             _chunks(export, filename),
             media_type=CSV_MEDIA_TYPE,

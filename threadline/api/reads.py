@@ -8,14 +8,12 @@ stopped at THREADLINE_QUERY_TIMEOUT_SECONDS (422, store.deadline) on either stor
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
 from threadline.analytics.columnar import ColumnarCopy
-from threadline.errors import Unavailable
 from threadline.query.sql_duckdb import NotColumnar
 from threadline.services import Services
 from threadline.store.deadline import bounded
@@ -56,22 +54,6 @@ def _run_columnar(
         return query(connection, **arguments)
 
 
-@contextlib.contextmanager
-def query_slot(ctx: Services) -> Iterator[None]:
-    """One of the process's analytic read slots, for as long as the read runs; none free is a
-    503 at once (queueing would only pile up memory and latency behind slow queries)."""
-    if ctx.queries_running >= ctx.settings.max_concurrent_queries:
-        raise Unavailable(
-            "Too many analytic queries are running; retry shortly.",
-            retry_after=ctx.settings.retry_after_seconds,
-        )
-    ctx.queries_running += 1
-    try:
-        yield
-    finally:
-        ctx.queries_running -= 1
-
-
 async def _fresh(ctx: Services, copy: ColumnarCopy) -> bool:
     """Whether the copy holds every write this process acknowledged; waits a little for a
     sync if it does not yet (a write is usually followed within milliseconds)."""
@@ -89,7 +71,8 @@ async def analytic_read(ctx: Services, query: Callable[..., T], /, **arguments: 
     portable SQLAlchemy Core (JSON access through threadline.query.dialects.sql_of). One slot and
     one deadline for all its statements."""
     timeout = ctx.settings.query_timeout_seconds
-    with query_slot(ctx):
+    # One slot for the whole read: none free is a 503 at once (threadline.slots).
+    with ctx.queries.take(retry_after=ctx.settings.retry_after_seconds):
         copy = ctx.columnar
         if copy is not None and await _fresh(ctx, copy):
             try:

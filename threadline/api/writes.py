@@ -8,9 +8,8 @@ no body, go through `commit`.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from starlette.requests import Request
@@ -21,7 +20,6 @@ from threadline.api.idempotency import fingerprint, idempotent_write
 from threadline.api.responses import JSONResponse, services
 from threadline.auth import WEB, Principal
 from threadline.config import Settings
-from threadline.errors import Unavailable
 from threadline.services import Services
 from threadline.store.writer import Job
 
@@ -36,22 +34,6 @@ class WriteOperation:
     answer: Callable[[Any], Any]
 
 
-@contextlib.contextmanager
-def _in_flight(ctx: Services) -> Iterator[None]:
-    """Count a write in flight, or refuse it with 503 when too many already are. A write is
-    counted from the moment its body is in until it is answered."""
-    if ctx.writes_in_flight >= ctx.settings.max_writes_in_flight:
-        raise Unavailable(
-            "Too many writes are in progress; retry shortly.",
-            retry_after=ctx.settings.retry_after_seconds,
-        )
-    ctx.writes_in_flight += 1
-    try:
-        yield
-    finally:
-        ctx.writes_in_flight -= 1
-
-
 async def handle_write(request: Request, operation: WriteOperation) -> Response:
     ctx = services(request)
     principal = await ctx.auth.authenticate(request.headers.get("authorization"))
@@ -60,13 +42,13 @@ async def handle_write(request: Request, operation: WriteOperation) -> Response:
     # Counted only once its body is in: a client sending its body slowly (or never) must not
     # hold one of the bounded slots; the body read has a deadline of its own (docs/decisions.md).
     body = await read_json(request, operation.body_type, ctx.settings)
-    with _in_flight(ctx):
+    with ctx.writes.take(retry_after=ctx.settings.retry_after_seconds):
         return await _write(request, ctx, principal, body, operation)
 
 
 async def commit(ctx: Services, job: Job[T]) -> T:
     """Run a bodiless write (a delete) through the writer, under the same bound on writes."""
-    with _in_flight(ctx):
+    with ctx.writes.take(retry_after=ctx.settings.retry_after_seconds):
         return await ctx.writer.submit(job)
 
 
