@@ -79,16 +79,19 @@ def services_of(client: TestClient) -> Services:
     return client.app.state.services  # type: ignore[attr-defined,no-any-return]
 
 
-def insert_threads(client: TestClient, rows: list[dict[str, Any]]) -> None:
+def write_threads(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert rows whose project_id holds a project's name (or an id of no project)."""
+    named = connection.execute(select(projects.c.name, projects.c.id))
+    ids = {name: id_ for name, id_ in named}
+    for row in rows:
+        row["project_id"] = ids.get(row["project_id"], row["project_id"])
+    connection.execute(insert(semantic_threads), rows)
+
+
+def insert_threads(client: TestClient, rows: list[dict[str, Any]]) -> None:
+    """write_threads through the TestClient app's own writer."""
 
     def job(connection: Connection) -> None:
-        ids = {
-            name: id_ for name, id_ in connection.execute(select(projects.c.name, projects.c.id))
-        }
-        for row in rows:
-            row["project_id"] = ids.get(row["project_id"], row["project_id"])
-        connection.execute(insert(semantic_threads), rows)
+        write_threads(connection, rows)
 
-    writer = services_of(client).writer
-    client.portal.call(writer.submit, job)  # type: ignore[union-attr]
+    client.portal.call(services_of(client).writer.submit, job)  # type: ignore[union-attr]
