@@ -264,3 +264,14 @@ def test_days_are_the_viewers_days(client: TestClient, api_key: str) -> None:
 def test_insights_sit_beside_the_other_pages_data(signed_in: TestClient, api_key: str) -> None:
     seed(signed_in, api_key, "alpha")
     assert "Insights are not computed yet" in signed_in.get("/dashboard/insights").text
+
+
+def test_every_gap_group_gets_its_examples_beyond_the_first_scan(
+    threads: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The newest gap alone in the first read: every other group is asked for on its own.
+    monkeypatch.setattr("threadline.dashboard.insights_data.EXAMPLES_SCAN", 1)
+    gaps = threads.get(f"/dashboard/insights?{WEEK}").text.split('id="gaps"', 1)[1]
+    billing = gaps.split("billing", 1)[1].split('class="gap-group"', 1)[0]
+    assert all(q in billing for q in ("How do refunds work?", "Refund for annual?", "Partial"))
+    assert "No guide for ARM installs." in gaps

@@ -46,8 +46,8 @@ async def insights_page(request: Request) -> Response:
     labels = [f"{day:%b %-d}" for day in v.period.days]
     charts: dict[str, Any] = {}
     if found.threads:
-        sentiment = _ordered(found.sentiment, SENTIMENTS)
-        emotion = _ordered(found.emotion, EMOTIONS)
+        sentiment = _ordered(found.daily.sentiment, SENTIMENTS)
+        emotion = _ordered(found.daily.emotion, EMOTIONS)
         charts = {
             "sentiment": stacked_bar_chart("Threads per day by sentiment", labels, sentiment),
             "sentiment_names": list(sentiment),
