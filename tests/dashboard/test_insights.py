@@ -20,6 +20,7 @@ from threadline.store.engine import Database
 from threadline.store.tables import semantic_threads
 
 WEEK = "range=7d"
+WEEK_AGO = timedelta(days=6)
 REFUNDS = "The docs do not say how refunds work."
 
 
@@ -275,3 +276,25 @@ def test_every_gap_group_gets_its_examples_beyond_the_first_scan(
     billing = gaps.split("billing", 1)[1].split('class="gap-group"', 1)[0]
     assert all(q in billing for q in ("How do refunds work?", "Refund for annual?", "Partial"))
     assert "No guide for ARM installs." in gaps
+
+
+def test_subjects_beyond_the_first_ten_fold_away(signed_in: TestClient) -> None:
+    insert_threads(signed_in, [thread(n, subject=f"subject {n:02d}") for n in range(12)])
+    page = signed_in.get("/dashboard/insights").text
+    subjects = page.split('id="subjects"', 1)[1].split('id="gaps"', 1)[0]
+    shown, folded = subjects.split('<details class="more-rows">', 1)
+    assert "2 more subjects" in folded
+    assert shown.count("<tr>") == 1 + 10 and folded.count("<tr>") == 1 + 2
+
+
+def test_gap_examples_are_distinct_questions(signed_in: TestClient) -> None:
+    same = "How do I query nested objects in GraphQL?"
+    rows = [
+        thread(n, subject="graphql", gap="No page on nesting.", question=same) for n in range(4)
+    ]
+    rows.append(
+        thread(9, subject="graphql", gap="No page.", question="GraphQL limits?", age=WEEK_AGO)
+    )
+    insert_threads(signed_in, rows)
+    gaps = signed_in.get("/dashboard/insights").text.split('id="gaps"', 1)[1]
+    assert gaps.count(same) == 1 and "GraphQL limits?" in gaps and "5 gaps" in gaps

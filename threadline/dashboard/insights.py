@@ -23,6 +23,8 @@ from threadline.store.semantic_threads import VerifiedLabels, verify_labels
 from threadline.timestamps import now_us
 
 THREADS_PATH = "/dashboard/insights/threads"
+# Subjects shown at once; the rest fold under "N more subjects", so the gaps stay near the top.
+SHOWN_SUBJECTS = 10
 
 
 def _ordered(series: dict[str, list[int]], order: Sequence[str]) -> dict[str, list[int]]:
@@ -68,6 +70,7 @@ async def insights_page(request: Request) -> Response:
         trend=trend,
         integrations=integrations,
         threads_path=THREADS_PATH,
+        shown_subjects=SHOWN_SUBJECTS,
     )
 
 

@@ -24,6 +24,7 @@ MAX_SUBJECTS = 100
 MAX_GAP_GROUPS = 25
 EXAMPLES_PER_GAP = 3
 EXAMPLES_SCAN = 500  # newest gap threads read at once to find every group's examples
+SUBJECT_SCAN = 60  # then, for a group still short of distinct questions, its newest gaps
 THREAD_FIELDS = (
     "id",
     "firstMessageTime",
@@ -221,22 +222,26 @@ def _gap_threads(
 def _examples(
     connection: Connection, project_id: str, filters: Filters, groups: dict[str, int]
 ) -> dict[str, list[dict[str, Any]]]:
-    """The newest few gap threads of each subject (`groups`: subject -> its gaps). The newest
-    gaps of all these subjects first (one top-N sort, which holds nearly every subject's newest
-    few); a subject still short of examples is then asked for alone. A window function per
-    subject did the same in one statement, 2-3x slower on the columnar copy."""
+    """The newest few distinct questions of each subject's gaps (`groups`: subject -> its gaps).
+    The newest gaps of all these subjects first (one top-N sort, which holds nearly every
+    subject's newest few); a subject still short of examples is then asked for alone. A window
+    function per subject did the same in one statement, 2-3x slower on the columnar copy."""
     out: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+
+    seen: set[tuple[str, str]] = set()
 
     def take(rows: list[Any]) -> None:
         for row in rows:
-            if len(out[row.subject]) < EXAMPLES_PER_GAP:
+            # Distinct questions: the same question asked ten times is one example.
+            asked = (row.subject, " ".join((row.question or "").lower().split()))
+            if len(out[row.subject]) < EXAMPLES_PER_GAP and asked not in seen:
+                seen.add(asked)
                 out[row.subject].append(_example(row))
 
     take(_gap_threads(connection, project_id, filters, list(groups), EXAMPLES_SCAN))
     for subject, gaps in groups.items():
         if len(out[subject]) < min(gaps, EXAMPLES_PER_GAP):
-            out[subject] = []
-            take(_gap_threads(connection, project_id, filters, [subject], EXAMPLES_PER_GAP))
+            take(_gap_threads(connection, project_id, filters, [subject], SUBJECT_SCAN))
     return out
 
 
