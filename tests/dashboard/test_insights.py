@@ -9,6 +9,7 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +17,8 @@ from starlette.testclient import TestClient
 
 from tests.dashboard.conftest import csrf_of, seed, sign_in
 from tests.dashboard.threads import insert_threads, micros, thread
+from threadline.dashboard.insights_data import bucket_width
+from threadline.dashboard.period import period_from
 from threadline.store.engine import Database
 from threadline.store.tables import semantic_threads
 
@@ -298,3 +301,31 @@ def test_gap_examples_are_distinct_questions(signed_in: TestClient) -> None:
     insert_threads(signed_in, rows)
     gaps = signed_in.get("/dashboard/insights").text.split('id="gaps"', 1)[1]
     assert gaps.count(same) == 1 and "GraphQL limits?" in gaps and "5 gaps" in gaps
+
+
+@pytest.mark.parametrize(
+    ("zone", "minutes"),
+    [("Europe/Berlin", 60), ("Asia/Kolkata", 30), ("Asia/Kathmandu", 15), ("UTC", 60)],
+)
+def test_time_buckets_never_straddle_a_local_midnight(zone: str, minutes: int) -> None:
+    period = period_from(
+        {"range": "custom", "from": "2026-03-01", "to": "2026-04-30"}, ZoneInfo(zone)
+    )
+    assert bucket_width(period) == minutes * 60_000_000
+
+
+def test_a_quarter_past_midnight_zone_counts_the_right_day(
+    client: TestClient, api_key: str
+) -> None:
+    # 18:15 UTC is 00:00 the next day in Kathmandu (+05:45); 18:14 is still the day before.
+    assert sign_in(client, api_key, tz="Asia/Kathmandu").status_code == 303
+    insert_threads(
+        client,
+        [
+            thread(1, first_message_at=micros(datetime(2026, 3, 1, 18, 15, tzinfo=UTC))),
+            thread(2, first_message_at=micros(datetime(2026, 3, 1, 18, 14, tzinfo=UTC))),
+        ],
+    )
+    page = client.get("/dashboard/insights?range=custom&from=2026-03-01&to=2026-03-02").text
+    assert "<title>Mar 1, neutral: 1</title>" in page
+    assert "<title>Mar 2, neutral: 1</title>" in page

@@ -7,19 +7,21 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+from datetime import timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, func, select
 
 from threadline.dashboard.filters import Filters, body_for, period_where
-from threadline.dashboard.period import QUARTER_HOUR_US, Period
+from threadline.dashboard.period import QUARTER_HOUR_US, Period, local_date, local_midnight_us
 from threadline.insights.model import EMOTIONS, SENTIMENTS
 from threadline.query.run import compile_for
 from threadline.store.tables import semantic_threads
 
 VIEW = "semantic_threads"
 TIME = "firstMessageTime"
+HOUR_US = 3_600_000_000
 MAX_SUBJECTS = 100
 MAX_GAP_GROUPS = 25
 EXAMPLES_PER_GAP = 3
@@ -154,7 +156,9 @@ def _span(filters: Filters) -> tuple[list[Any], Any]:
 
 
 def _count_if(condition: Any) -> Any:
-    return func.sum(case((condition, 1), else_=0))
+    # count(*) FILTER (WHERE ...): SQLite, PostgreSQL and DuckDB all have it, and DuckDB runs
+    # it ~3x faster than sum(CASE ...) (bench/insights_page.py).
+    return func.count().filter(condition)
 
 
 def subjects(connection: Connection, *, project_id: str, filters: Filters) -> list[SubjectRow]:
@@ -197,8 +201,10 @@ class GapGroup:
 
 
 def _gap_threads(
-    connection: Connection, project_id: str, filters: Filters, names: list[str], limit: int
+    connection: Connection, project_id: str, filters: Filters, names: list[str] | None, limit: int
 ) -> list[Any]:
+    """The newest gap threads of the period (of these subjects, or any: an IN list made
+    DuckDB's top-N read 5x slower than filtering its rows in Python)."""
     t = semantic_threads.c
     period = filters.period
     where = [
@@ -206,8 +212,9 @@ def _gap_threads(
         t.first_message_at >= period.start_us,
         t.first_message_at < period.end_us,
         t.gap_summary.is_not(None),
-        t.subject.in_(names),
     ]
+    if names is not None:
+        where.append(t.subject.in_(names))
     if filters.integration:
         where.append(t.integration_id == filters.integration)
     statement = (
@@ -223,7 +230,7 @@ def _examples(
     connection: Connection, project_id: str, filters: Filters, groups: dict[str, int]
 ) -> dict[str, list[dict[str, Any]]]:
     """The newest few distinct questions of each subject's gaps (`groups`: subject -> its gaps).
-    The newest gaps of all these subjects first (one top-N sort, which holds nearly every
+    The newest gaps of the period first (one top-N sort, which holds nearly every listed
     subject's newest few); a subject still short of examples is then asked for alone. A window
     function per subject did the same in one statement, 2-3x slower on the columnar copy."""
     out: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
@@ -234,11 +241,12 @@ def _examples(
         for row in rows:
             # Distinct questions: the same question asked ten times is one example.
             asked = (row.subject, " ".join((row.question or "").lower().split()))
-            if len(out[row.subject]) < EXAMPLES_PER_GAP and asked not in seen:
+            wanted = row.subject in groups and len(out[row.subject]) < EXAMPLES_PER_GAP
+            if wanted and asked not in seen:
                 seen.add(asked)
                 out[row.subject].append(_example(row))
 
-    take(_gap_threads(connection, project_id, filters, list(groups), EXAMPLES_SCAN))
+    take(_gap_threads(connection, project_id, filters, None, EXAMPLES_SCAN))
     for subject, gaps in groups.items():
         if len(out[subject]) < min(gaps, EXAMPLES_PER_GAP):
             take(_gap_threads(connection, project_id, filters, [subject], SUBJECT_SCAN))
@@ -268,8 +276,8 @@ def knowledge_gaps(connection: Connection, *, project_id: str, filters: Filters)
             t.subject,
             count.label("gaps"),
             _count_if(~now).label("previous"),
-            func.min(case((now, t.first_message_at))).label("first_seen"),
-            func.max(case((now, t.first_message_at))).label("last_seen"),
+            func.min(t.first_message_at).filter(now).label("first_seen"),
+            func.max(t.first_message_at).filter(now).label("last_seen"),
         )
         .where(t.project_id == project_id, t.gap_summary.is_not(None), *where)
         .group_by(t.subject)
@@ -317,33 +325,50 @@ class DailyLabels:
     emotion: dict[str, list[int]]
 
 
+def bucket_width(period: Period) -> int:
+    """The widest of an hour, a half-hour and a quarter-hour (µs) that no local midnight of the
+    period falls inside: every zone in use is a whole number of quarter-hours from UTC, most a
+    whole number of hours, and four times fewer groups is a quarter of the rows to fetch."""
+    midnights = [*period.days, period.last_day + timedelta(days=1)]
+    offsets = [local_midnight_us(day, period.zone) % HOUR_US for day in midnights]
+    for width in (HOUR_US, HOUR_US // 2):
+        if all(offset % width == 0 for offset in offsets):
+            return width
+    return QUARTER_HOUR_US
+
+
 def daily_labels(connection: Connection, *, project_id: str, filters: Filters) -> DailyLabels:
-    """One scan: per quarter-hour, the threads and how many hold each value of the vocabulary
+    """One scan: per bucket of time, the threads and how many hold each value of the vocabulary
     (conditional counts, which the query language cannot say; two grouped queries by value took
     twice as long). Values outside the vocabulary count as "unknown"."""
     t = semantic_threads.c
-    bucket = (t.first_message_at // QUARTER_HOUR_US * QUARTER_HOUR_US).label("bucket")
-    labels: list[tuple[str, str]] = [("sentiment", v) for v in SENTIMENTS]
-    labels += [("emotion", v) for v in EMOTIONS]
-    columns = [_count_if(getattr(t, field) == value) for field, value in labels]
+    period = filters.period
+    width = bucket_width(period)
+    # The bucket's number: multiplied back in Python, which is cheaper than in SQL.
+    bucket = (t.first_message_at // width).label("bucket")
+    sentiments = [_count_if(t.sentiment == value) for value in SENTIMENTS]
+    emotions = [_count_if(t.emotion == value) for value in EMOTIONS]
     statement = (
-        select(bucket, func.count(), *columns)
+        select(bucket, func.count(), *sentiments, *emotions)
         .where(*_where_period(project_id, filters))
         .group_by(bucket)
     )
-    series: dict[tuple[str, str], list[tuple[int, int]]] = collections.defaultdict(list)
-    for start, total, *counts in connection.execute(statement):
-        known = collections.Counter[str]()
-        for (field, value), count in zip(labels, counts, strict=True):
-            series[field, value].append((int(start), int(count)))
-            known[field] += int(count)
-        for field in ("sentiment", "emotion"):
-            series[field, "unknown"].append((int(start), int(total) - known[field]))
-    out: dict[str, dict[str, list[int]]] = {"sentiment": {}, "emotion": {}}
-    for (field, value), buckets in series.items():
-        days = filters.period.fold(buckets)
-        if any(days):
-            out[field][value] = days
+    slots = {day: n for n, day in enumerate(period.days)}
+    by_sentiment = {value: [0] * len(slots) for value in (*SENTIMENTS, "unknown")}
+    by_emotion = {value: [0] * len(slots) for value in (*EMOTIONS, "unknown")}
+    split = len(SENTIMENTS)
+    for number, total, *counts in connection.execute(statement):
+        slot = slots.get(local_date(int(number) * width, period.zone))
+        if slot is None:
+            continue
+        for series, values in ((by_sentiment, counts[:split]), (by_emotion, counts[split:])):
+            for value, count in zip(series, values, strict=False):
+                series[value][slot] += count
+            series["unknown"][slot] += total - sum(values)
+    out = {
+        "sentiment": {k: v for k, v in by_sentiment.items() if any(v)},
+        "emotion": {k: v for k, v in by_emotion.items() if any(v)},
+    }
     return DailyLabels(out["sentiment"], out["emotion"])
 
 
