@@ -57,9 +57,9 @@ def _condition(field: str, operator: str, value: Any = None) -> dict[str, Any]:
 IS_GAP = _condition("gapSummary", "isNotNull")
 
 
-def threads_where(filters: Filters, period: Period | None = None) -> dict[str, Any]:
+def threads_where(filters: Filters) -> dict[str, Any]:
     """The period, integration, subject and gaps-only filters of the Insights pages."""
-    where = period_where(TIME, period or filters.period)
+    where = period_where(TIME, filters.period)
     if filters.integration:
         where["and"].append(_condition("integrationId", "eq", filters.integration))
     if filters.subject:
@@ -402,6 +402,9 @@ class Insights:
 
 
 def insights(connection: Connection, *, project_id: str, filters: Filters) -> Insights:
+    """The page's figures for the period and integration (the threads list's own filters,
+    subject and gaps only, do not narrow the overview)."""
+    filters = dataclasses.replace(filters, subject="", gap="")
     if not has_threads(connection, project_id=project_id):
         return Insights(False, [], [], DailyLabels({}, {}), [], [])
     p, f = project_id, filters
