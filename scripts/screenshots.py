@@ -41,7 +41,8 @@ PAGES = (
 )
 
 
-# Pages whose whole length is shown (the Insights page's gaps and charts sit below the fold).
+# Pages shown at their whole length on desktop (the Insights page's gaps and charts sit below
+# the fold).
 FULL_PAGE = {"insights"}
 
 
@@ -81,7 +82,9 @@ def take(
                     page.goto(f"{base_url}{path}{suffix}")
                     page.wait_for_load_state("networkidle")
                     target = out / f"{name}-{device}.png"
-                    page.screenshot(path=str(target), full_page=name in FULL_PAGE)
+                    page.screenshot(
+                        path=str(target), full_page=name in FULL_PAGE and device == "desktop"
+                    )
                     written.append(target)
                     if name == "conversations" and (href := _first_transcript(page)):
                         page.goto(f"{base_url}{href}")
