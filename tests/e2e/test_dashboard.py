@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 
 from tests.dashboard.conftest import seed
+from tests.dashboard.threads import thread, write_threads
 from tests.e2e.conftest import LiveServer, log_excerpt
+from threadline.store.engine import open_database
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +41,7 @@ PAGES = (
     ("Feedback", "Feedback"),
     ("Search", "Search analytics"),
     ("Events", "Events"),
+    ("Insights", "Insights"),
 )
 
 
@@ -134,3 +137,69 @@ def test_the_dashboard_in_chromium(live_server: LiveServer, browser_page: Any) -
     page.wait_for_url(f"{base}/dashboard/sign-in")
     page.goto(f"{base}/dashboard/")
     page.wait_for_url(lambda url: url.startswith(f"{base}/dashboard/sign-in?next="))
+
+
+def test_insights_in_chromium(live_server: LiveServer, browser_page: Any) -> None:
+    """The Insights page shows the pipeline's threads; the search box finds one; a person
+    corrects its labels and the list shows them verified."""
+    page, base = browser_page, live_server.base_url
+    key = live_server.create_key("api")
+    database = open_database(live_server.database_url, read_pool_size=1)
+    try:
+        with database.writer.begin() as connection:
+            write_threads(
+                connection,
+                [
+                    thread(1, subject="installation", question="How do I install alpha?"),
+                    thread(2, subject="billing", gap="No refund policy.", question="Refunds?"),
+                    thread(3, subject="billing", answer="**Plans** are:\n\n- free\n- pro"),
+                ],
+            )
+    finally:
+        database.dispose()
+    # Written after the threads: the server's next reads wait for a copy holding both.
+    with live_server.client() as client:
+        seed(client, key, "alpha")  # type: ignore[arg-type]
+
+    page.goto(f"{base}/dashboard/sign-in?next=/dashboard/insights")
+    page.fill("input[name=key]", key)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/dashboard/insights")
+    assert _heading(page) == "Insights", log_excerpt(live_server.log)
+    subjects = page.locator("#subjects").inner_text()
+    assert "installation" in subjects and "billing" in subjects
+    assert "No refund policy." in page.locator("#gaps").inner_text()
+
+    # The search box: the text becomes the threads query.
+    page.fill("form.search-box input[name=q]", "install")
+    page.click("form.search-box button[type=submit]")
+    page.wait_for_url(lambda url: "/dashboard/insights/threads?" in url and "q=install" in url)
+    found = page.locator("article.thread")
+    assert found.count() == 1 and "How do I install alpha?" in found.first.inner_text()
+
+    # Confirm or correct: a new subject, marked a gap, saved and shown verified.
+    found.first.locator("details.thread-labels summary").click()
+    form = found.first.locator("form.label-form")
+    form.locator("input[name=subject]").fill("alpha setup")
+    form.locator("input[name=gap]").check()
+    form.locator("input[name=gapSummary]").fill("No guide for installing on ARM.")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(lambda url: "/dashboard/insights/threads?" in url and "q=install" in url)
+    verified = page.locator("article.thread").first.inner_text()
+    assert "verified by a person" in verified and "alpha setup" in verified
+    assert "No guide for installing on ARM." in verified
+
+    # An answer's Markdown, rendered, with its raw text one click away.
+    page.goto(f"{base}/dashboard/insights/threads?subject=billing")
+    answer = page.locator("article.thread", has_text="Plans").first
+    answer.locator("details.thread-answer > summary").click()
+    assert answer.locator(".markdown strong", has_text="Plans").count() == 1
+    assert answer.locator(".markdown li").count() == 2
+    answer.locator("details.raw-text > summary").click()
+    assert "**Plans** are:" in answer.locator("pre.message-raw").inner_text()
+
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
+    for path in ("/insights", "/insights/threads"):
+        page.goto(f"{base}/dashboard{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE_WIDTH, f"{path} is {width} px wide on a {PHONE_WIDTH} px screen"

@@ -14,6 +14,7 @@ from threadline.dashboard.error_pages import UnexpectedErrors, http_error, threa
 from threadline.dashboard.events import events_page
 from threadline.dashboard.export import export_table
 from threadline.dashboard.feedback import feedback_page
+from threadline.dashboard.insights import confirm_labels, insights_page, threads_page
 from threadline.dashboard.overview import overview_page
 from threadline.dashboard.render import Renderer
 from threadline.dashboard.search import search_page
@@ -35,6 +36,9 @@ def dashboard_app(ctx: Services) -> Starlette:
             Route("/feedback", feedback_page, methods=["GET"]),
             Route("/search", search_page, methods=["GET"]),
             Route("/events", events_page, methods=["GET"]),
+            Route("/insights", insights_page, methods=["GET"]),
+            Route("/insights/threads", threads_page, methods=["GET"]),
+            Route("/insights/threads/{id:path}/labels", confirm_labels, methods=["POST"]),
             Route("/export/{table}.csv", export_table, methods=["GET"]),
             Mount("/static", StaticFiles(packages=[("threadline.dashboard", "static")])),
         ],

@@ -7,7 +7,7 @@ Each chart scales to its container (a viewBox and width 100%); every bar or poin
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from markupsafe import Markup, escape
 
@@ -127,4 +127,33 @@ def line_chart(
             f"<title>{escape(label)}: {value:,}</title></circle>"
         )
     parts += _x_labels(frame, labels, [x for x, _ in points])
+    return _svg(frame, title, parts)
+
+
+def stacked_bar_chart(
+    title: str, labels: Sequence[str], series: Mapping[str, Sequence[int]], frame: Frame = WIDE
+) -> Markup:
+    """One bar per label (a day) made of one segment per series (a sentiment, say), in the
+    series' order; each segment's class is `seg-<name>` so the stylesheet colours it."""
+    totals = [sum(values) for values in zip(*series.values(), strict=True)] if series else []
+    top = _nice_max(max(totals, default=0))
+    slot = frame.plot_width / max(len(labels), 1)
+    gap = min(slot * 0.2, 4)
+    parts = _axis(frame, top)
+    centres = []
+    for i, label in enumerate(labels):
+        x = frame.left + i * slot + gap / 2
+        centres.append(x + (slot - gap) / 2)
+        base = float(frame.top + frame.plot_height)
+        for name, values in series.items():
+            height = frame.plot_height * values[i] / top
+            if height <= 0:
+                continue
+            base -= height
+            parts.append(
+                f'<rect class="bar seg-{escape(name)}" x="{x:.1f}" y="{base:.1f}" '
+                f'width="{max(slot - gap, 1):.1f}" height="{height:.1f}">'
+                f"<title>{escape(label)}, {escape(name)}: {values[i]:,}</title></rect>"
+            )
+    parts += _x_labels(frame, labels, centres)
     return _svg(frame, title, parts)

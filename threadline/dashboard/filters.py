@@ -29,6 +29,8 @@ _PARAMS = {
     "value": "prop_value",
     "q": "text",
     "conversation": "conversation",
+    "subject": "subject",  # insights: threads of one subject
+    "gap": "gap",  # insights: knowledge gaps only ("1")
 }
 CONVERSATION_TYPES = ("openai", "support_ticket", "support_copilot")
 FEEDBACK_TYPES = ("positive", "negative")
@@ -57,6 +59,8 @@ class Filters:
     prop_value: str = ""
     text: str = ""
     conversation: str = ""  # events: those naming this conversation (or its messages)
+    subject: str = ""
+    gap: str = ""
     page: int = 1
 
     @classmethod

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from threadline import __version__
+from threadline.dashboard.markdown import render_markdown
 from threadline.dashboard.period import RANGES, Period, zone_named
 from threadline.dashboard.session import (
     TIMEZONE_COOKIE,
@@ -32,6 +33,7 @@ NAV = (
     ("feedback", "Feedback", "/dashboard/feedback"),
     ("search", "Search", "/dashboard/search"),
     ("events", "Events", "/dashboard/events"),
+    ("insights", "Insights", "/dashboard/insights"),
 )
 
 
@@ -101,6 +103,7 @@ def _environment() -> Environment:
     env.filters["number"] = _number
     env.filters["json"] = _json
     env.filters["link"] = _link
+    env.filters["markdown"] = render_markdown
     env.globals["version"] = __version__
     env.globals["nav"] = NAV
     env.globals["ranges"] = RANGES

@@ -13,6 +13,7 @@ from threadline.api.reads import analytic_read
 from threadline.api.responses import services
 from threadline.dashboard import filters as f
 from threadline.dashboard.data import matching_conversation_ids, query_page
+from threadline.dashboard.insights_data import gaps_body, threads_body
 from threadline.dashboard.period import Period, period_from
 from threadline.dashboard.render import PAGE_ROWS, viewer_zone
 from threadline.dashboard.session import Session, require_session
@@ -101,6 +102,14 @@ async def unclicked_query(v: Viewer) -> tuple[str, Any]:
     return "events", f.unclicked_body(v.period, unclicked.texts[: f.MAX_MATCHED_IDS])
 
 
+async def threads_query(v: Viewer) -> tuple[str, Any]:
+    return "semantic_threads", threads_body(v.filters)
+
+
+async def knowledge_gaps_query(v: Viewer) -> tuple[str, Any]:
+    return "semantic_threads", gaps_body(v.filters)
+
+
 # Every table with a CSV download: its name in /dashboard/export/<name>.csv and its query.
 TABLES: dict[str, Callable[[Viewer], Awaitable[tuple[str, Any]]]] = {
     "conversations": conversations_query,
@@ -110,4 +119,6 @@ TABLES: dict[str, Callable[[Viewer], Awaitable[tuple[str, Any]]]] = {
     "search-queries": search_queries_query,
     "search-users": search_users_query,
     "unclicked-searches": unclicked_query,
+    "threads": threads_query,
+    "knowledge-gaps": knowledge_gaps_query,
 }
