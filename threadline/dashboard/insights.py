@@ -13,6 +13,7 @@ from threadline.api.reads import analytic_read, read
 from threadline.api.responses import services
 from threadline.dashboard.charts import stacked_bar_chart
 from threadline.dashboard.data import integration_choices
+from threadline.dashboard.forms import read_form
 from threadline.dashboard.insights_data import insights, threads_body
 from threadline.dashboard.render import PAGE_ROWS, period_links, renderer
 from threadline.dashboard.session import check_csrf, require_session
@@ -97,12 +98,12 @@ async def threads_page(request: Request) -> Response:
 async def confirm_labels(request: Request) -> Response:
     """A person confirms or corrects a thread's subject, gap flag and gapSummary."""
     session = await require_session(request)
-    form = await request.form()
-    check_csrf(request, session, str(form.get("csrf", "")))
+    form = await read_form(request)
+    check_csrf(request, session, form.get("csrf", ""))
     labels = VerifiedLabels(
-        subject=str(form.get("subject", "")),
+        subject=form.get("subject", ""),
         is_gap=form.get("gap") == "1",
-        gap_summary=str(form.get("gapSummary", "")),
+        gap_summary=form.get("gapSummary", ""),
     ).checked()
     thread_id = request.path_params["id"]
     ctx = services(request)
@@ -116,5 +117,5 @@ async def confirm_labels(request: Request) -> Response:
             now=now,
         )
     )
-    target = safe_next(str(form.get("next", "")))
+    target = safe_next(form.get("next", ""))
     return RedirectResponse(target if target != "/dashboard/" else THREADS_PATH, status_code=303)
