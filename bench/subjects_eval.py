@@ -1,20 +1,24 @@
-"""Subject clustering quality on a small labelled set of our own: pairwise F1 of the clusters
-`threadline.insights.subjects.recluster` makes against the subjects a person gave.
+"""Subject clustering quality: pairwise F1 of the clusters `threadline.insights.subjects.recluster`
+makes against the subjects a person gave, on two labelled sets of our own.
 
     .venv/bin/python bench/subjects_eval.py
 
-48 questions, 8 subjects, several languages, and a shared product-name boilerplate ("In Acme,
-...") on half of them, which clustering must see through. The labels helper's larger set
-replaces this one when merged (docs/insights.md, "Quality").
+- the evaluation set of tests/insights/eval (every thread's question, by split, and all);
+- a small set below: 48 questions, 8 subjects, several languages, and a shared product-name
+  boilerplate ("In Acme, ...") on half of them, which clustering must see through.
 """
 
 from __future__ import annotations
 
-import itertools
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 from threadline.insights.embed import Embedder
+from threadline.insights.evaluate import load_eval_set, pairwise_f1
 from threadline.insights.subjects import recluster
+
+EVAL_SET = Path(__file__).resolve().parent.parent / "tests/insights/eval/threads.jsonl"
 
 SET = {
     "api keys": [
@@ -84,26 +88,25 @@ SET = {
 }
 
 
-def pairwise_f1(truth: list[str], predicted: list[int]) -> tuple[float, float, float]:
-    pairs = list(itertools.combinations(range(len(truth)), 2))
-    same_true = {p for p in pairs if truth[p[0]] == truth[p[1]]}
-    same_pred = {p for p in pairs if predicted[p[0]] == predicted[p[1]]}
-    hits = len(same_true & same_pred)
-    precision = hits / len(same_pred) if same_pred else 0.0
-    recall = hits / len(same_true)
-    f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
-    return precision, recall, f1
+def clustered(embedder: Embedder, name: str, truth: Sequence[str], questions: list[str]) -> None:
+    subjects, ids = recluster(embedder.embed(questions), questions, [None] * len(questions), [])
+    f1 = pairwise_f1(truth, ids)
+    print(
+        f"{name}: {len(questions)} questions, {len(set(truth))} subjects given, "
+        f"{len(subjects)} found, pairwise F1 {f1:.2f}"
+    )
 
 
 def main() -> int:
+    embedder = Embedder()
+    threads, _ = load_eval_set(EVAL_SET)
+    for split in ("test", "dev", None):
+        chosen = [t for t in threads if split is None or t.split == split]
+        questions = [t.thread.question for t in chosen]
+        clustered(embedder, f"eval set, {split or 'all'}", [t.subject for t in chosen], questions)
     truth = [subject for subject, questions in SET.items() for _ in questions]
     questions = [q for qs in SET.values() for q in qs]
-    subjects, ids = recluster(Embedder().embed(questions), questions, [None] * len(questions), [])
-    precision, recall, f1 = pairwise_f1(truth, ids)
-    print(f"{len(questions)} questions, {len(SET)} subjects given, {len(subjects)} found")
-    print(f"pairwise precision {precision:.2f}, recall {recall:.2f}, F1 {f1:.2f}")
-    for subject in sorted(subjects, key=lambda s: -s.size):
-        print(f"  {subject.size:3d}  {subject.name!r}  (category {subject.category!r})")
+    clustered(embedder, "small set", truth, questions)
     return 0
 
 
