@@ -389,13 +389,12 @@ def test_insights_run_takes_the_llm_flags(
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert stub.requests == [] and "LLM: 0 threads labelled" in result.output
+    # Opted in: the unchanged conversation is relabelled by the model, once.
     _opt(database_url, "docs", "on")
-    _post(
-        client,
-        make_key.headers("api", "docs"),
-        conversation("d1", ("user", DOCS_QUESTION), ("assistant", "Not sure. Really.")),
-    )
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert stub.questions() == [DOCS_QUESTION]
     assert "LLM: 1 threads labelled, 0 labelled locally" in result.output
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert len(stub.requests) == 1 and "LLM: 0 threads labelled" in result.output

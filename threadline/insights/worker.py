@@ -238,7 +238,7 @@ class Worker:
         flags_only = []
         for seg in segments:
             positive, negative = feedback_flags(seg, conversation.feedback)
-            digest = content_hash(seg, names)
+            digest = content_hash(seg, names, llm=entry.llm)
             before = entry.stored.get(seg.id)
             if before is not None and (before.content_hash == digest or before.verified):
                 if (before.has_positive_feedback, before.has_negative_feedback) != (
