@@ -389,12 +389,18 @@ def test_insights_run_takes_the_llm_flags(
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert stub.requests == [] and "LLM: 0 threads labelled" in result.output
-    # Opted in: the unchanged conversation is relabelled by the model, once.
+    # Opted in: the unchanged conversation is offered to the model; it fails, so the thread
+    # keeps local labels, and the next run offers it again.
     _opt(database_url, "docs", "on")
+    stub.replies = [(503, {"error": "overloaded"})]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert stub.questions() == [DOCS_QUESTION]
+    assert "LLM: 0 threads labelled, 1 labelled locally" in result.output
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert stub.questions() == [DOCS_QUESTION] * 2
     assert "LLM: 1 threads labelled, 0 labelled locally" in result.output
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert len(stub.requests) == 1 and "LLM: 0 threads labelled" in result.output
+    assert len(stub.requests) == 2 and "LLM: 0 threads labelled" in result.output

@@ -249,6 +249,10 @@ class Worker:
                 continue
             text = thread_text(seg, positive, negative)
             labels = labeller(text, entry.vocabulary)
+            if entry.llm and getattr(labeller, "fell_back", False):
+                # Labelled locally after all (an error, the rate or the cap): stored as a local
+                # thread, so the next `insights run` offers it to the model again.
+                digest = content_hash(seg, names)
             vector = question_vector[seg.id]
             subject = self._subject_index(item.project_id).nearest(vector)
             named = (subject.name, subject.category) if subject else None

@@ -75,6 +75,9 @@ class LlmLabeller:
             clock=clock,
         )
         self.labelled = 0
+        # Whether the last thread got the local labels instead (the worker then stores it with
+        # the local content hash, so `insights run` asks the model again later).
+        self.fell_back = False
         self.fallbacks: collections.Counter[str] = collections.Counter()
         self._format = response_format()
 
@@ -96,6 +99,7 @@ class LlmLabeller:
         except (msgspec.MsgspecError, SchemaViolation) as exc:
             return self._fall_back("answer", thread, vocabulary, str(exc))
         self.labelled += 1
+        self.fell_back = False
         return labels
 
     def _body(self, thread: ThreadText, vocabulary: ProjectVocabulary) -> dict[str, Any]:
@@ -110,14 +114,10 @@ class LlmLabeller:
         self, reason: str, thread: ThreadText, vocabulary: ProjectVocabulary, detail: str = ""
     ) -> Labels:
         self.fallbacks[reason] += 1
+        self.fell_back = True
         if reason == "request" or reason == "answer":
             log.warning("LLM labeller: %s failed (%s); labelled locally", reason, detail[:200])
         elif self.fallbacks[reason] == 1:  # once per process, not once per thread
             log.warning("LLM labeller: %s reached; labelling locally meanwhile", reason)
         return self.fallback(thread, vocabulary)
 
-
-def llm_labeller(settings: Settings) -> LlmLabeller | None:
-    """The LLM labeller the settings configure, or None."""
-    config = LlmConfig.from_settings(settings)
-    return LlmLabeller(config) if config else None
