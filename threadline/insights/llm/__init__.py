@@ -120,4 +120,3 @@ class LlmLabeller:
         elif self.fallbacks[reason] == 1:  # once per process, not once per thread
             log.warning("LLM labeller: %s reached; labelling locally meanwhile", reason)
         return self.fallback(thread, vocabulary)
-
