@@ -404,3 +404,10 @@ def test_insights_run_takes_the_llm_flags(
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert len(stub.requests) == 2 and "LLM: 0 threads labelled" in result.output
+
+
+def test_projects_set_needs_something_to_set(database_url: str) -> None:
+    result = CliRunner().invoke(
+        main, ["projects", "set", "--project", "docs", "--database-url", database_url]
+    )
+    assert result.exit_code == 2 and "--product-names, --llm or both" in result.output
