@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import urllib.parse
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING
@@ -78,7 +79,9 @@ def _llm_labeller(llm: LlmConfig | None) -> LlmLabeller | None:
         return None
     from threadline.insights.llm import LlmLabeller
 
-    log.info("LLM labeller on: %s, model %s, for opted-in projects", llm.base_url, llm.model)
+    # The host only: a base URL may carry credentials (https://user:secret@host/v1).
+    host = urllib.parse.urlsplit(llm.base_url).hostname
+    log.info("LLM labeller on: host %s, model %s, for opted-in projects", host, llm.model)
     return LlmLabeller(llm)
 
 
