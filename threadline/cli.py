@@ -173,9 +173,14 @@ def _insights_child(settings: Settings) -> Any:
     """The insight worker's child process, when THREADLINE_INSIGHTS=on (docs/insights.md)."""
     if settings.insights != "on" or ":memory:" in settings.database_url:
         return None
+    from threadline.insights.llm import LlmConfig
     from threadline.insights.run import start_child
 
-    return start_child(settings.database_url, settings.insights_interval_seconds)
+    return start_child(
+        settings.database_url,
+        settings.insights_interval_seconds,
+        LlmConfig.from_settings(settings),
+    )
 
 
 DEMO_DATABASE_URL = "sqlite:///threadline-demo.db"
@@ -352,28 +357,43 @@ def revoke_key(key: str, database_url: str | None) -> None:
 
 @main.group()
 def projects() -> None:
-    """List projects; set a project's product names."""
+    """List projects; set a project's product names and LLM opt-in."""
 
 
 @projects.command("set")
 @click.option("--project", required=True, help="Project name or id; created if new.")
 @click.option(
     "--product-names",
-    required=True,
+    default=None,
     help='Comma-separated names of your product, features and components ("Acme, Acme CLI"): '
     "the insight labellers report them as firstPartyEntities.",
 )
+@click.option(
+    "--llm",
+    type=click.Choice(["on", "off"]),
+    default=None,
+    help="on: the project's threads may be sent to the configured LLM labeller "
+    "(THREADLINE_LLM_BASE_URL); off (the default): never.",
+)
 @database_option
-def set_project(project: str, product_names: str, database_url: str | None) -> None:
-    """Set a project's product names (the insight pipeline relabels on the next change)."""
-    from threadline.store.insight_threads import set_product_names
+def set_project(
+    project: str, product_names: str | None, llm: str | None, database_url: str | None
+) -> None:
+    """Set a project's product names and its LLM opt-in (threads labelled from then on)."""
+    from threadline.store.insight_threads import set_llm_opt_in, set_product_names
     from threadline.timestamps import now_us
 
-    names = [n.strip() for n in product_names.split(",") if n.strip()]
+    if product_names is None and llm is None:
+        raise click.UsageError("give --product-names, --llm or both")
     with _transaction(database_url) as connection:
         project_id = key_store.ensure_project(connection, project)
-        set_product_names(connection, project_id, names, now_us())
-    click.echo(f"{project_id}\t{', '.join(names)}", err=True)
+        if product_names is not None:
+            names = [n.strip() for n in product_names.split(",") if n.strip()]
+            set_product_names(connection, project_id, names, now_us())
+            click.echo(f"{project_id}\tproduct names: {', '.join(names)}", err=True)
+        if llm is not None:
+            set_llm_opt_in(connection, project_id, llm == "on", now_us())
+            click.echo(f"{project_id}\tLLM labeller: {llm}", err=True)
 
 
 @projects.command("list")

@@ -88,6 +88,19 @@ class Settings:
     insights: str = "on"
     # Seconds the insight worker waits when it found nothing to do.
     insights_interval_seconds: float = 2.0
+    # The optional LLM labeller of the insight pipeline (docs/insights.md): an OpenAI-compatible
+    # endpoint (the URL before /chat/completions) and model. Both empty (the default): nothing
+    # is ever sent anywhere. Only projects opted in (`projects set --llm on`) are sent.
+    llm_base_url: str = ""
+    llm_model: str = ""
+    # Sent as "Authorization: Bearer <key>"; never logged, never in a repr.
+    llm_api_key: str = dataclasses.field(default="", repr=False)
+    # Threads sent per sliding minute and per UTC day, in each worker process; beyond either,
+    # threads get the local labels (the day's cap bounds the cost). 0: no limit.
+    llm_max_requests_per_minute: int = 60
+    llm_max_threads_per_day: int = 2000
+    # Seconds to connect and for each read of the answer; beyond it, local labels.
+    llm_timeout_seconds: float = 30.0
     # Signs the dashboard's session cookies. Empty: a random secret per process, so sessions
     # end when the process restarts and are not shared between instances.
     session_secret: str = ""

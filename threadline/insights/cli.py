@@ -1,5 +1,5 @@
 """`threadline insights run` (a backlog, now) and `threadline insights work` (for ever), and
-`threadline projects set` (the product names the labellers know)."""
+their LLM labeller flags."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import logging
 import signal
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 
-from threadline.config import settings_from_env
+from threadline.config import Settings, settings_from_env
 from threadline.timestamps import to_us
 
 
@@ -20,6 +21,27 @@ def _database_option(command: click.decorators.FC) -> click.decorators.FC:
         default=None,
         help="sqlite:///path.db or postgresql://user@host/db. Env: THREADLINE_DATABASE_URL.",
     )(command)
+
+
+# The LLM labeller's settings as flags (each also a THREADLINE_LLM_* variable; flags win).
+_LLM_OPTIONS = (
+    ("--llm-base-url", str, "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1."),
+    ("--llm-model", str, "Model name sent with each request."),
+    ("--llm-api-key", str, "Bearer key (prefer THREADLINE_LLM_API_KEY: flags show in ps)."),
+    ("--llm-max-requests-per-minute", int, "Threads sent per minute; beyond: local labels."),
+    ("--llm-max-threads-per-day", int, "Threads sent per UTC day (cost cap); beyond: local."),
+    ("--llm-timeout-seconds", float, "Seconds to connect and per read; beyond: local labels."),
+)
+
+
+def _llm_options(command: click.decorators.FC) -> click.decorators.FC:
+    for flag, kind, help_text in reversed(_LLM_OPTIONS):
+        command = click.option(flag, type=kind, default=None, help=help_text)(command)
+    return command
+
+
+def _settings(database_url: str | None, llm_flags: dict[str, Any]) -> Settings:
+    return settings_from_env(database_url=database_url, **llm_flags)
 
 
 @click.group()
@@ -43,11 +65,14 @@ def _since(value: str | None) -> int | None:
 @_database_option
 @click.option("--project", default=None, help="Only this project (name or id).")
 @click.option("--since", default=None, help="Only conversations written since (ISO date).")
-def run(database_url: str | None, project: str | None, since: str | None) -> None:
+@_llm_options
+def run(database_url: str | None, project: str | None, since: str | None, **llm_flags: Any) -> None:
     """Label a backlog now, with a progress bar. Safe to re-run: unchanged threads are skipped."""
+    from threadline.insights.llm import LlmConfig
     from threadline.insights.run import run_backlog
 
-    settings = settings_from_env(database_url=database_url)
+    settings = _settings(database_url, llm_flags)
+    llm = LlmConfig.from_settings(settings)
     since_us = _since(since)
     with click.progressbar(
         length=0, label="conversations", file=click.get_text_stream("stderr")
@@ -58,27 +83,44 @@ def run(database_url: str | None, project: str | None, since: str | None) -> Non
             bar.update(done - bar.pos)
 
         result = run_backlog(
-            settings.database_url, project=project, since_us=since_us, progress=progress
+            settings.database_url,
+            project=project,
+            since_us=since_us,
+            progress=progress,
+            llm=llm,
         )
     click.echo(
         f"{result.claimed} conversations, {result.threads_labelled} threads labelled, "
         f"{result.failed} failed (queued for a retry)",
         err=True,
     )
+    if llm is not None:
+        click.echo(
+            f"LLM: {result.llm_labelled} threads labelled, {result.llm_fallbacks} labelled "
+            "locally instead (errors, rate limit or daily cap)",
+            err=True,
+        )
 
 
 @insights.command("work")
 @_database_option
-def work(database_url: str | None) -> None:
+@_llm_options
+def work(database_url: str | None, **llm_flags: Any) -> None:
     """Follow new writes and label them, until stopped (what `serve` runs in a child process
     when THREADLINE_INSIGHTS=on)."""
+    from threadline.insights.llm import LlmConfig
     from threadline.insights.run import work_forever
 
-    settings = settings_from_env(database_url=database_url)
+    settings = _settings(database_url, llm_flags)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    work_forever(settings.database_url, settings.insights_interval_seconds, stop)
+    work_forever(
+        settings.database_url,
+        settings.insights_interval_seconds,
+        stop,
+        LlmConfig.from_settings(settings),
+    )

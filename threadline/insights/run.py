@@ -8,8 +8,10 @@ import multiprocessing
 import os
 import signal
 import threading
+import urllib.parse
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING
 
 from threadline.insights.embed import Embedder
 from threadline.insights.worker import Labeller, Progress, Worker
@@ -17,6 +19,9 @@ from threadline.store import insight_queue
 from threadline.store.engine import open_database
 from threadline.store.migrate import upgrade
 from threadline.timestamps import now_us
+
+if TYPE_CHECKING:
+    from threadline.insights.llm import LlmConfig, LlmLabeller
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +33,7 @@ def run_backlog(
     since_us: int | None,
     progress: Callable[[int, int], None],
     labeller: Labeller | None = None,
+    llm: LlmConfig | None = None,
 ) -> Progress:
     """Labels every conversation of the project (or all) written since `since_us`, now.
     progress(done, total) is called after each batch. Safe to re-run: unchanged threads are
@@ -38,8 +44,14 @@ def run_backlog(
         total = insight_queue.enqueue_backlog(database.writer, project, since_us)
         # A backlog run has the machine to itself: the model may use every core.
         embedder = Embedder(threads=os.cpu_count() or 1)
+        llm_labeller = _llm_labeller(llm)
         worker = Worker(
-            database, labeller=labeller, embedder=embedder, batch=128, recluster_as_it_goes=False
+            database,
+            labeller=labeller,
+            llm_labeller=llm_labeller,
+            embedder=embedder,
+            batch=128,
+            recluster_as_it_goes=False,
         )
         done = Progress()
         touched: set[str] = set()
@@ -54,16 +66,35 @@ def run_backlog(
             progress(min(done.claimed, total), total)
         for project_id in sorted(touched):
             worker.recluster(project_id)
+        if llm_labeller is not None:
+            done.llm_labelled = llm_labeller.labelled
+            done.llm_fallbacks = sum(llm_labeller.fallbacks.values())
         return done
     finally:
         database.dispose()
 
 
-def work_forever(database_url: str, interval: float, stop: threading.Event | None = None) -> None:
+def _llm_labeller(llm: LlmConfig | None) -> LlmLabeller | None:
+    if llm is None:
+        return None
+    from threadline.insights.llm import LlmLabeller
+
+    # The host only: a base URL may carry credentials (https://user:secret@host/v1).
+    host = urllib.parse.urlsplit(llm.base_url).hostname
+    log.info("LLM labeller on: host %s, model %s, for opted-in projects", host, llm.model)
+    return LlmLabeller(llm)
+
+
+def work_forever(
+    database_url: str,
+    interval: float,
+    stop: threading.Event | None = None,
+    llm: LlmConfig | None = None,
+) -> None:
     """Follows the change log and labels what it brings until `stop` is set (or SIGTERM)."""
     stop = stop or threading.Event()
     database = open_database(database_url, read_pool_size=2)
-    worker = Worker(database)
+    worker = Worker(database, llm_labeller=_llm_labeller(llm))
     try:
         while not stop.is_set():
             try:
@@ -78,7 +109,7 @@ def work_forever(database_url: str, interval: float, stop: threading.Event | Non
         database.dispose()
 
 
-def _child(database_url: str, interval: float) -> None:
+def _child(database_url: str, interval: float, llm: LlmConfig | None) -> None:
     # Below the web server in the CPU queue: ingest keeps its latency when both are busy.
     os.nice(10)
     logging.basicConfig(
@@ -87,14 +118,14 @@ def _child(database_url: str, interval: float) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us after its own shutdown
-    work_forever(database_url, interval, stop)
+    work_forever(database_url, interval, stop, llm)
 
 
-def start_child(database_url: str, interval: float) -> BaseProcess:
+def start_child(database_url: str, interval: float, llm: LlmConfig | None = None) -> BaseProcess:
     """The worker in a child process of its own, so CPU-heavy labelling never holds the web
     server's event loop (or its GIL)."""
     process = multiprocessing.get_context("spawn").Process(
-        target=_child, args=(database_url, interval), name="threadline-insights", daemon=True
+        target=_child, args=(database_url, interval, llm), name="threadline-insights", daemon=True
     )
     process.start()
     return process

@@ -39,13 +39,17 @@ def message_of(row: Any) -> Message:
     )
 
 
-def content_hash(segment: Segment, product_names: tuple[str, ...]) -> str:
-    """What the labels depend on, apart from feedback (kept current without relabelling)."""
-    payload = [
+def content_hash(segment: Segment, product_names: tuple[str, ...], *, llm: bool = False) -> str:
+    """What the labels depend on, apart from feedback (kept current without relabelling). `llm`:
+    the thread is for the LLM labeller, so opting a project in (or out) makes `insights run`
+    relabel its threads; the local labeller's hashes stay as they were."""
+    payload: list[object] = [
         segment.is_initial,
         list(product_names),
         [[m.id, m.role, m.content, list(m.cited_urls)] for m in segment.messages],
     ]
+    if llm:
+        payload.append("llm")
     return hashlib.sha256(msgspec.json.encode(payload)).hexdigest()
 
 

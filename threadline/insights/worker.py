@@ -54,6 +54,9 @@ class Progress:
     claimed: int = 0
     failed: int = 0
     threads_labelled: int = 0
+    # Of those, labelled by the LLM, and labelled locally instead of by the LLM (a backlog run).
+    llm_labelled: int = 0
+    llm_fallbacks: int = 0
 
 
 @dataclasses.dataclass
@@ -63,6 +66,8 @@ class _Loaded:
     messages: list[Any]
     stored: dict[str, insight_threads.StoredThread]
     vocabulary: ProjectVocabulary
+    # The project opted in to the LLM labeller (`projects set --llm on`).
+    llm: bool = False
 
 
 class Worker:
@@ -71,6 +76,7 @@ class Worker:
         database: Database,
         *,
         labeller: Labeller | None = None,
+        llm_labeller: Labeller | None = None,
         embedder: Embedder | None = None,
         owner: str | None = None,
         batch: int = 64,
@@ -78,6 +84,9 @@ class Worker:
     ) -> None:
         self.database = database
         self.labeller = labeller or default_labeller
+        # Labels the threads of projects that opted in, when an LLM endpoint is configured;
+        # None: every thread is labelled locally and nothing is sent anywhere.
+        self.llm_labeller = llm_labeller
         self._embedder = embedder
         self.owner = owner or uuid.uuid4().hex
         self.batch = batch
@@ -160,6 +169,7 @@ class Worker:
         found: dict[tuple[str, str], Any] = {}
         stored: dict[tuple[str, str], dict[str, insight_threads.StoredThread]] = {}
         vocabulary: dict[str, ProjectVocabulary] = {}
+        llm: dict[str, bool] = {}
         with self.database.reader.connect() as connection:
             for project_id, ids in by_project.items():
                 for start in range(0, len(ids), 500):
@@ -172,13 +182,23 @@ class Worker:
                         stored[key] = threads.get(conversation_id, {})
                 names = insight_threads.product_names(connection, project_id)
                 vocabulary[project_id] = ProjectVocabulary(product_names=names)
+                llm[project_id] = self.llm_labeller is not None and (
+                    insight_threads.llm_opted_in(connection, project_id)
+                )
         out = []
         for item in items:
             key = (item.project_id, item.conversation_id)
             conversation = found[key]
             messages = [message_of(r) for r in conversation.messages] if conversation else []
             out.append(
-                _Loaded(item, conversation, messages, stored[key], vocabulary[item.project_id])
+                _Loaded(
+                    item,
+                    conversation,
+                    messages,
+                    stored[key],
+                    vocabulary[item.project_id],
+                    llm[item.project_id],
+                )
             )
         return out
 
@@ -213,11 +233,12 @@ class Worker:
         segments = segment(conversation.id, entry.messages, vectors)
         question_vector = _question_vectors(entry.messages, segments, vectors)
         names = entry.vocabulary.product_names
+        labeller = self.llm_labeller if entry.llm and self.llm_labeller else self.labeller
         rows = []
         flags_only = []
         for seg in segments:
             positive, negative = feedback_flags(seg, conversation.feedback)
-            digest = content_hash(seg, names)
+            digest = content_hash(seg, names, llm=entry.llm)
             before = entry.stored.get(seg.id)
             if before is not None and (before.content_hash == digest or before.verified):
                 if (before.has_positive_feedback, before.has_negative_feedback) != (
@@ -227,7 +248,11 @@ class Worker:
                     flags_only.append((seg.id, positive, negative))
                 continue
             text = thread_text(seg, positive, negative)
-            labels = self.labeller(text, entry.vocabulary)
+            labels = labeller(text, entry.vocabulary)
+            if entry.llm and getattr(labeller, "fell_back", False):
+                # Labelled locally after all (an error, the rate or the cap): stored as a local
+                # thread, so the next `insights run` offers it to the model again.
+                digest = content_hash(seg, names)
             vector = question_vector[seg.id]
             subject = self._subject_index(item.project_id).nearest(vector)
             named = (subject.name, subject.category) if subject else None

@@ -165,6 +165,21 @@ def product_names(connection: Connection, project_id: str) -> tuple[str, ...]:
     return tuple(names or ())
 
 
+def llm_opted_in(connection: Connection, project_id: str) -> bool:
+    """Whether the project's threads may be sent to the configured LLM labeller."""
+    opted = connection.execute(
+        select(project_settings.c.llm).where(project_settings.c.project_id == project_id)
+    ).scalar()
+    return bool(opted)
+
+
+def set_llm_opt_in(connection: Connection, project_id: str, opted_in: bool, now: int) -> None:
+    connection.execute(
+        insert_or_update(connection, project_settings, ["project_id"], ["llm", "updated_at"]),
+        {"project_id": project_id, "llm": opted_in, "updated_at": now},
+    )
+
+
 def set_product_names(
     connection: Connection, project_id: str, names: Sequence[str], now: int
 ) -> None:

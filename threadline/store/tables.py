@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -342,12 +343,14 @@ insight_subjects = Table(
     PrimaryKeyConstraint("project_id", "id"),
 )
 
-# Per-project settings (`threadline projects set`): the operator's product names for now.
+# Per-project settings (`threadline projects set`): the operator's product names, and whether
+# the project's threads may be sent to the configured LLM labeller (off unless opted in).
 project_settings = Table(
     "project_settings",
     metadata,
     Column("project_id", String(64), primary_key=True),
     Column("product_names", Json),
+    Column("llm", Boolean, nullable=False, server_default=false()),
     Column("updated_at", Micros, nullable=False),
 )
 
