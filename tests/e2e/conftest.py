@@ -7,6 +7,7 @@ insists on a clean exit (code 0) within the graceful-shutdown window.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -151,6 +152,14 @@ class LiveServer:
         )
         return key
 
+    def children(self) -> list[int]:
+        """The process ids of the server's child processes (the insight worker), from /proc."""
+        found: list[int] = []
+        for task in Path(f"/proc/{self.process.pid}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                found += [int(pid) for pid in (task / "children").read_text().split()]
+        return found
+
     def stop(self) -> int:
         """SIGTERM, then wait for a graceful exit; fails (after SIGKILL) if it takes too long.
 
@@ -182,15 +191,38 @@ class LiveServer:
         self._kill()
 
     def _kill(self) -> None:
+        children = self.children()
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
         self.returncode = self.process.returncode
         self._close_log()
+        # The insight worker notices its server is gone within a second or two; until then it
+        # could still take work from the next test's database rows.
+        left = wait_gone(children, SHUTDOWN_SECONDS)
+        assert not left, f"the server's child processes {left} outlived it"
 
     def _close_log(self) -> None:
         if not self._log_file.closed:
             self._log_file.close()
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's exit may wait for a reaper)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    state = next(line for line in status.splitlines() if line.startswith("State:"))
+    return "Z" not in state.split()[1]
+
+
+def wait_gone(pids: list[int], seconds: float) -> list[int]:
+    """The processes among `pids` still running after up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while (alive := [pid for pid in pids if running(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive
 
 
 def log_excerpt(log: str, lines: int = 40) -> str:

@@ -3,15 +3,21 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
+import threading
+import time
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from tests.insights.conftest import CountingLabeller, conversation
 from threadline.cli import main
-from threadline.insights.run import run_backlog
+from threadline.insights.run import _stop_when_orphaned, run_backlog, work_forever
 from threadline.store.engine import Database
 from threadline.store.insight_threads import product_names
 from threadline.store.tables import insight_subjects, projects, semantic_threads
@@ -101,3 +107,38 @@ def test_the_cli_sets_product_names_and_runs_an_empty_backlog(
         main, ["insights", "run", "--database-url", database_url, "--since", "yesterday"]
     )
     assert bad.exit_code == 2 and "--since" in bad.output
+
+
+def test_the_child_stops_once_its_parent_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A parent killed outright leaves the child with another parent (init or a subreaper).
+    parents = iter([100, 100, 1])
+    monkeypatch.setattr(os, "getppid", lambda: next(parents))
+    stop = threading.Event()
+    _stop_when_orphaned(stop, 100, 0.001)
+    assert stop.is_set()
+    # Gone before the child even looked: the parent's pid it was given decides.
+    monkeypatch.setattr(os, "getppid", lambda: 1)
+    early = threading.Event()
+    _stop_when_orphaned(early, 100, 0.001)
+    assert early.is_set()
+
+
+def test_an_unreachable_database_is_one_warning_line(caplog: pytest.LogCaptureFixture) -> None:
+    # A closed port: every step fails to connect. The worker keeps going, quietly.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    stop = threading.Event()
+    url = f"postgresql://postgres@127.0.0.1:{port}/nowhere"
+    worker = threading.Thread(target=work_forever, args=(url, 0.01, stop))
+    with caplog.at_level(logging.WARNING, logger="threadline.insights.run"):
+        worker.start()
+        deadline = time.monotonic() + 30
+        while len(caplog.records) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stop.set()
+        worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert len(caplog.records) >= 2
+    assert all(r.levelno == logging.WARNING and r.exc_info is None for r in caplog.records)
+    assert all("storage unavailable" in r.getMessage() for r in caplog.records)

@@ -35,7 +35,7 @@ from typing import Any
 import duckdb
 from duckdb_engine import ConnectionWrapper
 from sqlalchemy import Connection, Engine, create_engine, delete, func, select
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
 from threadline.analytics import load
@@ -45,7 +45,7 @@ from threadline.analytics.shred import Shredded, discover
 from threadline.errors import Unavailable
 from threadline.store import tables
 from threadline.store.deadline import bounded
-from threadline.store.engine import is_outage
+from threadline.store.engine import is_storage_outage
 from threadline.store.writer import Writer
 from threadline.timestamps import now_us
 
@@ -199,12 +199,10 @@ class ColumnarCopy:
         cursor.close()
 
     def _log_failure(self, exc: Exception) -> None:
-        if isinstance(exc, (OperationalError, InterfaceError)) and is_outage(exc):
+        if is_storage_outage(exc):
             # Expected while the database is down; /ready already says so. No traceback.
             if not self._failing:
-                log.warning(
-                    "columnar copy: the primary store is unavailable; retrying (%s)", exc.orig
-                )
+                log.warning("columnar copy: the primary store is unavailable; retrying (%s)", exc)
         else:
             log.exception("columnar copy: sync failed; retrying")
         self._failing = True

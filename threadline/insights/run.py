@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from threadline.insights.embed import Embedder
 from threadline.insights.worker import Labeller, Progress, Worker
 from threadline.store import insight_queue
-from threadline.store.engine import open_database
+from threadline.store.engine import is_storage_outage, open_database
 from threadline.store.migrate import upgrade
 from threadline.timestamps import now_us
 
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from threadline.insights.llm import LlmConfig, LlmLabeller
 
 log = logging.getLogger(__name__)
+
+# How often the child looks whether the server that started it is still there.
+ORPHAN_CHECK_SECONDS = 1.0
 
 
 def run_backlog(
@@ -99,8 +102,13 @@ def work_forever(
         while not stop.is_set():
             try:
                 progress = worker.step()
-            except Exception:  # a database outage: log it, wait, try again
-                log.exception("insight worker step failed; retrying")
+            except Exception as exc:  # the worker must outlive a failed step: it retries
+                if is_storage_outage(exc):
+                    # Routine while the database is away (a restart, a network cut): one line;
+                    # the same conversations are taken up again once it answers.
+                    log.warning("insight worker: storage unavailable, retrying: %s", exc)
+                else:
+                    log.exception("insight worker step failed; retrying")
                 stop.wait(interval)
                 continue
             if progress.claimed == 0:
@@ -109,7 +117,19 @@ def work_forever(
         database.dispose()
 
 
-def _child(database_url: str, interval: float, llm: LlmConfig | None) -> None:
+def _stop_when_orphaned(stop: threading.Event, parent: int, interval: float) -> None:
+    """Sets `stop` once the parent (the server's pid, passed from it: the server may be gone
+    before this child has even started) is gone. A server killed outright (SIGKILL, OOM) never
+    terminates its child, which would go on labelling, and holding leases, on its own."""
+    while True:
+        if os.getppid() != parent:
+            log.warning("insight worker: the server that started it is gone; stopping")
+            stop.set()
+        if stop.wait(interval):
+            return
+
+
+def _child(database_url: str, interval: float, llm: LlmConfig | None, parent: int) -> None:
     # Below the web server in the CPU queue: ingest keeps its latency when both are busy.
     os.nice(10)
     logging.basicConfig(
@@ -118,6 +138,9 @@ def _child(database_url: str, interval: float, llm: LlmConfig | None) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us after its own shutdown
+    threading.Thread(
+        target=_stop_when_orphaned, args=(stop, parent, ORPHAN_CHECK_SECONDS), daemon=True
+    ).start()
     work_forever(database_url, interval, stop, llm)
 
 
@@ -125,7 +148,10 @@ def start_child(database_url: str, interval: float, llm: LlmConfig | None = None
     """The worker in a child process of its own, so CPU-heavy labelling never holds the web
     server's event loop (or its GIL)."""
     process = multiprocessing.get_context("spawn").Process(
-        target=_child, args=(database_url, interval, llm), name="threadline-insights", daemon=True
+        target=_child,
+        args=(database_url, interval, llm, os.getpid()),
+        name="threadline-insights",
+        daemon=True,
     )
     process.start()
     return process

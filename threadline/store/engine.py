@@ -121,6 +121,11 @@ def open_database(url: str, *, read_pool_size: int = 8) -> Database:
 _SQLITE_OUTAGES = ("locked", "busy", "unable to open", "disk i/o", "readonly", "full")
 
 
+def is_storage_outage(exc: BaseException) -> bool:
+    """Whether any exception is the database being unavailable (for callers that catch all)."""
+    return isinstance(exc, (OperationalError, InterfaceError)) and is_outage(exc)
+
+
 def is_outage(exc: OperationalError | InterfaceError) -> bool:
     """Whether a database error means storage is unavailable (503), not a bug (500)."""
     if exc.orig is not None and type(exc.orig).__module__.startswith("sqlite3"):
