@@ -86,6 +86,12 @@ def _answer(topic: Topic, variant: int, turn: int) -> str:
     return f"You're welcome! Ask me anything else about {topic.name}."
 
 
+def _cites(topic: Topic, turn: int) -> bool:
+    """First answers cite the topic's pages, and so do follow-up answers where the docs cover
+    them (an uncited answer reads as a knowledge gap); "you're welcome" cites nothing."""
+    return turn == 0 or (topic.documented and turn <= len(topic.follow_ups))
+
+
 class RowMaker:
     """Rows of one dataset for one project whose integrations' ids are `integration_ids`
     (in the order of corpus.INTEGRATIONS)."""
@@ -151,7 +157,7 @@ class RowMaker:
                         if answered
                         else _question(topic, c.variant, turn)
                     )
-                    links = self.links[c.topic] if answered and turn == 0 else None
+                    links = self.links[c.topic] if answered and _cites(topic, turn) else None
                 yield (
                     self.project_id,
                     c.id,
