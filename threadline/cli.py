@@ -12,6 +12,7 @@ import logging
 import shlex
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -236,11 +237,27 @@ def demo(
         f"  sign in with this api key for project 'demo' (shown once): {project.api_key}"
     )
     click.echo(project.api_key)
+    if settings.insights == "on":
+        _label_demo(settings.database_url, project.label_since_us, say)
     if serve:
         _serve(settings, also=sign_in)
     else:
         database = shlex.quote(describe_url(_absolute(normalize_url(settings.database_url))))
         say(f"serve it with: {_self_command()} serve --database-url {database}\n{sign_in}")
+
+
+def _label_demo(database_url: str, since_us: int, say: Callable[[str], None]) -> None:
+    """Labels the demo's recent conversations before serving, so the Insights page has subjects
+    and knowledge gaps on first run (already labelled threads are skipped: a rerun is quick)."""
+    from threadline.demo.load import DEMO_PROJECT
+    from threadline.insights.cli import label_backlog
+
+    started = time.perf_counter()
+    result = label_backlog(database_url, project=DEMO_PROJECT, since_us=since_us)
+    say(
+        f"labelled {result.threads_labelled:,} threads of {result.claimed:,} recent conversations "
+        f"in {time.perf_counter() - started:.1f} s (the rest: threadline insights run)"
+    )
 
 
 def _add_insights() -> None:

@@ -4,6 +4,7 @@ every run prints a fresh api key that reads the data through the API."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -12,6 +13,7 @@ from starlette.testclient import TestClient
 from threadline.app import create_app
 from threadline.cli import main
 from threadline.config import Settings
+from threadline.demo import project
 
 EVENTS = "2000"
 
@@ -73,3 +75,64 @@ def test_demo_defaults_to_its_own_sqlite_file(tmp_path: Path) -> None:
     path = tmp_path / "workdir" / "threadline-demo.db"
     assert path.exists()
     assert read(f"sqlite:///{path}", result.stdout.strip())[0] == int(EVENTS)
+
+
+def _threads(database_url: str, key: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {key}"}
+    with TestClient(create_app(Settings(database_url=database_url))) as client:
+        answer = client.post("/query/semantic-threads", headers=headers, json=body)
+        assert answer.status_code == 200, answer.text
+    rows: list[dict[str, Any]] = answer.json()["data"]["result"]
+    return rows
+
+
+def test_demo_labels_its_recent_conversations_before_serving(database_url: str) -> None:
+    result = demo(database_url, "--days", "20")  # every conversation within LABEL_DAYS
+    assert "labelled " in result.stderr and " recent conversations in " in result.stderr
+    key = result.stdout.strip()
+    conversations = _threads(
+        database_url,
+        key,
+        {"select": [{"type": "aggregation", "aggregation": "countDistinct", "field": "id"}]},
+    )
+    languages = _threads(
+        database_url,
+        key,
+        {
+            "select": [
+                {"type": "field", "field": "languages"},
+                {"type": "aggregation", "aggregation": "count"},
+            ]
+        },
+    )
+    gaps = _threads(
+        database_url,
+        key,
+        {
+            "select": [{"type": "aggregation", "aggregation": "count"}],
+            "where": {"condition": {"field": "gapSummary", "operator": "isNotNull"}},
+        },
+    )
+    assert conversations[0]["countDistinct_id"] > 100  # 100 conversations, some with 2 threads
+    assert {"de", "fr", "es", "pt", "ja"} & {code for row in languages for code in row["languages"]}
+    assert gaps[0]["count"] > 0
+    # A second run finds nothing new to label.
+    again = demo(database_url)
+    assert "labelled 0 threads" in again.stderr
+
+
+def test_demo_labels_at_most_the_newest_conversations(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(project, "LABEL_CONVERSATIONS", 10)
+    result = demo(database_url)
+    assert " of 10 recent conversations in " in result.stderr
+
+
+def test_demo_labels_nothing_when_insights_are_off(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THREADLINE_INSIGHTS", "off")
+    result = demo(database_url)
+    assert "labelled" not in result.stderr
+    assert _threads(database_url, result.stdout.strip(), {}) == []

@@ -9,11 +9,18 @@ from collections.abc import Callable
 
 from threadline.demo.generate import generate
 from threadline.demo.load import DEMO_PROJECT, issue_api_key, load
-from threadline.demo.shape import Shape
-from threadline.store.bulk import delete_project, event_count, find_project
-from threadline.store.engine import open_database
+from threadline.demo.shape import DAY_US, Shape
+from threadline.store.bulk import delete_project, event_count, find_project, newest_updates_since
+from threadline.store.engine import Database, open_database
 from threadline.store.keys import list_keys
 from threadline.store.migrate import upgrade
+from threadline.timestamps import now_us
+
+# `threadline demo` labels the conversations of the dashboard's default period before serving,
+# at most the newest LABEL_CONVERSATIONS of them, so a large --events still starts in seconds;
+# `threadline insights run` labels the rest.
+LABEL_DAYS = 30
+LABEL_CONVERSATIONS = 3_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,6 +29,7 @@ class DemoProject:
     events: int  # the project's events
     loaded: bool  # False when an existing demo project was reused
     seconds: float  # generating and loading (0 when reused)
+    label_since_us: int  # label the conversations updated since (LABEL_DAYS, LABEL_CONVERSATIONS)
 
 
 def prepare(
@@ -55,6 +63,16 @@ def prepare(
             dataset = generate(Shape.for_events(events, end_us=end_us, days=days, seed=seed))
             stored = load(database, dataset).counts["events"]
             seconds = time.perf_counter() - started
-        return DemoProject(issue_api_key(database), stored, loaded, seconds)
+        return DemoProject(issue_api_key(database), stored, loaded, seconds, _label_since(database))
     finally:
         database.dispose()
+
+
+def _label_since(database: Database) -> int:
+    since = now_us() - LABEL_DAYS * DAY_US
+    with database.reader.connect() as connection:
+        project_id = find_project(connection, DEMO_PROJECT)
+        if project_id is None:
+            return since
+        nth = newest_updates_since(connection, project_id, LABEL_CONVERSATIONS)
+    return since if nth is None else max(since, nth)

@@ -7,11 +7,15 @@ import logging
 import signal
 import threading
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from threadline.config import settings_from_env
 from threadline.timestamps import to_us
+
+if TYPE_CHECKING:
+    from threadline.insights.worker import Progress
 
 
 def _database_option(command: click.decorators.FC) -> click.decorators.FC:
@@ -45,26 +49,28 @@ def _since(value: str | None) -> int | None:
 @click.option("--since", default=None, help="Only conversations written since (ISO date).")
 def run(database_url: str | None, project: str | None, since: str | None) -> None:
     """Label a backlog now, with a progress bar. Safe to re-run: unchanged threads are skipped."""
+    settings = settings_from_env(database_url=database_url)
+    result = label_backlog(settings.database_url, project=project, since_us=_since(since))
+    click.echo(
+        f"{result.claimed} conversations, {result.threads_labelled} threads labelled, "
+        f"{result.failed} failed (queued for a retry)",
+        err=True,
+    )
+
+
+def label_backlog(database_url: str, *, project: str | None, since_us: int | None) -> Progress:
+    """A backlog run with a progress bar on stderr (also what `threadline demo` runs)."""
     from threadline.insights.run import run_backlog
 
-    settings = settings_from_env(database_url=database_url)
-    since_us = _since(since)
     with click.progressbar(
-        length=0, label="conversations", file=click.get_text_stream("stderr")
+        length=0, label="labelling conversations", file=click.get_text_stream("stderr")
     ) as bar:
 
         def progress(done: int, total: int) -> None:
             bar.length = total
             bar.update(done - bar.pos)
 
-        result = run_backlog(
-            settings.database_url, project=project, since_us=since_us, progress=progress
-        )
-    click.echo(
-        f"{result.claimed} conversations, {result.threads_labelled} threads labelled, "
-        f"{result.failed} failed (queued for a retry)",
-        err=True,
-    )
+        return run_backlog(database_url, project=project, since_us=since_us, progress=progress)
 
 
 @insights.command("work")

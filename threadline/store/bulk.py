@@ -127,6 +127,21 @@ def event_count(connection: Connection, project_id: str) -> int:
     return int(connection.execute(query).scalar() or 0)
 
 
+def newest_updates_since(connection: Connection, project_id: str, newest: int) -> int | None:
+    """The updated_at of the project's `newest`-th most recently updated conversation (None
+    when it has fewer): labelling from there on covers at most `newest` conversations."""
+    c = conversations.c
+    query = (
+        select(c.updated_at)
+        .where(c.project_id == project_id)
+        .order_by(c.updated_at.desc())
+        .offset(newest - 1)
+        .limit(1)
+    )
+    found = connection.execute(query).scalar()
+    return None if found is None else int(found)
+
+
 def delete_project(connection: Connection, project_id: str) -> None:
     """The project, its keys and integrations, and every row it owns."""
     for table in _PROJECT_TABLES:
