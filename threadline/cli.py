@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from sqlalchemy import Connection
@@ -31,6 +31,9 @@ from threadline.store.engine import describe_url, normalize_url, open_database
 from threadline.store.keys import KeyKind
 from threadline.store.migrate import upgrade
 from threadline.timestamps import to_iso
+
+if TYPE_CHECKING:
+    from threadline.demo.project import DemoProject
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -238,7 +241,7 @@ def demo(
     )
     click.echo(project.api_key)
     if settings.insights == "on":
-        _label_demo(settings.database_url, project.label_since_us, say)
+        _label_demo(project, settings.database_url, say)
     if serve:
         _serve(settings, also=sign_in)
     else:
@@ -246,17 +249,25 @@ def demo(
         say(f"serve it with: {_self_command()} serve --database-url {database}\n{sign_in}")
 
 
-def _label_demo(database_url: str, since_us: int, say: Callable[[str], None]) -> None:
-    """Labels the demo's recent conversations before serving, so the Insights page has subjects
-    and knowledge gaps on first run (already labelled threads are skipped: a rerun is quick)."""
+def _label_demo(project: DemoProject, database_url: str, say: Callable[[str], None]) -> None:
+    """Labels the demo's newest conversations before serving, so the Insights page has subjects
+    and knowledge gaps on first run, and queues the rest of the period for serve's worker
+    (already labelled threads are skipped: a rerun is quick)."""
     from threadline.demo.load import DEMO_PROJECT
+    from threadline.demo.project import QUEUE_DAYS
     from threadline.insights.cli import label_backlog
+    from threadline.insights.run import queue_backlog
 
     started = time.perf_counter()
-    result = label_backlog(database_url, project=DEMO_PROJECT, since_us=since_us)
+    result = label_backlog(database_url, project=DEMO_PROJECT, since_us=project.label_since_us)
     say(
-        f"labelled {result.threads_labelled:,} threads of {result.claimed:,} recent conversations "
-        f"in {time.perf_counter() - started:.1f} s (the rest: threadline insights run)"
+        f"labelled {result.threads_labelled:,} threads of the newest {result.claimed:,} "
+        f"conversations in {time.perf_counter() - started:.1f} s"
+    )
+    queued = queue_backlog(database_url, project=DEMO_PROJECT, since_us=project.queue_since_us)
+    say(
+        f"queued the last {QUEUE_DAYS} days' {queued:,} conversations for the insight worker "
+        "of `serve` (labelled ones are skipped)"
     )
 
 

@@ -77,6 +77,9 @@ def test_demo_defaults_to_its_own_sqlite_file(tmp_path: Path) -> None:
     assert read(f"sqlite:///{path}", result.stdout.strip())[0] == int(EVENTS)
 
 
+_INITIAL = {"condition": {"field": "isInitialQuestionAnswer", "operator": "eq", "value": True}}
+
+
 def _threads(database_url: str, key: str, body: dict[str, Any]) -> list[dict[str, Any]]:
     headers = {"Authorization": f"Bearer {key}"}
     with TestClient(create_app(Settings(database_url=database_url))) as client:
@@ -87,8 +90,8 @@ def _threads(database_url: str, key: str, body: dict[str, Any]) -> list[dict[str
 
 
 def test_demo_labels_its_recent_conversations_before_serving(database_url: str) -> None:
-    result = demo(database_url, "--days", "20")  # every conversation within LABEL_DAYS
-    assert "labelled " in result.stderr and " recent conversations in " in result.stderr
+    result = demo(database_url, "--days", "20")  # 100 conversations, fewer than LABEL_CONVERSATIONS
+    assert "of the newest 100 conversations in " in result.stderr
     key = result.stdout.strip()
     conversations = _threads(
         database_url,
@@ -125,8 +128,16 @@ def test_demo_labels_at_most_the_newest_conversations(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(project, "LABEL_CONVERSATIONS", 10)
-    result = demo(database_url)
-    assert " of 10 recent conversations in " in result.stderr
+    result = demo(database_url, "--days", "20")
+    assert " of the newest 10 conversations in " in result.stderr
+    # The rest is queued for serve's worker, which labels it in the background.
+    assert "queued the last 30 days' 100 conversations" in result.stderr
+    labelled = _threads(
+        database_url,
+        result.stdout.strip(),
+        {"select": [{"type": "aggregation", "aggregation": "count"}], "where": _INITIAL},
+    )
+    assert labelled[0]["count"] == 10  # one initial thread per conversation
 
 
 def test_demo_labels_nothing_when_insights_are_off(

@@ -16,11 +16,11 @@ from threadline.store.keys import list_keys
 from threadline.store.migrate import upgrade
 from threadline.timestamps import now_us
 
-# `threadline demo` labels the conversations of the dashboard's default period before serving,
-# at most the newest LABEL_CONVERSATIONS of them, so a large --events still starts in seconds;
-# `threadline insights run` labels the rest.
-LABEL_DAYS = 30
-LABEL_CONVERSATIONS = 3_000
+# `threadline demo` labels the newest LABEL_CONVERSATIONS conversations before serving (a few
+# seconds), enough for the Insights page to show subjects and gaps at once, and queues the rest
+# of the dashboard's default period (QUEUE_DAYS) for the worker `serve` runs in the background.
+LABEL_CONVERSATIONS = 1_000
+QUEUE_DAYS = 30
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,7 +29,8 @@ class DemoProject:
     events: int  # the project's events
     loaded: bool  # False when an existing demo project was reused
     seconds: float  # generating and loading (0 when reused)
-    label_since_us: int  # label the conversations updated since (LABEL_DAYS, LABEL_CONVERSATIONS)
+    label_since_us: int  # label the conversations updated since, before serving
+    queue_since_us: int  # and queue those updated since for the background worker
 
 
 def prepare(
@@ -63,16 +64,24 @@ def prepare(
             dataset = generate(Shape.for_events(events, end_us=end_us, days=days, seed=seed))
             stored = load(database, dataset).counts["events"]
             seconds = time.perf_counter() - started
-        return DemoProject(issue_api_key(database), stored, loaded, seconds, _label_since(database))
+        queue_since = now_us() - QUEUE_DAYS * DAY_US
+        return DemoProject(
+            issue_api_key(database),
+            stored,
+            loaded,
+            seconds,
+            max(queue_since, _newest_since(database)),
+            queue_since,
+        )
     finally:
         database.dispose()
 
 
-def _label_since(database: Database) -> int:
-    since = now_us() - LABEL_DAYS * DAY_US
+def _newest_since(database: Database) -> int:
+    """The updated_at from which on the demo has its newest LABEL_CONVERSATIONS conversations."""
     with database.reader.connect() as connection:
         project_id = find_project(connection, DEMO_PROJECT)
         if project_id is None:
-            return since
+            return 0
         nth = newest_updates_since(connection, project_id, LABEL_CONVERSATIONS)
-    return since if nth is None else max(since, nth)
+    return 0 if nth is None else nth
