@@ -241,7 +241,7 @@ def demo(
     )
     click.echo(project.api_key)
     if settings.insights == "on":
-        _label_demo(project, settings.database_url, say)
+        _label_demo(project, settings.database_url, serve, say)
     if serve:
         _serve(settings, also=sign_in)
     else:
@@ -249,10 +249,13 @@ def demo(
         say(f"serve it with: {_self_command()} serve --database-url {database}\n{sign_in}")
 
 
-def _label_demo(project: DemoProject, database_url: str, say: Callable[[str], None]) -> None:
+def _label_demo(
+    project: DemoProject, database_url: str, serve: bool, say: Callable[[str], None]
+) -> None:
     """Labels the demo's newest conversations before serving, so the Insights page has subjects
-    and knowledge gaps on first run, and queues the rest of the period for serve's worker
-    (already labelled threads are skipped: a rerun is quick)."""
+    and knowledge gaps on first run; when serving, queues the rest of the period for serve's
+    worker to label in the background (already labelled threads are skipped: a rerun is quick).
+    """
     from threadline.demo.load import DEMO_PROJECT
     from threadline.demo.project import QUEUE_DAYS
     from threadline.insights.cli import label_backlog
@@ -264,11 +267,15 @@ def _label_demo(project: DemoProject, database_url: str, say: Callable[[str], No
         f"labelled {result.threads_labelled:,} threads of the newest {result.claimed:,} "
         f"conversations in {time.perf_counter() - started:.1f} s"
     )
-    queued = queue_backlog(database_url, project=DEMO_PROJECT, since_us=project.queue_since_us)
-    say(
-        f"queued the last {QUEUE_DAYS} days' {queued:,} conversations for the insight worker "
-        "of `serve` (labelled ones are skipped)"
-    )
+    if serve:
+        queued = queue_backlog(database_url, project=DEMO_PROJECT, since_us=project.queue_since_us)
+        say(
+            f"queued the last {QUEUE_DAYS} days' {queued:,} conversations for the insight "
+            "worker of `serve` (labelled ones are skipped)"
+        )
+    else:
+        database = shlex.quote(describe_url(_absolute(normalize_url(database_url))))
+        say(f"label the rest with: {_self_command()} insights run --database-url {database}")
 
 
 def _add_insights() -> None:

@@ -130,14 +130,16 @@ def test_demo_labels_at_most_the_newest_conversations(
     monkeypatch.setattr(project, "LABEL_CONVERSATIONS", 10)
     result = demo(database_url, "--days", "20")
     assert " of the newest 10 conversations in " in result.stderr
-    # The rest is queued for serve's worker, which labels it in the background.
-    assert "queued the last 30 days' 100 conversations" in result.stderr
+    assert "label the rest with: " in result.stderr  # --no-serve queues nothing
     labelled = _threads(
         database_url,
         result.stdout.strip(),
         {"select": [{"type": "aggregation", "aggregation": "count"}], "where": _INITIAL},
     )
     assert labelled[0]["count"] == 10  # one initial thread per conversation
+    # A rerun checks the same newest 10 again and finds nothing new to label.
+    again = demo(database_url)
+    assert "labelled 0 threads of the newest 10 conversations in " in again.stderr
 
 
 def test_demo_labels_nothing_when_insights_are_off(
