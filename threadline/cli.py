@@ -253,13 +253,10 @@ def _label_demo(
     project: DemoProject, database_url: str, serve: bool, say: Callable[[str], None]
 ) -> None:
     """Labels the demo's newest conversations before serving, so the Insights page has subjects
-    and knowledge gaps on first run; when serving, queues the rest of the period for serve's
-    worker to label in the background (already labelled threads are skipped: a rerun is quick).
-    """
+    and knowledge gaps on first run (already labelled threads are skipped: a rerun is quick).
+    The rest is in the change log the bulk load wrote, which serve's worker follows."""
     from threadline.demo.load import DEMO_PROJECT
-    from threadline.demo.project import QUEUE_DAYS
     from threadline.insights.cli import label_backlog
-    from threadline.insights.run import queue_backlog
 
     started = time.perf_counter()
     result = label_backlog(database_url, project=DEMO_PROJECT, since_us=project.label_since_us)
@@ -268,14 +265,13 @@ def _label_demo(
         f"conversations in {time.perf_counter() - started:.1f} s"
     )
     if serve:
-        queued = queue_backlog(database_url, project=DEMO_PROJECT, since_us=project.queue_since_us)
-        say(
-            f"queued the last {QUEUE_DAYS} days' {queued:,} conversations for the insight "
-            "worker of `serve` (labelled ones are skipped)"
-        )
+        say("the server's insight worker labels the rest in the background")
     else:
         database = shlex.quote(describe_url(_absolute(normalize_url(database_url))))
-        say(f"label the rest with: {_self_command()} insights run --database-url {database}")
+        say(
+            f"the rest: {_self_command()} insights run --database-url {database} "
+            "(or serve it within 24 hours: its insight worker labels them)"
+        )
 
 
 def _add_insights() -> None:

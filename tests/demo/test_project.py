@@ -8,12 +8,19 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from tests.insights.conftest import CountingLabeller
 from threadline.app import create_app
 from threadline.cli import main
 from threadline.config import Settings
 from threadline.demo import project
+from threadline.insights.worker import Worker
+from threadline.store import insight_queue
+from threadline.store.engine import open_database
+from threadline.store.tables import conversations
+from threadline.timestamps import now_us
 
 EVENTS = "2000"
 
@@ -77,6 +84,16 @@ def test_demo_defaults_to_its_own_sqlite_file(tmp_path: Path) -> None:
     assert read(f"sqlite:///{path}", result.stdout.strip())[0] == int(EVENTS)
 
 
+def _support_tickets(database_url: str) -> int:
+    database = open_database(database_url, read_pool_size=1)
+    try:
+        with database.reader.connect() as connection:
+            query = select(func.count()).where(conversations.c.type == "support_ticket")
+            return int(connection.execute(query).scalar_one())
+    finally:
+        database.dispose()
+
+
 _INITIAL = {"condition": {"field": "isInitialQuestionAnswer", "operator": "eq", "value": True}}
 
 
@@ -130,13 +147,31 @@ def test_demo_labels_at_most_the_newest_conversations(
     monkeypatch.setattr(project, "LABEL_CONVERSATIONS", 10)
     result = demo(database_url, "--days", "20")
     assert " of the newest 10 conversations in " in result.stderr
-    assert "label the rest with: " in result.stderr  # --no-serve queues nothing
+    assert " insights run --database-url " in result.stderr  # how to label the rest
     labelled = _threads(
         database_url,
         result.stdout.strip(),
         {"select": [{"type": "aggregation", "aggregation": "count"}], "where": _INITIAL},
     )
     assert labelled[0]["count"] == 10  # one initial thread per conversation
+    # The rest is in the change log the load wrote: serve's worker, following it, labels it.
+    database = open_database(database_url, read_pool_size=1)
+    try:
+        later = now_us() + 3_600_000_000  # past the queue's debounce of fresh writes
+        while insight_queue.enqueue_changes(database.writer, later):
+            pass
+        worker = Worker(database, labeller=CountingLabeller())
+        while worker.drain_once(later).claimed:
+            pass
+    finally:
+        database.dispose()
+    initial = _threads(
+        database_url,
+        result.stdout.strip(),
+        {"select": [{"type": "aggregation", "aggregation": "count"}], "where": _INITIAL},
+    )
+    # Every conversation but the support tickets (their customer/agent roles start no thread).
+    assert initial[0]["count"] == 100 - _support_tickets(database_url)
     # A rerun checks the same newest 10 again and finds nothing new to label.
     again = demo(database_url)
     assert "labelled 0 threads of the newest 10 conversations in " in again.stderr

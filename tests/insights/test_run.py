@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from tests.insights.conftest import CountingLabeller, conversation
 from threadline.cli import main
-from threadline.insights.run import queue_backlog, run_backlog
+from threadline.insights.run import run_backlog
 from threadline.store.engine import Database
 from threadline.store.insight_threads import product_names
 from threadline.store.tables import insight_subjects, projects, semantic_threads
@@ -101,21 +101,3 @@ def test_the_cli_sets_product_names_and_runs_an_empty_backlog(
         main, ["insights", "run", "--database-url", database_url, "--since", "yesterday"]
     )
     assert bad.exit_code == 2 and "--since" in bad.output
-
-
-def test_a_queued_backlog_waits_for_a_worker_and_is_labelled_by_the_next_drain(
-    client: TestClient, api_headers: dict[str, str], db: Database, database_url: str
-) -> None:
-    _post_all(client, api_headers, 3)
-    assert queue_backlog(database_url, project="docs", since_us=None) == 3
-    with db.reader.connect() as connection:
-        assert connection.execute(select(semantic_threads.c.id)).first() is None
-    # A run that enqueues nothing of its own (since: the future) still drains what is queued.
-    later = run_backlog(
-        database_url,
-        project="docs",
-        since_us=1 << 62,
-        progress=lambda *_: None,
-        labeller=CountingLabeller(),
-    )
-    assert (later.claimed, later.threads_labelled) == (3, 3)

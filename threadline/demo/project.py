@@ -16,11 +16,11 @@ from threadline.store.keys import list_keys
 from threadline.store.migrate import upgrade
 from threadline.timestamps import now_us
 
-# `threadline demo` labels the newest LABEL_CONVERSATIONS conversations before serving (a few
-# seconds), enough for the Insights page to show subjects and gaps at once, and queues the rest
-# of the dashboard's default period (QUEUE_DAYS) for the worker `serve` runs in the background.
+# `threadline demo` labels the newest LABEL_CONVERSATIONS conversations of the dashboard's
+# default period (LABEL_DAYS) before serving: a few seconds, enough for the Insights page to show
+# subjects and gaps at once; the worker `serve` runs labels the rest in the background.
 LABEL_CONVERSATIONS = 1_000
-QUEUE_DAYS = 30
+LABEL_DAYS = 30
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,7 +30,6 @@ class DemoProject:
     loaded: bool  # False when an existing demo project was reused
     seconds: float  # generating and loading (0 when reused)
     label_since_us: int  # label the conversations updated since, before serving
-    queue_since_us: int  # and queue those updated since for the background worker
 
 
 def prepare(
@@ -64,15 +63,8 @@ def prepare(
             dataset = generate(Shape.for_events(events, end_us=end_us, days=days, seed=seed))
             stored = load(database, dataset).counts["events"]
             seconds = time.perf_counter() - started
-        queue_since = now_us() - QUEUE_DAYS * DAY_US
-        return DemoProject(
-            issue_api_key(database),
-            stored,
-            loaded,
-            seconds,
-            max(queue_since, _newest_since(database)),
-            queue_since,
-        )
+        since = max(now_us() - LABEL_DAYS * DAY_US, _newest_since(database))
+        return DemoProject(issue_api_key(database), stored, loaded, seconds, since)
     finally:
         database.dispose()
 

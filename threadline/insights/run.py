@@ -59,17 +59,6 @@ def run_backlog(
         database.dispose()
 
 
-def queue_backlog(database_url: str, *, project: str | None, since_us: int | None) -> int:
-    """Queues what run_backlog would label, for a worker (`serve`'s child) to label later;
-    the number queued (already labelled and unchanged ones are skipped when their turn comes)."""
-    database = open_database(database_url, read_pool_size=1)
-    try:
-        upgrade(database.writer)
-        return insight_queue.enqueue_backlog(database.writer, project, since_us)
-    finally:
-        database.dispose()
-
-
 def work_forever(database_url: str, interval: float, stop: threading.Event | None = None) -> None:
     """Follows the change log and labels what it brings until `stop` is set (or SIGTERM)."""
     stop = stop or threading.Event()
