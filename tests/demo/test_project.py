@@ -18,8 +18,9 @@ from threadline.config import Settings
 from threadline.demo import project
 from threadline.insights.worker import Worker
 from threadline.store import insight_queue
+from threadline.store.bulk import delete_project, find_project
 from threadline.store.engine import open_database
-from threadline.store.tables import conversations
+from threadline.store.tables import conversations, metadata
 from threadline.timestamps import now_us
 
 EVENTS = "2000"
@@ -184,3 +185,25 @@ def test_demo_labels_nothing_when_insights_are_off(
     result = demo(database_url)
     assert "labelled" not in result.stderr
     assert _threads(database_url, result.stdout.strip(), {}) == []
+
+
+def test_reset_leaves_no_row_of_the_old_project_in_any_table(database_url: str) -> None:
+    demo(database_url, "--days", "20")  # loaded and labelled: vectors, subjects, queue state
+    database = open_database(database_url, read_pool_size=1)
+    try:
+        with database.writer.begin() as connection:
+            project_id = find_project(connection, "demo")
+            assert project_id is not None
+            delete_project(connection, project_id)
+        with database.reader.connect() as connection:
+            left = {
+                table.name: connection.execute(
+                    select(func.count()).where(table.c.project_id == project_id)
+                ).scalar_one()
+                for table in metadata.sorted_tables
+                if "project_id" in table.c
+            }
+        assert "thread_vectors" in left and "insight_subjects" in left
+        assert {name: count for name, count in left.items() if count} == {}
+    finally:
+        database.dispose()

@@ -21,10 +21,14 @@ from threadline.store.tables import (
     events,
     feedback,
     idempotency_keys,
+    insight_subjects,
+    insights_queue,
     integrations,
     messages,
+    project_settings,
     projects,
     semantic_threads,
+    thread_vectors,
 )
 
 _BATCH = 50_000
@@ -107,6 +111,12 @@ def bulk_writer(database: Database) -> Iterator[BulkWriter]:
 
 # Children before parents, for deleting a project.
 _PROJECT_TABLES = (
+    # The insight pipeline's own state of the project (tests/demo checks every table with a
+    # project_id is here: a --reset must not leave vectors, subjects or a queue behind).
+    thread_vectors,
+    insight_subjects,
+    insights_queue,
+    project_settings,
     semantic_threads,
     idempotency_keys,
     events,
