@@ -258,6 +258,9 @@ def _label_demo(
     from threadline.demo.load import DEMO_PROJECT
     from threadline.insights.cli import label_backlog
 
+    if project.label_since_us is None:
+        say("reusing its labelled threads (the server's insight worker labels anything new)")
+        return
     started = time.perf_counter()
     result = label_backlog(database_url, project=DEMO_PROJECT, since_us=project.label_since_us)
     say(

@@ -137,9 +137,10 @@ def test_demo_labels_its_recent_conversations_before_serving(database_url: str) 
     assert conversations[0]["countDistinct_id"] > 100  # 100 conversations, some with 2 threads
     assert {"de", "fr", "es", "pt", "ja"} & {code for row in languages for code in row["languages"]}
     assert gaps[0]["count"] > 0
-    # A second run finds nothing new to label.
+    # A second run reuses the labelled threads: nothing is labelled in the foreground.
     again = demo(database_url)
-    assert "labelled 0 threads" in again.stderr
+    assert "reusing its labelled threads" in again.stderr
+    assert "of the newest" not in again.stderr
 
 
 def test_demo_labels_at_most_the_newest_conversations(
@@ -173,9 +174,15 @@ def test_demo_labels_at_most_the_newest_conversations(
     )
     # Every conversation but the support tickets (their customer/agent roles start no thread).
     assert initial[0]["count"] == 100 - _support_tickets(database_url)
-    # A rerun checks the same newest 10 again and finds nothing new to label.
+    # A rerun leaves what is left to the worker, even a queue an interrupted serve left behind.
+    database = open_database(database_url, read_pool_size=1)
+    try:
+        insight_queue.enqueue_backlog(database.writer, "demo", None)
+    finally:
+        database.dispose()
     again = demo(database_url)
-    assert "labelled 0 threads of the newest 10 conversations in " in again.stderr
+    assert "reusing its labelled threads" in again.stderr
+    assert "of the newest" not in again.stderr
 
 
 def test_demo_labels_nothing_when_insights_are_off(

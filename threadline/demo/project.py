@@ -10,7 +10,13 @@ from collections.abc import Callable
 from threadline.demo.generate import generate
 from threadline.demo.load import DEMO_PROJECT, issue_api_key, load
 from threadline.demo.shape import DAY_US, Shape
-from threadline.store.bulk import delete_project, event_count, find_project, newest_updates_since
+from threadline.store.bulk import (
+    delete_project,
+    event_count,
+    find_project,
+    has_threads,
+    newest_updates_since,
+)
 from threadline.store.engine import Database, open_database
 from threadline.store.keys import list_keys
 from threadline.store.migrate import upgrade
@@ -29,7 +35,10 @@ class DemoProject:
     events: int  # the project's events
     loaded: bool  # False when an existing demo project was reused
     seconds: float  # generating and loading (0 when reused)
-    label_since_us: int  # label the conversations updated since, before serving
+    # Label the conversations updated since, before serving; None: a reused project that has
+    # its threads already (what is left is the worker's: the foreground stays bounded even when
+    # an interrupted serve left a long queue behind).
+    label_since_us: int | None
 
 
 def prepare(
@@ -63,17 +72,21 @@ def prepare(
             dataset = generate(Shape.for_events(events, end_us=end_us, days=days, seed=seed))
             stored = load(database, dataset).counts["events"]
             seconds = time.perf_counter() - started
-        since = max(now_us() - LABEL_DAYS * DAY_US, _newest_since(database))
+        since = _label_since(database, loaded)
         return DemoProject(issue_api_key(database), stored, loaded, seconds, since)
     finally:
         database.dispose()
 
 
-def _newest_since(database: Database) -> int:
-    """The updated_at from which on the demo has its newest LABEL_CONVERSATIONS conversations."""
+def _label_since(database: Database, loaded: bool) -> int | None:
+    """From when on the demo's newest LABEL_CONVERSATIONS conversations of LABEL_DAYS were
+    updated; None when a reused project has threads already."""
+    since = now_us() - LABEL_DAYS * DAY_US
     with database.reader.connect() as connection:
         project_id = find_project(connection, DEMO_PROJECT)
         if project_id is None:
-            return 0
+            return since
+        if not loaded and has_threads(connection, project_id):
+            return None
         nth = newest_updates_since(connection, project_id, LABEL_CONVERSATIONS)
-    return 0 if nth is None else nth
+    return since if nth is None else max(since, nth)

@@ -137,6 +137,12 @@ def event_count(connection: Connection, project_id: str) -> int:
     return int(connection.execute(query).scalar() or 0)
 
 
+def has_threads(connection: Connection, project_id: str) -> bool:
+    """Whether the insight pipeline has labelled any of the project's conversations."""
+    query = select(semantic_threads.c.id).where(semantic_threads.c.project_id == project_id)
+    return connection.execute(query.limit(1)).first() is not None
+
+
 def newest_updates_since(connection: Connection, project_id: str, newest: int) -> int | None:
     """The updated_at of the project's `newest`-th most recently updated conversation (None
     when it has fewer): labelling from there on covers at most `newest` conversations."""
