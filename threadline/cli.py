@@ -12,10 +12,11 @@ import logging
 import shlex
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from sqlalchemy import Connection
@@ -30,6 +31,9 @@ from threadline.store.engine import describe_url, normalize_url, open_database
 from threadline.store.keys import KeyKind
 from threadline.store.migrate import upgrade
 from threadline.timestamps import to_iso
+
+if TYPE_CHECKING:
+    from threadline.demo.project import DemoProject
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -241,11 +245,41 @@ def demo(
         f"  sign in with this api key for project 'demo' (shown once): {project.api_key}"
     )
     click.echo(project.api_key)
+    if settings.insights == "on":
+        _label_demo(project, settings.database_url, serve, say)
     if serve:
         _serve(settings, also=sign_in)
     else:
         database = shlex.quote(describe_url(_absolute(normalize_url(settings.database_url))))
         say(f"serve it with: {_self_command()} serve --database-url {database}\n{sign_in}")
+
+
+def _label_demo(
+    project: DemoProject, database_url: str, serve: bool, say: Callable[[str], None]
+) -> None:
+    """Labels the demo's newest conversations before serving, so the Insights page has subjects
+    and knowledge gaps on first run (already labelled threads are skipped: a rerun is quick).
+    The rest is in the change log the bulk load wrote, which serve's worker follows."""
+    from threadline.demo.load import DEMO_PROJECT
+    from threadline.insights.cli import label_backlog
+
+    if project.label_since_us is None:
+        say("reusing its labelled threads (the server's insight worker labels anything new)")
+        return
+    started = time.perf_counter()
+    result = label_backlog(database_url, project=DEMO_PROJECT, since_us=project.label_since_us)
+    say(
+        f"labelled {result.threads_labelled:,} threads of the newest {result.claimed:,} "
+        f"conversations in {time.perf_counter() - started:.1f} s"
+    )
+    if serve:
+        say("the server's insight worker labels the rest in the background")
+    else:
+        database = shlex.quote(describe_url(_absolute(normalize_url(database_url))))
+        say(
+            f"the rest: {_self_command()} insights run --database-url {database} "
+            "(or serve it within 24 hours: its insight worker labels them)"
+        )
 
 
 def _add_insights() -> None:

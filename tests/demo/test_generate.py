@@ -16,6 +16,7 @@ from threadline.demo.generate import (
     Event,
     generate,
 )
+from threadline.demo.scripts import KIND_SHARES, SCRIPTS
 from threadline.demo.shape import DAY_US, Shape
 
 END_US = 1_795_392_000_000_000  # 2026-11-23T00:00:00Z
@@ -104,3 +105,38 @@ def test_feedback_is_mostly_positive_and_every_thumbs_down_has_a_reason(dataset:
     assert all(f.reason and f.reason[0] in labels for f in feedback if not f.positive)
     rated = {(f.conversation, f.turn) for f in feedback}
     assert len(rated) == len(feedback)  # one rating per answer
+
+
+def test_a_share_of_conversations_is_in_other_languages(dataset: Dataset) -> None:
+    total = len(dataset.conversations)
+    languages = collections.Counter(
+        SCRIPTS[c.script].language if c.script >= 0 else "en" for c in dataset.conversations
+    )
+    assert {"de", "fr", "es", "pt", "ja"} <= set(languages)
+    assert 0.15 <= 1 - languages["en"] / total <= 0.25
+
+
+def test_gaps_unsupported_off_topic_unclear_and_subject_changes_are_present(
+    dataset: Dataset,
+) -> None:
+    kinds = collections.Counter(
+        SCRIPTS[c.script].kind for c in dataset.conversations if c.script >= 0
+    )
+    assert set(kinds) == set(KIND_SHARES)
+    weak = sum(c.is_weak(turn) for c in dataset.conversations for turn in range(c.turns))
+    answers = sum(c.turns for c in dataset.conversations)
+    assert 0.1 < weak / answers < 0.35
+    # A scripted conversation has exactly its script's turns.
+    assert all(
+        c.turns == len(SCRIPTS[c.script].turns) for c in dataset.conversations if c.script >= 0
+    )
+
+
+def test_thumbs_down_concentrate_on_gap_answers(dataset: Dataset) -> None:
+    conversations = dataset.conversations
+    on_weak = [f for f in dataset.feedback if conversations[f.conversation].is_weak(f.turn)]
+    on_strong = [f for f in dataset.feedback if not conversations[f.conversation].is_weak(f.turn)]
+    assert on_weak and on_strong
+    negative_weak = sum(not f.positive for f in on_weak) / len(on_weak)
+    negative_strong = sum(not f.positive for f in on_strong) / len(on_strong)
+    assert negative_weak > 0.6 > 0.3 > negative_strong

@@ -9,6 +9,7 @@ from threadline.app import create_app
 from threadline.config import Settings
 from threadline.demo.generate import generate
 from threadline.demo.load import issue_api_key, load
+from threadline.demo.scripts import SCRIPTS
 from threadline.demo.shape import Shape
 from threadline.store.engine import Database
 from threadline.store.tables import conversations, events, feedback, integrations, messages
@@ -69,3 +70,24 @@ def test_load_stores_every_generated_row(db: Database, database_url: str) -> Non
         assert page.status_code == 200, page.text
         first = client.get("/conversations?limit=1", headers=headers).json()["conversations"][0]
         assert first["messages"][0]["content"].endswith("?")
+
+
+def test_scripted_texts_are_stored_whole_and_gap_answers_cite_nothing(db: Database) -> None:
+    dataset = generate(Shape.for_events(3_000, end_us=END_US, days=30))
+    loaded = load(db, dataset)
+    where = messages.c.project_id == loaded.project_id
+    with db.reader.connect() as connection:
+        stored = {
+            (row.conversation_id, row.position): (row.content, row.links)
+            for row in connection.execute(select(messages).where(where))
+        }
+    scripted = [c for c in dataset.conversations if c.script >= 0]
+    assert scripted
+    for c in scripted:
+        for number, turn in enumerate(SCRIPTS[c.script].turns):
+            assert stored[(c.id, 2 * number)] == (turn.question, None)
+            answer, links = stored[(c.id, 2 * number + 1)]
+            assert answer == turn.answer
+            assert (links is None) == (turn.cites is None)
+    languages = {SCRIPTS[c.script].language for c in scripted}
+    assert {"de", "fr", "es", "pt", "ja"} <= languages

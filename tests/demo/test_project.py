@@ -4,14 +4,24 @@ every run prints a fresh api key that reads the data through the API."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from tests.insights.conftest import CountingLabeller
 from threadline.app import create_app
 from threadline.cli import main
 from threadline.config import Settings
+from threadline.demo import project
+from threadline.insights.worker import Worker
+from threadline.store import insight_queue
+from threadline.store.bulk import delete_project, find_project
+from threadline.store.engine import open_database
+from threadline.store.tables import conversations, metadata
+from threadline.timestamps import now_us
 
 EVENTS = "2000"
 
@@ -73,3 +83,134 @@ def test_demo_defaults_to_its_own_sqlite_file(tmp_path: Path) -> None:
     path = tmp_path / "workdir" / "threadline-demo.db"
     assert path.exists()
     assert read(f"sqlite:///{path}", result.stdout.strip())[0] == int(EVENTS)
+
+
+def _support_tickets(database_url: str) -> int:
+    database = open_database(database_url, read_pool_size=1)
+    try:
+        with database.reader.connect() as connection:
+            query = select(func.count()).where(conversations.c.type == "support_ticket")
+            return int(connection.execute(query).scalar_one())
+    finally:
+        database.dispose()
+
+
+_INITIAL = {"condition": {"field": "isInitialQuestionAnswer", "operator": "eq", "value": True}}
+
+
+def _threads(database_url: str, key: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {key}"}
+    with TestClient(create_app(Settings(database_url=database_url))) as client:
+        answer = client.post("/query/semantic-threads", headers=headers, json=body)
+        assert answer.status_code == 200, answer.text
+    rows: list[dict[str, Any]] = answer.json()["data"]["result"]
+    return rows
+
+
+def test_demo_labels_its_recent_conversations_before_serving(database_url: str) -> None:
+    result = demo(database_url, "--days", "20")  # 100 conversations, fewer than LABEL_CONVERSATIONS
+    assert "of the newest 100 conversations in " in result.stderr
+    key = result.stdout.strip()
+    conversations = _threads(
+        database_url,
+        key,
+        {"select": [{"type": "aggregation", "aggregation": "countDistinct", "field": "id"}]},
+    )
+    languages = _threads(
+        database_url,
+        key,
+        {
+            "select": [
+                {"type": "field", "field": "languages"},
+                {"type": "aggregation", "aggregation": "count"},
+            ]
+        },
+    )
+    gaps = _threads(
+        database_url,
+        key,
+        {
+            "select": [{"type": "aggregation", "aggregation": "count"}],
+            "where": {"condition": {"field": "gapSummary", "operator": "isNotNull"}},
+        },
+    )
+    assert conversations[0]["countDistinct_id"] > 100  # 100 conversations, some with 2 threads
+    assert {"de", "fr", "es", "pt", "ja"} & {code for row in languages for code in row["languages"]}
+    assert gaps[0]["count"] > 0
+    # A second run reuses the labelled threads: nothing is labelled in the foreground.
+    again = demo(database_url)
+    assert "reusing its labelled threads" in again.stderr
+    assert "of the newest" not in again.stderr
+
+
+def test_demo_labels_at_most_the_newest_conversations(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(project, "LABEL_CONVERSATIONS", 10)
+    result = demo(database_url, "--days", "20")
+    assert " of the newest 10 conversations in " in result.stderr
+    assert " insights run --database-url " in result.stderr  # how to label the rest
+    labelled = _threads(
+        database_url,
+        result.stdout.strip(),
+        {"select": [{"type": "aggregation", "aggregation": "count"}], "where": _INITIAL},
+    )
+    assert labelled[0]["count"] == 10  # one initial thread per conversation
+    # The rest is in the change log the load wrote: serve's worker, following it, labels it.
+    database = open_database(database_url, read_pool_size=1)
+    try:
+        later = now_us() + 3_600_000_000  # past the queue's debounce of fresh writes
+        while insight_queue.enqueue_changes(database.writer, later):
+            pass
+        worker = Worker(database, labeller=CountingLabeller())
+        while worker.drain_once(later).claimed:
+            pass
+    finally:
+        database.dispose()
+    initial = _threads(
+        database_url,
+        result.stdout.strip(),
+        {"select": [{"type": "aggregation", "aggregation": "count"}], "where": _INITIAL},
+    )
+    # Every conversation but the support tickets (their customer/agent roles start no thread).
+    assert initial[0]["count"] == 100 - _support_tickets(database_url)
+    # A rerun leaves what is left to the worker, even a queue an interrupted serve left behind.
+    database = open_database(database_url, read_pool_size=1)
+    try:
+        insight_queue.enqueue_backlog(database.writer, "demo", None)
+    finally:
+        database.dispose()
+    again = demo(database_url)
+    assert "reusing its labelled threads" in again.stderr
+    assert "of the newest" not in again.stderr
+
+
+def test_demo_labels_nothing_when_insights_are_off(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THREADLINE_INSIGHTS", "off")
+    result = demo(database_url)
+    assert "labelled" not in result.stderr
+    assert _threads(database_url, result.stdout.strip(), {}) == []
+
+
+def test_reset_leaves_no_row_of_the_old_project_in_any_table(database_url: str) -> None:
+    demo(database_url, "--days", "20")  # loaded and labelled: vectors, subjects, queue state
+    database = open_database(database_url, read_pool_size=1)
+    try:
+        with database.writer.begin() as connection:
+            project_id = find_project(connection, "demo")
+            assert project_id is not None
+            delete_project(connection, project_id)
+        with database.reader.connect() as connection:
+            left = {
+                table.name: connection.execute(
+                    select(func.count()).where(table.c.project_id == project_id)
+                ).scalar_one()
+                for table in metadata.sorted_tables
+                if "project_id" in table.c
+            }
+        assert "thread_vectors" in left and "insight_subjects" in left
+        assert {name: count for name, count in left.items() if count} == {}
+    finally:
+        database.dispose()

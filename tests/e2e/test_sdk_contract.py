@@ -1,7 +1,8 @@
 """The official npm SDK (`@inkeep/inkeep-analytics`, pinned in sdk/package.json) against the real
 server: sdk/write_calls.mjs drives every write call, sdk/read_calls.mjs the read and delete
-calls, sdk/query_calls.mjs the query, export, property and search-statistics calls, and each
-fails on any response the SDK's zod schemas reject. Node.js and npm are required: CI installs
+calls, sdk/query_calls.mjs the query, export, property and search-statistics calls, and
+sdk/semantic_calls.mjs reads threads the insight worker labelled; each fails on any response the
+SDK's zod schemas reject. Node.js and npm are required: CI installs
 them, so their absence fails, never skips."""
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import LiveServer, _child_env, log_excerpt
 
 pytestmark = pytest.mark.e2e
 
@@ -24,10 +27,12 @@ SDK_FILES = (
     "write_calls.mjs",
     "read_calls.mjs",
     "query_calls.mjs",
+    "semantic_calls.mjs",
 )
 NODE_MAJOR = 20  # package.json "engines"
 NPM_CI_SECONDS = 300
 SCRIPT_SECONDS = 120
+INSIGHTS_RUN_SECONDS = 180  # loads the model, then labels four conversations
 
 
 def _output(stdout: str | bytes | None, stderr: str | bytes | None) -> str:
@@ -112,20 +117,15 @@ def sdk(tmp_path_factory: pytest.TempPathFactory) -> SdkWorkspace:
     return SdkWorkspace(tmp_path_factory.mktemp("sdk"))
 
 
-@pytest.mark.parametrize("script", ["write_calls.mjs", "read_calls.mjs", "query_calls.mjs"])
-def test_official_sdk_calls(sdk: SdkWorkspace, live_server: LiveServer, script: str) -> None:
-    node, sdk_dir = sdk.install()
-    env = {
-        **os.environ,
-        "THREADLINE_URL": live_server.base_url,
-        "THREADLINE_WEB_KEY": live_server.create_key("web"),
-        "THREADLINE_API_KEY": live_server.create_key("api"),
-    }
+def _run_node(
+    node: str, sdk_dir: Path, script: str, env: dict[str, str], server: LiveServer
+) -> str:
+    """Runs one SDK script; fails the test unless it exits 0 with no failed check."""
     try:
         result = subprocess.run(
             [node, script],
             cwd=sdk_dir,
-            env=env,
+            env={**os.environ, **env},
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -135,10 +135,63 @@ def test_official_sdk_calls(sdk: SdkWorkspace, live_server: LiveServer, script: 
     except subprocess.TimeoutExpired as exc:
         pytest.fail(
             f"{script} did not finish within {SCRIPT_SECONDS} s.\n"
-            f"{_output(exc.stdout, exc.stderr)}\n--- server log ---\n{live_server.log}"
+            f"{_output(exc.stdout, exc.stderr)}\n--- server log ---\n{server.log}"
         )
     assert result.returncode == 0, (
         f"{script} exited with {result.returncode}.\n"
-        f"{_output(result.stdout, result.stderr)}\n--- server log ---\n{live_server.log}"
+        f"{_output(result.stdout, result.stderr)}\n--- server log ---\n{server.log}"
     )
     assert result.stdout.rstrip().endswith(" 0 failed"), result.stdout
+    return result.stdout
+
+
+@pytest.mark.parametrize("script", ["write_calls.mjs", "read_calls.mjs", "query_calls.mjs"])
+def test_official_sdk_calls(sdk: SdkWorkspace, live_server: LiveServer, script: str) -> None:
+    node, sdk_dir = sdk.install()
+    env = {
+        "THREADLINE_URL": live_server.base_url,
+        "THREADLINE_WEB_KEY": live_server.create_key("web"),
+        "THREADLINE_API_KEY": live_server.create_key("api"),
+    }
+    _run_node(node, sdk_dir, script, env, live_server)
+
+
+@pytest.fixture
+def server_without_worker(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """A server whose insight worker is off: the test labels with `threadline insights run`,
+    so the threads exist exactly when it says (no polling, no race with a child worker)."""
+    server = LiveServer(database_url, tmp_path, env={"THREADLINE_INSIGHTS": "off"})
+    try:
+        server.wait_until_healthy()
+    except BaseException:
+        server.kill()
+        raise
+    yield server
+    server.stop_cleanly()
+
+
+def test_official_sdk_reads_labelled_semantic_threads(
+    sdk: SdkWorkspace, server_without_worker: LiveServer
+) -> None:
+    """Conversations logged through the SDK, labelled by `threadline insights run` beside the
+    running server, read back through querySemanticThreads (semantic_calls.mjs)."""
+    server = server_without_worker
+    node, sdk_dir = sdk.install()
+    env = {"THREADLINE_URL": server.base_url, "THREADLINE_API_KEY": server.create_key("api")}
+    _run_node(node, sdk_dir, "semantic_calls.mjs", {**env, "THREADLINE_SDK_PHASE": "log"}, server)
+    command = ["insights", "run", "--project", "docs", "--database-url", server.database_url]
+    labelled = subprocess.run(
+        [sys.executable, "-m", "threadline", *command],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        cwd=server.workdir,
+        env=_child_env(),
+        timeout=INSIGHTS_RUN_SECONDS,
+        check=False,
+    )
+    assert labelled.returncode == 0, _output(labelled.stdout, labelled.stderr)
+    assert "4 conversations, 4 threads labelled, 0 failed" in labelled.stderr, (
+        f"{_output(labelled.stdout, labelled.stderr)}\n{log_excerpt(server.log)}"
+    )
+    _run_node(node, sdk_dir, "semantic_calls.mjs", {**env, "THREADLINE_SDK_PHASE": "check"}, server)

@@ -25,6 +25,7 @@ from threadline.demo.corpus import (
     TOPICS,
     Page,
 )
+from threadline.demo.scripts import SCRIPT_TOPICS, SCRIPTS, script_weights
 from threadline.demo.shape import DAY_US, Clock, Shape, Zipf
 
 # (type, entity, weight in % of all events). Conversation events carry a conversationId, message
@@ -71,11 +72,18 @@ class Conversation:
     integration: int  # index in corpus.INTEGRATIONS
     topic: int  # index in corpus.TOPICS
     variant: int  # picks the question wordings, so conversations on one topic differ
+    script: int  # index in scripts.SCRIPTS, or -1: the topic's own questions and answers
     times: tuple[int, ...]  # each message's created_at (µs): user, assistant, user, ...
 
     @property
     def turns(self) -> int:
         return len(self.times) // 2
+
+    def is_weak(self, turn: int) -> bool:
+        """Whether this turn's answer is a gap or a "not supported": it draws thumbs down."""
+        if self.script >= 0:
+            return SCRIPTS[self.script].turns[turn].weak
+        return not TOPICS[self.topic].documented
 
 
 @dataclasses.dataclass(slots=True)
@@ -189,6 +197,10 @@ def _queries(rng: random.Random, count: int) -> list[SearchQuery]:
     return queries[: max(1, min(count, len(queries)))]
 
 
+_SCRIPT_WEIGHTS = script_weights()
+_TOPIC_SHARE = 1 - sum(_SCRIPT_WEIGHTS)
+
+
 def _conversations(
     rng: random.Random, shape: Shape, clock: Clock, user_zipf: Zipf
 ) -> list[Conversation]:
@@ -197,12 +209,18 @@ def _conversations(
     owners = user_zipf.draw(rng, count)
     integrations = rng.choices(range(len(INTEGRATIONS)), [i.weight for i in INTEGRATIONS], k=count)
     topics = Zipf(len(TOPICS), 0.8).draw(rng, count)
-    turns = rng.choices((1, 2, 3, 4, 5), weights=(45, 30, 15, 7, 3), k=count)
+    # Scripted conversations are mostly one or two turns; these keep ~half single-turn overall.
+    turns = rng.choices((1, 2, 3, 4, 5), weights=(30, 35, 20, 10, 5), k=count)
+    scripts = rng.choices(range(-1, len(SCRIPTS)), [_TOPIC_SHARE, *_SCRIPT_WEIGHTS], k=count)
     last = shape.end_us - 1000
     conversations = []
     for index, start in enumerate(starts):
         times = []
         at = start
+        script = scripts[index]
+        if script >= 0:
+            topics[index] = SCRIPT_TOPICS[script]
+            turns[index] = len(SCRIPTS[script].turns)
         for _ in range(turns[index]):
             times.append(min(at, last))
             at += rng.randrange(3_000, 20_000) * 1000  # the answer streams in
@@ -215,6 +233,7 @@ def _conversations(
                 integration=integrations[index],
                 topic=topics[index],
                 variant=rng.randrange(1 << 16),
+                script=script,
                 times=tuple(times),
             )
         )
@@ -224,8 +243,8 @@ def _conversations(
 def _feedback(
     rng: random.Random, shape: Shape, conversations: list[Conversation]
 ) -> list[Feedback]:
-    """Thumbs on distinct assistant messages: ~70% up overall, more down where the docs have a
-    gap (Topic.documented), a reason with every thumbs down."""
+    """Thumbs on distinct assistant messages: ~70% up overall, mostly down on gap and "not
+    supported" answers (Conversation.is_weak), a reason with every thumbs down."""
     answers = list(itertools.accumulate(c.turns for c in conversations))  # answers up to each
     total = answers[-1] if answers else 0
     rated = sorted(rng.sample(range(total), min(shape.feedback, total)))
@@ -238,7 +257,7 @@ def _feedback(
             conversation.times[2 * turn + 1] + rng.randrange(5_000, 180_000) * 1000,
             shape.end_us - 1000,
         )
-        positive = rng.random() < (0.75 if TOPICS[conversation.topic].documented else 0.35)
+        positive = rng.random() < (0.25 if conversation.is_weak(turn) else 0.8)
         reason = None
         if not positive:
             label, comments = rng.choice(NEGATIVE_REASONS)

@@ -19,6 +19,7 @@ from threadline.demo.generate import (
     message_id,
     new_id,
 )
+from threadline.demo.scripts import SCRIPTS, TOPIC_INDEX
 
 _json = msgspec.json.Encoder()
 WIDGET_VERSION = "0.5.119"
@@ -85,6 +86,12 @@ def _answer(topic: Topic, variant: int, turn: int) -> str:
     return f"You're welcome! Ask me anything else about {topic.name}."
 
 
+def _cites(topic: Topic, turn: int) -> bool:
+    """First answers cite the topic's pages, and so do follow-up answers where the docs cover
+    them (an uncited answer reads as a knowledge gap); "you're welcome" cites nothing."""
+    return turn == 0 or (topic.documented and turn <= len(topic.follow_ups))
+
+
 class RowMaker:
     """Rows of one dataset for one project whose integrations' ids are `integration_ids`
     (in the order of corpus.INTEGRATIONS)."""
@@ -97,6 +104,18 @@ class RowMaker:
             _text({"identificationType": "COOKIED", "userId": user}) for user in dataset.users
         ]
         self.links = [_links(topic) for topic in TOPICS]
+        # Each scripted turn's (question, answer, links), looked up by (script, turn).
+        self.scripted = [
+            [
+                (
+                    turn.question,
+                    turn.answer,
+                    None if turn.cites is None else self.links[TOPIC_INDEX[turn.cites]],
+                )
+                for turn in script.turns
+            ]
+            for script in SCRIPTS
+        ]
         self._event_properties: dict[tuple[int, int, int], str] = {}
 
     def conversations(self) -> Iterator[tuple[Any, ...]]:
@@ -111,7 +130,7 @@ class RowMaker:
                 integration.conversation_type,
                 f"{40_000 + index}" if ticket else None,
                 f"https://acme.zendesk.com/agent/tickets/{40_000 + index}" if ticket else None,
-                _text({"source": integration.source, "topic": topic.name}),
+                self._properties(c.script, integration.source, topic.name),
                 self.user_properties[c.user],
                 _text([topic.section.lower()]),
                 c.turns,
@@ -125,21 +144,37 @@ class RowMaker:
         for index, c in enumerate(self.dataset.conversations):
             integration = INTEGRATIONS[c.integration]
             topic = TOPICS[c.topic]
+            scripted = self.scripted[c.script] if c.script >= 0 else None
             for position, at in enumerate(c.times):
                 turn, answered = divmod(position, 2)
+                if scripted is not None:
+                    question, answer, cited = scripted[turn]
+                    content = answer if answered else question
+                    links = cited if answered else None
+                else:
+                    content = (
+                        _answer(topic, c.variant, turn)
+                        if answered
+                        else _question(topic, c.variant, turn)
+                    )
+                    links = self.links[c.topic] if answered and _cites(topic, turn) else None
                 yield (
                     self.project_id,
                     c.id,
                     message_id(index, position, at),
                     position,
                     integration.assistant_role if answered else integration.user_role,
-                    _answer(topic, c.variant, turn)
-                    if answered
-                    else _question(topic, c.variant, turn),
-                    self.links[c.topic] if answered and turn == 0 else None,
+                    content,
+                    links,
                     at,
                     at,
                 )
+
+    def _properties(self, script: int, source: str, topic: str) -> str:
+        properties = {"source": source, "topic": topic}
+        if script >= 0:  # what the widget reports as the page's language
+            properties["language"] = SCRIPTS[script].language
+        return _text(properties)
 
     def feedback(self) -> Iterator[tuple[Any, ...]]:
         conversations = self.dataset.conversations

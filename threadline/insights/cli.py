@@ -7,12 +7,16 @@ import logging
 import signal
 import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from threadline.config import Settings, settings_from_env
 from threadline.timestamps import to_us
+
+if TYPE_CHECKING:
+    from threadline.insights.llm import LlmConfig
+    from threadline.insights.worker import Progress
 
 
 def _database_option(command: click.decorators.FC) -> click.decorators.FC:
@@ -69,26 +73,10 @@ def _since(value: str | None) -> int | None:
 def run(database_url: str | None, project: str | None, since: str | None, **llm_flags: Any) -> None:
     """Label a backlog now, with a progress bar. Safe to re-run: unchanged threads are skipped."""
     from threadline.insights.llm import LlmConfig
-    from threadline.insights.run import run_backlog
 
     settings = _settings(database_url, llm_flags)
     llm = LlmConfig.from_settings(settings)
-    since_us = _since(since)
-    with click.progressbar(
-        length=0, label="conversations", file=click.get_text_stream("stderr")
-    ) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - bar.pos)
-
-        result = run_backlog(
-            settings.database_url,
-            project=project,
-            since_us=since_us,
-            progress=progress,
-            llm=llm,
-        )
+    result = label_backlog(settings.database_url, project=project, since_us=_since(since), llm=llm)
     click.echo(
         f"{result.claimed} conversations, {result.threads_labelled} threads labelled, "
         f"{result.failed} failed (queued for a retry)",
@@ -99,6 +87,25 @@ def run(database_url: str | None, project: str | None, since: str | None, **llm_
             f"LLM: {result.llm_labelled} threads labelled, {result.llm_fallbacks} labelled "
             "locally instead (errors, rate limit or daily cap)",
             err=True,
+        )
+
+
+def label_backlog(
+    database_url: str, *, project: str | None, since_us: int | None, llm: LlmConfig | None = None
+) -> Progress:
+    """A backlog run with a progress bar on stderr (also what `threadline demo` runs)."""
+    from threadline.insights.run import run_backlog
+
+    with click.progressbar(
+        length=0, label="labelling conversations", file=click.get_text_stream("stderr")
+    ) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        return run_backlog(
+            database_url, project=project, since_us=since_us, progress=progress, llm=llm
         )
 
 

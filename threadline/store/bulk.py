@@ -21,10 +21,14 @@ from threadline.store.tables import (
     events,
     feedback,
     idempotency_keys,
+    insight_subjects,
+    insights_queue,
     integrations,
     messages,
+    project_settings,
     projects,
     semantic_threads,
+    thread_vectors,
 )
 
 _BATCH = 50_000
@@ -107,6 +111,12 @@ def bulk_writer(database: Database) -> Iterator[BulkWriter]:
 
 # Children before parents, for deleting a project.
 _PROJECT_TABLES = (
+    # The insight pipeline's own state of the project (tests/demo checks every table with a
+    # project_id is here: a --reset must not leave vectors, subjects or a queue behind).
+    thread_vectors,
+    insight_subjects,
+    insights_queue,
+    project_settings,
     semantic_threads,
     idempotency_keys,
     events,
@@ -125,6 +135,27 @@ def find_project(connection: Connection, name: str) -> str | None:
 def event_count(connection: Connection, project_id: str) -> int:
     query = select(func.count()).select_from(events).where(events.c.project_id == project_id)
     return int(connection.execute(query).scalar() or 0)
+
+
+def has_threads(connection: Connection, project_id: str) -> bool:
+    """Whether the insight pipeline has labelled any of the project's conversations."""
+    query = select(semantic_threads.c.id).where(semantic_threads.c.project_id == project_id)
+    return connection.execute(query.limit(1)).first() is not None
+
+
+def newest_updates_since(connection: Connection, project_id: str, newest: int) -> int | None:
+    """The updated_at of the project's `newest`-th most recently updated conversation (None
+    when it has fewer): labelling from there on covers at most `newest` conversations."""
+    c = conversations.c
+    query = (
+        select(c.updated_at)
+        .where(c.project_id == project_id)
+        .order_by(c.updated_at.desc())
+        .offset(newest - 1)
+        .limit(1)
+    )
+    found = connection.execute(query).scalar()
+    return None if found is None else int(found)
 
 
 def delete_project(connection: Connection, project_id: str) -> None:
