@@ -3,6 +3,7 @@ block a normal write, and every one of them is closed once its deadline passes."
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import LiveServer, log_excerpt
+from threadline.protocol import MAX_HEAD_BYTES
 
 pytestmark = pytest.mark.e2e
 
@@ -104,3 +106,31 @@ def test_slow_sockets_hold_no_write_slot_and_are_closed_after_their_deadline(
             sock.close()
     server.stop_cleanly()
     assert " ERROR " not in server.log and "Traceback" not in server.log, log_excerpt(server.log)
+
+
+def _head_with(header_bytes: int) -> bytes:
+    """A GET /health whose header lines (of 64 bytes each) add up to `header_bytes`."""
+    lines = b"".join(b"X-Filler-%06d: %s\r\n" % (n, b"v" * 46) for n in range(header_bytes // 64))
+    return b"GET /health HTTP/1.1\r\nHost: threadline\r\n" + lines + b"\r\n"
+
+
+def test_a_head_past_its_bound_is_refused_and_one_within_it_answered(server: LiveServer) -> None:
+    with _connect(server) as sock:
+        # Sent in pieces, as a client streaming header lines would (uvicorn kept every one).
+        huge = _head_with(4 * MAX_HEAD_BYTES)
+        try:
+            for start in range(0, len(huge), 16 * 1024):
+                sock.sendall(huge[start : start + 16 * 1024])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # closed once refused: the answer is already on its way
+        answer = _read_to_eof(sock)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert b"connection: close" in head.lower()
+    assert b"content-type: application/problem+json" in head.lower()
+    problem = json.loads(body)
+    assert (problem["status"], problem["code"]) == (431, "request_header_fields_too_large")
+    assert problem["instance"] == "/health" and problem["requestId"].startswith("req_")
+    with _connect(server) as sock:
+        sock.sendall(_head_with(MAX_HEAD_BYTES - 1024))
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
