@@ -121,9 +121,14 @@ class Probe:
         status = Path(f"/proc/{self.server.process.pid}/status").read_text()
         return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
 
+    def reset_peak_rss(self) -> None:
+        """Starts the server's VmHWM afresh (Linux: clear_refs 5), so each step has its own."""
+        Path(f"/proc/{self.server.process.pid}/clear_refs").write_text("5")
+
     def check(self, step: str, passed: bool, figure: str) -> None:
+        figure += f"; peak RSS {self.server.peak_rss_mb():.0f} MB"
         self.results.append((step, passed, figure))
-        print(f"{'PASS' if passed else 'FAIL'} | {step} | {figure}", flush=True)
+        print(f"| {'PASS' if passed else 'FAIL'} | {step} | {figure} |", flush=True)
 
     # -- dashboard sessions --------------------------------------------------------------
 
@@ -190,24 +195,37 @@ def _p99(samples: list[float]) -> float:
 
 
 def step_a(p: Probe) -> None:
-    """Start an export, read 64 KB, close the socket; twice; then an export must answer 200."""
-    for _ in range(2):
-        with p.raw() as sock:
-            sock.sendall(p.head("POST", "/query/events/export", p.api_key, 2) + b"{}")
-            received = 0
-            while received < 64 * 1024:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                received += len(chunk)
+    """Start an export, read 64 KB, close the socket; twice, and a dashboard download once;
+    then an export must answer 200."""
+    api = p.head("POST", "/query/events/export", p.api_key, 2) + b"{}"
+    received = [_read_and_close(p, api), _read_and_close(p, api)]
+    cookies, _ = p.sign_in()
+    download = (
+        "GET /dashboard/export/events.csv?range=90d HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Cookie: {_cookie_header(cookies)}\r\n\r\n"
+    )
+    received.append(_read_and_close(p, download.encode()))
     running = _wait_exports_idle(p)
     answer = p.post("/query/events/export", p.api_key, {"where": _type_is("probe_formula")})
     p.check(
-        "a export slots after 2 cancelled downloads",
+        "a export slots after 3 cancelled downloads",
         answer.status == 200 and running == 0,
-        f"read {received} B then closed, twice; exports running after: {running}; "
-        f"next export {answer.status}",
+        f"read {', '.join(str(r) for r in received)} B (API, API, dashboard) then closed; "
+        f"exports running after: {running}; next export {answer.status}",
     )
+
+
+def _read_and_close(p: Probe, request: bytes) -> int:
+    """Sends `request`, reads 64 KB of its answer and closes the socket: bytes read."""
+    received = 0
+    with p.raw() as sock:
+        sock.sendall(request)
+        while received < 64 * 1024:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += len(chunk)
+    return received
 
 
 def _wait_exports_idle(p: Probe, seconds: float = 5) -> int:
@@ -242,13 +260,10 @@ def step_b(p: Probe) -> None:
         while not stop.is_set():
             hammered.append(p.post("/conversations", p.web_key, full).seconds)
 
-    writes: list[float] = []
+    idle = _other_writes(p)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         running = pool.submit(hammer)
-        for n in range(200):
-            event = {"entityType": "search", "type": "probe_other", "searchQuery": f"q{n}"}
-            answer = p.post("/events", p.other_key, event)
-            writes.append(answer.seconds if answer.status == 200 else float("inf"))
+        writes = _other_writes(p)
         stop.set()
         running.result()
     p99 = _p99(writes)
@@ -260,9 +275,18 @@ def step_b(p: Probe) -> None:
         f"{statistics.median(t.seconds for t in tiny) * 1000:.0f} ms, answers "
         f"{len(tiny[0].body)} B; while {len(hammered)} full re-posts ran "
         f"(median {statistics.median(hammered or [0]) * 1000:.0f} ms): another project's "
-        f"200 writes p99 {p99 * 1000:.0f} ms; RSS {p.rss_mb():.0f} MB, "
-        f"peak {p.server.peak_rss_mb():.0f} MB",
+        f"200 writes p99 {p99 * 1000:.0f} ms (idle: {_p99(idle) * 1000:.0f} ms)",
     )
+
+
+def _other_writes(p: Probe, count: int = 200) -> list[float]:
+    """Seconds each of `count` single writes of another project took, one at a time."""
+    seconds = []
+    for n in range(count):
+        event = {"entityType": "search", "type": "probe_other", "searchQuery": f"q{n}"}
+        answer = p.post("/events", p.other_key, event)
+        seconds.append(answer.seconds if answer.status == 200 else float("inf"))
+    return seconds
 
 
 # -- (c) slow bodies and slow heads ----------------------------------------------------------
@@ -376,7 +400,7 @@ def step_e(p: Probe) -> None:
         f"alone {alone.status} in {alone.seconds:.1f} s; three at once "
         f"{', '.join(str(a.status) for a in together)} in "
         f"{', '.join(f'{a.seconds:.1f}' for a in together)} s (timeout {timeout:.0f} s, "
-        f"2 at once); peak RSS {peak:.0f} MB",
+        "2 at once)",
     )
 
 
@@ -681,7 +705,7 @@ def step_v(p: Probe) -> None:
     cookies, _ = p.sign_in()
     largest = p.request(
         "GET",
-        "/dashboard/export/events.csv?period=all",
+        "/dashboard/export/events.csv?range=90d",
         headers={"Cookie": _cookie_header(cookies)},
         timeout=300,
     )
@@ -697,8 +721,7 @@ def step_v(p: Probe) -> None:
         f"members to /batch {batch[0]}, /health max {batch[1] * 1000:.0f} ms; 1.9 MB property "
         f"{wrote}, its json export {export.status} {len(export.body) / 1e6:.1f} MB in "
         f"{export.seconds:.2f} s; dashboard events.csv {largest.status} "
-        f"{len(largest.body) / 1e6:.1f} MB in {largest.seconds:.1f} s; peak RSS "
-        f"{p.server.peak_rss_mb():.0f} MB",
+        f"{len(largest.body) / 1e6:.1f} MB in {largest.seconds:.1f} s",
     )
 
 
@@ -722,7 +745,7 @@ STEPS: dict[str, Callable[[Probe], None]] = {
 
 
 @contextlib.contextmanager
-def running_probe(kind: str, events: int, workdir: Path) -> Iterator[Probe]:
+def running_probe(kind: str, events: int, analytics: str, workdir: Path) -> Iterator[Probe]:
     database = servers.Database(kind, workdir, "threadline_probe")
     try:
         engines = open_database(database.url)
@@ -736,9 +759,12 @@ def running_probe(kind: str, events: int, workdir: Path) -> Iterator[Probe]:
         log = workdir / "server.log"
         command = [sys.executable, "-m", "threadline", "serve", "--port", str(servers.free_port())]
         command += ["--database-url", database.url, "--log-level", "info"]
-        server = Server(command, int(command[5]), log, LIMITS)
+        server = Server(
+            command, int(command[5]), log, {**LIMITS, "THREADLINE_ANALYTICS": analytics}
+        )
         try:
-            _wait_columnar(server)
+            if analytics == "columnar":
+                _wait_columnar(server)
             yield Probe(server, api_key, web.secret, other.secret, log)
         finally:
             server.stop()
@@ -760,15 +786,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--analytics", choices=("columnar", "off"), default="columnar")
     parser.add_argument("--only", default=",".join(STEPS), help="steps to run, e.g. a,f,k")
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="threadline-probe-") as workdir,
-        running_probe(args.database, args.events, Path(workdir)) as probe,
+        running_probe(args.database, args.events, args.analytics, Path(workdir)) as probe,
     ):
-        print(f"{args.database}, {args.events} events, settings {LIMITS}\n")
+        print(f"{args.database}, {args.events} events, analytics {args.analytics}, {LIMITS}\n")
         print("| result | step | figure |\n|---|---|---|")
         for name in args.only.split(","):
+            probe.reset_peak_rss()
             try:
                 STEPS[name](probe)
             except Exception as error:  # a step that crashes is a failed step

@@ -29,8 +29,8 @@ log = logging.getLogger("threadline.requests")
 
 # The most bytes of request line and headers one request may send: twice what nginx accepts
 # by default (large_client_header_buffers 4 8k), so nothing a proxy passes is refused here.
-# Counted from the read after the one in which the head began, so a head may in fact reach
-# this plus one read (asyncio reads at most 256 KiB at a time) before it is refused.
+# Counted in the reads that hold nothing but the head, so a head may in fact reach this plus
+# two reads (asyncio reads at most 256 KiB at a time) before it is refused.
 MAX_HEAD_BYTES = 64 * 1024
 _INSTANCE_CHARS = 1024
 
@@ -44,7 +44,8 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._head_deadline: asyncio.TimerHandle | None = None
         self._in_head = False  # between a request's first byte and the end of its headers
-        self._head_bytes = 0
+        self._head_bytes = 0  # of the head being read, in reads that held nothing else
+        self._messages = 0  # requests begun on this connection
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -55,17 +56,21 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        # Only reads that start inside a head are counted: the read in which a head begins may
-        # also end the previous request's body, so its share of the head is unknown.
-        counted = self._in_head
+        message, was_in_head = self._messages, self._in_head
         super().data_received(data)
-        if counted and self._in_head and not self.transport.is_closing():
+        if not self._in_head or self.transport.is_closing():
+            return
+        # Only a read that was all one head is counted. A read in which a head began may also
+        # hold the requests before it (pipelined, or the previous body's end): its share of
+        # the head is unknown, and at most one read.
+        if was_in_head and self._messages == message:
             self._head_bytes += len(data)
             if self._head_bytes > MAX_HEAD_BYTES:
                 self._head_too_large()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._messages += 1
         self._in_head = True
         self._head_bytes = 0
 
