@@ -49,6 +49,7 @@ LIMITS = {
     "THREADLINE_BODY_TIMEOUT_SECONDS": "3",
     "THREADLINE_QUERY_TIMEOUT_SECONDS": "5",
     "THREADLINE_MAX_CONCURRENT_QUERIES": "2",
+    "THREADLINE_EXPORT_SEND_TIMEOUT_SECONDS": "3",
     "THREADLINE_TRUSTED_PROXIES": "127.0.0.1",
     "THREADLINE_INSIGHTS": "off",
 }
@@ -212,6 +213,35 @@ def step_a(p: Probe) -> None:
         answer.status == 200 and running == 0,
         f"read {', '.join(str(r) for r in received)} B (API, API, dashboard) then closed; "
         f"exports running after: {running}; next export {answer.status}",
+    )
+
+
+def step_a2(p: Probe) -> None:
+    """Two exports whose clients read 64 KB and then nothing, connected; then a third export."""
+    stalled = []
+    for _ in range(2):
+        sock = p.raw()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(p.head("POST", "/query/events/export", p.api_key, 2) + b"{}")
+        sock.recv(65536)
+        stalled.append(sock)
+    try:
+        body = {"where": _type_is("probe_formula")}
+        at_once = p.post("/query/events/export", p.api_key, body).status
+        deadline = time.monotonic() + 3 + 10
+        later = at_once
+        while later != 200 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            later = p.post("/query/events/export", p.api_key, body).status
+        waited = 13 - (deadline - time.monotonic())
+    finally:
+        for sock in stalled:
+            sock.close()
+    p.check(
+        "a2 export slots held by clients that stop reading",
+        later == 200,
+        f"third export at once {at_once}, then {later} after {waited:.1f} s "
+        "(THREADLINE_EXPORT_SEND_TIMEOUT_SECONDS 3)",
     )
 
 
@@ -727,6 +757,7 @@ def step_v(p: Probe) -> None:
 
 STEPS: dict[str, Callable[[Probe], None]] = {
     "a": step_a,
+    "a2": step_a2,
     "f": step_f,
     "g": step_g,
     "h": step_h,
