@@ -23,6 +23,7 @@ import gzip
 import http.client
 import io
 import re
+import select
 import socket
 import statistics
 import sys
@@ -49,7 +50,7 @@ LIMITS = {
     "THREADLINE_BODY_TIMEOUT_SECONDS": "3",
     "THREADLINE_QUERY_TIMEOUT_SECONDS": "5",
     "THREADLINE_MAX_CONCURRENT_QUERIES": "2",
-    "THREADLINE_EXPORT_SEND_TIMEOUT_SECONDS": "3",
+    "THREADLINE_SEND_TIMEOUT_SECONDS": "3",
     "THREADLINE_TRUSTED_PROXIES": "127.0.0.1",
     "THREADLINE_INSIGHTS": "off",
 }
@@ -241,7 +242,47 @@ def step_a2(p: Probe) -> None:
         "a2 export slots held by clients that stop reading",
         later == 200,
         f"third export at once {at_once}, then {later} after {waited:.1f} s "
-        "(THREADLINE_EXPORT_SEND_TIMEOUT_SECONDS 3)",
+        "(THREADLINE_SEND_TIMEOUT_SECONDS 3)",
+    )
+
+
+def step_r(p: Probe) -> None:
+    """200 web-key GETs of a 500-message conversation (a 4 MB answer) that read nothing: the
+    server must stay responsive and hand back its memory, or drop them (send deadline)."""
+    conv = f"probe-read-{uuid.uuid4().hex[:8]}"
+    p.post("/conversations", p.web_key, _conversation(conv, 500, "u-read", size=3_900))
+    before = p.rss_mb()
+    request = (
+        f"GET /conversations/{conv} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {p.web_key}\r\n\r\n"
+    ).encode()
+    stalled = []
+    for _ in range(200):
+        sock = p.raw()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(request)
+        stalled.append(sock)
+    timeout = float(LIMITS["THREADLINE_SEND_TIMEOUT_SECONDS"])
+    poller = select.poll()
+    for sock in stalled:
+        poller.register(sock, select.POLLERR | select.POLLHUP)
+    dropped: set[int] = set()
+    deadline = time.monotonic() + timeout + 5
+    while len(dropped) < len(stalled) and time.monotonic() < deadline:
+        dropped.update(fd for fd, _ in poller.poll(500))
+    held = p.rss_mb()
+    health = p.request("GET", "/health")
+    write = p.post(
+        "/events", p.other_key, {"entityType": "search", "type": "r", "searchQuery": "r"}
+    )
+    for sock in stalled:
+        sock.close()
+    p.check(
+        "r clients that stop reading 4 MB answers",
+        health.status == 200 and write.status == 200 and held - before < 300,
+        f"RSS {before:.0f} -> {held:.0f} MB with 200 stalled readers, {len(dropped)} reset "
+        f"after {timeout:.0f} s; /health {health.seconds * 1000:.0f} ms, a write "
+        f"{write.status} in {write.seconds * 1000:.0f} ms",
     )
 
 
@@ -768,6 +809,7 @@ STEPS: dict[str, Callable[[Probe], None]] = {
     "j": step_j,
     "b": step_b,
     "e": step_e,
+    "r": step_r,
     "v": step_v,
 }
 

@@ -88,7 +88,7 @@ def test_clients_that_stop_reading_lose_their_slot_after_the_send_timeout(
     database_url: str, api_headers: dict[str, str], db: Database
 ) -> None:
     settings = Settings(
-        database_url=database_url, max_concurrent_exports=LIMIT, export_send_timeout_seconds=0.2
+        database_url=database_url, max_concurrent_exports=LIMIT, send_timeout_seconds=0.2
     )
     store_events(db)
     headers = {**api_headers, "Content-Type": "application/json"}

@@ -4,6 +4,7 @@ block a normal write, and every one of them is closed once its deadline passes."
 from __future__ import annotations
 
 import json
+import select
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -152,3 +153,53 @@ def test_pipelined_requests_are_not_counted_as_one_head(server: LiveServer) -> N
             answered += (tail + chunk).count(marker)
             tail = chunk[-(len(marker) - 1) :]
     assert answered == requests
+
+
+@pytest.fixture
+def big_answers(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """A server whose conversations may hold 2,000 messages, and a short send deadline."""
+    server = LiveServer(
+        database_url,
+        tmp_path,
+        env={
+            "THREADLINE_SEND_TIMEOUT_SECONDS": str(DEADLINE_SECONDS),
+            "THREADLINE_MAX_MESSAGES_PER_CONVERSATION": "2000",
+        },
+    )
+    try:
+        server.wait_until_healthy()
+    except BaseException:
+        server.kill()
+        raise
+    yield server
+    server.stop_cleanly()
+
+
+def test_a_client_that_stops_reading_an_answer_is_dropped(big_answers: LiveServer) -> None:
+    key = big_answers.create_key("api")
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    with big_answers.client(timeout=SOCKET_WAIT) as client:
+        for post in range(4):  # ~1.6 MB each: an answer of ~13 MB, past every socket buffer
+            messages = [
+                {"id": f"m{post}-{n}", "role": "user", "content": "x" * 4000} for n in range(400)
+            ]
+            body = {"id": "big", "type": "openai", "messages": messages}
+            assert client.post("/conversations", json=body, headers=headers).status_code == 200
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(SOCKET_WAIT)
+    with sock:
+        sock.connect(("127.0.0.1", big_answers.port))
+        sock.sendall(
+            b"GET /conversations/big HTTP/1.1\r\nHost: threadline\r\n"
+            b"Authorization: Bearer " + key.encode() + b"\r\n\r\n"
+        )
+        # Read nothing; the server resets the connection once the deadline passes.
+        poller = select.poll()
+        poller.register(sock, select.POLLERR | select.POLLHUP)
+        events = poller.poll(SOCKET_WAIT * 1000)
+        assert events, f"still connected after {SOCKET_WAIT} s without reading"
+        with pytest.raises(ConnectionResetError):
+            while sock.recv(1 << 20):
+                pass
+    assert "dropped a connection that took no data" in big_answers.log

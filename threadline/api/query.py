@@ -93,7 +93,7 @@ async def export_response(
         raise
     # From here the response owns the slot and the export, and ends both however it ends.
     return CsvResponse(
-        started, slot, filename=filename, send_timeout=ctx.settings.export_send_timeout_seconds
+        started, slot, filename=filename, send_timeout=ctx.settings.send_timeout_seconds
     )
 
 
