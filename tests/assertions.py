@@ -18,6 +18,7 @@ TITLES = {
     405: ("Method Not Allowed", "method_not_allowed"),
     408: ("Request Timeout", "request_timeout"),
     413: ("Payload Too Large", "payload_too_large"),
+    431: ("Request Header Fields Too Large", "request_header_fields_too_large"),
     422: ("Unprocessable Entity", "unprocessable_entity"),
     429: ("Too Many Requests", "too_many_requests"),
     500: ("Internal Server Error", "internal_server_error"),

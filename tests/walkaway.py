@@ -7,7 +7,10 @@ a receive() and send() of their own, the two ways a server reports a client that
   body chunk was sent (Starlette then cancels the streaming task);
 - "oserror": ASGI 2.4: send() raises OSError on the body chunk after the first one;
 - "early": ASGI 2.3, `http.disconnect` as soon as the request was read (a download cancelled
-  before its first byte).
+  before its first byte);
+- "stall": ASGI 2.3, the client stays connected but reads nothing after the first chunk
+  (a paused download, or an attacker): send() never returns, nor does receive(). The app must
+  end the response itself; STALL_WAIT bounds the wait, so a test fails rather than hangs.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ from starlette.requests import ClientDisconnect
 from starlette.testclient import TestClient
 from starlette.types import Message
 
-WalkAway = Literal["disconnect", "oserror", "early"]
+from threadline.errors import ResponseCut
+
+WalkAway = Literal["disconnect", "oserror", "early", "stall"]
+STALL_WAIT = 10.0  # seconds
 # The ways to leave after reading the first chunk.
 WAYS: tuple[WalkAway, ...] = ("disconnect", "oserror")
 
@@ -70,6 +76,8 @@ async def _walk_away(
         if not request_sent:
             request_sent = True
             return {"type": "http.request", "body": body, "more_body": False}
+        if way == "stall":
+            await anyio.sleep_forever()
         if way != "early":
             await first_chunk_sent.wait()
         return {"type": "http.disconnect"}
@@ -83,13 +91,21 @@ async def _walk_away(
             return
         if first_chunk_sent.is_set() and way == "oserror":
             raise OSError("Broken pipe")
+        if first_chunk_sent.is_set() and way == "stall":
+            await anyio.sleep_forever()  # a socket whose buffers are full
         visit.body += message.get("body", b"")
         visit.body_chunks += 1
         first_chunk_sent.set()
 
-    # What a server swallows for a client that is gone.
-    with contextlib.suppress(OSError, ClientDisconnect):
+    # What a server swallows for a client that is gone (a cut response: it drops the
+    # connection).
+    with (
+        anyio.move_on_after(STALL_WAIT) as waited,
+        contextlib.suppress(OSError, ClientDisconnect, ResponseCut),
+    ):
         await client.app(scope, receive, send)
+    if waited.cancel_called:
+        raise AssertionError(f"the app was still answering after {STALL_WAIT} s")
     return visit
 
 

@@ -137,7 +137,7 @@ def _serve(settings: Settings, *, also: str = "") -> None:
     import uvicorn
 
     from threadline.app import create_app
-    from threadline.protocol import with_head_timeout
+    from threadline.protocol import with_deadlines
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -161,10 +161,13 @@ def _serve(settings: Settings, *, also: str = "") -> None:
             # Off: uvicorn's own parsing would trust 127.0.0.1 by default. create_app applies
             # X-Forwarded-* from THREADLINE_TRUSTED_PROXIES only (docs/dashboard.md).
             proxy_headers=False,
-            # httptools, as uvicorn's "auto" picks, plus a deadline on request heads that
-            # uvicorn lacks; request bodies have theirs in threadline.api.body
-            # (docs/operations.md).
-            http=with_head_timeout(settings.header_timeout_seconds),
+            # httptools, as uvicorn's "auto" picks, plus deadlines on request heads and on
+            # clients that stop taking a response, which uvicorn lacks; request bodies have
+            # theirs in threadline.api.body (docs/operations.md).
+            http=with_deadlines(
+                head_timeout=settings.header_timeout_seconds,
+                send_timeout=settings.send_timeout_seconds,
+            ),
         )
     finally:
         if worker is not None:

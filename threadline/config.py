@@ -47,6 +47,10 @@ class Settings:
     header_timeout_seconds: float = 10.0
     # CSV exports streaming at once; each holds a read connection while it runs. More: 503.
     max_concurrent_exports: int = 2
+    # Seconds a client may take no data of a response the server is sending before it is
+    # dropped; a CSV download's client must take each chunk (about 1,000 rows) within it, or
+    # the download is cut and gives its export slot back (docs/operations.md). 0: no limit.
+    send_timeout_seconds: float = 60.0
     # CSV cells that a spreadsheet would run as formulas (= + - @ tab CR NUL first) get a
     # leading ' (the OWASP rule). Off: cells exactly as stored, for machine consumers.
     csv_formula_guard: bool = True

@@ -10,6 +10,7 @@
     ├── Conflict                       409     conflict
     ├── PayloadTooLarge                413     payload_too_large
     ├── UnsupportedMediaType           415     unsupported_media_type
+    ├── HeadTooLarge                   431     request_header_fields_too_large
     ├── Unprocessable                  422     unprocessable_entity
     │   └── QueryTimeout(seconds)      422     unprocessable_entity
     ├── TooManyRequests(retry_after)   429     too_many_requests
@@ -96,6 +97,17 @@ class PayloadTooLarge(ThreadlineError):
 
 class UnsupportedMediaType(ThreadlineError):
     status, code, title = 415, "unsupported_media_type", "Unsupported Media Type"
+
+
+class HeadTooLarge(ThreadlineError):
+    """The request line and headers together exceed the bound on heads (threadline.protocol).
+    Not in the reference's status table (§2.5) either; the code is the status phrase in snake
+    case, like 408's, and the connection is closed: the rest of the head may be on its way."""
+
+    status, code, title = 431, "request_header_fields_too_large", "Request Header Fields Too Large"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"Connection": "close"})
 
 
 class Unprocessable(ThreadlineError):

@@ -84,6 +84,22 @@ def test_clients_that_leave_mid_export_give_their_slot_back(
     assert whole.text.count("\r\n") == ROWS + 1
 
 
+def test_clients_that_stop_reading_lose_their_slot_after_the_send_timeout(
+    database_url: str, api_headers: dict[str, str], db: Database
+) -> None:
+    settings = Settings(
+        database_url=database_url, max_concurrent_exports=LIMIT, send_timeout_seconds=0.2
+    )
+    store_events(db)
+    headers = {**api_headers, "Content-Type": "application/json"}
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        for _ in range(LIMIT * 2):
+            visit = walk_away(client, "stall", "POST", EXPORT, headers, EVERY_ID)
+            assert visit.status == 200 and visit.body_chunks == 1
+        assert services(client).exports.running == 0
+        assert client.post(EXPORT, content=EVERY_ID, headers=headers).status_code == 200
+
+
 def test_clients_that_leave_before_the_first_byte_give_their_slot_back(
     client: TestClient, api_headers: dict[str, str], db: Database
 ) -> None:

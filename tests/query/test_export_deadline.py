@@ -67,7 +67,9 @@ def test_the_response_is_cut_and_the_export_slot_freed(
 ) -> None:
     services: Services = create_app(Settings(database_url=database_url)).state.services
     export = _stalling_export(db, 0.5)
-    response = CsvResponse(export, services.exports.take(retry_after=1), filename="events.csv")
+    response = CsvResponse(
+        export, services.exports.take(retry_after=1), filename="events.csv", send_timeout=0
+    )
     sent: list[bytes] = []
 
     async def receive() -> Any:

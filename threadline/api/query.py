@@ -92,7 +92,9 @@ async def export_response(
         slot.release()
         raise
     # From here the response owns the slot and the export, and ends both however it ends.
-    return CsvResponse(started, slot, filename=filename)
+    return CsvResponse(
+        started, slot, filename=filename, send_timeout=ctx.settings.send_timeout_seconds
+    )
 
 
 def _export_handler(view: str, path: str) -> Handler:
