@@ -86,6 +86,10 @@ class Settings:
     # Analytic reads running at once in this process; more get 503 + Retry-After at once
     # (exports are counted apart, by max_concurrent_exports).
     max_concurrent_queries: int = 4
+    # Record reads (a conversation or feedback by id, a page of them; the dashboard's own
+    # lookups) running at once in this process, each with its rows and answer in memory; more
+    # get 503 + Retry-After at once. A public web key may read a conversation by id.
+    max_concurrent_reads: int = 16
     # "on": `threadline serve` starts the insight worker (threadline.insights) in a child
     # process, so semantic threads fill in beside ingest; "off": run `threadline insights work`
     # elsewhere, or not at all.

@@ -30,9 +30,11 @@ class Services:
     analytic_reads: dict[str, int] = dataclasses.field(
         default_factory=lambda: {"columnar": 0, "primary": 0}
     )
-    # Writes from the moment their body is in until answered (api.writes), analytic reads
-    # (api.reads) and CSV exports streaming (api.csv_response), each bounded by its setting.
+    # Writes from the moment their body is in until answered (api.writes), record reads and
+    # analytic reads (api.reads) and CSV exports streaming (api.csv_response), each bounded by
+    # its setting.
     writes: Slots = dataclasses.field(init=False)
+    reads: Slots = dataclasses.field(init=False)
     queries: Slots = dataclasses.field(init=False)
     exports: Slots = dataclasses.field(init=False)
 
@@ -40,6 +42,10 @@ class Services:
         self.writes = Slots(
             self.settings.max_writes_in_flight,
             busy="Too many writes are in progress; retry shortly.",
+        )
+        self.reads = Slots(
+            self.settings.max_concurrent_reads,
+            busy="Too many reads are running; retry shortly.",
         )
         self.queries = Slots(
             self.settings.max_concurrent_queries,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -324,3 +325,24 @@ def test_an_id_holding_nul_is_not_found_on_every_backend(
     # Bodies refuse U+0000, so no stored id holds it; PostgreSQL could not even compare it.
     response = client.request(method, path, headers=api_headers)
     assert_problem(response, 404)
+
+
+def test_reads_beyond_the_concurrency_bound_get_503_and_retry_after(
+    database_url: str, make_key: KeyMaker
+) -> None:
+    # A public web key asking for one large conversation many times at once: each read holds
+    # its rows and answer in memory, so only so many run (docs/operations.md).
+    settings = Settings(database_url=database_url, max_concurrent_reads=2)
+    with TestClient(create_app(settings)) as client:
+        web = make_key.headers("web")
+        post(client, web, conversation(1, userProperties={"id": "u1"}))
+        services = client.app.state.services  # type: ignore[attr-defined]
+        with contextlib.ExitStack() as held:
+            for _ in range(2):
+                held.enter_context(services.reads.take(retry_after=1))
+            shed = client.get("/conversations/conv_1", headers=web)
+            assert_problem(shed, 503, "/conversations/conv_1")
+            assert shed.headers["retry-after"] == "1"
+        assert services.reads.running == 0
+        assert client.get("/conversations/conv_1", headers=web).status_code == 200
+        assert services.reads.running == 0

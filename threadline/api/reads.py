@@ -38,8 +38,12 @@ def _run(
 
 
 async def read(ctx: Services, query: Callable[..., T], /, **arguments: Any) -> T:
-    """query(connection, **arguments) in a threadpool."""
-    return await run_in_threadpool(_run, ctx, query, arguments)
+    """query(connection, **arguments) in a threadpool, holding one of the process's read slots
+    (none free: 503 at once). The caller renders its answer right after, before any other
+    request runs on the event loop, so the slots bound the rows and answers held at once: a
+    public web key asking for one large conversation many times over cannot fill memory."""
+    with ctx.reads.take(retry_after=ctx.settings.retry_after_seconds):
+        return await run_in_threadpool(_run, ctx, query, arguments)
 
 
 def _run_columnar(
