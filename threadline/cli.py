@@ -187,6 +187,7 @@ def _insights_child(settings: Settings) -> Any:
         settings.database_url,
         settings.insights_interval_seconds,
         LlmConfig.from_settings(settings),
+        settings.insights_cpu_share,
     )
 
 

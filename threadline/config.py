@@ -96,6 +96,10 @@ class Settings:
     insights: str = "on"
     # Seconds the insight worker waits when it found nothing to do.
     insights_interval_seconds: float = 2.0
+    # The share of its time the insight worker spends working while it has a backlog: after a
+    # step that took t seconds it rests t * (1 - share) / share, so on a small box labelling a
+    # backlog leaves the server its cores (docs/insights.md). 1: no rest (a machine of its own).
+    insights_cpu_share: float = 0.5
     # The optional LLM labeller of the insight pipeline (docs/insights.md): an OpenAI-compatible
     # endpoint (the URL before /chat/completions) and model. Both empty (the default): nothing
     # is ever sent anywhere. Only projects opted in (`projects set --llm on`) are sent.

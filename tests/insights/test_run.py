@@ -17,7 +17,8 @@ from starlette.testclient import TestClient
 
 from tests.insights.conftest import CountingLabeller, conversation
 from threadline.cli import main
-from threadline.insights.run import _stop_when_orphaned, run_backlog, work_forever
+from threadline.insights.run import _stop_when_orphaned, rest_after, run_backlog, work_forever
+from threadline.store import insight_queue
 from threadline.store.engine import Database
 from threadline.store.insight_threads import product_names
 from threadline.store.tables import insight_subjects, projects, semantic_threads
@@ -142,3 +143,49 @@ def test_an_unreachable_database_is_one_warning_line(caplog: pytest.LogCaptureFi
     assert len(caplog.records) >= 2
     assert all(r.levelno == logging.WARNING and r.exc_info is None for r in caplog.records)
     assert all("storage unavailable" in r.getMessage() for r in caplog.records)
+
+
+class RecordedStop(threading.Event):
+    """A stop event that records how long the worker asked to wait, and stops it at the second
+    wait."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        if len(self.waits) >= 2:
+            self.set()
+        return self.is_set()
+
+
+@pytest.mark.parametrize("cpu_share", [0.25, 1.0])
+def test_the_worker_rests_in_proportion_to_its_work(
+    client: TestClient,
+    api_headers: dict[str, str],
+    database_url: str,
+    db: Database,
+    cpu_share: float,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Beside `threadline serve` on a small box, labelling a backlog must leave the server its
+    # cores: after a step of t seconds the worker rests t * (1 - share) / share.
+    monkeypatch.setattr(insight_queue, "DEBOUNCE_US", 0)  # due at once, not after the debounce
+    _post_all(client, api_headers, 3)
+    stop = RecordedStop()
+    work_forever(database_url, 5.0, stop, cpu_share=cpu_share)
+    with db.reader.connect() as connection:
+        assert len(connection.execute(select(semantic_threads.c.id)).all()) == 3
+    if cpu_share == 1.0:
+        assert stop.waits == [5.0, 5.0]  # no rest after work; the idle interval once caught up
+    else:
+        rest = stop.waits[0]
+        assert rest is not None and 0 < rest != 5.0
+        assert stop.waits[1] == 5.0
+
+
+def test_rest_after_gives_the_share() -> None:
+    assert rest_after(1.0, 0.5) == 1.0
+    assert rest_after(1.0, 0.25) == 3.0
+    assert rest_after(2.0, 1.0) == 0.0

@@ -130,4 +130,5 @@ def work(database_url: str | None, **llm_flags: Any) -> None:
         settings.insights_interval_seconds,
         stop,
         LlmConfig.from_settings(settings),
+        settings.insights_cpu_share,
     )

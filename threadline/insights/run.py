@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 
 # How often the child looks whether the server that started it is still there.
 ORPHAN_CHECK_SECONDS = 1.0
+# The least share of its time a worker works (THREADLINE_INSIGHTS_CPU_SHARE below it is read
+# as this): rests stay a few times a step's length.
+MIN_CPU_SHARE = 0.1
 
 
 def run_backlog(
@@ -93,13 +97,17 @@ def work_forever(
     interval: float,
     stop: threading.Event | None = None,
     llm: LlmConfig | None = None,
+    cpu_share: float = 1.0,
 ) -> None:
-    """Follows the change log and labels what it brings until `stop` is set (or SIGTERM)."""
+    """Follows the change log and labels what it brings until `stop` is set (or SIGTERM),
+    resting after each step so that it works `cpu_share` of the time (1: no rest)."""
     stop = stop or threading.Event()
+    cpu_share = min(max(cpu_share, MIN_CPU_SHARE), 1.0)
     database = open_database(database_url, read_pool_size=2)
     worker = Worker(database, llm_labeller=_llm_labeller(llm))
     try:
         while not stop.is_set():
+            started = time.monotonic()
             try:
                 progress = worker.step()
             except Exception as exc:  # the worker must outlive a failed step: it retries
@@ -113,8 +121,15 @@ def work_forever(
                 continue
             if progress.claimed == 0:
                 stop.wait(interval)
+            elif cpu_share < 1.0:
+                stop.wait(rest_after(time.monotonic() - started, cpu_share))
     finally:
         database.dispose()
+
+
+def rest_after(worked: float, cpu_share: float) -> float:
+    """Seconds to rest after `worked` seconds of work, to work `cpu_share` of the time."""
+    return worked * (1.0 - cpu_share) / cpu_share
 
 
 def _stop_when_orphaned(stop: threading.Event, parent: int, interval: float) -> None:
@@ -129,7 +144,9 @@ def _stop_when_orphaned(stop: threading.Event, parent: int, interval: float) -> 
             return
 
 
-def _child(database_url: str, interval: float, llm: LlmConfig | None, parent: int) -> None:
+def _child(
+    database_url: str, interval: float, llm: LlmConfig | None, parent: int, cpu_share: float
+) -> None:
     # Below the web server in the CPU queue: ingest keeps its latency when both are busy.
     os.nice(10)
     logging.basicConfig(
@@ -141,15 +158,20 @@ def _child(database_url: str, interval: float, llm: LlmConfig | None, parent: in
     threading.Thread(
         target=_stop_when_orphaned, args=(stop, parent, ORPHAN_CHECK_SECONDS), daemon=True
     ).start()
-    work_forever(database_url, interval, stop, llm)
+    work_forever(database_url, interval, stop, llm, cpu_share)
 
 
-def start_child(database_url: str, interval: float, llm: LlmConfig | None = None) -> BaseProcess:
+def start_child(
+    database_url: str,
+    interval: float,
+    llm: LlmConfig | None = None,
+    cpu_share: float = 1.0,
+) -> BaseProcess:
     """The worker in a child process of its own, so CPU-heavy labelling never holds the web
-    server's event loop (or its GIL)."""
+    server's event loop (or its GIL), working `cpu_share` of the time while it has a backlog."""
     process = multiprocessing.get_context("spawn").Process(
         target=_child,
-        args=(database_url, interval, llm, os.getpid()),
+        args=(database_url, interval, llm, os.getpid(), cpu_share),
         name="threadline-insights",
         daemon=True,
     )
