@@ -443,3 +443,36 @@ def list_projects(database_url: str | None) -> None:
     click.echo("id\tname\tintegrations\tactive keys\tcreated")
     for p in records:
         click.echo(f"{p.id}\t{p.name}\t{p.integrations}\t{p.active_keys}\t{to_iso(p.created_at)}")
+
+
+@main.command("copy")
+@click.option(
+    "--from",
+    "source_url",
+    required=True,
+    help="The installation to copy: sqlite:///threadline.db or postgresql://user@host/db.",
+)
+@click.option(
+    "--to",
+    "target_url",
+    required=True,
+    help="An empty database to copy it into (migrated here if it has no schema yet).",
+)
+def copy(source_url: str, target_url: str) -> None:
+    """Copy a whole installation (projects, keys, every row) into an empty database, e.g. from
+    SQLite to PostgreSQL, and verify each table's rows and checksum before committing. Stop
+    the source's server first: writes after the copy starts are not copied."""
+    from threadline.transfer.copy import copy_database, format_report
+
+    say = functools.partial(click.echo, err=True)
+    say(f"copying {_shown(source_url)} -> {_shown(target_url)}")
+    try:
+        report = copy_database(source_url, target_url, say=say)
+    except ThreadlineError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(format_report(report))
+    say(f"copied and verified {report.rows:,} rows in {report.seconds:.1f} s")
+
+
+def _shown(url: str) -> str:
+    return describe_url(_absolute(normalize_url(url)))

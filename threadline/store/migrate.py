@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -34,3 +36,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
                 connection.commit()
+
+
+def head_revision() -> str:
+    """The newest revision this threadline's migrations know."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None  # the package ships its migrations
+    return head
+
+
+def stored_revision(connection: Connection) -> str | None:
+    """The revision a database's schema is at; None when it holds no threadline schema."""
+    return MigrationContext.configure(connection).get_current_revision()

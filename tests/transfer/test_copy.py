@@ -1,0 +1,216 @@
+"""`threadline copy`: a demo installation copied to the other backend and back is the same row for
+row; the copied keys open the copy; a non-empty target or an older source is refused untouched."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, select, text
+from starlette.testclient import TestClient
+
+from tests.conftest import POSTGRES_ADMIN_URL
+from threadline.app import create_app
+from threadline.cli import main
+from threadline.config import Settings
+from threadline.demo.project import prepare
+from threadline.errors import BadRequest, Conflict
+from threadline.store import tables
+from threadline.store.engine import normalize_url, open_database
+from threadline.store.migrate import upgrade
+from threadline.transfer.copy import copy_database, copy_tables
+
+EVENTS = 400
+
+
+@pytest.fixture
+def empty_postgres() -> Iterator[str]:
+    """A PostgreSQL database of the test's own with no schema at all (copy migrates it)."""
+    name = f"threadline_copy_{os.getpid()}"
+    admin = create_engine(normalize_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield normalize_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _fill(database_url: str) -> str:
+    """A small demo project plus a row in every table the demo leaves empty; its api key."""
+    project = prepare(database_url, events=EVENTS, days=7, seed=3, reset=False)
+    database = open_database(database_url, read_pool_size=1)
+    with database.writer.begin() as connection:
+        project_id, key_id = connection.execute(
+            select(tables.api_keys.c.project_id, tables.api_keys.c.id)
+        ).one()
+        connection.execute(
+            tables.semantic_threads.insert(),
+            {
+                "project_id": project_id,
+                "id": "t1",
+                "message_ids": ["m1"],
+                "is_clear": True,
+                "languages": [{"language": "de", "confidence": 0.75}],
+                "first_message_at": 1,
+            },
+        )
+        connection.execute(
+            tables.thread_vectors.insert(),
+            {
+                "project_id": project_id,
+                "thread_id": "t1",
+                "conversation_id": "c1",
+                "content_hash": "h",
+                "vector": bytes(range(256)) + bytes(128),
+                "created_at": 1,
+            },
+        )
+        connection.execute(
+            tables.insight_subjects.insert(),
+            {
+                "project_id": project_id,
+                "id": 7,
+                "name": "Billing",
+                "category": "Account",
+                "centroid": b"\x00\xff" * 192,
+                "size": 3,
+            },
+        )
+        connection.execute(tables.insights_state.insert(), {"name": "followed", "value": 42})
+        connection.execute(
+            tables.project_settings.insert(),
+            {"project_id": project_id, "product_names": ["Acme"], "llm": True, "updated_at": 5},
+        )
+        connection.execute(
+            tables.insights_queue.insert(),
+            {
+                "project_id": project_id,
+                "conversation_id": "c1",
+                "due_at": 1,
+                "version": 1,
+                "attempts": 0,
+            },
+        )
+        connection.execute(
+            tables.idempotency_keys.insert(),
+            {
+                "project_id": project_id,
+                "key_id": key_id,
+                "key": "k",
+                "fingerprint": "f",
+                "status": 200,
+                "response": "{}",
+                "created_at": 1,
+            },
+        )
+        connection.execute(
+            tables.dashboard_sessions.insert(),
+            {"id": "s" * 64, "key_id": key_id, "created_at": 1, "last_seen_at": 2},
+        )
+    database.dispose()
+    return project.api_key
+
+
+def _contents(database_url: str) -> dict[str, list[bytes]]:
+    """Every copied table's rows, each encoded canonically, sorted: compared independently of
+    the checksums copy itself computes."""
+    encode = msgspec.json.Encoder(order="sorted").encode
+    database = open_database(database_url, read_pool_size=1)
+    with database.reader.connect() as connection:
+        contents = {
+            table.name: sorted(encode(list(row)) for row in connection.execute(select(table)))
+            for table in copy_tables()
+        }
+    database.dispose()
+    return contents
+
+
+def _other_backend(database_url: str, tmp_path: Path, empty_postgres: str) -> str:
+    return empty_postgres if database_url.startswith("sqlite") else f"sqlite:///{tmp_path}/o.db"
+
+
+def test_copy_to_the_other_backend_and_back_is_the_same(
+    database_url: str, tmp_path: Path, empty_postgres: str
+) -> None:
+    api_key = _fill(database_url)
+    other = _other_backend(database_url, tmp_path, empty_postgres)
+    there = copy_database(database_url, other, batch_rows=150)
+    back_url = f"sqlite:///{tmp_path}/back.db"
+    if database_url.startswith("sqlite"):
+        back = copy_database(other, back_url)
+    else:  # back into PostgreSQL: the emptied test database the source was
+        source_contents = _contents(database_url)
+        engine = create_engine(normalize_url(database_url))
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {', '.join(t.name for t in copy_tables())}"))
+        engine.dispose()
+        back = copy_database(other, database_url)
+        back_url = database_url
+    assert there.ok and back.ok
+    counts = {t.name: t.target_rows for t in there.tables}
+    assert counts["events"] == EVENTS and counts["changes"] > 0 and counts["thread_vectors"] == 1
+    assert [t.target_checksum for t in there.tables] == [t.target_checksum for t in back.tables]
+    original = _contents(database_url) if database_url.startswith("sqlite") else source_contents
+    assert _contents(other) == original
+    assert _contents(back_url) == original
+
+    # The copied key opens the copy, which shows the same data and takes new writes (on
+    # PostgreSQL only after its sequences were moved past the copied rows).
+    headers = {"Authorization": f"Bearer {api_key}"}
+    with TestClient(create_app(Settings(database_url=other))) as client:
+        listed = client.get("/conversations?limit=1", headers=headers)
+        assert listed.status_code == 200, listed.text
+        assert listed.json()["total"] == counts["conversations"]
+        posted = client.post(
+            "/conversations",
+            headers=headers,
+            json={"type": "openai", "messages": [{"role": "user", "content": "after the move"}]},
+        )
+        assert posted.status_code == 200, posted.text
+    database = open_database(other, read_pool_size=1)
+    with database.reader.connect() as connection:
+        seqs = connection.execute(select(tables.conversations.c.seq)).scalars().all()
+    database.dispose()
+    assert len(seqs) == len(set(seqs)) == counts["conversations"] + 1
+
+
+def test_a_target_holding_data_is_refused_and_left_alone(database_url: str, tmp_path: Path) -> None:
+    source = f"sqlite:///{tmp_path}/source.db"
+    prepare(source, events=50, days=2, seed=1, reset=False)
+    prepare(database_url, events=20, days=2, seed=2, reset=False)
+    before = _contents(database_url)
+    with pytest.raises(Conflict, match=r"already holds data \(conversations: \d+ rows"):
+        copy_database(source, database_url)
+    assert _contents(database_url) == before
+
+
+def test_a_source_on_an_older_schema_is_refused(database_url: str, tmp_path: Path) -> None:
+    source = f"sqlite:///{tmp_path}/old.db"
+    database = open_database(source, read_pool_size=1)
+    upgrade(database.writer, "0008")
+    database.dispose()
+    with pytest.raises(BadRequest, match=r"at revision 0008.*migrate the source first"):
+        copy_database(source, database_url)
+    with pytest.raises(BadRequest, match="same database"):
+        copy_database(database_url, database_url)
+
+
+def test_the_command_prints_the_verification_table(tmp_path: Path, database_url: str) -> None:
+    source = f"sqlite:///{tmp_path}/source.db"
+    prepare(source, events=30, days=2, seed=1, reset=False)
+    result = CliRunner().invoke(main, ["copy", "--from", source, "--to", database_url])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["table", "source", "rows", "target", "rows", "checksum", "verified"]
+    events: Any = next(line.split() for line in lines if line.startswith("events "))
+    assert events[1:3] == ["30", "30"] and events[-1] == "ok"
+    assert lines[-1].startswith("schema revision: ")
+    again = CliRunner().invoke(main, ["copy", "--from", source, "--to", database_url])
+    assert again.exit_code == 1 and "already holds data" in again.stderr

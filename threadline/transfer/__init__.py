@@ -1,0 +1,1 @@
+"""Data in and out of threadline: moving an installation between databases, importing, exporting."""
