@@ -3,25 +3,23 @@ row; the copied keys open the copy; a non-empty target or an older source is ref
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.conftest import _truncate as truncate
 from threadline.app import create_app
 from threadline.cli import main
 from threadline.config import Settings
 from threadline.demo.project import prepare
 from threadline.errors import BadRequest, Conflict
 from threadline.store import tables
-from threadline.store.engine import normalize_url, open_database
+from threadline.store.engine import open_database
 from threadline.store.migrate import upgrade
 from threadline.transfer.copy import copy_database, copy_tables
 
@@ -29,17 +27,15 @@ EVENTS = 400
 
 
 @pytest.fixture
-def empty_postgres() -> Iterator[str]:
-    """A PostgreSQL database of the test's own with no schema at all (copy migrates it)."""
-    name = f"threadline_copy_{os.getpid()}"
-    admin = create_engine(normalize_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield normalize_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+def other_backend(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """An empty database on the other backend: a new SQLite file (no schema: copy migrates
+    it), or the session's PostgreSQL test database, emptied (creating one per test would cost
+    seconds)."""
+    if database_url.startswith("postgresql"):
+        return f"sqlite:///{tmp_path}/other.db"
+    url: str = request.getfixturevalue("postgres_url")
+    truncate(url)
+    return url
 
 
 def _fill(database_url: str) -> str:
@@ -132,25 +128,18 @@ def _contents(database_url: str) -> dict[str, list[bytes]]:
     return contents
 
 
-def _other_backend(database_url: str, tmp_path: Path, empty_postgres: str) -> str:
-    return empty_postgres if database_url.startswith("sqlite") else f"sqlite:///{tmp_path}/o.db"
-
-
 def test_copy_to_the_other_backend_and_back_is_the_same(
-    database_url: str, tmp_path: Path, empty_postgres: str
+    database_url: str, tmp_path: Path, other_backend: str
 ) -> None:
     api_key = _fill(database_url)
-    other = _other_backend(database_url, tmp_path, empty_postgres)
+    other = other_backend
     there = copy_database(database_url, other, batch_rows=150)
     back_url = f"sqlite:///{tmp_path}/back.db"
     if database_url.startswith("sqlite"):
         back = copy_database(other, back_url)
     else:  # back into PostgreSQL: the emptied test database the source was
         source_contents = _contents(database_url)
-        engine = create_engine(normalize_url(database_url))
-        with engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {', '.join(t.name for t in copy_tables())}"))
-        engine.dispose()
+        truncate(database_url)
         back = copy_database(other, database_url)
         back_url = database_url
     assert there.ok and back.ok
