@@ -19,7 +19,6 @@ from typing import Any, Literal
 
 from fastapi import FastAPI
 from pydantic import BaseModel
-
 from threadline_client import AsyncThreadline
 
 threadline: AsyncThreadline | None = None
