@@ -20,7 +20,7 @@ from threadline.demo.project import prepare
 from threadline.errors import BadRequest, Conflict
 from threadline.store import tables
 from threadline.store.engine import open_database
-from threadline.store.migrate import upgrade
+from threadline.store.migrate import stored_revision, upgrade
 from threadline.transfer.copy import copy_database, copy_tables
 
 EVENTS = 400
@@ -187,6 +187,13 @@ def test_a_source_on_an_older_schema_is_refused(database_url: str, tmp_path: Pat
     database.dispose()
     with pytest.raises(BadRequest, match=r"at revision 0008.*migrate the source first"):
         copy_database(source, database_url)
+    # An older target is refused before it is migrated: a refusal changes nothing.
+    with pytest.raises(Conflict, match=r"target's schema is at revision 0008"):
+        copy_database(database_url, source)
+    database = open_database(source, read_pool_size=1)
+    with database.reader.connect() as connection:
+        assert stored_revision(connection) == "0008"
+    database.dispose()
     with pytest.raises(BadRequest, match="same database"):
         copy_database(database_url, database_url)
 

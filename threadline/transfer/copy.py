@@ -25,6 +25,7 @@ from threadline.store.migrate import head_revision, stored_revision, upgrade
 from threadline.store.tables import changes, metadata, store_identity
 
 BATCH_ROWS = 2_000
+PROGRESS_ROWS = 200_000  # a line on stderr this often within a long table
 # Each database keeps its own random identity: a columnar copy made from the source must not be
 # taken for one made from the target (threadline.analytics rebuilds it from the target).
 _NOT_COPIED = {store_identity.name, "alembic_version"}
@@ -95,6 +96,7 @@ def copy_database(
         if _same_database(source, target):
             raise BadRequest("--from and --to name the same database")
         revision = _check_source(source)
+        _check_target_schema(target, revision)
         upgrade(target.writer)
         started = time.perf_counter()
         with _snapshot(source) as reading, target.writer.begin() as writing:
@@ -165,6 +167,20 @@ def _snapshot(source: Database) -> Iterator[Connection]:
             transaction.rollback()
 
 
+def _check_target_schema(target: Database, revision: str) -> None:
+    """A target with a schema must be at the source's revision: migrating it first and then
+    refusing it for holding data would change a database the copy was not allowed to fill."""
+    with target.writer.connect() as connection:
+        held = stored_revision(connection)
+        if held is not None and held != revision:
+            raise Conflict(
+                f"the target's schema is at revision {held}, the source's at {revision}: "
+                "copy into an empty database (createdb, or a new SQLite file)"
+            )
+        if held is not None:
+            _check_empty(connection)
+
+
 def _check_empty(connection: Connection) -> None:
     held = {}
     for table in copy_tables():
@@ -196,6 +212,8 @@ def _copy_table(
         writing.execute(table.insert(), values)
         source_rows += len(values)
         source_sum = _add(source_sum, batch)
+        if source_rows % PROGRESS_ROWS < len(values):
+            say(f"  {table.name}: {source_rows:,} rows ...")
     target_rows, target_sum = 0, 0
     for batch in _batches(writing, table, batch_rows):
         target_rows += len(batch)
