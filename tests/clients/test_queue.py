@@ -4,8 +4,11 @@ storage here, the real server is tests/clients/test_live.py's."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -244,3 +247,28 @@ def test_the_asyncio_client_batches_retries_and_falls_back() -> None:
     assert server.paths() == ["/batch", "/batch", "/batch", "/events", "/feedback"]
     assert server.keys()[0] == server.keys()[1] != server.keys()[2]
     assert stats["sent"] == 3 and stats["retries"] == 1 and not batch_supported
+
+
+_EXITING_SCRIPT = """
+import json, sys, httpx
+from threadline_client import Threadline
+
+def server(request):
+    with open(sys.argv[1], "a") as out:
+        out.write(json.dumps([request.url.path, len(json.loads(request.content)["items"])]) + "\\n")
+    items = json.loads(request.content)["items"]
+    results = [{"status": 200, "body": {}} for _ in items]
+    return httpx.Response(200, json={"results": results, "accepted": len(items), "rejected": 0})
+
+client = Threadline("http://threadline.test", "k", transport=httpx.MockTransport(server),
+                    flush_interval=3600)
+for n in range(3):
+    client.log_event({"type": "t", "entityType": "search", "searchQuery": str(n)})
+# No close(): the interpreter's exit must send what is queued.
+"""
+
+
+def test_the_interpreter_exit_flushes_the_queue(tmp_path: Path) -> None:
+    record = tmp_path / "requests.jsonl"
+    subprocess.run([sys.executable, "-c", _EXITING_SCRIPT, str(record)], check=True, timeout=60)
+    assert record.read_text().splitlines() == ['["/batch", 3]']
