@@ -21,7 +21,8 @@ from threadline.errors import BadRequest, Conflict
 from threadline.store import tables
 from threadline.store.engine import open_database
 from threadline.store.migrate import stored_revision, upgrade
-from threadline.transfer.copy import copy_database, copy_tables
+from threadline.transfer import copy as copy_module
+from threadline.transfer.copy import CopyMismatch, copy_database, copy_tables
 
 EVENTS = 400
 
@@ -196,6 +197,32 @@ def test_a_source_on_an_older_schema_is_refused(database_url: str, tmp_path: Pat
     database.dispose()
     with pytest.raises(BadRequest, match="same database"):
         copy_database(database_url, database_url)
+    with pytest.raises(BadRequest, match="no such file"):
+        copy_database(f"sqlite:///{tmp_path}/typo.db", database_url)
+    assert not (tmp_path / "typo.db").exists()
+
+
+def test_a_copy_that_does_not_read_back_is_rolled_back(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the target read back fewer events than were written, nothing is committed."""
+    source = f"sqlite:///{tmp_path}/source.db"
+    prepare(source, events=30, days=2, seed=1, reset=False)
+    reads: list[str] = []
+    batches_of = copy_module._batches
+
+    def losing_one(connection: Any, table: Any, size: int) -> Any:
+        batches = list(batches_of(connection, table, size))
+        reads.append(table.name)
+        if table.name == "events" and reads.count("events") == 2:  # the target's read
+            return [batches[0][1:], *batches[1:]]
+        return batches
+
+    monkeypatch.setattr(copy_module, "_batches", losing_one)
+    with pytest.raises(CopyMismatch, match=r"did not verify \(events\); nothing was committed"):
+        copy_database(source, database_url)
+    monkeypatch.undo()
+    assert all(not rows for name, rows in _contents(database_url).items())
 
 
 def test_the_command_prints_the_verification_table(tmp_path: Path, database_url: str) -> None:

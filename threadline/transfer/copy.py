@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -20,7 +21,7 @@ from sqlalchemy import Connection, Table, func, inspect, select, text
 from sqlalchemy.engine import Row
 
 from threadline.errors import BadRequest, Conflict
-from threadline.store.engine import Database, describe_url, open_database
+from threadline.store.engine import Database, describe_url, normalize_url, open_database
 from threadline.store.migrate import head_revision, stored_revision, upgrade
 from threadline.store.tables import changes, metadata, store_identity
 
@@ -90,6 +91,7 @@ def copy_database(
     say: Callable[[str], None] = lambda _: None,
 ) -> CopyReport:
     """Copy everything in `source_url` into the empty `target_url` (migrated here if needed)."""
+    _check_exists(source_url)
     source = open_database(source_url, read_pool_size=1)
     target = open_database(target_url, read_pool_size=1)
     try:
@@ -121,12 +123,20 @@ def copy_database(
         target.dispose()
 
 
+def _check_exists(url: str) -> None:
+    """Opening a SQLite file that is not there would create it: a typo must change nothing."""
+    parsed = normalize_url(url)
+    path = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or path in ("", ":memory:"):
+        return
+    if not Path(path).expanduser().is_file():
+        raise BadRequest(f"--from {url}: no such file")
+
+
 def _same_database(source: Database, target: Database) -> bool:
     def key(database: Database) -> tuple[str, Any, Any, Any]:
         url = database.url
         if url.get_backend_name() == "sqlite":
-            from pathlib import Path
-
             path = url.database or ""
             return ("sqlite", str(Path(path).expanduser().resolve()) if path else "", None, None)
         return (url.get_backend_name(), url.host, url.port or 5432, url.database)
