@@ -272,3 +272,18 @@ def test_the_interpreter_exit_flushes_the_queue(tmp_path: Path) -> None:
     record = tmp_path / "requests.jsonl"
     subprocess.run([sys.executable, "-c", _EXITING_SCRIPT, str(record)], check=True, timeout=60)
     assert record.read_text().splitlines() == ['["/batch", 3]']
+
+
+def test_a_batch_over_the_body_limit_is_sent_in_halves() -> None:
+    def answer(request: httpx.Request, _number: int) -> httpx.Response:
+        if len(items_of(request)) > 2:
+            return httpx.Response(413, json={"title": "Payload Too Large"})
+        return accept(request)
+
+    server = Server(answer)
+    with client(server, batch_size=5) as threadline:
+        for _ in range(5):
+            threadline.log_event(EVENT)
+        assert threadline.flush(timeout=10)
+        assert threadline.stats["sent"] == 5 and threadline.stats["rejected"] == 0
+    assert [len(items_of(r)) for r in server.requests] == [5, 2, 3, 1, 2]

@@ -202,6 +202,11 @@ class AsyncThreadline:
             )
             if response is None:
                 return self._gave_up(batch)
+            if response.status_code == 413 and len(batch) > 1:
+                # Over the server's body limit (2 MiB by default): each half on its own.
+                half = len(batch) // 2
+                await self._send(batch[:half])
+                return await self._send(batch[half:])
             if response.status_code not in (404, 405):
                 return account_batch(self._stats, batch, response)
             log.info("threadline client: no POST /batch here; sending items one by one")
