@@ -24,12 +24,13 @@ from sqlalchemy.engine import URL
 
 from threadline import __version__
 from threadline.auth import issue_key
-from threadline.config import Settings, settings_from_env
+from threadline.config import SettingError, Settings, settings_from_env, unknown_variables
 from threadline.errors import ThreadlineError
 from threadline.store import keys as key_store
 from threadline.store.engine import describe_url, normalize_url, open_database
 from threadline.store.keys import KeyKind
 from threadline.store.migrate import upgrade
+from threadline.store.reach import DatabaseUnreachable, wait_for_database
 from threadline.timestamps import to_iso
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ def database_option(command: F) -> F:
 @contextmanager
 def _transaction(database_url: str | None) -> Iterator[Connection]:
     settings = settings_from_env(database_url=database_url)
+    _reach(settings)
     database = open_database(settings.database_url, read_pool_size=1)
     try:
         upgrade(database.writer)
@@ -61,10 +63,39 @@ def _transaction(database_url: str | None) -> Iterator[Connection]:
         database.dispose()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class BadSetting(click.ClickException):
+    """A setting that breaks its rule: one line and exit 2 (a usage error), before anything
+    starts."""
+
+    exit_code = 2
+
+
+class _Threadline(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SettingError as exc:
+            raise BadSetting(str(exc)) from None
+
+
+@click.group(cls=_Threadline, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="threadline")
 def main() -> None:
     """threadline: a self-hosted, Inkeep-compatible analytics API."""
+
+
+def _reach(settings: Settings) -> None:
+    """Returns once the database answers, waiting up to THREADLINE_WAIT_FOR_DATABASE; else
+    one line saying which database and what failed, and exit 1."""
+
+    def retrying(reason: str, pause: float) -> None:
+        click.echo(f"database not reachable yet ({reason}); retrying in {pause:.2g} s", err=True)
+
+    try:
+        wait_for_database(settings.database_url, settings.wait_for_database, on_retry=retrying)
+    except DatabaseUnreachable as exc:
+        hint = "" if settings.wait_for_database else " (--wait-for-database SECONDS waits for it)"
+        raise click.ClickException(f"{exc}{hint}") from None
 
 
 def _exit_cleanly(_signum: int, _frame: object) -> None:
@@ -86,8 +117,8 @@ def _absolute(url: URL) -> URL:
     return url
 
 
-def _banner(settings: Settings) -> str:
-    base = f"http://{settings.host}:{settings.port}"
+def _banner(settings: Settings, port: int) -> str:
+    base = f"http://{settings.host}:{port}"
     database = describe_url(_absolute(normalize_url(settings.database_url)))
     key_command = f"{_self_command()} keys create --database-url {shlex.quote(database)}"
     return (
@@ -108,7 +139,9 @@ def _banner(settings: Settings) -> str:
 @click.option(
     "--host", default=None, help="Address to listen on (default 127.0.0.1). Env: THREADLINE_HOST."
 )
-@click.option("--port", default=None, type=int, help="Port (default 8080). Env: THREADLINE_PORT.")
+@click.option(
+    "--port", default=None, help="Port (default 8080; 0: any free one). Env: THREADLINE_PORT."
+)
 @database_option
 @click.option(
     "--log-level", default=None, help="debug, info, warning or error. Env: THREADLINE_LOG_LEVEL."
@@ -118,40 +151,60 @@ def _banner(settings: Settings) -> str:
     default=None,
     help="Log every request. Env: THREADLINE_ACCESS_LOG.",
 )
+@click.option(
+    "--wait-for-database",
+    default=None,
+    metavar="SECONDS",
+    help="Keep retrying a database that cannot be reached at start, this long (default 0). "
+    "Env: THREADLINE_WAIT_FOR_DATABASE.",
+)
 def serve(
     host: str | None,
-    port: int | None,
+    port: str | None,
     database_url: str | None,
     log_level: str | None,
     access_log: bool | None,
+    wait_for_database: str | None,
 ) -> None:
     """Run the HTTP API (migrates the database first)."""
     settings = settings_from_env(
-        host=host, port=port, database_url=database_url, log_level=log_level, access_log=access_log
+        host=host,
+        port=port,
+        database_url=database_url,
+        log_level=log_level,
+        access_log=access_log,
+        wait_for_database=wait_for_database,
     )
     _serve(settings)
 
 
-def _serve(settings: Settings, *, also: str = "") -> None:
-    """What `serve` does once it has its settings; `also` is printed after the banner."""
-    import uvicorn
-
+def _serve(settings: Settings, *, also: Callable[[str], str] | None = None) -> None:
+    """What `serve` does once it has its settings; `also(base URL)` is printed after the
+    banner."""
     from threadline.app import create_app
     from threadline.protocol import with_deadlines
+    from threadline.serving import run_server
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    click.echo(_banner(settings), err=True)
-    if also:
-        click.echo(also, err=True)
+    for warning in unknown_variables():
+        click.echo(f"warning: {warning}", err=True)
+    _reach(settings)
+
+    def listening(port: int) -> None:
+        click.echo(_banner(settings, port), err=True)
+        if also is not None:
+            click.echo(also(f"http://{settings.host}:{port}"), err=True)
+
     # uvicorn re-raises SIGTERM once its graceful shutdown is done; a drained stop is a success.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     app = create_app(settings)
     worker = _insights_child(settings)
     try:
-        uvicorn.run(
+        run_server(
             app,
+            listening,
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
@@ -198,7 +251,7 @@ DEMO_DATABASE_URL = "sqlite:///threadline-demo.db"
 @click.option(
     "--host", default=None, help="Address to listen on (default 127.0.0.1). Env: THREADLINE_HOST."
 )
-@click.option("--port", default=None, type=int, help="Port (default 8080). Env: THREADLINE_PORT.")
+@click.option("--port", default=None, help="Port (default 8080). Env: THREADLINE_PORT.")
 @click.option(
     "--database-url",
     default=DEMO_DATABASE_URL,
@@ -221,7 +274,7 @@ DEMO_DATABASE_URL = "sqlite:///threadline-demo.db"
 @click.option("--serve/--no-serve", default=True, help="Start the server after loading.")
 def demo(
     host: str | None,
-    port: int | None,
+    port: str | None,
     database_url: str,
     events: int,
     days: int,
@@ -243,11 +296,13 @@ def demo(
         say(f"loaded {project.events:,} demo events in {project.seconds:.1f} s")
     else:
         say(f"reusing the demo project's {project.events:,} events (--reset to load anew)")
-    base = f"http://{settings.host}:{settings.port}"
-    sign_in = (
-        f"demo dashboard: {base}/dashboard\n"
-        f"  sign in with this api key for project 'demo' (shown once): {project.api_key}"
-    )
+
+    def sign_in(base: str) -> str:
+        return (
+            f"demo dashboard: {base}/dashboard\n"
+            f"  sign in with this api key for project 'demo' (shown once): {project.api_key}"
+        )
+
     click.echo(project.api_key)
     if settings.insights == "on":
         _label_demo(project, settings.database_url, serve, say)
@@ -255,7 +310,8 @@ def demo(
         _serve(settings, also=sign_in)
     else:
         database = shlex.quote(describe_url(_absolute(normalize_url(settings.database_url))))
-        say(f"serve it with: {_self_command()} serve --database-url {database}\n{sign_in}")
+        base = f"http://{settings.host}:{settings.port}"
+        say(f"serve it with: {_self_command()} serve --database-url {database}\n{sign_in(base)}")
 
 
 def _label_demo(
@@ -300,6 +356,7 @@ _add_insights()
 def migrate(database_url: str | None) -> None:
     """Create or upgrade the schema (serve does this by itself on start)."""
     settings = settings_from_env(database_url=database_url)
+    _reach(settings)
     database = open_database(settings.database_url, read_pool_size=1)
     try:
         upgrade(database.writer)
