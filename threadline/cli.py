@@ -25,13 +25,14 @@ from sqlalchemy.engine import URL
 from threadline import __version__
 from threadline.auth import issue_key
 from threadline.config import SettingError, Settings, settings_from_env, unknown_variables
+from threadline.durations import parse_duration
 from threadline.errors import ThreadlineError
 from threadline.store import keys as key_store
 from threadline.store.engine import describe_url, normalize_url, open_database
 from threadline.store.keys import KeyKind
 from threadline.store.migrate import upgrade
 from threadline.store.reach import DatabaseUnreachable, wait_for_database
-from threadline.timestamps import to_iso
+from threadline.timestamps import now_us, to_iso
 
 if TYPE_CHECKING:
     from threadline.demo.project import DemoProject
@@ -367,7 +368,28 @@ def migrate(database_url: str | None) -> None:
 
 @main.group()
 def keys() -> None:
-    """Create, list and revoke keys."""
+    """Create, list, rotate and revoke keys."""
+
+
+class _Duration(click.ParamType[float]):
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = _Duration()
+
+
+def _until(expires_at: int | None) -> str:
+    return "never expires" if expires_at is None else f"expires {to_iso(expires_at)}"
 
 
 @keys.command("create")
@@ -380,18 +402,78 @@ def keys() -> None:
     help="api: reads and writes (servers, scripts). web: writes only, and reads back one "
     "conversation by id (browser widgets).",
 )
+@click.option(
+    "--expires-in",
+    type=DURATION,
+    default=None,
+    help="The key stops working this long from now (90d, 24h, 30m); default: never.",
+)
 @database_option
-def create_key(project: str, integration: str, kind: str, database_url: str | None) -> None:
+def create_key(
+    project: str,
+    integration: str,
+    kind: str,
+    expires_in: float | None,
+    database_url: str | None,
+) -> None:
     """Create a key and print it (alone, on stdout). It is shown only this once."""
     key_kind: KeyKind = kind  # type: ignore[assignment]
+    if expires_in is not None and expires_in <= 0:
+        raise click.BadParameter("must be longer than 0", param_hint="--expires-in")
+    expires_at = None if expires_in is None else now_us() + int(expires_in * 1_000_000)
     with _transaction(database_url) as connection:
-        issued = issue_key(connection, project=project, integration=integration, kind=key_kind)
+        issued = issue_key(
+            connection,
+            project=project,
+            integration=integration,
+            kind=key_kind,
+            expires_at=expires_at,
+        )
     click.echo(
         f"created {key_kind} key {issued.key_id} for project {project!r} ({issued.project_id}), "
-        f"integration {integration!r} ({issued.integration_id}); it is shown only now:",
+        f"integration {integration!r} ({issued.integration_id}), {_until(expires_at)}; "
+        "it is shown only now:",
         err=True,
     )
     click.echo(issued.secret)
+
+
+@keys.command("rotate")
+@click.argument("key")
+@click.option(
+    "--grace",
+    type=DURATION,
+    default="24h",
+    show_default=True,
+    help="How long the old key keeps working beside the new one; 0: revoke it now.",
+)
+@click.option(
+    "--expires-in",
+    type=DURATION,
+    default=None,
+    help="The new key's lifetime; default: the old key's (never, if it had none).",
+)
+@database_option
+def rotate_key(key: str, grace: float, expires_in: float | None, database_url: str | None) -> None:
+    """Replace KEY (its id or prefix) with a new key of the same project, integration and kind,
+    printed alone on stdout; the old key stops working after the grace period."""
+    from threadline.auth import rotate_key as rotate
+
+    if expires_in is not None and expires_in <= 0:
+        raise click.BadParameter("must be longer than 0", param_hint="--expires-in")
+    with _transaction(database_url) as connection:
+        rotation = rotate(connection, key, grace_seconds=grace, expires_in_seconds=expires_in)
+        if grace <= 0:
+            key_store.revoke_key(connection, rotation.old.id)
+    old = rotation.old
+    ends = "revoked now" if grace <= 0 else f"works until {to_iso(old.expires_at or 0)}"
+    click.echo(
+        f"created {old.kind} key {rotation.new.key_id} for project {old.project_name!r}, "
+        f"integration {old.integration_name!r}, {_until(rotation.new_expires_at)}; "
+        f"the old key {old.id} ({old.prefix}…) {ends}. The new key is shown only now:",
+        err=True,
+    )
+    click.echo(rotation.new.secret)
 
 
 @keys.command("import")
@@ -428,16 +510,30 @@ def import_key(project: str, integration: str, kind: str, database_url: str | No
 @click.option("--project", default=None, help="Only this project (name or id).")
 @database_option
 def list_keys(project: str | None, database_url: str | None) -> None:
-    """List keys (their prefixes; the keys themselves are not stored)."""
+    """List keys (their prefixes; the keys themselves are not stored), with when each expires
+    and was last used (to within a minute)."""
     with _transaction(database_url) as connection:
         records = key_store.list_keys(connection, project)
-    click.echo("id\tprefix\tkind\tproject\tintegration\tcreated\tstatus")
+    now = now_us()
+    click.echo("id\tprefix\tkind\tproject\tintegration\tcreated\texpires\tlast used\tstatus")
     for r in records:
-        status = "active" if r.revoked_at is None else f"revoked {to_iso(r.revoked_at)}"
         click.echo(
             f"{r.id}\t{r.prefix}…\t{r.kind}\t{r.project_name}\t{r.integration_name}\t"
-            f"{to_iso(r.created_at)}\t{status}"
+            f"{to_iso(r.created_at)}\t{_moment(r.expires_at)}\t{_moment(r.last_used_at)}\t"
+            f"{_status(r, now)}"
         )
+
+
+def _moment(us: int | None) -> str:
+    return "never" if us is None else to_iso(us)
+
+
+def _status(record: key_store.KeyRecord, now: int) -> str:
+    if record.revoked_at is not None:
+        return f"revoked {to_iso(record.revoked_at)}"
+    if record.expires_at is not None and record.expires_at <= now:
+        return f"expired {to_iso(record.expires_at)}"
+    return "active"
 
 
 @keys.command("revoke")
