@@ -289,6 +289,7 @@ def demo(
     from threadline.demo.project import prepare
 
     settings = settings_from_env(host=host, port=port, database_url=database_url)
+    _reach(settings)
     say = functools.partial(click.echo, err=True)
     project = prepare(
         settings.database_url, events=events, days=days, seed=seed, reset=reset, say=say
