@@ -4,8 +4,9 @@
 The row names the API key that signed in, never the key itself. Each request reads the row and
 that key again, so signing out (the row is deleted), idling past THREADLINE_SESSION_IDLE_MINUTES,
 passing THREADLINE_SESSION_LIFETIME_HOURS, revoking the key or its expiry ends a session at
-once, on every instance. CSRF tokens are an HMAC of the session token (or, before sign-in, of a random cookie),
-checked on every POST; the cookies are SameSite=Lax, and over https Secure and `__Host-` named.
+once, on every instance. CSRF tokens are an HMAC of the session token (or, before sign-in, of a
+random cookie), checked on every POST; the cookies are SameSite=Lax, and over https Secure and
+`__Host-` named.
 """
 
 from __future__ import annotations

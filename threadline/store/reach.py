@@ -49,6 +49,7 @@ def wait_for_database(
     *,
     on_retry: Callable[[str, float], None] = lambda _reason, _pause: None,
     clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Returns once the database answers; tries again, pausing ever longer, until `seconds`
     have passed (0: one attempt); then raises DatabaseUnreachable. `on_retry(reason, pause)`
@@ -65,7 +66,7 @@ def wait_for_database(
         if left <= 0:
             break
         on_retry(reason, min(pause, left))
-        time.sleep(min(pause, left))
+        sleep(min(pause, left))
         pause = min(pause * 2, LONGEST_PAUSE_SECONDS)
     tried = f" (tried {attempts} times in {seconds:g} s)" if attempts > 1 else ""
     raise DatabaseUnreachable(f"cannot reach the database {_where(url)}: {reason}{tried}")
