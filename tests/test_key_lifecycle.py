@@ -219,9 +219,13 @@ def test_a_later_use_is_never_overwritten_by_an_earlier_one(db: Database) -> Non
 
 def test_a_dashboard_session_ends_when_its_key_expires(database_url: str, db: Database) -> None:
     key = make_key(db, expires_at=now_us() + 3600 * US)
-    with TestClient(create_app(Settings(database_url=database_url))) as client:
+    app = create_app(Settings(database_url=database_url))
+    with TestClient(app) as client:
         assert sign_in(client, key).status_code == 303
+        app.state.services.auth.take_key_use()
         assert client.get("/dashboard/", follow_redirects=False).status_code == 200
+        # A page is a use of the key it signed in with.
+        assert list(app.state.services.auth.take_key_use()) == [record_of(db, key).id]
         with db.writer.begin() as connection:
             key_store.expire_key(connection, record_of(db, key), now_us())
         assert client.get("/dashboard/", follow_redirects=False).status_code == 303

@@ -220,7 +220,7 @@ class Authenticator:
         if self._limiter is not None:
             # Only once the key is known: made-up keys are 401 and cannot fill the limiter.
             self._limiter.check(principal.key_id)
-        self._used[principal.key_id] = wall
+        self.note_use(principal.key_id, wall)
         return principal
 
     def _lookup(self, key_hash: str) -> tuple[Principal | None, int | None]:
@@ -230,6 +230,10 @@ class Authenticator:
             return None, None
         principal = Principal(record.id, record.project_id, record.integration_id, record.kind)
         return principal, record.expires_at
+
+    def note_use(self, key_id: str, at: int | None = None) -> None:
+        """The key was used (a request, a dashboard page): kept in memory until written."""
+        self._used[key_id] = self._wall_clock() if at is None else at
 
     def take_key_use(self) -> dict[str, int]:
         """The keys used since the last call, with when each was last used."""

@@ -141,6 +141,7 @@ async def current_session(request: Request) -> Session | None:
     if found is None or not _alive(found, ctx.settings, now):
         return None  # an expired row is deleted by sweep_old_sessions
     await _touch(ctx.writer, found, token, now)
+    ctx.auth.note_use(found.key.id)  # a dashboard page is a use of its key too
     return Session(found.key, token)
 
 
