@@ -26,6 +26,7 @@ from threadline.api import (
     query,
     search_stats,
 )
+from threadline.auth import record_key_use, record_key_use_forever
 from threadline.config import Settings
 from threadline.dashboard.app import dashboard_app
 from threadline.dashboard.session import sweep_old_sessions
@@ -80,12 +81,15 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             asyncio.create_task(sweep_old_answers(ctx.writer, ctx.idempotency)),
             asyncio.create_task(sweep_old_changes(ctx.writer)),
             asyncio.create_task(sweep_old_sessions(ctx.writer, settings)),
+            asyncio.create_task(record_key_use_forever(ctx.writer, ctx.auth)),
         ]
         try:
             yield
         finally:
             for sweeper in sweepers:
                 sweeper.cancel()
+            with contextlib.suppress(Exception):  # storage down at exit: those times are lost
+                await record_key_use(ctx.writer, ctx.auth)
             if owned:
                 # Drain: writes already queued are committed and answered before exit.
                 ctx.stop()

@@ -24,13 +24,15 @@ from sqlalchemy.engine import URL
 
 from threadline import __version__
 from threadline.auth import issue_key
-from threadline.config import Settings, settings_from_env
+from threadline.config import SettingError, Settings, settings_from_env, unknown_variables
+from threadline.durations import parse_duration
 from threadline.errors import ThreadlineError
 from threadline.store import keys as key_store
 from threadline.store.engine import describe_url, normalize_url, open_database
 from threadline.store.keys import KeyKind
 from threadline.store.migrate import upgrade
-from threadline.timestamps import to_iso
+from threadline.store.reach import DatabaseUnreachable, wait_for_database
+from threadline.timestamps import now_us, to_iso
 
 if TYPE_CHECKING:
     from threadline.demo.project import DemoProject
@@ -50,6 +52,7 @@ def database_option(command: F) -> F:
 @contextmanager
 def _transaction(database_url: str | None) -> Iterator[Connection]:
     settings = settings_from_env(database_url=database_url)
+    _reach(settings)
     database = open_database(settings.database_url, read_pool_size=1)
     try:
         upgrade(database.writer)
@@ -61,10 +64,39 @@ def _transaction(database_url: str | None) -> Iterator[Connection]:
         database.dispose()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class BadSetting(click.ClickException):
+    """A setting that breaks its rule: one line and exit 2 (a usage error), before anything
+    starts."""
+
+    exit_code = 2
+
+
+class _Threadline(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SettingError as exc:
+            raise BadSetting(str(exc)) from None
+
+
+@click.group(cls=_Threadline, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="threadline")
 def main() -> None:
     """threadline: a self-hosted, Inkeep-compatible analytics API."""
+
+
+def _reach(settings: Settings) -> None:
+    """Returns once the database answers, waiting up to THREADLINE_WAIT_FOR_DATABASE; else
+    one line saying which database and what failed, and exit 1."""
+
+    def retrying(reason: str, pause: float) -> None:
+        click.echo(f"database not reachable yet ({reason}); retrying in {pause:.2g} s", err=True)
+
+    try:
+        wait_for_database(settings.database_url, settings.wait_for_database, on_retry=retrying)
+    except DatabaseUnreachable as exc:
+        hint = "" if settings.wait_for_database else " (--wait-for-database SECONDS waits for it)"
+        raise click.ClickException(f"{exc}{hint}") from None
 
 
 def _exit_cleanly(_signum: int, _frame: object) -> None:
@@ -86,8 +118,8 @@ def _absolute(url: URL) -> URL:
     return url
 
 
-def _banner(settings: Settings) -> str:
-    base = f"http://{settings.host}:{settings.port}"
+def _banner(settings: Settings, port: int) -> str:
+    base = f"http://{settings.host}:{port}"
     database = describe_url(_absolute(normalize_url(settings.database_url)))
     key_command = f"{_self_command()} keys create --database-url {shlex.quote(database)}"
     return (
@@ -108,7 +140,9 @@ def _banner(settings: Settings) -> str:
 @click.option(
     "--host", default=None, help="Address to listen on (default 127.0.0.1). Env: THREADLINE_HOST."
 )
-@click.option("--port", default=None, type=int, help="Port (default 8080). Env: THREADLINE_PORT.")
+@click.option(
+    "--port", default=None, help="Port (default 8080; 0: any free one). Env: THREADLINE_PORT."
+)
 @database_option
 @click.option(
     "--log-level", default=None, help="debug, info, warning or error. Env: THREADLINE_LOG_LEVEL."
@@ -118,40 +152,60 @@ def _banner(settings: Settings) -> str:
     default=None,
     help="Log every request. Env: THREADLINE_ACCESS_LOG.",
 )
+@click.option(
+    "--wait-for-database",
+    default=None,
+    metavar="SECONDS",
+    help="Keep retrying a database that cannot be reached at start, this long (default 0). "
+    "Env: THREADLINE_WAIT_FOR_DATABASE.",
+)
 def serve(
     host: str | None,
-    port: int | None,
+    port: str | None,
     database_url: str | None,
     log_level: str | None,
     access_log: bool | None,
+    wait_for_database: str | None,
 ) -> None:
     """Run the HTTP API (migrates the database first)."""
     settings = settings_from_env(
-        host=host, port=port, database_url=database_url, log_level=log_level, access_log=access_log
+        host=host,
+        port=port,
+        database_url=database_url,
+        log_level=log_level,
+        access_log=access_log,
+        wait_for_database=wait_for_database,
     )
     _serve(settings)
 
 
-def _serve(settings: Settings, *, also: str = "") -> None:
-    """What `serve` does once it has its settings; `also` is printed after the banner."""
-    import uvicorn
-
+def _serve(settings: Settings, *, also: Callable[[str], str] | None = None) -> None:
+    """What `serve` does once it has its settings; `also(base URL)` is printed after the
+    banner."""
     from threadline.app import create_app
     from threadline.protocol import with_deadlines
+    from threadline.serving import run_server
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    click.echo(_banner(settings), err=True)
-    if also:
-        click.echo(also, err=True)
+    for warning in unknown_variables():
+        click.echo(f"warning: {warning}", err=True)
+    _reach(settings)
+
+    def listening(port: int) -> None:
+        click.echo(_banner(settings, port), err=True)
+        if also is not None:
+            click.echo(also(f"http://{settings.host}:{port}"), err=True)
+
     # uvicorn re-raises SIGTERM once its graceful shutdown is done; a drained stop is a success.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     app = create_app(settings)
     worker = _insights_child(settings)
     try:
-        uvicorn.run(
+        run_server(
             app,
+            listening,
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
@@ -198,7 +252,7 @@ DEMO_DATABASE_URL = "sqlite:///threadline-demo.db"
 @click.option(
     "--host", default=None, help="Address to listen on (default 127.0.0.1). Env: THREADLINE_HOST."
 )
-@click.option("--port", default=None, type=int, help="Port (default 8080). Env: THREADLINE_PORT.")
+@click.option("--port", default=None, help="Port (default 8080). Env: THREADLINE_PORT.")
 @click.option(
     "--database-url",
     default=DEMO_DATABASE_URL,
@@ -221,7 +275,7 @@ DEMO_DATABASE_URL = "sqlite:///threadline-demo.db"
 @click.option("--serve/--no-serve", default=True, help="Start the server after loading.")
 def demo(
     host: str | None,
-    port: int | None,
+    port: str | None,
     database_url: str,
     events: int,
     days: int,
@@ -235,6 +289,7 @@ def demo(
     from threadline.demo.project import prepare
 
     settings = settings_from_env(host=host, port=port, database_url=database_url)
+    _reach(settings)
     say = functools.partial(click.echo, err=True)
     project = prepare(
         settings.database_url, events=events, days=days, seed=seed, reset=reset, say=say
@@ -243,11 +298,13 @@ def demo(
         say(f"loaded {project.events:,} demo events in {project.seconds:.1f} s")
     else:
         say(f"reusing the demo project's {project.events:,} events (--reset to load anew)")
-    base = f"http://{settings.host}:{settings.port}"
-    sign_in = (
-        f"demo dashboard: {base}/dashboard\n"
-        f"  sign in with this api key for project 'demo' (shown once): {project.api_key}"
-    )
+
+    def sign_in(base: str) -> str:
+        return (
+            f"demo dashboard: {base}/dashboard\n"
+            f"  sign in with this api key for project 'demo' (shown once): {project.api_key}"
+        )
+
     click.echo(project.api_key)
     if settings.insights == "on":
         _label_demo(project, settings.database_url, serve, say)
@@ -255,7 +312,8 @@ def demo(
         _serve(settings, also=sign_in)
     else:
         database = shlex.quote(describe_url(_absolute(normalize_url(settings.database_url))))
-        say(f"serve it with: {_self_command()} serve --database-url {database}\n{sign_in}")
+        base = f"http://{settings.host}:{settings.port}"
+        say(f"serve it with: {_self_command()} serve --database-url {database}\n{sign_in(base)}")
 
 
 def _label_demo(
@@ -300,6 +358,7 @@ _add_insights()
 def migrate(database_url: str | None) -> None:
     """Create or upgrade the schema (serve does this by itself on start)."""
     settings = settings_from_env(database_url=database_url)
+    _reach(settings)
     database = open_database(settings.database_url, read_pool_size=1)
     try:
         upgrade(database.writer)
@@ -310,7 +369,28 @@ def migrate(database_url: str | None) -> None:
 
 @main.group()
 def keys() -> None:
-    """Create, list and revoke keys."""
+    """Create, list, rotate and revoke keys."""
+
+
+class _Duration(click.ParamType[float]):
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = _Duration()
+
+
+def _until(expires_at: int | None) -> str:
+    return "never expires" if expires_at is None else f"expires {to_iso(expires_at)}"
 
 
 @keys.command("create")
@@ -323,18 +403,78 @@ def keys() -> None:
     help="api: reads and writes (servers, scripts). web: writes only, and reads back one "
     "conversation by id (browser widgets).",
 )
+@click.option(
+    "--expires-in",
+    type=DURATION,
+    default=None,
+    help="The key stops working this long from now (90d, 24h, 30m); default: never.",
+)
 @database_option
-def create_key(project: str, integration: str, kind: str, database_url: str | None) -> None:
+def create_key(
+    project: str,
+    integration: str,
+    kind: str,
+    expires_in: float | None,
+    database_url: str | None,
+) -> None:
     """Create a key and print it (alone, on stdout). It is shown only this once."""
     key_kind: KeyKind = kind  # type: ignore[assignment]
+    if expires_in is not None and expires_in <= 0:
+        raise click.BadParameter("must be longer than 0", param_hint="--expires-in")
+    expires_at = None if expires_in is None else now_us() + int(expires_in * 1_000_000)
     with _transaction(database_url) as connection:
-        issued = issue_key(connection, project=project, integration=integration, kind=key_kind)
+        issued = issue_key(
+            connection,
+            project=project,
+            integration=integration,
+            kind=key_kind,
+            expires_at=expires_at,
+        )
     click.echo(
         f"created {key_kind} key {issued.key_id} for project {project!r} ({issued.project_id}), "
-        f"integration {integration!r} ({issued.integration_id}); it is shown only now:",
+        f"integration {integration!r} ({issued.integration_id}), {_until(expires_at)}; "
+        "it is shown only now:",
         err=True,
     )
     click.echo(issued.secret)
+
+
+@keys.command("rotate")
+@click.argument("key")
+@click.option(
+    "--grace",
+    type=DURATION,
+    default="24h",
+    show_default=True,
+    help="How long the old key keeps working beside the new one; 0: revoke it now.",
+)
+@click.option(
+    "--expires-in",
+    type=DURATION,
+    default=None,
+    help="The new key's lifetime; default: the old key's (never, if it had none).",
+)
+@database_option
+def rotate_key(key: str, grace: float, expires_in: float | None, database_url: str | None) -> None:
+    """Replace KEY (its id or prefix) with a new key of the same project, integration and kind,
+    printed alone on stdout; the old key stops working after the grace period."""
+    from threadline.auth import rotate_key as rotate
+
+    if expires_in is not None and expires_in <= 0:
+        raise click.BadParameter("must be longer than 0", param_hint="--expires-in")
+    with _transaction(database_url) as connection:
+        rotation = rotate(connection, key, grace_seconds=grace, expires_in_seconds=expires_in)
+        if grace <= 0:
+            key_store.revoke_key(connection, rotation.old.id)
+    old = rotation.old
+    ends = "revoked now" if grace <= 0 else f"works until {to_iso(old.expires_at or 0)}"
+    click.echo(
+        f"created {old.kind} key {rotation.new.key_id} for project {old.project_name!r}, "
+        f"integration {old.integration_name!r}, {_until(rotation.new_expires_at)}; "
+        f"the old key {old.id} ({old.prefix}…) {ends}. The new key is shown only now:",
+        err=True,
+    )
+    click.echo(rotation.new.secret)
 
 
 @keys.command("import")
@@ -371,16 +511,30 @@ def import_key(project: str, integration: str, kind: str, database_url: str | No
 @click.option("--project", default=None, help="Only this project (name or id).")
 @database_option
 def list_keys(project: str | None, database_url: str | None) -> None:
-    """List keys (their prefixes; the keys themselves are not stored)."""
+    """List keys (their prefixes; the keys themselves are not stored), with when each expires
+    and was last used (to within a minute)."""
     with _transaction(database_url) as connection:
         records = key_store.list_keys(connection, project)
-    click.echo("id\tprefix\tkind\tproject\tintegration\tcreated\tstatus")
+    now = now_us()
+    click.echo("id\tprefix\tkind\tproject\tintegration\tcreated\texpires\tlast used\tstatus")
     for r in records:
-        status = "active" if r.revoked_at is None else f"revoked {to_iso(r.revoked_at)}"
         click.echo(
             f"{r.id}\t{r.prefix}…\t{r.kind}\t{r.project_name}\t{r.integration_name}\t"
-            f"{to_iso(r.created_at)}\t{status}"
+            f"{to_iso(r.created_at)}\t{_moment(r.expires_at)}\t{_moment(r.last_used_at)}\t"
+            f"{_status(r, now)}"
         )
+
+
+def _moment(us: int | None) -> str:
+    return "never" if us is None else to_iso(us)
+
+
+def _status(record: key_store.KeyRecord, now: int) -> str:
+    if record.revoked_at is not None:
+        return f"revoked {to_iso(record.revoked_at)}"
+    if record.expires_at is not None and record.expires_at <= now:
+        return f"expired {to_iso(record.expires_at)}"
+    return "active"
 
 
 @keys.command("revoke")

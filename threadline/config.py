@@ -1,14 +1,30 @@
 """One frozen Settings object, built from THREADLINE_* environment variables and CLI flags.
 
-This is the only module that reads the environment.
+This is the only module that reads the environment. Every setting has a rule (RULES): a value
+that breaks it stops the process before anything starts, with one line naming the setting.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 from collections.abc import Mapping
 from typing import Any
+
+from threadline.setting_rules import (
+    Choice,
+    DatabaseUrl,
+    Flag,
+    HttpUrl,
+    Networks,
+    Number,
+    Origins,
+    Rule,
+    Size,
+    Text,
+    Whole,
+)
 
 DEFAULT_DATABASE_URL = "sqlite:///threadline.db"
 
@@ -126,34 +142,130 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     log_level: str = "info"
     access_log: bool = False
+    # Seconds `threadline serve` keeps retrying (with back-off) a database it cannot reach at
+    # start, for containers that start the database and threadline together. 0: fail at once.
+    wait_for_database: float = 0.0
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            check(field.name, getattr(self, field.name))
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
 
+_SECONDS = Number(0, unit="seconds")
+_POSITIVE_SECONDS = Number(0, unit="seconds", above_low=True)
+_COUNT = Whole(1)
+_LIMIT = Whole(0)  # 0 means "no limit" or "off" for these
+
+# One rule per setting: a Settings field without one fails tests/test_config.py.
+RULES: dict[str, Rule] = {
+    "database_url": DatabaseUrl(),
+    "host": Text(empty_ok=False),
+    "port": Whole(0, 65535),  # 0: any free port (the banner says which)
+    "cors_origins": Origins(),
+    "max_body_bytes": _COUNT,
+    "max_messages_per_conversation": _COUNT,
+    "max_messages_per_post": _COUNT,
+    "writer_queue_size": _COUNT,
+    "max_writes_in_flight": _COUNT,
+    "body_timeout_seconds": _POSITIVE_SECONDS,
+    "header_timeout_seconds": _POSITIVE_SECONDS,
+    "max_concurrent_exports": _COUNT,
+    "send_timeout_seconds": _SECONDS,
+    "csv_formula_guard": Flag(),
+    "writer_max_batch": _COUNT,
+    "key_cache_seconds": _SECONDS,
+    "retry_after_seconds": Whole(1, 3600),
+    "rate_limit_per_second": Number(0),
+    "rate_limit_burst": _LIMIT,
+    "idempotency_ttl_hours": Number(0, unit="hours", above_low=True),
+    "analytics": Choice("columnar", "off"),
+    "analytics_path": Text(),
+    "analytics_sync_seconds": _POSITIVE_SECONDS,
+    "analytics_memory_limit": Size(),
+    "analytics_threads": _COUNT,
+    "analytics_temp_directory": Text(),
+    "query_timeout_seconds": _SECONDS,
+    "max_concurrent_queries": _COUNT,
+    "max_concurrent_reads": _COUNT,
+    "insights": Choice("on", "off"),
+    "insights_interval_seconds": _POSITIVE_SECONDS,
+    "insights_cpu_share": Number(0, 1, above_low=True),
+    "llm_base_url": HttpUrl(),
+    "llm_model": Text(),
+    "llm_api_key": Text(),
+    "llm_max_requests_per_minute": _LIMIT,
+    "llm_max_threads_per_day": _LIMIT,
+    "llm_timeout_seconds": _POSITIVE_SECONDS,
+    "session_secret": Text(),
+    "session_idle_minutes": Number(0, unit="minutes", above_low=True),
+    "session_lifetime_hours": Number(0, unit="hours", above_low=True),
+    "trusted_proxies": Networks(),
+    "log_level": Choice("debug", "info", "warning", "error", "critical"),
+    "access_log": Flag(),
+    "wait_for_database": _SECONDS,
+}
+
+
+class SettingError(ValueError):
+    """A setting breaks its rule. The message is one line: the setting as it was given
+    (THREADLINE_PORT=80800, --port 80800, or port=80800 in code) and the rule."""
+
+
+def _shown(value: Any) -> str:
+    return ",".join(value) if isinstance(value, tuple) else str(value)
+
+
+def check(name: str, value: Any, given_as: str | None = None) -> None:
+    """Refuses `value` for setting `name` unless it keeps the rule; `given_as` is how the
+    message shows it (default `name=value`)."""
+    rule = RULES.get(name)
+    if rule is not None and not rule.valid(value):
+        shown = given_as if given_as is not None else f"{name}={_shown(value)}"
+        raise SettingError(f"{shown}: must be {rule.expects()}")
+
+
 _ENV_PREFIX = "THREADLINE_"
 
 
-def _coerce(field: dataclasses.Field[Any], raw: str) -> Any:
-    kind = str(field.type)
-    if kind == "int":
-        return int(raw)
-    if kind == "float":
-        return float(raw)
-    if kind == "bool":
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if kind.startswith("tuple"):
-        return tuple(part.strip() for part in raw.split(",") if part.strip())
-    return raw
+def _read(name: str, raw: Any, given_as: str) -> Any:
+    """A setting's value from a variable's or a flag's text, checked against its rule."""
+    rule = RULES.get(name)
+    value = rule.parse(raw) if rule is not None and isinstance(raw, str) else raw
+    check(name, value, given_as)
+    return value
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-    """Settings from THREADLINE_<FIELD> variables; explicit overrides (CLI flags) win."""
+    """Settings from THREADLINE_<FIELD> variables; explicit overrides (CLI flags) win.
+
+    Raises SettingError naming the first variable or flag (`--port`) that breaks its rule."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     for field in dataclasses.fields(Settings):
-        raw = env.get(_ENV_PREFIX + field.name.upper())
+        variable = _ENV_PREFIX + field.name.upper()
+        raw = env.get(variable)
         if raw is not None and raw != "":
-            values[field.name] = _coerce(field, raw)
-    values.update({k: v for k, v in overrides.items() if v is not None})
+            values[field.name] = _read(field.name, raw, f"{variable}={raw}")
+    for name, raw in overrides.items():
+        if raw is not None:
+            flag = "--" + name.replace("_", "-")
+            values[name] = _read(name, raw, f"{flag} {_shown(raw)}")
     return Settings(**values)
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """A warning for each THREADLINE_* variable that is no setting (a typo would otherwise be
+    ignored in silence), with the setting it most likely meant. Scripts and tests use a few
+    of their own (THREADLINE_TEST_*, THREADLINE_URL), so these are warned about, not refused."""
+    env = os.environ if environ is None else environ
+    known = [_ENV_PREFIX + field.name.upper() for field in dataclasses.fields(Settings)]
+    warnings = []
+    for name in sorted(env):
+        if name.startswith(_ENV_PREFIX) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
+            meant = f" (did you mean {close[0]}?)" if close else ""
+            warnings.append(f"{name} is not a threadline setting{meant}; ignored")
+    return warnings

@@ -3,9 +3,10 @@
 
 The row names the API key that signed in, never the key itself. Each request reads the row and
 that key again, so signing out (the row is deleted), idling past THREADLINE_SESSION_IDLE_MINUTES,
-passing THREADLINE_SESSION_LIFETIME_HOURS or revoking the key ends a session at once, on every
-instance. CSRF tokens are an HMAC of the session token (or, before sign-in, of a random cookie),
-checked on every POST; the cookies are SameSite=Lax, and over https Secure and `__Host-` named.
+passing THREADLINE_SESSION_LIFETIME_HOURS, revoking the key or its expiry ends a session at
+once, on every instance. CSRF tokens are an HMAC of the session token (or, before sign-in, of a
+random cookie), checked on every POST; the cookies are SameSite=Lax, and over https Secure and
+`__Host-` named.
 """
 
 from __future__ import annotations
@@ -140,6 +141,7 @@ async def current_session(request: Request) -> Session | None:
     if found is None or not _alive(found, ctx.settings, now):
         return None  # an expired row is deleted by sweep_old_sessions
     await _touch(ctx.writer, found, token, now)
+    ctx.auth.note_use(found.key.id)  # a dashboard page is a use of its key too
     return Session(found.key, token)
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Select, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, func, or_, select
 
 from threadline.errors import NotFound, Unprocessable
 from threadline.ids import new_id
@@ -25,8 +26,13 @@ class KeyRecord:
     prefix: str
     created_at: int
     revoked_at: int | None
+    expires_at: int | None = None
+    last_used_at: int | None = None
     project_name: str = ""
     integration_name: str = ""
+
+    def active(self, now: int) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
 
 def ensure_project(connection: Connection, name: str) -> str:
@@ -72,6 +78,7 @@ def insert_key(
     kind: KeyKind,
     key_hash: str,
     prefix: str,
+    expires_at: int | None = None,
 ) -> str:
     key_id = new_id("key")
     connection.execute(
@@ -83,6 +90,7 @@ def insert_key(
             key_hash=key_hash,
             prefix=prefix,
             created_at=now_us(),
+            expires_at=expires_at,
         )
     )
     return key_id
@@ -98,6 +106,8 @@ def _key_select() -> Select[Any]:
             api_keys.c.prefix,
             api_keys.c.created_at,
             api_keys.c.revoked_at,
+            api_keys.c.expires_at,
+            api_keys.c.last_used_at,
             projects.c.name.label("project_name"),
             integrations.c.name.label("integration_name"),
         )
@@ -106,18 +116,30 @@ def _key_select() -> Select[Any]:
     )
 
 
-def find_active_key(connection: Connection, key_hash: str) -> KeyRecord | None:
+def _active(now: int | None) -> ColumnElement[bool]:
+    """Neither revoked nor expired at `now` (default: this moment)."""
+    moment = now_us() if now is None else now
+    return and_(
+        api_keys.c.revoked_at.is_(None),
+        or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > moment),
+    )
+
+
+def find_active_key(
+    connection: Connection, key_hash: str, now: int | None = None
+) -> KeyRecord | None:
     row = connection.execute(
-        _key_select().where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
+        _key_select().where(api_keys.c.key_hash == key_hash, _active(now))
     ).first()
     return KeyRecord(**row._mapping) if row is not None else None
 
 
-def find_active_key_by_id(connection: Connection, key_id: str) -> KeyRecord | None:
-    """The key with this id if it is not revoked (the dashboard's session names its key by id)."""
-    row = connection.execute(
-        _key_select().where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-    ).first()
+def find_active_key_by_id(
+    connection: Connection, key_id: str, now: int | None = None
+) -> KeyRecord | None:
+    """The key with this id if it is neither revoked nor expired (the dashboard's session
+    names its key by id)."""
+    row = connection.execute(_key_select().where(api_keys.c.id == key_id, _active(now))).first()
     return KeyRecord(**row._mapping) if row is not None else None
 
 
@@ -134,8 +156,8 @@ def list_keys(connection: Connection, project: str | None = None) -> list[KeyRec
     return [KeyRecord(**row._mapping) for row in connection.execute(query)]
 
 
-def revoke_key(connection: Connection, key: str) -> KeyRecord:
-    """Revoke the key with this id or prefix. Revoking twice is harmless."""
+def find_key(connection: Connection, key: str) -> KeyRecord:
+    """The one key with this id or prefix, whatever its state."""
     matches = connection.execute(
         _key_select().where(or_(api_keys.c.id == key, api_keys.c.prefix == key))
     ).all()
@@ -143,7 +165,36 @@ def revoke_key(connection: Connection, key: str) -> KeyRecord:
         raise NotFound(f"no key with id or prefix {key!r}")
     if len(matches) > 1:
         raise Unprocessable(f"{key!r} matches {len(matches)} keys; use the key id")
-    record = KeyRecord(**matches[0]._mapping)
+    return KeyRecord(**matches[0]._mapping)
+
+
+def expire_key(connection: Connection, record: KeyRecord, at: int) -> KeyRecord:
+    """Makes the key expire at `at`, unless it expires sooner already."""
+    if record.expires_at is not None and record.expires_at <= at:
+        return record
+    connection.execute(api_keys.update().where(api_keys.c.id == record.id).values(expires_at=at))
+    return dataclasses.replace(record, expires_at=at)
+
+
+def record_key_use(connection: Connection, used: Mapping[str, int]) -> None:
+    """Sets each key's last_used_at to the time given, unless it holds a later one (another
+    process may have written it): one statement for all the keys."""
+    if not used:
+        return
+    statement = (
+        api_keys.update()
+        .where(
+            api_keys.c.id == bindparam("key_id"),
+            or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < bindparam("at")),
+        )
+        .values(last_used_at=bindparam("at"))
+    )
+    connection.execute(statement, [{"key_id": k, "at": at} for k, at in sorted(used.items())])
+
+
+def revoke_key(connection: Connection, key: str) -> KeyRecord:
+    """Revoke the key with this id or prefix. Revoking twice is harmless."""
+    record = find_key(connection, key)
     if record.revoked_at is None:
         revoked_at = now_us()
         connection.execute(
@@ -168,7 +219,7 @@ def list_projects(connection: Connection) -> list[ProjectRecord]:
     )
     key_count = (
         select(func.count())
-        .where(api_keys.c.project_id == projects.c.id, api_keys.c.revoked_at.is_(None))
+        .where(api_keys.c.project_id == projects.c.id, _active(None))
         .scalar_subquery()
     )
     rows = connection.execute(

@@ -83,6 +83,10 @@ api_keys = Table(
     Column("prefix", String(32), nullable=False),
     Column("created_at", Micros, nullable=False),
     Column("revoked_at", Micros),
+    # From this moment the key is refused like a revoked one; NULL: never (migration 0010).
+    Column("expires_at", Micros),
+    # When a request last came with the key, to within a minute (threadline.auth batches it).
+    Column("last_used_at", Micros),
     ForeignKeyConstraint(["project_id"], ["projects.id"]),
     ForeignKeyConstraint(["integration_id"], ["integrations.id"]),
 )
