@@ -25,6 +25,7 @@ from threadline.api import (
     openapi,
     query,
     search_stats,
+    users,
 )
 from threadline.config import Settings
 from threadline.dashboard.app import dashboard_app
@@ -98,6 +99,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             *batch.routes,
             *query.routes,
             *search_stats.routes,
+            *users.routes,
             *health.routes,
             *openapi.routes,
             # Server-rendered pages for people, with HTML errors of their own (docs/dashboard.md).
