@@ -145,7 +145,9 @@ def _ips(text: str) -> Iterator[Span]:
     if "::" in text or text.count(":") >= 7:
         for match in _IPV6.finditer(text):
             candidate = match.group()
-            if candidate.count(":") < 2 or candidate == "::":
+            # "a::b" in code is a valid address too: want a real-looking group or several.
+            groups = candidate.split(":")
+            if candidate.count(":") < 3 and max(map(len, groups)) < 3:
                 continue
             try:
                 ipaddress.IPv6Address(candidate)
@@ -195,10 +197,18 @@ class Redactor:
     def finds(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, kind) of each find, in text order, none overlapping."""
         taken: list[tuple[int, int, str]] = []
+        seen = text
         for kind in self.kinds:
-            for start, end in _DETECTORS[kind](text):
-                if all(end <= s or start >= e for s, e, _ in taken):
-                    taken.append((start, end, kind))
+            found: list[tuple[int, int, str]] = []
+            for start, end in _DETECTORS[kind](seen):
+                if all(end <= s or start >= e for s, e, _ in taken + found):
+                    found.append((start, end, kind))
+            if found:
+                taken += found
+                # Later kinds see finds as blanks (same length: offsets hold), so an address
+                # right after a phone number does not make the number look longer.
+                for start, end, _ in found:
+                    seen = seen[:start] + " " * (end - start) + seen[end:]
         return sorted(taken)
 
     def text(self, text: str) -> str:
