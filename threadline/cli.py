@@ -1,4 +1,4 @@
-"""The `threadline` command: serve, demo, migrate, keys and projects.
+"""The `threadline` command: serve, demo, migrate, keys, projects, insights and users.
 
 Every flag can also be set as a THREADLINE_* environment variable (see threadline.config),
 except the demo data's own (`demo --events` and the like; it ignores THREADLINE_DATABASE_URL).

@@ -56,6 +56,32 @@ _KNOWN_SECRETS = re.compile(
         )
     )
 )
+# Every known format starts with one of these: plain substring tests (fast) decide whether the
+# alternation above (~30 µs on a 300-character text) runs at all.
+_SECRET_MARKERS = (
+    "-----BEGIN",
+    "AKIA",
+    "ASIA",
+    "AGPA",
+    "AIDA",
+    "AROA",
+    "ANPA",
+    "ANVA",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "xox",
+    "sk_",
+    "rk_",
+    "sk-",
+    "AIza",
+    "tl_api_",
+    "tl_web_",
+    "eyJ",
+)
 # A candidate random token: no separators a sentence or path would have.
 _TOKEN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{24,}(?![A-Za-z0-9+/=_-])")
 _HEX_ID = re.compile(r"[0-9a-fA-F-]+")
@@ -119,7 +145,8 @@ def random_looking(token: str) -> bool:
 
 
 def _secrets(text: str) -> Iterator[Span]:
-    yield from (m.span() for m in _KNOWN_SECRETS.finditer(text))
+    if any(marker in text for marker in _SECRET_MARKERS):
+        yield from (m.span() for m in _KNOWN_SECRETS.finditer(text))
     for match in _TOKEN.finditer(text):
         if random_looking(match.group()):
             yield match.span()

@@ -188,8 +188,15 @@ def erase_user(connection: Connection, *, project_id: str, user_id: str) -> Eras
     one transaction (a writer job, or the CLI's)."""
     c, m, f, e = conversations.c, messages.c, feedback.c, events.c
     erased = Erased()
-    conversation_ids = _ids(
-        connection, c.id, c.project_id == project_id, _names_user(conversations, user_id)
+    # Locked (PostgreSQL; SQLite's writer is single anyway): an upsert of one of them on another
+    # instance waits for the erasure, then finds no conversation and starts a new one, instead
+    # of adding a message to a conversation being deleted.
+    conversation_ids = set(
+        connection.execute(
+            select(c.id)
+            .where(c.project_id == project_id, _names_user(conversations, user_id))
+            .with_for_update()
+        ).scalars()
     )
     message_ids = _ids(
         connection, m.id, m.project_id == project_id, _names_user(messages, user_id)
