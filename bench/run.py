@@ -10,7 +10,10 @@ server share the machine's cores). It then reads the server's peak RSS (VmHWM), 
 SIGTERM, checks that every acknowledged event is stored once, and prints one Markdown table.
 
 Scenarios: ceiling (bench/ceiling.py with each script below), events (one event per POST /events),
-batch (POST /batch with --batch-size events), overload (POST /events at --overload-connections).
+batch (POST /batch with --batch-size events), overload (POST /events at --overload-connections);
+events-redact is events with the project redacting every kind at ingest, search and
+search-redact the same pair with a search query holding an email address and a phone number
+(issue 16: `--scenarios events,events-redact,events,events-redact` alternates them).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import itertools
 import os
 import platform
 import re
@@ -36,7 +40,18 @@ import msgspec
 from servers import HERE, Database, Server, create_key
 from sqlalchemy.exc import SQLAlchemyError
 
-SCENARIOS = ("ceiling", "events", "events-backlog", "events-insights", "batch", "overload")
+_RUNS = itertools.count(1)
+SCENARIOS = (
+    "ceiling",
+    "events",
+    "events-backlog",
+    "events-insights",
+    "batch",
+    "overload",
+    "events-redact",
+    "search",
+    "search-redact",
+)
 DATABASES = ("sqlite", "postgresql")
 
 
@@ -50,6 +65,8 @@ class Scenario:
     # conversations give the insight worker a backlog to label during the run).
     env: tuple[tuple[str, str], ...] = (("THREADLINE_INSIGHTS", "off"),)
     preload_events: int = 0
+    # `threadline projects set --redact` for the bench project before the server starts.
+    redact: str = ""
 
 
 @dataclasses.dataclass
@@ -155,9 +172,13 @@ def run_ceiling(scenario: Scenario, args: argparse.Namespace, workdir: Path) -> 
 def run_threadline(
     kind: str, scenario: Scenario, args: argparse.Namespace, workdir: Path
 ) -> Result:
-    database = Database(kind, workdir, f"threadline_bench_{os.getpid()}_{scenario.name}")
+    # Numbered: a scenario repeated in one run (alternating comparisons) gets a fresh database.
+    name = f"threadline_bench_{os.getpid()}_{next(_RUNS)}_{scenario.name.replace('-', '_')}"
+    database = Database(kind, workdir, name)
     try:
         key = create_key(database.url)
+        if scenario.redact:
+            redact(database.url, scenario.redact)
         if scenario.preload_events:
             preload(database.url, scenario.preload_events)
         server = Server.threadline(
@@ -178,6 +199,12 @@ def run_threadline(
         return result
     finally:
         database.drop()
+
+
+def redact(database_url: str, kinds: str) -> None:
+    command = [sys.executable, "-m", "threadline", "projects", "set", "--project", "bench"]
+    command += ["--redact", kinds, "--database-url", database_url]
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
 
 
 def preload(database_url: str, events: int) -> None:
@@ -349,6 +376,9 @@ def plan(args: argparse.Namespace) -> list[tuple[str, Scenario]]:
             preload_events=args.insights_backlog,
         ),
         "batch": Scenario("batch", "batch.lua", args.batch_size, args.connections),
+        "events-redact": Scenario("events-redact", "events.lua", 1, args.connections, redact=_ALL),
+        "search": Scenario("search", "search.lua", 1, args.connections),
+        "search-redact": Scenario("search-redact", "search.lua", 1, args.connections, redact=_ALL),
         "overload": Scenario("overload", "events.lua", 1, args.overload_connections),
     }
     chosen = [catalogue[name] for name in args.scenarios if name in catalogue]
@@ -358,6 +388,9 @@ def plan(args: argparse.Namespace) -> list[tuple[str, Scenario]]:
             runs.append(("ceiling", scenario))
     runs += [(database, scenario) for database in args.databases for scenario in chosen]
     return runs
+
+
+_ALL = "email,phone,card,secret,ip"
 
 
 def _names(allowed: tuple[str, ...]) -> Any:

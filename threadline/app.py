@@ -25,6 +25,7 @@ from threadline.api import (
     openapi,
     query,
     search_stats,
+    users,
 )
 from threadline.auth import record_key_use, record_key_use_forever
 from threadline.config import Settings
@@ -102,6 +103,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             *batch.routes,
             *query.routes,
             *search_stats.routes,
+            *users.routes,
             *health.routes,
             *openapi.routes,
             # Server-rendered pages for people, with HTML errors of their own (docs/dashboard.md).

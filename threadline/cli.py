@@ -1,4 +1,4 @@
-"""The `threadline` command: serve, demo, migrate, keys and projects.
+"""The `threadline` command: serve, demo, migrate, keys, projects, insights and users.
 
 Every flag can also be set as a THREADLINE_* environment variable (see threadline.config),
 except the demo data's own (`demo --events` and the like; it ignores THREADLINE_DATABASE_URL).
@@ -353,6 +353,15 @@ def _add_insights() -> None:
 _add_insights()
 
 
+def _add_privacy() -> None:
+    from threadline.privacy.cli import users
+
+    main.add_command(users)
+
+
+_add_privacy()
+
+
 @main.command()
 @database_option
 def migrate(database_url: str | None) -> None:
@@ -549,7 +558,7 @@ def revoke_key(key: str, database_url: str | None) -> None:
 
 @main.group()
 def projects() -> None:
-    """List projects; set a project's product names and LLM opt-in."""
+    """List projects; set a project's product names, LLM opt-in and redaction."""
 
 
 @projects.command("set")
@@ -567,16 +576,33 @@ def projects() -> None:
     help="on: the project's threads may be sent to the configured LLM labeller "
     "(THREADLINE_LLM_BASE_URL); off (the default): never.",
 )
+@click.option(
+    "--redact",
+    default=None,
+    help="Comma-separated kinds of personal data replaced by [kind] before anything is stored: "
+    'email, phone, card, secret, ip; "" or none: off. A running server applies it within 2 s.',
+)
 @database_option
 def set_project(
-    project: str, product_names: str | None, llm: str | None, database_url: str | None
+    project: str,
+    product_names: str | None,
+    llm: str | None,
+    redact: str | None,
+    database_url: str | None,
 ) -> None:
-    """Set a project's product names and its LLM opt-in (threads labelled from then on)."""
+    """Set a project's product names, its LLM opt-in (threads labelled from then on) and what
+    it redacts at ingest."""
+    from threadline.privacy.detect import parse_kinds
+    from threadline.privacy.policy import set_redaction
     from threadline.store.insight_threads import set_llm_opt_in, set_product_names
     from threadline.timestamps import now_us
 
-    if product_names is None and llm is None:
-        raise click.UsageError("give --product-names, --llm or both")
+    if product_names is None and llm is None and redact is None:
+        raise click.UsageError("give --product-names, --llm, --redact or several")
+    try:
+        kinds = None if redact is None else parse_kinds("" if redact == "none" else redact)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--redact") from None
     with _transaction(database_url) as connection:
         project_id = key_store.ensure_project(connection, project)
         if product_names is not None:
@@ -586,17 +612,26 @@ def set_project(
         if llm is not None:
             set_llm_opt_in(connection, project_id, llm == "on", now_us())
             click.echo(f"{project_id}\tLLM labeller: {llm}", err=True)
+        if kinds is not None:
+            set_redaction(connection, project_id, kinds, now_us())
+            click.echo(f"{project_id}\tredact: {', '.join(kinds) or 'none'}", err=True)
 
 
 @projects.command("list")
 @database_option
 def list_projects(database_url: str | None) -> None:
-    """List projects with their integration and active key counts."""
+    """List projects with their integration and active key counts, and what they redact."""
+    from threadline.privacy.policy import redaction_settings
+
     with _transaction(database_url) as connection:
         records = key_store.list_projects(connection)
-    click.echo("id\tname\tintegrations\tactive keys\tcreated")
+        redacting = redaction_settings(connection)
+    click.echo("id\tname\tintegrations\tactive keys\tcreated\tredact")
     for p in records:
-        click.echo(f"{p.id}\t{p.name}\t{p.integrations}\t{p.active_keys}\t{to_iso(p.created_at)}")
+        redact = ",".join(redacting.get(p.id, ())) or "none"
+        click.echo(
+            f"{p.id}\t{p.name}\t{p.integrations}\t{p.active_keys}\t{to_iso(p.created_at)}\t{redact}"
+        )
 
 
 @main.command("copy")

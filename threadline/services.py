@@ -8,6 +8,7 @@ import logging
 from threadline.analytics.columnar import ColumnarCopy, default_path
 from threadline.auth import Authenticator
 from threadline.config import Settings
+from threadline.privacy.policy import RedactionPolicies
 from threadline.ratelimit import RateLimiter
 from threadline.slots import Slots
 from threadline.store.engine import Database, describe_url, open_database
@@ -37,8 +38,13 @@ class Services:
     reads: Slots = dataclasses.field(init=False)
     queries: Slots = dataclasses.field(init=False)
     exports: Slots = dataclasses.field(init=False)
+    # Which projects redact personal data at ingest (api.writes; threadline.privacy).
+    redaction: RedactionPolicies = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
+        self.redaction = RedactionPolicies(
+            self.database.reader, retry_after=self.settings.retry_after_seconds
+        )
         self.writes = Slots(
             self.settings.max_writes_in_flight,
             busy="Too many writes are in progress; retry shortly.",

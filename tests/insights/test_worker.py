@@ -256,3 +256,28 @@ def test_a_thread_the_database_refuses_fails_only_its_conversation(
     with db.reader.connect() as connection:
         queued = connection.execute(select(insights_queue)).one()
     assert queued.conversation_id == "bad" and queued.attempts == 1
+
+
+def test_a_conversation_erased_while_it_is_labelled_gets_no_threads(
+    client: TestClient, api_headers: dict[str, str], db: Database, embedder: Embedder
+) -> None:
+    """The worker reads a conversation, the user is erased (issue 16), then the worker would
+    write the threads it labelled: it finds the conversation gone and writes nothing."""
+    from threadline.insights.labels import Labels
+    from threadline.privacy.erase import erase_user
+
+    body = {**TWO_SUBJECTS, "userProperties": {"userId": "erin"}}
+    post(client, api_headers, body)
+    project_id = client.get("/conversations/c1", headers=api_headers).json()["projectId"]
+    counting = CountingLabeller()
+    erased: list[Any] = []
+
+    def erasing(thread: Any, vocabulary: Any) -> Labels:
+        if not erased:  # mid-labelling: after the read, before the write
+            with db.writer.begin() as connection:
+                erased.append(erase_user(connection, project_id=project_id, user_id="erin"))
+        return counting(thread, vocabulary)
+
+    run(Worker(db, labeller=erasing, embedder=embedder))
+    assert erased and erased[0].conversations == 1 and counting.calls
+    assert threads(db) == []

@@ -1,11 +1,13 @@
 """ColumnarCopy: a DuckDB copy of the analytic tables, followed from the primary store by one
 background thread, and the SQLAlchemy engine analytic reads run on.
 
-Following: events only grow, so new ones are those past the last `seq` copied. Conversations,
-messages and feedback are also updated and deleted; triggers log every such row in `changes`
-(migration 0004), and each row named there is fetched again from the primary (or deleted from
-the copy if it is gone). A sync runs every `interval` seconds, or at once when a reader asks
-for fresher data (wait_until), and commits rows and cursors in one DuckDB transaction.
+Following: events are never updated, so new ones are those past the last `seq` copied; their
+deletes (erasure, retention) are logged in `changes` (migration 0012) and dropped from the copy.
+Conversations, messages and feedback are also updated and deleted; triggers log every such row
+in `changes` (migration 0004), and each row named there is fetched again from the primary (or
+deleted from the copy if it is gone). A sync runs every `interval` seconds, or at once when a
+reader asks for fresher data (wait_until), and commits rows and cursors in one DuckDB
+transaction.
 
 Freshness: `as_of` is the time.monotonic() at which the last completed sync began reading.
 Every write this process committed before then is in the copy (api.reads compares it with
@@ -303,6 +305,7 @@ class ColumnarCopy:
                     .order_by(tables.events.c.seq)
                     .limit(CHUNK),
                 )
+                # Events are only ever deleted once written (migration 0012): nothing to fetch.
                 refetched = {
                     name: [
                         row
@@ -313,6 +316,7 @@ class ColumnarCopy:
                         )
                     ]
                     for name, name_parts in parts.items()
+                    if name in CHANGING
                 }
             now = time.monotonic()
             cursor.begin()
@@ -321,7 +325,7 @@ class ColumnarCopy:
                     cursor.execute(
                         f"DELETE FROM {name} WHERE seq IN ({', '.join('?' * len(part))})", part
                     )
-                load.insert(cursor, name, refetched[name], self.shredded)
+                load.insert(cursor, name, refetched.get(name, []), self.shredded)
             load.insert(cursor, "events", events, self.shredded)
             self._events.saw([row.seq for row in events], now)
             self._save_state(cursor)

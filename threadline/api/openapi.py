@@ -40,6 +40,7 @@ from threadline.wire.query import (
     QueryResponse,
 )
 from threadline.wire.search_stats import TopSearchQueries, WeeklySearchUsers
+from threadline.wire.users import UserErased
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -311,6 +312,18 @@ OPERATIONS: tuple[Operation, ...] = (
         WeeklySearchUsers,
         (400, *_API_READ),
         params=_SEARCH_STATS,
+    ),
+    Operation(
+        "DELETE",
+        "/users/{userId}",
+        "eraseUser",
+        "Erase an end user: every conversation, message, feedback, event and thread naming "
+        "them in userProperties (userId or id), with what belongs to those, in one transaction",
+        API_ONLY,
+        UserErased,
+        # 404 only for an id no user can have (U+0000, api.routing); none stored is a 200 of 0s.
+        (404, *_API_READ),
+        params=(Param("userId", "path", Id, "userProperties.userId or .id of the user."),),
     ),
     _write(
         "/batch", "logBatch", "Log events, feedback and conversations at once", BatchIn, BatchOut

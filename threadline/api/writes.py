@@ -20,6 +20,7 @@ from threadline.api.idempotency import fingerprint, idempotent_write
 from threadline.api.responses import JSONResponse, services
 from threadline.auth import WEB, Principal
 from threadline.config import Settings
+from threadline.privacy.redact import redact_body
 from threadline.services import Services
 from threadline.store.writer import Job
 
@@ -42,6 +43,11 @@ async def handle_write(request: Request, operation: WriteOperation) -> Response:
     # Counted only once its body is in: a client sending its body slowly (or never) must not
     # hold one of the bounded slots; the body read has a deadline of its own (docs/decisions.md).
     body = await read_json(request, operation.body_type, ctx.settings)
+    # Before anything is prepared or stored, so what a project redacts never reaches the disk,
+    # the idempotency store or a log (threadline.privacy).
+    redactor = await ctx.redaction.redactor(principal.project_id)
+    if redactor is not None:
+        body = redact_body(body, redactor)
     with ctx.writes.take(retry_after=ctx.settings.retry_after_seconds):
         return await _write(request, ctx, principal, body, operation)
 

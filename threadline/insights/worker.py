@@ -270,6 +270,10 @@ class Worker:
         stale = set(entry.stored) - {s.id for s in segments}
 
         def write(connection: Connection) -> None:
+            if not insight_threads.conversation_still_stored(
+                connection, item.project_id, conversation.id
+            ):
+                return  # deleted or erased while it was labelled (threadline.privacy.erase)
             for row, vector_row in rows:
                 insight_threads.save_thread(connection, row, vector_row)
             for thread_id, positive, negative in flags_only:

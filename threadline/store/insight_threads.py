@@ -116,6 +116,19 @@ def stored_threads(
 _THREAD_KEYS = ("project_id", "id")
 
 
+def conversation_still_stored(
+    connection: Connection, project_id: str, conversation_id: str
+) -> bool:
+    """Whether the conversation is there, its row locked until the transaction ends: threads
+    labelled from a conversation deleted or erased meanwhile must not be written (an erasure
+    locks the row first, so one of the two waits for the other)."""
+    c = conversations.c
+    found = connection.execute(
+        select(c.seq).where(c.project_id == project_id, c.id == conversation_id).with_for_update()
+    ).first()
+    return found is not None
+
+
 def save_thread(connection: Connection, row: dict[str, Any], vector_row: dict[str, Any]) -> None:
     """Writes one labelled thread and its vector (insert or replace)."""
     connection.execute(

@@ -347,8 +347,9 @@ insight_subjects = Table(
     PrimaryKeyConstraint("project_id", "id"),
 )
 
-# Per-project settings (`threadline projects set`): the operator's product names, and whether
-# the project's threads may be sent to the configured LLM labeller (off unless opted in).
+# Per-project settings (`threadline projects set`): the operator's product names, whether the
+# project's threads may be sent to the configured LLM labeller (off unless opted in), and the
+# kinds of personal data redacted at ingest (threadline.privacy; comma-separated, NULL: none).
 project_settings = Table(
     "project_settings",
     metadata,
@@ -356,6 +357,7 @@ project_settings = Table(
     Column("product_names", Json),
     Column("llm", Boolean, nullable=False, server_default=false()),
     Column("updated_at", Micros, nullable=False),
+    Column("redact", String(200)),
 )
 
 INSIGHT_TABLES = (
