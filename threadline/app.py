@@ -22,6 +22,8 @@ from threadline.api import (
     events,
     feedback,
     health,
+    home,
+    metrics,
     openapi,
     query,
     search_stats,
@@ -31,6 +33,7 @@ from threadline.dashboard.app import dashboard_app
 from threadline.dashboard.session import sweep_old_sessions
 from threadline.errors import ThreadlineError, error_for_status, problem_response
 from threadline.middleware import RequestContextMiddleware, new_request_id
+from threadline.observe.requests import ObserveRequests
 from threadline.services import Services
 from threadline.store.idempotency import sweep_old_answers
 
@@ -41,6 +44,7 @@ def _request_id(request: Request) -> str:
 
 async def _threadline_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ThreadlineError)
+    request.state.refusal = getattr(exc, "reason", None)  # a 503's or 429's, for the metrics
     return problem_response(exc, instance=request.url.path, request_id=_request_id(request))
 
 
@@ -100,11 +104,16 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             *search_stats.routes,
             *health.routes,
             *openapi.routes,
+            # threadline's own, outside the Inkeep API: a page for people, and for Prometheus.
+            *home.routes,
+            *metrics.routes,
             # Server-rendered pages for people, with HTML errors of their own (docs/dashboard.md).
             Mount("/dashboard", app=dashboard_app(ctx)),
         ],
         middleware=[
             *_proxy_middleware(settings),
+            # Counted, timed and logged: every request, CORS preflights and crashes included.
+            Middleware(ObserveRequests, metrics=ctx.metrics, log_requests=settings.access_log),
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),

@@ -71,8 +71,14 @@ class Settings:
     analytics: str = "columnar"
     # Where the copy lives: "" puts it beside a SQLite file, in memory on PostgreSQL.
     analytics_path: str = ""
-    # Seconds between syncs of the copy when nobody asks for fresher data.
+    # The copy syncs when this process commits, but at most once per this many seconds while
+    # writes keep coming (one sync takes in many commits); a read that needs fresher data asks
+    # for one at once.
     analytics_sync_seconds: float = 0.25
+    # Seconds between looks for commits of other processes (other instances on one PostgreSQL,
+    # imports by the CLI), which cannot wake this one: their writes reach the copy within this
+    # and one sync. A look that finds nothing costs two indexed reads (docs/performance.md).
+    analytics_poll_seconds: float = 0.5
     # The columnar copy's DuckDB: memory it may use (data of an in-memory copy included; past
     # it, work spills to the temp directory), threads per query, and where it spills ("":
     # beside the copy's file, or a directory of its own in the system's temp directory).
@@ -125,7 +131,15 @@ class Settings:
     # are believed (the scheme decides whether cookies are Secure). Empty: nobody's.
     trusted_proxies: tuple[str, ...] = ()
     log_level: str = "info"
+    # One line per request (requestId, route template, status, duration, project; never a key,
+    # a body or message text), in place of uvicorn's access log.
     access_log: bool = False
+    # "text": plain lines; "json": one JSON object a line, request fields as members of their
+    # own (threadline.observe.logformat). For every log line of the process.
+    log_format: str = "text"
+    # GET /metrics asks for "Authorization: Bearer <token>" when this is set; empty: open to
+    # anyone who can reach the port. Never logged, never in a repr.
+    metrics_token: str = dataclasses.field(default="", repr=False)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

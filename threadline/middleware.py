@@ -50,8 +50,10 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = new_request_id()
-        scope.setdefault("state", {})["request_id"] = request_id
+        # threadline.observe gives each request its id first; made here when it sits alone.
+        state = scope.setdefault("state", {})
+        request_id = state.get("request_id") or new_request_id()
+        state["request_id"] = request_id
         started = False
 
         async def send_with_id(message: Message) -> None:
