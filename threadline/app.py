@@ -33,7 +33,7 @@ from threadline.dashboard.app import dashboard_app
 from threadline.dashboard.session import sweep_old_sessions
 from threadline.errors import ThreadlineError, error_for_status, problem_response
 from threadline.middleware import RequestContextMiddleware, new_request_id
-from threadline.observe.requests import ObserveRequests
+from threadline.observe.requests import RequestObserver
 from threadline.services import Services
 from threadline.store.idempotency import sweep_old_answers
 
@@ -112,8 +112,6 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         ],
         middleware=[
             *_proxy_middleware(settings),
-            # Counted, timed and logged: every request, CORS preflights and crashes included.
-            Middleware(ObserveRequests, metrics=ctx.metrics, log_requests=settings.access_log),
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
@@ -124,8 +122,12 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
                 expose_headers=["Retry-After", "X-Request-ID"],
                 max_age=86_400,
             ),
-            # Request ids, path-only redirects (never the client's Host), a problem+json 500.
-            Middleware(RequestContextMiddleware),
+            # Request ids, path-only redirects (never the client's Host), a problem+json 500;
+            # each request counted, timed and (THREADLINE_ACCESS_LOG) logged once answered.
+            Middleware(
+                RequestContextMiddleware,
+                observer=RequestObserver(ctx.metrics, log_requests=settings.access_log),
+            ),
         ],
         exception_handlers={ThreadlineError: _threadline_error, HTTPException: _http_error},
         lifespan=lifespan,

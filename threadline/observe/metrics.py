@@ -1,15 +1,20 @@
 """The process's Prometheus metrics, on a registry of its own per app (tests build many apps in
 one process; the global default registry would mix them and refuse duplicate names).
 
-Counters and histograms fed on the request path keep their labelled children in plain dicts:
-prometheus-client's labels() takes a lock and validates the labels on every call, which the
-request path should not pay each time (docs/performance.md).
+Requests are counted on the event loop in plain lists (RequestStats) and turned into metric
+families only at scrape time: prometheus-client's Counter and Histogram take a lock and, for a
+histogram, walk every bucket on each observation, which cost the request path several per cent
+(docs/performance.md). Writer commits, one per many writes, use its Histogram directly.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
-from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
 
 # Seconds: from a cached 200 to the slowest analytic read that the query timeout still allows.
 LATENCY_BUCKETS = (
@@ -32,6 +37,52 @@ LATENCY_BUCKETS = (
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 # Any other method is counted as "other", so a client cannot add label values at will.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_SUM = len(LATENCY_BUCKETS) + 1  # a row: one count per bucket, +Inf's, then the seconds' sum
+
+
+class RequestStats(Collector):
+    """Answered requests by (method, route, status): per key one row of bucket counts and the
+    sum of their durations. Written by the event loop's thread only; a scrape (another thread)
+    reads rows that may be one request apart from each other, which Prometheus tolerates."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str, int], list[float]] = {}
+
+    def add(self, method: str, route: str, status: int, seconds: float) -> None:
+        if method not in METHODS:
+            method = "other"
+        key = (method, route, status)
+        row = self._rows.get(key)
+        if row is None:
+            row = self._rows[key] = [0.0] * (_SUM + 1)
+        row[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        row[_SUM] += seconds
+
+    def collect(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
+        counts = CounterMetricFamily(
+            "threadline_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            labels=["method", "route", "status"],
+        )
+        by_route: dict[tuple[str, str], list[float]] = {}
+        for (method, route, status), row in list(self._rows.items()):
+            counts.add_metric([method, route, str(status)], sum(row[:_SUM]))
+            total = by_route.setdefault((method, route), [0.0] * (_SUM + 1))
+            for index, value in enumerate(row):
+                total[index] += value
+        latency = HistogramMetricFamily(
+            "threadline_http_request_duration_seconds",
+            "Time from a request's arrival to the end of its answer, by method and route.",
+            labels=["method", "route"],
+        )
+        for (method, route), row in by_route.items():
+            cumulative, buckets = 0.0, []
+            for bound, count in zip((*LATENCY_BUCKETS, float("inf")), row[:_SUM], strict=True):
+                cumulative += count
+                buckets.append(("+Inf" if bound == float("inf") else str(bound), cumulative))
+            latency.add_metric([method, route], buckets, sum_value=row[_SUM])
+        yield counts
+        yield latency
 
 
 class Metrics:
@@ -40,19 +91,8 @@ class Metrics:
         self.registry = CollectorRegistry()
         # process_cpu_seconds_total, process_resident_memory_bytes, open fds (from /proc).
         ProcessCollector(registry=self.registry)
-        self._requests = Counter(
-            "threadline_http_requests",
-            "HTTP requests answered, by method, route template and status.",
-            ["method", "route", "status"],
-            registry=self.registry,
-        )
-        self._latency = Histogram(
-            "threadline_http_request_duration_seconds",
-            "Time from a request's arrival to the end of its answer, by method and route.",
-            ["method", "route"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
+        self.requests = RequestStats()
+        self.registry.register(self.requests)
         self._refusals = Counter(
             "threadline_refusals",
             "503 and 429 answers, by status and reason (which limit or outage refused).",
@@ -71,22 +111,6 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self._request_children: dict[tuple[str, str, str], MetricWrapperBase] = {}
-        self._latency_children: dict[tuple[str, str], MetricWrapperBase] = {}
-
-    def request(self, method: str, route: str, status: int, seconds: float) -> None:
-        """One answered request (the event loop's thread only)."""
-        if method not in METHODS:
-            method = "other"
-        key = (method, route, str(status))
-        counter = self._request_children.get(key)
-        if counter is None:
-            counter = self._request_children[key] = self._requests.labels(*key)
-        counter.inc()  # type: ignore[attr-defined]
-        timed = self._latency_children.get(key[:2])
-        if timed is None:
-            timed = self._latency_children[key[:2]] = self._latency.labels(method, route)
-        timed.observe(seconds)  # type: ignore[attr-defined]
 
     def refusal(self, status: int, reason: str) -> None:
         self._refusals.labels(str(status), reason).inc()

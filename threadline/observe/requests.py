@@ -1,29 +1,25 @@
-"""Pure ASGI middleware: every request is counted and timed by route template and status
-(metrics.py), and, with THREADLINE_ACCESS_LOG on, logged in one line.
+"""Each answered request counted and timed by route template and status (metrics.py), and,
+with THREADLINE_ACCESS_LOG on, logged in one line. threadline.middleware calls it, so it sees
+the 500 made of a crash; CORS preflights, answered before it, are neither counted nor logged.
 
 The line holds the requestId, method, route template, status, duration and project, and
 nothing else: never the raw path (it may carry an externalId or a user's id), the query string,
-a header (the bearer key) or any part of a body. Outermost but for the proxy headers, so it sees
-CORS preflights and the 500 that threadline.middleware makes of a crash.
+a header (the bearer key) or any part of a body.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from starlette.routing import Mount
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
-from threadline.middleware import new_request_id
 from threadline.observe.metrics import Metrics
 
 log = logging.getLogger("threadline.access")
 
 UNMATCHED = "unmatched"
-# Nginx's number for a client that went away before any answer was sent.
-CLIENT_CLOSED = 499
 
 
 def route_template(scope: Scope) -> str:
@@ -52,39 +48,18 @@ def request_fields(scope: Scope, status: int, seconds: float) -> dict[str, Any]:
     }
 
 
-class ObserveRequests:
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, log_requests: bool) -> None:
-        self.app = app
+class RequestObserver:
+    """Called by threadline.middleware once each request is answered: counts and times it, and
+    logs it when asked to (THREADLINE_ACCESS_LOG)."""
+
+    def __init__(self, metrics: Metrics, *, log_requests: bool) -> None:
         self.metrics = metrics
         self.log_requests = log_requests
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        # Made here so that preflights, answered outside threadline.middleware, have one too.
-        scope.setdefault("state", {})["request_id"] = new_request_id()
-        status = 0
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        except BaseException:
-            status = status or 500
-            raise
-        finally:
-            self._record(scope, status or CLIENT_CLOSED, time.perf_counter() - started)
-
-    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+    def __call__(self, scope: Scope, status: int, seconds: float) -> None:
         route = route_template(scope)
-        self.metrics.request(scope["method"], route, status, seconds)
-        if status in (429, 503):
+        self.metrics.requests.add(scope["method"], route, status, seconds)
+        if status == 429 or status == 503:
             reason = scope.get("state", {}).get("refusal") or "other"
             self.metrics.refusal(status, reason)
         if self.log_requests:
