@@ -22,6 +22,8 @@ from threadline.api import (
     events,
     feedback,
     health,
+    home,
+    metrics,
     openapi,
     query,
     search_stats,
@@ -33,6 +35,7 @@ from threadline.dashboard.app import dashboard_app
 from threadline.dashboard.session import sweep_old_sessions
 from threadline.errors import ThreadlineError, error_for_status, problem_response
 from threadline.middleware import RequestContextMiddleware, new_request_id
+from threadline.observe.requests import RequestObserver
 from threadline.services import Services
 from threadline.store.idempotency import sweep_old_answers
 
@@ -43,6 +46,7 @@ def _request_id(request: Request) -> str:
 
 async def _threadline_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ThreadlineError)
+    request.state.refusal = getattr(exc, "reason", None)  # a 503's or 429's, for the metrics
     return problem_response(exc, instance=request.url.path, request_id=_request_id(request))
 
 
@@ -106,6 +110,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             *users.routes,
             *health.routes,
             *openapi.routes,
+            # threadline's own, outside the Inkeep API: a page for people, and for Prometheus.
+            *home.routes,
+            *metrics.routes,
             # Server-rendered pages for people, with HTML errors of their own (docs/dashboard.md).
             Mount("/dashboard", app=dashboard_app(ctx)),
         ],
@@ -121,8 +128,12 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
                 expose_headers=["Retry-After", "X-Request-ID"],
                 max_age=86_400,
             ),
-            # Request ids, path-only redirects (never the client's Host), a problem+json 500.
-            Middleware(RequestContextMiddleware),
+            # Request ids, path-only redirects (never the client's Host), a problem+json 500;
+            # each request counted, timed and (THREADLINE_ACCESS_LOG) logged once answered.
+            Middleware(
+                RequestContextMiddleware,
+                observer=RequestObserver(ctx.metrics, log_requests=settings.access_log),
+            ),
         ],
         exception_handlers={ThreadlineError: _threadline_error, HTTPException: _http_error},
         lifespan=lifespan,

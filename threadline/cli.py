@@ -8,7 +8,6 @@ Results a script may want (a new key) go to stdout alone; everything else goes t
 from __future__ import annotations
 
 import functools
-import logging
 import shlex
 import signal
 import sys
@@ -150,7 +149,14 @@ def _banner(settings: Settings, port: int) -> str:
 @click.option(
     "--access-log/--no-access-log",
     default=None,
-    help="Log every request. Env: THREADLINE_ACCESS_LOG.",
+    help="Log every request in one line (requestId, route, status, duration, project). "
+    "Env: THREADLINE_ACCESS_LOG.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Log lines as plain text (default) or one JSON object each. Env: THREADLINE_LOG_FORMAT.",
 )
 @click.option(
     "--wait-for-database",
@@ -166,6 +172,7 @@ def serve(
     log_level: str | None,
     access_log: bool | None,
     wait_for_database: str | None,
+    log_format: str | None,
 ) -> None:
     """Run the HTTP API (migrates the database first)."""
     settings = settings_from_env(
@@ -175,6 +182,7 @@ def serve(
         log_level=log_level,
         access_log=access_log,
         wait_for_database=wait_for_database,
+        log_format=log_format,
     )
     _serve(settings)
 
@@ -183,12 +191,11 @@ def _serve(settings: Settings, *, also: Callable[[str], str] | None = None) -> N
     """What `serve` does once it has its settings; `also(base URL)` is printed after the
     banner."""
     from threadline.app import create_app
+    from threadline.observe.logformat import configure_logging
     from threadline.protocol import with_deadlines
     from threadline.serving import run_server
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     for warning in unknown_variables():
         click.echo(f"warning: {warning}", err=True)
     _reach(settings)
@@ -209,7 +216,11 @@ def _serve(settings: Settings, *, also: Callable[[str], str] | None = None) -> N
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
-            access_log=settings.access_log,
+            # uvicorn's access log would repeat the raw path and the client's address; ours
+            # (threadline.observe.requests) replaces it. Its other lines go through the root
+            # logger, in THREADLINE_LOG_FORMAT (no log config of uvicorn's own).
+            access_log=False,
+            log_config=None,
             # In-flight requests get this long to finish on SIGTERM; queued writes are drained.
             timeout_graceful_shutdown=30,
             # Off: uvicorn's own parsing would trust 127.0.0.1 by default. create_app applies

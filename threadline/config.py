@@ -87,8 +87,14 @@ class Settings:
     analytics: str = "columnar"
     # Where the copy lives: "" puts it beside a SQLite file, in memory on PostgreSQL.
     analytics_path: str = ""
-    # Seconds between syncs of the copy when nobody asks for fresher data.
+    # The copy syncs when this process commits, but at most once per this many seconds while
+    # writes keep coming (one sync takes in many commits); a read that needs fresher data asks
+    # for one at once.
     analytics_sync_seconds: float = 0.25
+    # Seconds between looks for commits of other processes (other instances on one PostgreSQL,
+    # imports by the CLI), which cannot wake this one: their writes reach the copy within this
+    # and one sync. A look that finds nothing costs two indexed reads (docs/performance.md).
+    analytics_poll_seconds: float = 0.5
     # The columnar copy's DuckDB: memory it may use (data of an in-memory copy included; past
     # it, work spills to the temp directory), threads per query, and where it spills ("":
     # beside the copy's file, or a directory of its own in the system's temp directory).
@@ -141,10 +147,18 @@ class Settings:
     # are believed (the scheme decides whether cookies are Secure). Empty: nobody's.
     trusted_proxies: tuple[str, ...] = ()
     log_level: str = "info"
+    # One line per request (requestId, route template, status, duration, project; never a key,
+    # a body or message text), in place of uvicorn's access log.
     access_log: bool = False
     # Seconds `threadline serve` keeps retrying (with back-off) a database it cannot reach at
     # start, for containers that start the database and threadline together. 0: fail at once.
     wait_for_database: float = 0.0
+    # "text": plain lines; "json": one JSON object a line, request fields as members of their
+    # own (threadline.observe.logformat). For every log line of the process.
+    log_format: str = "text"
+    # GET /metrics asks for "Authorization: Bearer <token>" when this is set; empty: open to
+    # anyone who can reach the port. Never logged, never in a repr.
+    metrics_token: str = dataclasses.field(default="", repr=False)
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -206,6 +220,8 @@ RULES: dict[str, Rule] = {
     "log_level": Choice("debug", "info", "warning", "error", "critical"),
     "access_log": Flag(),
     "wait_for_database": _SECONDS,
+    "log_format": Choice("text", "json"),
+    "metrics_token": Text(),
 }
 
 

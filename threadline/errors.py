@@ -130,9 +130,13 @@ class QueryTimeout(Unprocessable):
 class TooManyRequests(ThreadlineError):
     status, code, title = 429, "too_many_requests", "Too Many Requests"
 
-    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
+    def __init__(
+        self, detail: str | None = None, *, retry_after: int = 1, reason: str = "rate_limit"
+    ) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
+        # Which limit refused, for the metrics (threadline_refusals_total); never sent.
+        self.reason = reason
 
 
 class InternalError(ThreadlineError):
@@ -142,9 +146,13 @@ class InternalError(ThreadlineError):
 class Unavailable(ThreadlineError):
     status, code, title = 503, "service_unavailable", "Service Unavailable"
 
-    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
+    def __init__(
+        self, detail: str | None = None, *, retry_after: int = 1, reason: str = "unavailable"
+    ) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
+        # Which limit or outage refused, for the metrics (threadline_refusals_total); never sent.
+        self.reason = reason
 
 
 class ResponseCut(Exception):

@@ -1,5 +1,7 @@
 """Pure ASGI middleware: a request id on every request, Location headers that are paths, a
-problem+json 500 for any crash, and one quiet log line for a client that hung up mid-body.
+problem+json 500 for any crash, one quiet log line for a client that hung up mid-body, and each
+answered request handed to an observer (threadline.observe: metrics and the request log) with
+its status and duration; in this one layer, as a second middleware cost the event loop more.
 
 Location: Starlette's trailing-slash redirects (GET /dashboard -> /dashboard/, GET /feedback/ ->
 /feedback) build an absolute URL from the request's Host header, which any client chooses. A
@@ -15,6 +17,8 @@ from __future__ import annotations
 import itertools
 import logging
 import secrets
+import time
+from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from starlette.datastructures import MutableHeaders
@@ -24,6 +28,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from threadline.errors import InternalError, ResponseCut, problem_response
 
 log = logging.getLogger("threadline.requests")
+
+# Called once a request is answered, with its final status and seconds (threadline.observe).
+Observer = Callable[[Scope, int, float], None]
+# Nginx's number for a client that went away before any answer was sent.
+CLIENT_CLOSED = 499
 
 
 # Request ids need to be unique, not secret: a random per-process prefix and a counter, which
@@ -43,21 +52,23 @@ def path_only(location: str) -> str:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, observer: Observer | None = None) -> None:
         self.app = app
+        self.observer = observer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        began = time.perf_counter()
         request_id = new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
-        started = False
+        status = CLIENT_CLOSED  # until an answer starts
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal status
             if message["type"] == "http.response.start":
-                started = True
+                status = message["status"]
                 headers = MutableHeaders(scope=message)
                 if "x-request-id" not in headers:
                     headers.append("X-Request-ID", request_id)
@@ -86,10 +97,14 @@ class RequestContextMiddleware:
                 scope["path"],
                 request_id,
             )
-            if started:
+            if status != CLIENT_CLOSED:
                 raise
             # The detail stays generic: no stack trace or internals leave the process.
             response = problem_response(
                 InternalError(), instance=scope["path"], request_id=request_id
             )
+            status = 500
             await response(scope, receive, send)
+        finally:
+            if self.observer is not None:
+                self.observer(scope, status, time.perf_counter() - began)

@@ -9,6 +9,8 @@ from threadline.analytics.columnar import ColumnarCopy, default_path
 from threadline.auth import Authenticator
 from threadline.config import Settings
 from threadline.privacy.policy import RedactionPolicies
+from threadline.observe.gauges import ServiceGauges
+from threadline.observe.metrics import Metrics
 from threadline.ratelimit import RateLimiter
 from threadline.slots import Slots
 from threadline.store.engine import Database, describe_url, open_database
@@ -40,6 +42,8 @@ class Services:
     exports: Slots = dataclasses.field(init=False)
     # Which projects redact personal data at ingest (api.writes; threadline.privacy).
     redaction: RedactionPolicies = dataclasses.field(init=False)
+    # GET /metrics: its own registry per Services, so apps in one process never share counts.
+    metrics: Metrics = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
         self.redaction = RedactionPolicies(
@@ -48,19 +52,29 @@ class Services:
         self.writes = Slots(
             self.settings.max_writes_in_flight,
             busy="Too many writes are in progress; retry shortly.",
+            reason="writes_in_flight",
         )
         self.reads = Slots(
             self.settings.max_concurrent_reads,
             busy="Too many reads are running; retry shortly.",
+            reason="concurrent_reads",
         )
         self.queries = Slots(
             self.settings.max_concurrent_queries,
             busy="Too many analytic queries are running; retry shortly.",
+            reason="concurrent_queries",
         )
         self.exports = Slots(
             self.settings.max_concurrent_exports,
             busy="Too many exports are running; retry shortly.",
+            reason="concurrent_exports",
         )
+        self.metrics = Metrics()
+        self.metrics.registry.register(ServiceGauges(self))
+        self.writer.on_commit.append(self.metrics.commit)
+        if self.columnar is not None:
+            # The copy syncs on this process's commits instead of polling for them.
+            self.writer.on_commit.append(self.columnar.poke)
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
@@ -83,6 +97,7 @@ class Services:
                 database.reader,
                 settings.analytics_path or default_path(database.url),
                 interval=settings.analytics_sync_seconds,
+                poll=settings.analytics_poll_seconds,
                 memory_limit=settings.analytics_memory_limit,
                 threads=settings.analytics_threads,
                 temp_directory=settings.analytics_temp_directory,

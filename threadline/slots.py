@@ -43,9 +43,10 @@ class Slots:
     """The process's slots for one kind of work; `busy` is the 503's detail when all are
     taken."""
 
-    def __init__(self, limit: int, *, busy: str) -> None:
+    def __init__(self, limit: int, *, busy: str, reason: str) -> None:
         self.limit = limit
         self._busy = busy
+        self._reason = reason  # the 503's reason in the metrics
         self._running = 0
 
     @property
@@ -56,7 +57,7 @@ class Slots:
     def take(self, *, retry_after: int) -> Slot:
         """A slot, or 503 + Retry-After when all are taken."""
         if self._running >= self.limit:
-            raise Unavailable(self._busy, retry_after=retry_after)
+            raise Unavailable(self._busy, retry_after=retry_after, reason=self._reason)
         self._running += 1
         return Slot(self)
 

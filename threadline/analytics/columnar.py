@@ -4,15 +4,20 @@ background thread, and the SQLAlchemy engine analytic reads run on.
 Following: events are never updated, so new ones are those past the last `seq` copied; their
 deletes (erasure, retention) are logged in `changes` (migration 0012) and dropped from the copy.
 Conversations, messages and feedback are also updated and deleted; triggers log every such row
-in `changes` (migration 0004), and each row named there is fetched again from the primary (or
-deleted from the copy if it is gone). A sync runs every `interval` seconds, or at once when a
-reader asks for fresher data (wait_until), and commits rows and cursors in one DuckDB
-transaction.
+in `changes` (migration 0004), and each row named there is fetched again from the primary (or deleted from
+the copy if it is gone); a sync commits rows and cursors in one DuckDB transaction, and none at
+all when it found nothing.
+
+When: this process's writer wakes the copy after each commit (poke), at most one sync per
+`interval` seconds while commits keep coming; a reader that needs fresher data asks for one at
+once (wait_until); commits of other processes cannot wake it, so it looks for them every `poll`
+seconds. An idle server therefore does two indexed reads per `poll` and nothing else (it
+polled and committed a DuckDB transaction four times a second before: issue 16).
 
 Freshness: `as_of` is the time.monotonic() at which the last completed sync began reading.
 Every write this process committed before then is in the copy (api.reads compares it with
-Writer.last_commit_at). Writes of other instances sharing a PostgreSQL database arrive at the
-next sync.
+Writer.last_commit_at). Writes of other instances sharing a PostgreSQL database arrive within
+`poll` seconds and one sync.
 
 The copy is disposable. On SQLite it lives in a file beside the database, so a restart does
 not copy millions of rows again; it is rebuilt when it was made from another database, is
@@ -73,6 +78,7 @@ class ColumnarCopy:
         path: str,
         *,
         interval: float = 0.25,
+        poll: float = 0.5,
         memory_limit: str = "1GB",
         threads: int = 2,
         temp_directory: str = "",
@@ -80,6 +86,7 @@ class ColumnarCopy:
         self.primary = primary
         self.path = path
         self.interval = interval
+        self.poll = max(poll, interval)
         self.as_of = 0.0  # time.monotonic(); 0.0 until the first build completes
         self.syncs = 0
         self.failures = 0
@@ -89,7 +96,9 @@ class ColumnarCopy:
         self._database = self._open(
             path, {"memory_limit": memory_limit, "threads": threads}, temp_directory
         )
+        # Set by a commit of this process or a reader; _asked by a reader (or stop) alone.
         self._wake = threading.Event()
+        self._asked = threading.Event()
         self._stopping = threading.Event()
         self._synced = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -137,6 +146,7 @@ class ColumnarCopy:
                 "The analytic store ran out of memory (THREADLINE_ANALYTICS_MEMORY_LIMIT); "
                 "retry shortly.",
                 retry_after=retry_after,
+                reason="analytics_memory",
             ) from exc
 
     @property
@@ -149,6 +159,7 @@ class ColumnarCopy:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._asked.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30.0)
@@ -163,12 +174,17 @@ class ColumnarCopy:
         deadline = time.monotonic() + timeout
         with self._synced:
             while self.as_of < moment:
+                self._asked.set()
                 self._wake.set()
                 left = deadline - time.monotonic()
                 if left <= 0 or self._stopping.is_set():
                     return False
                 self._synced.wait(left)
         return True
+
+    def poke(self, _writes: int = 0, _seconds: float = 0.0) -> None:
+        """This process committed: sync soon (a Writer.on_commit listener, on its thread)."""
+        self._wake.set()
 
     # The sync thread.
 
@@ -196,9 +212,19 @@ class ColumnarCopy:
             with self._synced:
                 self.as_of = started
                 self._synced.notify_all()
-            self._wake.wait(self.interval)
-            self._wake.clear()
+            self._rest(started)
         cursor.close()
+
+    def _rest(self, began: float) -> None:
+        """Waits for the next sync's moment: a reader asking, this process's commit (no sooner
+        than `interval` after the last sync began, so a sync takes in many commits under
+        ingest), or `poll` seconds after the last one, for other processes' commits."""
+        woken = self._wake.wait(max(0.0, began + self.poll - time.monotonic()))
+        if woken and not self._asked.is_set():
+            self._asked.wait(max(0.0, began + self.interval - time.monotonic()))
+        # Cleared before the sync begins: a wake after this is seen by it or makes the next.
+        self._wake.clear()
+        self._asked.clear()
 
     def _log_failure(self, exc: Exception) -> None:
         if is_storage_outage(exc):
@@ -319,6 +345,9 @@ class ColumnarCopy:
                     if name in CHANGING
                 }
             now = time.monotonic()
+            if not events and not changed:
+                self._events.saw([], now)  # gaps waited for long enough are given up
+                return  # nothing new: no DuckDB transaction (an idle server's every poll)
             cursor.begin()
             for name, name_parts in parts.items():
                 for part in name_parts:

@@ -38,6 +38,7 @@ async def ready(request: Request) -> Response:
         raise Unavailable(
             f"The database does not answer: {type(exc).__name__}",
             retry_after=ctx.settings.retry_after_seconds,
+            reason="storage_unavailable",
         ) from None
     writer = ctx.writer
     return JSONResponse(

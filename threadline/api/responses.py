@@ -29,5 +29,6 @@ async def authorized(request: Request, kinds: Collection[KeyKind]) -> tuple[Serv
     """The process's services and the caller, whose key must be one of `kinds` (401/403)."""
     ctx = services(request)
     principal = await ctx.auth.authenticate(request.headers.get("authorization"))
+    request.state.project_id = principal.project_id  # for the request log
     principal.require(kinds)
     return ctx, principal

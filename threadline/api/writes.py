@@ -38,6 +38,7 @@ class WriteOperation:
 async def handle_write(request: Request, operation: WriteOperation) -> Response:
     ctx = services(request)
     principal = await ctx.auth.authenticate(request.headers.get("authorization"))
+    request.state.project_id = principal.project_id  # for the request log
     # Every write accepts web keys: browser widgets write with their one web key (widget §6.2).
     principal.require(WEB)
     # Counted only once its body is in: a client sending its body slowly (or never) must not

@@ -33,6 +33,7 @@ def error_page(request: Request, error: ThreadlineError) -> Response:
 
 async def threadline_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ThreadlineError)
+    request.state.refusal = getattr(exc, "reason", None)  # a 503's or 429's, for the metrics
     if isinstance(exc, Unauthorized) and request.method in ("GET", "HEAD"):
         # Signed out (or the key was revoked): sign in, then come back here.
         target = PREFIX + request.url.path.removeprefix(PREFIX)

@@ -151,6 +151,7 @@ async def require_session(request: Request) -> Session:
     if session is None:
         raise Unauthorized("Sign in with an API key of your project.")
     request.state.session = session
+    request.state.project_id = session.project_id  # for the request log
     return session
 
 

@@ -62,6 +62,9 @@ def _create(url: URL, *, write: bool, pool_size: int) -> Engine:
     common: dict[str, Any] = {
         "json_serializer": _json_serializer,
         "json_deserializer": msgspec.json.decode,
+        # Statement parameters are what users typed (message text, emails in properties):
+        # never in an error's text, so never in a log line or a traceback (issue 16).
+        "hide_parameters": True,
     }
     if url.get_backend_name() == "sqlite":
         database = url.database or ""
@@ -144,7 +147,9 @@ def reading(engine: Engine, *, retry_after: int = 1) -> Iterator[Connection]:
         if not is_outage(exc):
             raise
         raise Unavailable(
-            "Storage is unavailable; retry shortly.", retry_after=retry_after
+            "Storage is unavailable; retry shortly.",
+            retry_after=retry_after,
+            reason="storage_unavailable",
         ) from exc
 
 

@@ -112,6 +112,9 @@ class Writer:
         self.jobs = 0
         # time.monotonic() of the last commit (0.0: none yet).
         self.last_commit_at = 0.0
+        # Called on the writer's thread after each commit with (writes, seconds it took): the
+        # metrics, and the columnar copy, which syncs on this process's commits (no polling).
+        self.on_commit: list[Callable[[int, float], None]] = []
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="threadline-writer", daemon=True)
@@ -138,11 +141,16 @@ class Writer:
         future: asyncio.Future[T] = loop.create_future()
         pending = _Pending(job, loop, future)
         if not self._accepting:
-            raise Unavailable("threadline is not accepting writes", retry_after=self._retry_after)
+            raise Unavailable(
+                "threadline is not accepting writes",
+                retry_after=self._retry_after,
+                reason="shutting_down",
+            )
         if self._queue.qsize() >= self._queue_size:
             raise Unavailable(
                 "Too many writes are waiting for storage; retry shortly.",
                 retry_after=self._retry_after,
+                reason="writer_queue_full",
             )
         self._queue.put_nowait(pending)
         return await pending.future
@@ -178,7 +186,11 @@ class Writer:
                 break
             if item is not _STOP:
                 item.reject(
-                    Unavailable("threadline is shutting down", retry_after=self._retry_after)
+                    Unavailable(
+                        "threadline is shutting down",
+                        retry_after=self._retry_after,
+                        reason="shutting_down",
+                    )
                 )
 
     def _commit_or_refuse(self, batch: list[_Pending[Any]]) -> None:
@@ -196,6 +208,7 @@ class Writer:
         grouped = True
         retries = 0
         while pending:
+            began = time.monotonic()
             try:
                 results = self._transaction(pending, grouped=grouped)
             except _GroupFailed:
@@ -214,6 +227,7 @@ class Writer:
                 error = Unavailable(
                     "Storage is unavailable; nothing was written. Retry shortly.",
                     retry_after=self._retry_after,
+                    reason="storage_unavailable",
                 )
                 for item in pending:
                     item.reject(error)
@@ -225,6 +239,8 @@ class Writer:
                 item.resolve(result)
             self.batches += 1
             self.jobs += len(pending)
+            for listener in self.on_commit:
+                listener(len(pending), self.last_commit_at - began)
             return
 
     def _transaction(self, pending: list[_Pending[Any]], *, grouped: bool) -> list[Any]:
