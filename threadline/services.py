@@ -8,9 +8,9 @@ import logging
 from threadline.analytics.columnar import ColumnarCopy, default_path
 from threadline.auth import Authenticator
 from threadline.config import Settings
-from threadline.privacy.policy import RedactionPolicies
 from threadline.observe.gauges import ServiceGauges
 from threadline.observe.metrics import Metrics
+from threadline.privacy.policy import RedactionPolicies
 from threadline.ratelimit import RateLimiter
 from threadline.slots import Slots
 from threadline.store.engine import Database, describe_url, open_database

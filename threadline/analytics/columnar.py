@@ -4,9 +4,9 @@ background thread, and the SQLAlchemy engine analytic reads run on.
 Following: events are never updated, so new ones are those past the last `seq` copied; their
 deletes (erasure, retention) are logged in `changes` (migration 0012) and dropped from the copy.
 Conversations, messages and feedback are also updated and deleted; triggers log every such row
-in `changes` (migration 0004), and each row named there is fetched again from the primary (or deleted from
-the copy if it is gone); a sync commits rows and cursors in one DuckDB transaction, and none at
-all when it found nothing.
+in `changes` (migration 0004), and each row named there is fetched again from the primary (or
+deleted from the copy if it is gone); a sync commits rows and cursors in one DuckDB
+transaction, and none at all when it found nothing.
 
 When: this process's writer wakes the copy after each commit (poke), at most one sync per
 `interval` seconds while commits keep coming; a reader that needs fresher data asks for one at
