@@ -198,6 +198,7 @@ RULES: dict[str, Rule] = {
     "analytics": Choice("columnar", "off"),
     "analytics_path": Text(),
     "analytics_sync_seconds": _POSITIVE_SECONDS,
+    "analytics_poll_seconds": _POSITIVE_SECONDS,
     "analytics_memory_limit": Size(),
     "analytics_threads": _COUNT,
     "analytics_temp_directory": Text(),
