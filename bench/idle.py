@@ -86,9 +86,9 @@ COUNT = {"select": [{"type": "aggregation", "aggregation": "count"}]}
 
 
 def _count(server: Server, key: str) -> int:
-    rows = _post(f"{server.url}/query/events", key, COUNT)["data"]
-    assert isinstance(rows, list)
-    return int(next(iter(rows[0].values())))
+    data = _post(f"{server.url}/query/events", key, COUNT)["data"]
+    assert isinstance(data, dict)
+    return int(next(iter(data["result"][0].values())))
 
 
 def freshness(samples: int, workdir: Path) -> list[float]:

@@ -4,6 +4,8 @@ columnar copy and the insight backlog, on a registry of each app's own; the opti
 from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.requests import Request
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from tests.assertions import assert_problem
@@ -106,3 +108,24 @@ def test_metrics_and_the_home_page_are_not_in_the_openapi_document(client: TestC
     paths = client.get("/openapi.json").json()["paths"]
     assert "/metrics" not in paths and "/" not in paths
     assert "/health" in paths
+    # Left out on purpose, and nothing else is (tests/api/test_openapi.py checks the rest).
+    hidden = {
+        route.path
+        for route in client.app.routes  # type: ignore[attr-defined]
+        if isinstance(route, Route) and not route.include_in_schema
+    }
+    assert hidden == {"/", "/metrics"}
+
+
+def test_a_crash_is_counted_as_a_500_of_its_route(settings: Settings) -> None:
+    app = create_app(settings)
+
+    async def explode(_request: Request) -> None:
+        raise RuntimeError("boom")
+
+    app.router.routes.append(Route("/explode/{part}", explode, methods=["POST"]))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert_problem(client.post("/explode/x"), 500)
+        found = scrape(client)
+    route = labels(method="POST", route="/explode/{part}", status="500")
+    assert found["threadline_http_requests_total", route] == 1

@@ -31,4 +31,5 @@ async def home(_request: Request) -> Response:
     return HTMLResponse(PAGE)
 
 
-routes = [Route("/", home, methods=["GET"])]
+# A page for people, not part of the API: outside /openapi.json.
+routes = [Route("/", home, methods=["GET"], include_in_schema=False)]

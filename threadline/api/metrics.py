@@ -38,4 +38,5 @@ async def metrics(request: Request) -> Response:
     return Response(body, headers={"Content-Type": content_type})
 
 
-routes = [Route("/metrics", metrics, methods=["GET"])]
+# Outside /openapi.json on purpose (docs/decisions.md); tests/api/test_openapi.py skips it.
+routes = [Route("/metrics", metrics, methods=["GET"], include_in_schema=False)]
