@@ -17,6 +17,7 @@ from tests.conftest import KeyMaker
 from tests.dashboard.conftest import sign_in
 from tests.dashboard.threads import insert_threads, services_of, thread
 from threadline.cli import main
+from threadline.privacy.erase import erase_user, find_named_events
 from threadline.store.engine import Database
 from threadline.store.tables import insights_queue, thread_vectors
 
@@ -305,3 +306,24 @@ def test_erasing_an_unknown_user_is_a_200_of_zeros(
     response = client.delete(path, headers=api_headers)
     assert response.status_code == 200
     assert set(response.json()["deleted"].values()) == {0}
+
+
+def test_events_written_after_the_scan_are_erased_too(
+    client: TestClient, make_key: KeyMaker, db: Database
+) -> None:
+    """The events' scan runs on a reader before the write transaction (the API and the CLI do
+    so); an event of the user committed in between is found by the transaction itself."""
+    headers = make_key.headers("api", project="docs")
+    first = {"type": "a", "entityType": "message", "messageId": "m", "userProperties": {"id": ERIN}}
+    project_id = _post(client, "/events", first, headers).json()["projectId"]
+    with db.reader.connect() as connection:
+        named = find_named_events(connection, project_id=project_id, user_id=ERIN)
+    assert len(named.ids) == 1
+    _post(client, "/events", {**first, "type": "b"}, headers)
+    _post(client, "/events", {**first, "type": "c", "userProperties": {"id": VICTOR}}, headers)
+    with db.writer.begin() as connection:
+        erased = erase_user(connection, project_id=project_id, user_id=ERIN, named_events=named)
+    assert erased.events == 2
+    with db.reader.connect() as connection:
+        left = connection.execute(text("SELECT type FROM events")).scalars().all()
+    assert left == ["c"]

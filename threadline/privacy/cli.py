@@ -7,7 +7,7 @@ from sqlalchemy import Connection, or_, select
 
 from threadline.config import settings_from_env
 from threadline.errors import ThreadlineError
-from threadline.privacy.erase import erase_user
+from threadline.privacy.erase import erase_user, find_named_events
 from threadline.store.engine import open_database
 from threadline.store.migrate import upgrade
 from threadline.store.tables import projects
@@ -44,11 +44,16 @@ def erase(project: str, user_id: str, database_url: str | None) -> None:
     database = open_database(settings.database_url, read_pool_size=1)
     try:
         upgrade(database.writer)
-        with database.writer.begin() as connection:
+        with database.reader.connect() as connection:
             project_id = find_project(connection, project)
             if project_id is None:
                 raise click.ClickException(f"no project {project!r}")
-            erased = erase_user(connection, project_id=project_id, user_id=user_id)
+            # The slow scan outside the write transaction (privacy.erase.find_named_events).
+            named = find_named_events(connection, project_id=project_id, user_id=user_id)
+        with database.writer.begin() as connection:
+            erased = erase_user(
+                connection, project_id=project_id, user_id=user_id, named_events=named
+            )
     except ThreadlineError as exc:
         raise click.ClickException(exc.detail) from None
     finally:
