@@ -145,10 +145,12 @@ def test_projects_list_counts_integrations_and_active_keys(database_url: str) ->
     result = cli("projects", "list", "--database-url", database_url)
     assert result.exit_code == 0, result.output
     header, row = result.stdout.splitlines()
-    assert header.split("\t") == ["id", "name", "integrations", "active keys", "created"]
-    project_id, name, integrations, active_keys, _created = row.split("\t")
+    assert header.split("\t") == [
+        "id", "name", "integrations", "active keys", "created", "retention"
+    ]  # fmt: skip
+    project_id, name, integrations, active_keys, _created, retention = row.split("\t")
     assert project_id.startswith("proj_")
-    assert (name, integrations, active_keys) == ("docs", "2", "3")
+    assert (name, integrations, active_keys, retention) == ("docs", "2", "3", "forever")
 
 
 @pytest.fixture(params=BACKENDS)

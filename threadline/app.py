@@ -30,6 +30,7 @@ from threadline.config import Settings
 from threadline.dashboard.app import dashboard_app
 from threadline.dashboard.session import sweep_old_sessions
 from threadline.errors import ThreadlineError, error_for_status, problem_response
+from threadline.maintenance.purger import purge_in_background
 from threadline.middleware import RequestContextMiddleware, new_request_id
 from threadline.services import Services
 from threadline.store.idempotency import sweep_old_answers
@@ -80,6 +81,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             asyncio.create_task(sweep_old_answers(ctx.writer, ctx.idempotency)),
             asyncio.create_task(sweep_old_changes(ctx.writer)),
             asyncio.create_task(sweep_old_sessions(ctx.writer, settings)),
+            # Projects' retention (docs/operations.md): at start, then hourly.
+            asyncio.create_task(purge_in_background(ctx.writer, ctx.database.reader)),
         ]
         try:
             yield

@@ -295,6 +295,16 @@ def _add_insights() -> None:
 _add_insights()
 
 
+def _add_maintenance() -> None:
+    from threadline.maintenance.commands import backup, restore, retention
+
+    for command in (backup, restore, retention):
+        main.add_command(command)
+
+
+_add_maintenance()
+
+
 @main.command()
 @database_option
 def migrate(database_url: str | None) -> None:
@@ -395,7 +405,7 @@ def revoke_key(key: str, database_url: str | None) -> None:
 
 @main.group()
 def projects() -> None:
-    """List projects; set a project's product names and LLM opt-in."""
+    """List projects; set a project's product names, LLM opt-in and retention."""
 
 
 @projects.command("set")
@@ -413,18 +423,39 @@ def projects() -> None:
     help="on: the project's threads may be sent to the configured LLM labeller "
     "(THREADLINE_LLM_BASE_URL); off (the default): never.",
 )
+@click.option(
+    "--retention-days",
+    default=None,
+    help="Delete its conversations (and their messages, feedback, events and threads) "
+    "untouched for this many days, in the background; 0 or none: keep forever.",
+)
 @database_option
 def set_project(
-    project: str, product_names: str | None, llm: str | None, database_url: str | None
+    project: str,
+    product_names: str | None,
+    llm: str | None,
+    retention_days: str | None,
+    database_url: str | None,
 ) -> None:
-    """Set a project's product names and its LLM opt-in (threads labelled from then on)."""
+    """Set a project's product names, LLM opt-in (threads labelled from then on) and retention."""
+    from threadline.maintenance.retention import parse_days, set_retention
     from threadline.store.insight_threads import set_llm_opt_in, set_product_names
     from threadline.timestamps import now_us
 
-    if product_names is None and llm is None:
-        raise click.UsageError("give --product-names, --llm or both")
+    if product_names is None and llm is None and retention_days is None:
+        raise click.UsageError("give --product-names, --llm, --retention-days or several")
+    days = None
+    if retention_days is not None:
+        try:
+            days = parse_days(retention_days)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--retention-days") from None
     with _transaction(database_url) as connection:
         project_id = key_store.ensure_project(connection, project)
+        if retention_days is not None:
+            set_retention(connection, project_id, days)
+            kept = f"{days} days" if days else "forever"
+            click.echo(f"{project_id}\tretention: {kept}", err=True)
         if product_names is not None:
             names = [n.strip() for n in product_names.split(",") if n.strip()]
             set_product_names(connection, project_id, names, now_us())
@@ -437,9 +468,12 @@ def set_project(
 @projects.command("list")
 @database_option
 def list_projects(database_url: str | None) -> None:
-    """List projects with their integration and active key counts."""
+    """List projects with their integration and active key counts and retention."""
     with _transaction(database_url) as connection:
         records = key_store.list_projects(connection)
-    click.echo("id\tname\tintegrations\tactive keys\tcreated")
+    click.echo("id\tname\tintegrations\tactive keys\tcreated\tretention")
     for p in records:
-        click.echo(f"{p.id}\t{p.name}\t{p.integrations}\t{p.active_keys}\t{to_iso(p.created_at)}")
+        kept = f"{p.retention_days} days" if p.retention_days else "forever"
+        click.echo(
+            f"{p.id}\t{p.name}\t{p.integrations}\t{p.active_keys}\t{to_iso(p.created_at)}\t{kept}"
+        )

@@ -1,7 +1,8 @@
 """ColumnarCopy: a DuckDB copy of the analytic tables, followed from the primary store by one
 background thread, and the SQLAlchemy engine analytic reads run on.
 
-Following: events only grow, so new ones are those past the last `seq` copied. Conversations,
+Following: events are never updated, so new ones are those past the last `seq` copied; their
+deletes (retention, erasure) are logged in `changes` (migration 0011) and applied. Conversations,
 messages and feedback are also updated and deleted; triggers log every such row in `changes`
 (migration 0004), and each row named there is fetched again from the primary (or deleted from
 the copy if it is gone). A sync runs every `interval` seconds, or at once when a reader asks
@@ -303,6 +304,7 @@ class ColumnarCopy:
                     .order_by(tables.events.c.seq)
                     .limit(CHUNK),
                 )
+                # Events are logged on delete only (migration 0011): nothing to fetch again.
                 refetched = {
                     name: [
                         row
@@ -313,6 +315,7 @@ class ColumnarCopy:
                         )
                     ]
                     for name, name_parts in parts.items()
+                    if name in CHANGING
                 }
             now = time.monotonic()
             cursor.begin()
@@ -321,7 +324,7 @@ class ColumnarCopy:
                     cursor.execute(
                         f"DELETE FROM {name} WHERE seq IN ({', '.join('?' * len(part))})", part
                     )
-                load.insert(cursor, name, refetched[name], self.shredded)
+                load.insert(cursor, name, refetched.get(name, []), self.shredded)
             load.insert(cursor, "events", events, self.shredded)
             self._events.saw([row.seq for row in events], now)
             self._save_state(cursor)
