@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from starlette.testclient import TestClient
 
 from tests.conftest import KeyMaker
@@ -18,8 +18,8 @@ from tests.maintenance.databases import backend_of
 from threadline.app import create_app
 from threadline.cli import main
 from threadline.config import Settings
-from threadline.maintenance.purger import PurgeLock, run_now
-from threadline.maintenance.retention import DAY_US
+from threadline.maintenance.purger import run_now
+from threadline.maintenance.retention import DAY_US, PG_LOCK_KEY
 from threadline.store.engine import Database
 from threadline.store.tables import (
     changes,
@@ -100,10 +100,18 @@ def _project_id(db: Database, name: str) -> str:
 
 
 @pytest.fixture
-def aged(client: TestClient, make_key: KeyMaker, db: Database) -> Iterator[dict[str, str]]:
+def aged(database_url: str, make_key: KeyMaker, db: Database) -> Iterator[dict[str, str]]:
     """Project docs: conversation `old` (40 days, with feedback, events and a thread),
     `alive` (started 40 days ago, a message today), an old stray event, an old search event and
-    a new one; project other: the same old data, and no retention."""
+    a new one; project other: the same old data, and no retention. Written through an app
+    stopped before the test runs: two apps of one process on one SQLite file would share its
+    columnar copy's DuckDB file (DuckDB opens a file once per process), which serve never does."""
+    with TestClient(create_app(Settings(database_url=database_url))) as client:
+        _write(client, make_key, db)
+    yield {"docs": _project_id(db, "docs"), "other": _project_id(db, "other")}
+
+
+def _write(client: TestClient, make_key: KeyMaker, db: Database) -> None:
     docs, other = make_key.headers("api", "docs"), make_key.headers("api", "other")
     for headers in (docs, other):
         _post(client, headers, "/conversations", _conversation("old", "hi", "bye"))
@@ -160,7 +168,6 @@ def aged(client: TestClient, make_key: KeyMaker, db: Database) -> Iterator[dict[
     # `alive` gets a new message today: its first message stays, 40 days old as it is.
     for headers in (docs, other):
         _post(client, headers, "/conversations", _conversation("alive", "then", "now"))
-    yield {"docs": _project_id(db, "docs"), "other": _project_id(db, "other")}
 
 
 def _cli(*args: str) -> Any:
@@ -274,19 +281,49 @@ def test_projects_set_and_list_show_the_retention(database_url: str) -> None:
     )
 
 
-def test_one_instance_purges_at_a_time(database_url: str, db: Database) -> None:
-    holder = PurgeLock(db.reader)
-    assert holder.acquire()
-    try:
-        outcome = run_now(db.writer, db.reader)
-        if backend_of(database_url) == "postgresql":
-            assert outcome is None  # another instance holds the lock: this one skips
-            assert (
-                "another threadline instance"
-                in _cli("retention", "run", "--database-url", database_url).stderr
+def test_one_instance_purges_at_a_time(
+    database_url: str, db: Database, aged: dict[str, str]
+) -> None:
+    with db.writer.begin() as connection:
+        docs = projects.c.id == aged["docs"]
+        connection.execute(update(projects).where(docs).values(retention_days=30))
+    postgresql = backend_of(database_url) == "postgresql"
+    if postgresql:
+        with db.reader.connect() as other_instance:  # another instance in the middle of a batch
+            other_instance.execute(text("SELECT pg_advisory_lock(:k)"), {"k": PG_LOCK_KEY})
+            assert run_now(db.writer, db.reader) is None  # this one leaves the purge to it
+            assert _ids_of(db, aged["docs"], conversations) == {"old", "alive"}
+            refused = _cli("retention", "run", "--database-url", database_url)
+            assert refused.exit_code == 1
+            assert "another threadline instance is purging" in refused.stderr
+            other_instance.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK_KEY})
+            other_instance.commit()
+    # SQLite takes no lock: one writer per file, and a second purge of the same rows is harmless.
+    outcomes = run_now(db.writer, db.reader)
+    assert outcomes is not None and [o.purged.conversations for o in outcomes] == [1]
+
+
+def test_the_newest_event_waits_for_a_newer_one(database_url: str, db: Database) -> None:
+    """SQLite hands a deleted highest rowid to the next insert, which the columnar copy (it
+    follows events by seq) would then never see: the newest event stays until one is newer."""
+    old = now_us() - OLD
+    with db.writer.begin() as connection:
+        connection.execute(
+            projects.insert().values(id="p", name="p", created_at=old, retention_days=30)
+        )
+        rows = [{"id": f"e{i}", "entity_type": "search", "type": "search"} for i in range(3)]
+        connection.execute(
+            events.insert(), [{"project_id": "p", "created_at": old, **r} for r in rows]
+        )
+    outcomes = run_now(db.writer, db.reader)
+    assert outcomes is not None and outcomes[0].purged.events == 2
+    assert _ids_of(db, "p", events) == {"e2"}
+    with db.writer.begin() as connection:
+        connection.execute(
+            events.insert().values(
+                project_id="p", id="e3", entity_type="search", type="search", created_at=now_us()
             )
-        else:
-            assert outcome == []  # SQLite: one writer per file, no lock needed
-    finally:
-        holder.release()
-    assert run_now(db.writer, db.reader) == []
+        )
+    outcomes = run_now(db.writer, db.reader)
+    assert outcomes is not None and outcomes[0].purged.events == 1
+    assert _ids_of(db, "p", events) == {"e3"}

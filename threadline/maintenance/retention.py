@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, or_, select, update
+from sqlalchemy import Connection, and_, delete, exists, func, or_, select, text, update
 
 from threadline.store.keys import ensure_project
 from threadline.store.tables import (
@@ -106,9 +106,21 @@ def _in(column: Any, values: Sequence[Any]) -> Any:
     return column.in_(list(values))
 
 
-def purge_batch(connection: Connection, project_id: str, cutoff: int) -> Purged:
+# Any constant works; it only has to be the same for every threadline process (and differ from
+# the migration lock's, threadline.store.migrate).
+PG_LOCK_KEY = 0x74726574656E74
+
+
+def purge_batch(connection: Connection, project_id: str, cutoff: int) -> Purged | None:
     """Deletes one batch of the project's rows older than `cutoff`; nothing left when the
-    result's total is 0. One transaction's worth (the caller's)."""
+    result's total is 0. One transaction's worth (the caller's). On PostgreSQL it first takes a
+    transaction-level advisory lock, so two instances never purge at once: None (nothing done)
+    when another instance holds it. The lock ends with the transaction, so no connection is
+    held between batches and none can be left open by a shutdown."""
+    if connection.dialect.name == "postgresql":
+        query = text("SELECT pg_try_advisory_xact_lock(:k)")
+        if not connection.execute(query, {"k": PG_LOCK_KEY}).scalar():
+            return None
     purged = _purge_conversations(connection, project_id, cutoff)
     if purged.total == 0:
         purged = _purge_strays(connection, project_id, cutoff)
@@ -151,11 +163,15 @@ def _purge_conversations(connection: Connection, project_id: str, cutoff: int) -
         )
         purged.events += _count(
             connection,
-            delete(events).where(events.c.project_id == project_id, _in(events.c.message_id, part)),
+            delete(events).where(
+                events.c.project_id == project_id, _in(events.c.message_id, part), _not_newest()
+            ),
         )
     purged.events += _count(
         connection,
-        delete(events).where(events.c.project_id == project_id, _in(events.c.conversation_id, ids)),
+        delete(events).where(
+            events.c.project_id == project_id, _in(events.c.conversation_id, ids), _not_newest()
+        ),
     )
     v = thread_vectors.c
     thread_ids = list(
@@ -200,6 +216,7 @@ def _purge_strays(connection: Connection, project_id: str, cutoff: int) -> Purge
             e.project_id == project_id,
             e.created_at < cutoff,
             or_(e.conversation_id.is_(None), ~kept_conversation),
+            _not_newest(),
         ),
         e.created_at,
     )
@@ -233,6 +250,14 @@ def _purge_strays(connection: Connection, project_id: str, cutoff: int) -> Purge
     )
 
 
+def _not_newest() -> Any:
+    """Never the event with the highest seq: SQLite gives a deleted row's rowid to the next
+    insert when it was the highest, and the columnar copy follows events by seq, so a new event
+    under a seq it has passed would never reach it. That event goes in a later round, once a
+    newer one exists."""
+    return events.c.seq < select(func.max(events.c.seq)).scalar_subquery()
+
+
 def _first(connection: Connection, statement: Any, order: Any) -> list[int]:
     return list(connection.execute(statement.order_by(order).limit(STRAYS_PER_BATCH)).scalars())
 
@@ -248,15 +273,18 @@ def _parts(values: list[Any], size: int = 1_000) -> list[list[Any]]:
 
 
 def purge_project(
-    run_batch: Callable[[Callable[[Connection], Purged]], Purged],
+    run_batch: Callable[[Callable[[Connection], Purged | None]], Purged | None],
     project_id: str,
     cutoff: int,
-) -> Purged:
+) -> Purged | None:
     """Every old row of the project, batch after batch, each run by `run_batch` in a
-    transaction of its own; the totals."""
+    transaction of its own; the totals, or None if another instance was purging (what this one
+    deleted before that is deleted all the same)."""
     total = Purged()
     while True:
         purged = run_batch(lambda connection: purge_batch(connection, project_id, cutoff))
+        if purged is None:
+            return None
         if purged.total == 0:
             return total
         total.add(purged)
