@@ -26,8 +26,8 @@ from threadline.store.engine import Database, open_database
 from threadline.store.migrate import upgrade
 from threadline.store.tables import conversations, events, projects, store_identity
 
-ENOUGH_BEFORE = 40  # writes acknowledged before the backup begins
-ENOUGH_DURING = 20  # ... and while it runs, at least
+ENOUGH_BEFORE = 20  # writes acknowledged before the backup begins
+ENOUGH_DURING = 5  # ... and after it began: the server kept taking writes
 
 
 class Acknowledged(threading.Thread):
