@@ -135,7 +135,7 @@ async def measure(url: str, baseline_seconds: float) -> None:
 
         async def purge() -> int:
             try:
-                return await purge_once(writer, database.reader)
+                return await purge_once(writer)
             finally:
                 done.set()
 

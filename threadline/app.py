@@ -82,7 +82,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             asyncio.create_task(sweep_old_changes(ctx.writer)),
             asyncio.create_task(sweep_old_sessions(ctx.writer, settings)),
             # Projects' retention (docs/operations.md): at start, then hourly.
-            asyncio.create_task(purge_in_background(ctx.writer, ctx.database.reader)),
+            asyncio.create_task(purge_in_background(ctx.writer)),
         ]
         try:
             yield

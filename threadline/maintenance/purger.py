@@ -57,12 +57,13 @@ def run_now(writer: Engine, reader: Engine, project: str | None = None) -> list[
     return outcomes
 
 
-async def purge_once(writer: Writer, reader: Engine, *, pause: float = PAUSE_SECONDS) -> int:
+async def purge_once(writer: Writer, *, pause: float = PAUSE_SECONDS) -> int:
     """One round in serve: every project's old rows, through the writer; rows deleted, or -1
     when another instance was purging (this one leaves the round to it)."""
     deleted = 0
     now = now_us()
-    for policy in await asyncio.to_thread(_policies, reader, None):
+    # Read by the writer too: no thread or connection of its own to outlive a shutdown.
+    for policy in await writer.submit(policies):
         cutoff = policy.cutoff(now)
         while True:
             job = functools.partial(purge_batch, project_id=policy.project_id, cutoff=cutoff)
@@ -78,13 +79,11 @@ async def purge_once(writer: Writer, reader: Engine, *, pause: float = PAUSE_SEC
     return deleted
 
 
-async def purge_in_background(
-    writer: Writer, reader: Engine, interval: float = INTERVAL_SECONDS
-) -> None:
+async def purge_in_background(writer: Writer, interval: float = INTERVAL_SECONDS) -> None:
     """Forever: a round at start, then every `interval` seconds (cancelled on shutdown)."""
     while True:
         try:
-            await purge_once(writer, reader)
+            await purge_once(writer)
         except asyncio.CancelledError:
             raise
         except Exception:  # retried at the next round; never stop the loop
