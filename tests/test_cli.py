@@ -145,10 +145,14 @@ def test_projects_list_counts_integrations_and_active_keys(database_url: str) ->
     result = cli("projects", "list", "--database-url", database_url)
     assert result.exit_code == 0, result.output
     header, row = result.stdout.splitlines()
-    assert header.split("\t") == ["id", "name", "integrations", "active keys", "created", "redact"]
-    project_id, name, integrations, active_keys, _created, redact = row.split("\t")
+    assert header.split("\t") == [
+        "id", "name", "integrations", "active keys", "created", "retention", "redact"
+    ]  # fmt: skip
+    project_id, name, integrations, active_keys, _created, retention, redact = row.split("\t")
     assert project_id.startswith("proj_")
-    assert (name, integrations, active_keys, redact) == ("docs", "2", "3", "none")
+    assert (name, integrations, active_keys, retention, redact) == (
+        "docs", "2", "3", "forever", "none"
+    )  # fmt: skip
 
 
 @pytest.fixture(params=BACKENDS)

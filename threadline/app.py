@@ -34,6 +34,7 @@ from threadline.config import Settings
 from threadline.dashboard.app import dashboard_app
 from threadline.dashboard.session import sweep_old_sessions
 from threadline.errors import ThreadlineError, error_for_status, problem_response
+from threadline.maintenance.purger import purge_in_background
 from threadline.middleware import RequestContextMiddleware, new_request_id
 from threadline.observe.requests import RequestObserver
 from threadline.services import Services
@@ -87,6 +88,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             asyncio.create_task(sweep_old_changes(ctx.writer)),
             asyncio.create_task(sweep_old_sessions(ctx.writer, settings)),
             asyncio.create_task(record_key_use_forever(ctx.writer, ctx.auth)),
+            # Projects' retention (docs/operations.md): at start, then hourly.
+            asyncio.create_task(purge_in_background(ctx.writer)),
         ]
         try:
             yield

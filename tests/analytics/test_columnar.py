@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from starlette.testclient import TestClient
 
 from threadline.analytics.columnar import CHANGES_RETENTION_US, ColumnarCopy, forget_old_changes
@@ -19,7 +19,7 @@ from threadline.app import create_app
 from threadline.config import Settings
 from threadline.errors import Unavailable
 from threadline.store.engine import Database
-from threadline.store.tables import changes
+from threadline.store.tables import changes, events
 from threadline.timestamps import now_us
 
 COUNT_BY_TYPE = {
@@ -95,6 +95,26 @@ def test_updates_and_deletes_follow(ready: TestClient, api_headers: dict[str, st
     ]
     served = _served(ready)
     assert served["columnar"] >= 2, served
+
+
+def test_an_event_given_a_deleted_events_seq_is_copied(
+    ready: TestClient, api_headers: dict[str, str], db: Database
+) -> None:
+    """SQLite gives the seq of a deleted newest event (erasure, retention) to the next one."""
+    for kind in ("search", "page_view"):
+        assert ready.post("/events", json=_event(kind), headers=api_headers).status_code == 200
+    assert len(_query(ready, api_headers, "events", COUNT_BY_TYPE)) == 2
+    with db.writer.begin() as connection:
+        newest = connection.execute(select(func.max(events.c.seq))).scalar_one()
+        connection.execute(delete(events).where(events.c.seq == newest))
+    copy = ready.app.state.services.columnar  # type: ignore[attr-defined]
+    assert copy.wait_until(time.monotonic(), timeout=30.0)  # a delete made outside the server
+    assert _query(ready, api_headers, "events", COUNT_BY_TYPE) == [{"type": "search", "count": 1}]
+    assert ready.post("/events", json=_event("signup"), headers=api_headers).status_code == 200
+    assert _query(ready, api_headers, "events", COUNT_BY_TYPE) == [
+        {"type": "search", "count": 1},
+        {"type": "signup", "count": 1},
+    ]
 
 
 def test_feedback_is_followed(ready: TestClient, api_headers: dict[str, str]) -> None:

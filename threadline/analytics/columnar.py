@@ -2,7 +2,7 @@
 background thread, and the SQLAlchemy engine analytic reads run on.
 
 Following: events are never updated, so new ones are those past the last `seq` copied; their
-deletes (erasure, retention) are logged in `changes` (migration 0012) and dropped from the copy.
+deletes (erasure, retention) are logged in `changes` (migration 0011) and applied.
 Conversations, messages and feedback are also updated and deleted; triggers log every such row
 in `changes` (migration 0004), and each row named there is fetched again from the primary (or
 deleted from the copy if it is gone); a sync commits rows and cursors in one DuckDB
@@ -331,7 +331,6 @@ class ColumnarCopy:
                     .order_by(tables.events.c.seq)
                     .limit(CHUNK),
                 )
-                # Events are only ever deleted once written (migration 0012): nothing to fetch.
                 refetched = {
                     name: [
                         row
@@ -344,6 +343,11 @@ class ColumnarCopy:
                     for name, name_parts in parts.items()
                     if name in CHANGING
                 }
+                # Events are logged on delete only (migration 0011), but SQLite gives the seq of
+                # a deleted newest event to the next insert: one already there is fetched again
+                # (unless this sync copies it anyway), and the cursor steps back to the
+                # primary's newest seq, so one inserted later is still copied.
+                reborn, newest = self._reborn_events(primary, parts.get("events", []), events)
             now = time.monotonic()
             if not events and not changed:
                 self._events.saw([], now)  # gaps waited for long enough are given up
@@ -355,12 +359,35 @@ class ColumnarCopy:
                         f"DELETE FROM {name} WHERE seq IN ({', '.join('?' * len(part))})", part
                     )
                 load.insert(cursor, name, refetched.get(name, []), self.shredded)
-            load.insert(cursor, "events", events, self.shredded)
+            load.insert(cursor, "events", [*reborn, *events], self.shredded)
             self._events.saw([row.seq for row in events], now)
+            if newest is not None and not more_changes and self._events.cursor > newest:
+                self._events.cursor = newest  # every deleted event is gone from the copy by now
             self._save_state(cursor)
             cursor.commit()
             if len(events) < CHUNK and not more_changes:
                 return
+
+    def _reborn_events(
+        self, primary: Connection, deleted: list[list[int]], copying: list[Any]
+    ) -> tuple[list[Any], int | None]:
+        """Events now stored under the seqs of deleted ones, and (on SQLite, when some were
+        deleted) the primary's newest event seq, which later inserts will follow."""
+        if not deleted:
+            return [], None
+        copied = {row.seq for row in copying}
+        reborn = [
+            row
+            for part in deleted
+            for row in load.fetch(
+                primary, load.rows_select(tables.events).where(tables.events.c.seq.in_(part))
+            )
+            if row.seq not in copied
+        ]
+        if primary.dialect.name != "sqlite":
+            return reborn, None  # PostgreSQL's sequences never give a value twice
+        newest = primary.execute(select(func.max(tables.events.c.seq))).scalar()
+        return reborn, int(newest or 0)
 
     def _changed_rows(self, primary: Connection) -> tuple[dict[str, set[int]], bool]:
         """Primary rows written or deleted since the last sync (at most CHUNK), by table, and

@@ -211,6 +211,8 @@ class ProjectRecord:
     created_at: int
     integrations: int
     active_keys: int
+    # Days its data is kept (threadline.maintenance.retention); None: forever.
+    retention_days: int | None = None
 
 
 def list_projects(connection: Connection) -> list[ProjectRecord]:
@@ -224,7 +226,12 @@ def list_projects(connection: Connection) -> list[ProjectRecord]:
     )
     rows = connection.execute(
         select(
-            projects.c.id, projects.c.name, projects.c.created_at, integration_count, key_count
+            projects.c.id,
+            projects.c.name,
+            projects.c.created_at,
+            integration_count,
+            key_count,
+            projects.c.retention_days,
         ).order_by(projects.c.created_at, projects.c.id)
     )
     return [ProjectRecord(*row) for row in rows]

@@ -56,6 +56,8 @@ projects = Table(
     Column("id", String(64), primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("created_at", Micros, nullable=False),
+    # Days its data is kept (threadline.maintenance.retention); NULL: forever (migration 0011).
+    Column("retention_days", Integer),
 )
 
 integrations = Table(
