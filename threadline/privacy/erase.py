@@ -11,7 +11,7 @@ user, as in the search statistics). Erased are, within one project:
   (thread_vectors) and the erased conversations' places in the insight queue;
 - Idempotency-Key answers that hold any of it: a replay would hand it out again.
 
-The deletes are logged in `changes` by triggers (events too, migration 0012), so the columnar
+The deletes are logged in `changes` by triggers (events too, migration 0011), so the columnar
 copy drops the same rows at its next sync. Subjects (insight_subjects) are aggregates over many
 users and stay; a subject formed from this user's questions alone loses its threads.
 """
