@@ -8,6 +8,7 @@ import logging
 from threadline.analytics.columnar import ColumnarCopy, default_path
 from threadline.auth import Authenticator
 from threadline.config import Settings
+from threadline.query.vector_index import VectorIndex
 from threadline.ratelimit import RateLimiter
 from threadline.slots import Slots
 from threadline.store.engine import Database, describe_url, open_database
@@ -37,6 +38,8 @@ class Services:
     reads: Slots = dataclasses.field(init=False)
     queries: Slots = dataclasses.field(init=False)
     exports: Slots = dataclasses.field(init=False)
+    # Each searched project's thread vectors, for semantic search (query.vector_index).
+    vectors: VectorIndex = dataclasses.field(default_factory=VectorIndex)
 
     def __post_init__(self) -> None:
         self.writes = Slots(

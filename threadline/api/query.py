@@ -59,7 +59,9 @@ async def _ranking(ctx: Services, view: str, body: Any, project_id: str) -> list
     has no `query` text."""
     if view != "semantic_threads" or search_text(body) is None:
         return None
-    return await read(ctx, rank_threads, body=body, project_id=project_id, embed=_embed)
+    return await read(
+        ctx, rank_threads, body=body, project_id=project_id, embed=_embed, index=ctx.vectors
+    )
 
 
 def _embed(text: str) -> Any:
