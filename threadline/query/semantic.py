@@ -14,14 +14,14 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 from msgspec import UNSET
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, func, or_, select
 
 from threadline.insights.embed import Vectors
 from threadline.query.catalogue import SEMANTIC_THREADS
 from threadline.query.compile import QueryCompiler
 from threadline.query.dialects import sql_of
-from threadline.query.vector_index import IN_BATCH, Floats, Snapshot, VectorIndex, segment_of
-from threadline.store.tables import semantic_threads, thread_vectors
+from threadline.query.vector_index import IN_BATCH, Floats, Snapshot, VectorIndex
+from threadline.store.tables import semantic_threads
 
 # Threads a search answers at most (a query's page is 1,000 rows; exports get as many).
 SEARCH_LIMIT = 1_000
@@ -43,6 +43,21 @@ def search_text(body: Any) -> str | None:
     return str(text).strip()
 
 
+def literal_matches(connection: Connection, *, body: Any, project_id: str) -> list[str]:
+    """Ids of threads the body's filters admit whose question or answer holds its `query` text
+    (case-blind), SEARCH_LIMIT at most. A scan of every text: an analytic read (the columnar
+    copy scans it fastest)."""
+    text = search_text(body)
+    assert text is not None
+    needle = text.lower()
+    literal = or_(
+        *[func.lower(c).contains(needle, autoescape=True) for c in SEMANTIC_THREADS.searchable]
+    )
+    conditions = _conditions(connection, body, project_id)
+    statement = select(semantic_threads.c.id).where(*conditions, literal).limit(SEARCH_LIMIT)
+    return list(connection.execute(statement).scalars())
+
+
 def rank_threads(
     connection: Connection,
     *,
@@ -50,22 +65,28 @@ def rank_threads(
     project_id: str,
     embed: Callable[[str], Vectors],
     index: VectorIndex,
+    literal: Sequence[str],
 ) -> list[str]:
-    """Ids of the threads matching the body's filters, most similar to its `query` first."""
+    """Ids of the threads matching the body's filters, most similar to its `query` first;
+    `literal`: the threads literal_matches found, which rank higher."""
     text = search_text(body)
     assert text is not None
-    unsearched = msgspec.structs.replace(body, query=UNSET)
-    conditions = QueryCompiler(SEMANTIC_THREADS, sql_of(connection), unsearched, project_id).where
+    conditions = _conditions(connection, body, project_id)
     snapshot = index.snapshot(connection, project_id)
-    query = quantised(embed(text))
-    similarity = similarities(snapshot, query)
+    similarity = similarities(snapshot, quantised(embed(text)))
     filtered = body.where not in (UNSET, None)
     scores = _most_similar(connection, snapshot, similarity, conditions if filtered else None)
     # The words themselves count too: a product or error name typed exactly finds its threads
     # (also those not embedded yet), ahead of threads that are merely similar.
-    for thread_id, score in _literal_matches(connection, conditions, text, query):
+    for thread_id, score in _literal_scores(connection, project_id, snapshot, similarity, literal):
         scores[thread_id] = (score if score >= MIN_SIMILARITY else 0.0) + LITERAL_BONUS
     return list(_best(scores))
+
+
+def _conditions(connection: Connection, body: Any, project_id: str) -> list[ColumnElement[bool]]:
+    """The body's filters (and the project's), without its search text."""
+    unsearched = msgspec.structs.replace(body, query=UNSET)
+    return QueryCompiler(SEMANTIC_THREADS, sql_of(connection), unsearched, project_id).where
 
 
 def quantised(vector: Vectors) -> npt.NDArray[np.float32]:
@@ -95,80 +116,82 @@ def _most_similar(
     are checked first, in growing rounds; a search the filters leave little of scans them."""
     candidates = np.flatnonzero(similarity >= MIN_SIMILARITY)
     if conditions is None:
-        return _ranked(snapshot, similarity, candidates, SEARCH_LIMIT)
-    found: dict[str, float] = {}
+        return _scores(
+            snapshot, similarity, _ranked(snapshot, similarity, candidates, SEARCH_LIMIT)
+        )
+    found: list[int] = []
     checked = 0
     want = FIRST_CHECK
     while checked < FULL_CHECK:
-        ranked = list(_ranked(snapshot, similarity, candidates, want).items())
-        admitted = _admitted(connection, conditions, snapshot, [r for r, _ in ranked[checked:]])
-        found.update((i, s) for i, s in ranked[checked:] if i in admitted)
+        ranked = _ranked(snapshot, similarity, candidates, want)
+        batch = ranked[checked:]
+        seqs = snapshot.seqs[batch].tolist()
+        admitted = _admitted(connection, conditions, seqs)
+        found += [row for row, seq in zip(batch.tolist(), seqs, strict=True) if seq in admitted]
         checked = len(ranked)
         if len(found) >= SEARCH_LIMIT or checked >= len(candidates):
-            return _best(found)
+            return _scores(snapshot, similarity, np.asarray(found[:SEARCH_LIMIT], dtype=np.int64))
         want *= 4
     t = semantic_threads.c
     passing = connection.execute(select(t.seq).where(*conditions)).scalars().all()
     rows = candidates[np.isin(snapshot.seqs[candidates], np.asarray(passing, dtype=np.int64))]
-    return _ranked(snapshot, similarity, rows, SEARCH_LIMIT)
+    return _scores(
+        snapshot, similarity, _ranked(snapshot, similarity, rows, SEARCH_LIMIT)[:SEARCH_LIMIT]
+    )
 
 
 def _ranked(
     snapshot: Snapshot, similarity: Floats, rows: npt.NDArray[np.int64], count: int
-) -> dict[str, float]:
-    """The `count` best of `rows` (with every row tied with the last), best first."""
+) -> npt.NDArray[np.int64]:
+    """The `count` best of `rows` (with every row tied with the last), best first; equal
+    scores by id, so the order is the same on every backend."""
     if len(rows) > count:
         values = similarity[rows]
         cut = np.partition(values, len(values) - count)[len(values) - count]
         rows = rows[values >= cut]
-    pairs = zip(snapshot.ids[rows].tolist(), similarity[rows].tolist(), strict=True)
-    return dict(sorted(pairs, key=lambda item: (-item[1], item[0])))
+    keys = zip(similarity[rows].tolist(), snapshot.ids[rows].tolist(), rows.tolist(), strict=True)
+    ordered = sorted(keys, key=lambda key: (-key[0], key[1]))
+    return np.asarray([row for _, _, row in ordered], dtype=np.int64)
+
+
+def _scores(
+    snapshot: Snapshot, similarity: Floats, rows: npt.NDArray[np.int64]
+) -> dict[str, float]:
+    return dict(zip(snapshot.ids[rows].tolist(), similarity[rows].tolist(), strict=True))
 
 
 def _admitted(
-    connection: Connection,
-    conditions: list[ColumnElement[bool]],
-    snapshot: Snapshot,
-    thread_ids: Sequence[str],
-) -> set[str]:
-    """Which of these threads the filters admit."""
+    connection: Connection, conditions: list[ColumnElement[bool]], seqs: Sequence[int]
+) -> set[int]:
+    """Which of these threads (by seq: the primary key, so SQLite looks each up rather than
+    scanning the filters' index) the filters admit."""
     t = semantic_threads.c
-    admitted: set[str] = set()
-    for start in range(0, len(thread_ids), IN_BATCH):
-        chunk = thread_ids[start : start + IN_BATCH]
-        statement = select(t.id).where(*conditions, t.id.in_(chunk))
+    admitted: set[int] = set()
+    for start in range(0, len(seqs), IN_BATCH):
+        statement = select(t.seq).where(*conditions, t.seq.in_(seqs[start : start + IN_BATCH]))
         admitted.update(connection.execute(statement).scalars())
     return admitted
 
 
-def _literal_matches(
+def _literal_scores(
     connection: Connection,
-    conditions: list[ColumnElement[bool]],
-    text: str,
-    query: npt.NDArray[np.float32],
+    project_id: str,
+    snapshot: Snapshot,
+    similarity: Floats,
+    thread_ids: Sequence[str],
 ) -> list[tuple[str, float]]:
-    """Threads whose question or answer holds the text (case-blind), with their similarity
-    (-inf when not embedded yet)."""
-    t, v = semantic_threads.c, thread_vectors.c
-    needle = text.lower()
-    literal = or_(
-        *[func.lower(c).contains(needle, autoescape=True) for c in SEMANTIC_THREADS.searchable]
-    )
-    statement = (
-        select(t.seq, t.id, v.vector)
-        .select_from(
-            semantic_threads.outerjoin(
-                thread_vectors, and_(v.project_id == t.project_id, v.thread_id == t.id)
-            )
-        )
-        .where(*conditions, literal)
-        .limit(SEARCH_LIMIT)
-    )
-    rows = connection.execute(statement).all()
-    vectors = [r for r in rows if r.vector is not None]
-    embedded = Snapshot.of([segment_of(vectors)], np.ones(len(vectors), dtype=bool))
-    scores = dict(zip(embedded.ids.tolist(), similarities(embedded, query).tolist(), strict=True))
-    return [(r.id, scores.get(r.id, -np.inf)) for r in rows]
+    """These threads' similarity (-inf for a thread not embedded yet)."""
+    t = semantic_threads.c
+    found: list[tuple[str, float]] = []
+    for start in range(0, len(thread_ids), IN_BATCH):
+        chunk = thread_ids[start : start + IN_BATCH]
+        rows = connection.execute(
+            select(t.seq, t.id).where(t.project_id == project_id, t.id.in_(chunk))
+        ).all()
+        at = snapshot.rows_of(np.asarray([r.seq for r in rows], dtype=np.int64))
+        for row, position in zip(rows, at.tolist(), strict=True):
+            found.append((row.id, float(similarity[position]) if position >= 0 else -np.inf))
+    return found
 
 
 def _best(scores: dict[str, float]) -> dict[str, float]:

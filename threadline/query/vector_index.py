@@ -78,15 +78,17 @@ class Snapshot:
         return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
 
     def rows_of(self, seqs: Ints) -> Ints:
-        """The rows holding these seqs (each segment is in seq order, so a binary search)."""
-        found: list[Ints] = []
+        """The row holding each seq, -1 where none does. Each segment is in seq order (a
+        binary search); a seq in several segments is in the last one alive, if any."""
+        found = np.full(len(seqs), -1, dtype=np.int64)
         offset = 0
         for segment in self.segments:
-            at = np.searchsorted(segment.seqs, seqs).clip(0, max(0, len(segment.seqs) - 1))
             if len(segment.seqs):
-                found.append(offset + at[segment.seqs[at] == seqs])
+                at = np.searchsorted(segment.seqs, seqs).clip(0, len(segment.seqs) - 1)
+                hit = segment.seqs[at] == seqs
+                found[hit] = offset + at[hit]
             offset += len(segment.seqs)
-        return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+        return found
 
     def norms(self) -> Floats:
         parts = [s.norms for s in self.segments]
@@ -168,7 +170,8 @@ class ProjectVectors:
             return
         snapshot = self.snapshot
         alive = snapshot.alive.copy()
-        alive[snapshot.rows_of(np.asarray(changed, dtype=np.int64))] = False
+        rows = snapshot.rows_of(np.asarray(changed, dtype=np.int64))
+        alive[rows[rows >= 0]] = False
         added = [
             row
             for start in range(0, len(changed), IN_BATCH)
