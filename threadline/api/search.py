@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from threadline.api.reads import analytic_read, read
-from threadline.query.semantic import literal_matches, rank_threads, search_text
+from threadline.query.semantic import rank_threads, score_threads, search_text
 from threadline.services import Services
 
 
@@ -15,16 +15,10 @@ async def ranking(ctx: Services, view: str, body: Any, project_id: str) -> list[
     no `query` text (or is not over semantic threads)."""
     if view != "semantic_threads" or search_text(body) is None:
         return None
-    literal = await analytic_read(ctx, literal_matches, body=body, project_id=project_id)
-    return await read(
-        ctx,
-        rank_threads,
-        body=body,
-        project_id=project_id,
-        embed=_embed,
-        index=ctx.vectors,
-        literal=literal,
+    scored = await read(
+        ctx, score_threads, body=body, project_id=project_id, embed=_embed, index=ctx.vectors
     )
+    return await analytic_read(ctx, rank_threads, body=body, project_id=project_id, scored=scored)
 
 
 def _embed(text: str) -> Any:

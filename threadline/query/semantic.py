@@ -1,12 +1,14 @@
 """Semantic search over threads: the `query` text of a semantic-threads request ranked by
-meaning. numpy scores every thread of the project held in memory (query.vector_index) by the
-cosine of the query text's embedding to each thread question's; the best are checked against
-the `where` filters in SQL on the primary store, best first, until a page is found; the ids
-then restrict and order the real query, on whichever read path answers it (docs/insights.md,
+meaning. On the primary store, numpy scores every thread of the project held in memory
+(query.vector_index) by the cosine of the query text's embedding to each thread question's
+(score_threads). Then, on whichever read path answers analytic reads, the best are checked
+against the `where` filters, best first, until a page is found, and threads holding the text
+itself rank higher (rank_threads); the ids restrict and order the real query (docs/insights.md,
 "Search")."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -15,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from msgspec import UNSET
 from sqlalchemy import ColumnElement, Connection, func, or_, select
+from sqlalchemy.sql.util import ClauseAdapter
 
 from threadline.insights.embed import Vectors
 from threadline.query.catalogue import SEMANTIC_THREADS
@@ -43,43 +46,54 @@ def search_text(body: Any) -> str | None:
     return str(text).strip()
 
 
-def literal_matches(connection: Connection, *, body: Any, project_id: str) -> list[str]:
-    """Ids of threads the body's filters admit whose question or answer holds its `query` text
-    (case-blind), SEARCH_LIMIT at most. A scan of every text: an analytic read (the columnar
-    copy scans it fastest)."""
-    text = search_text(body)
-    assert text is not None
-    needle = text.lower()
-    literal = or_(
-        *[func.lower(c).contains(needle, autoescape=True) for c in SEMANTIC_THREADS.searchable]
-    )
-    conditions = _conditions(connection, body, project_id)
-    statement = select(semantic_threads.c.id).where(*conditions, literal).limit(SEARCH_LIMIT)
-    return list(connection.execute(statement).scalars())
+@dataclasses.dataclass(frozen=True)
+class Scored:
+    """Every vector of the project and its similarity to the query text."""
+
+    snapshot: Snapshot
+    similarity: Floats
 
 
-def rank_threads(
+def score_threads(
     connection: Connection,
     *,
     body: Any,
     project_id: str,
     embed: Callable[[str], Vectors],
     index: VectorIndex,
-    literal: Sequence[str],
+) -> Scored:
+    """The body's `query` text against every thread vector of the project (on the primary
+    store, where the vectors are)."""
+    text = search_text(body)
+    assert text is not None
+    snapshot = index.snapshot(connection, project_id)
+    return Scored(snapshot, similarities(snapshot, quantised(embed(text))))
+
+
+def rank_threads(
+    connection: Connection, *, body: Any, project_id: str, scored: Scored
 ) -> list[str]:
-    """Ids of the threads matching the body's filters, most similar to its `query` first;
-    `literal`: the threads literal_matches found, which rank higher."""
+    """Ids of the threads matching the body's filters, most similar to its `query` first
+    (SEARCH_LIMIT at most). Scans the threads' text: an analytic read."""
     text = search_text(body)
     assert text is not None
     conditions = _conditions(connection, body, project_id)
-    snapshot = index.snapshot(connection, project_id)
-    similarity = similarities(snapshot, quantised(embed(text)))
     filtered = body.where not in (UNSET, None)
+    snapshot, similarity = scored.snapshot, scored.similarity
     scores = _most_similar(connection, snapshot, similarity, conditions if filtered else None)
     # The words themselves count too: a product or error name typed exactly finds its threads
     # (also those not embedded yet), ahead of threads that are merely similar.
-    for thread_id, score in _literal_scores(connection, project_id, snapshot, similarity, literal):
-        scores[thread_id] = (score if score >= MIN_SIMILARITY else 0.0) + LITERAL_BONUS
+    needle = text.lower()
+    literal = or_(
+        *[func.lower(c).contains(needle, autoescape=True) for c in SEMANTIC_THREADS.searchable]
+    )
+    t = semantic_threads.c
+    statement = select(t.seq, t.id).where(*conditions, literal).limit(SEARCH_LIMIT)
+    matches = connection.execute(statement).all()
+    rows = snapshot.rows_of(np.asarray([m.seq for m in matches], dtype=np.int64)).tolist()
+    for match, row in zip(matches, rows, strict=True):
+        score = float(similarity[row]) if row >= 0 else 0.0
+        scores[match.id] = (score if score >= MIN_SIMILARITY else 0.0) + LITERAL_BONUS
     return list(_best(scores))
 
 
@@ -163,35 +177,22 @@ def _scores(
 def _admitted(
     connection: Connection, conditions: list[ColumnElement[bool]], seqs: Sequence[int]
 ) -> set[int]:
-    """Which of these threads (by seq: the primary key, so SQLite looks each up rather than
-    scanning the filters' index) the filters admit."""
+    """Which of these threads (by seq) the filters admit."""
     t = semantic_threads.c
     admitted: set[int] = set()
     for start in range(0, len(seqs), IN_BATCH):
-        statement = select(t.seq).where(*conditions, t.seq.in_(seqs[start : start + IN_BATCH]))
+        chunk = seqs[start : start + IN_BATCH]
+        if connection.dialect.name == "sqlite":
+            # Given `seq IN (...)` beside the filters, SQLite would scan the filters' index
+            # (a period: 400,000 rows of a million) instead of looking the seqs up; a
+            # subquery with a LIMIT is not merged into the outer query, so it looks them up.
+            rows = select(semantic_threads).where(t.seq.in_(chunk)).limit(len(chunk)).subquery()
+            adapter = ClauseAdapter(rows)
+            statement = select(rows.c.seq).where(*[adapter.traverse(c) for c in conditions])
+        else:
+            statement = select(t.seq).where(*conditions, t.seq.in_(chunk))
         admitted.update(connection.execute(statement).scalars())
     return admitted
-
-
-def _literal_scores(
-    connection: Connection,
-    project_id: str,
-    snapshot: Snapshot,
-    similarity: Floats,
-    thread_ids: Sequence[str],
-) -> list[tuple[str, float]]:
-    """These threads' similarity (-inf for a thread not embedded yet)."""
-    t = semantic_threads.c
-    found: list[tuple[str, float]] = []
-    for start in range(0, len(thread_ids), IN_BATCH):
-        chunk = thread_ids[start : start + IN_BATCH]
-        rows = connection.execute(
-            select(t.seq, t.id).where(t.project_id == project_id, t.id.in_(chunk))
-        ).all()
-        at = snapshot.rows_of(np.asarray([r.seq for r in rows], dtype=np.int64))
-        for row, position in zip(rows, at.tolist(), strict=True):
-            found.append((row.id, float(similarity[position]) if position >= 0 else -np.inf))
-    return found
 
 
 def _best(scores: dict[str, float]) -> dict[str, float]:
