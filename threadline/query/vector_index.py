@@ -153,15 +153,23 @@ class ProjectVectors:
             yield from rows
 
     def _load(self, connection: Connection) -> None:
-        top = connection.execute(select(func.max(changes.c.seq))).scalar() or 0
+        c = changes.c
+        oldest, top = connection.execute(select(func.min(c.seq), func.max(c.seq))).one()
         segment = segment_of(self._rows(connection))
         self.snapshot = Snapshot.of([segment], np.ones(len(segment.seqs), dtype=bool))
-        self.follower = Follower(cursor=max(0, top - REPLAY_MARGIN))
+        cursor = max(0, (top or 0) - REPLAY_MARGIN, (oldest or 1) - 1)
+        self.follower = Follower(cursor=cursor)
         self._refresh(connection)
 
     def _refresh(self, connection: Connection) -> None:
         assert self.follower is not None
         c = changes.c
+        oldest = connection.execute(select(func.min(c.seq))).scalar()
+        if oldest is not None and oldest > self.follower.cursor + 1:
+            # The log was pruned past what this copy has seen (a day without a search):
+            # what changed meanwhile is no longer told, so read it all again.
+            self._load(connection)
+            return
         logged = connection.execute(
             select(c.seq, c.table_name, c.row_seq).where(self.follower.newer(c.seq)).order_by(c.seq)
         ).all()
