@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from threadline.insights.embed import DIMENSIONS
 from threadline.query import semantic
-from threadline.query.semantic import rank_threads, score_threads
+from threadline.query.semantic import literal_matches, rank_threads, score_threads
 from threadline.query.vector_index import VectorIndex
 from threadline.store.engine import Database
 from threadline.store.tables import changes, semantic_threads, thread_vectors
@@ -126,7 +126,10 @@ def _search(db: Database, index: VectorIndex, query: Any, text: str, subject: st
         scored = score_threads(
             connection, body=body, project_id=PROJECT, embed=lambda _: query, index=index
         )
-        return rank_threads(connection, body=body, project_id=PROJECT, scored=scored)
+        literal = literal_matches(connection, body=body, project_id=PROJECT)
+        return rank_threads(
+            connection, body=body, project_id=PROJECT, scored=scored, literal=literal
+        )
 
 
 def _check(store: Store, index: VectorIndex, rng: np.random.Generator) -> None:

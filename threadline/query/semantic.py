@@ -70,30 +70,43 @@ def score_threads(
     return Scored(snapshot, similarities(snapshot, quantised(embed(text))))
 
 
-def rank_threads(
-    connection: Connection, *, body: Any, project_id: str, scored: Scored
-) -> list[str]:
-    """Ids of the threads matching the body's filters, most similar to its `query` first
-    (SEARCH_LIMIT at most). Scans the threads' text: an analytic read."""
+def literal_matches(connection: Connection, *, body: Any, project_id: str) -> list[Any]:
+    """(seq, id) of the threads the body's filters admit whose question or answer holds its
+    `query` text (case-blind), SEARCH_LIMIT at most. A scan of every text: an analytic read,
+    run beside score_threads."""
     text = search_text(body)
     assert text is not None
+    needle = text.lower()
+    literal = or_(
+        *[func.lower(c).contains(needle, autoescape=True) for c in SEMANTIC_THREADS.searchable]
+    )
+    t = semantic_threads.c
+    conditions = _conditions(connection, body, project_id)
+    statement = select(t.seq, t.id).where(*conditions, literal).limit(SEARCH_LIMIT)
+    return list(connection.execute(statement).all())
+
+
+def rank_threads(
+    connection: Connection,
+    *,
+    body: Any,
+    project_id: str,
+    scored: Scored,
+    literal: Sequence[Any],
+) -> list[str]:
+    """Ids of the threads matching the body's filters, most similar to its `query` first
+    (SEARCH_LIMIT at most); `literal`: what literal_matches found, ranked higher. An analytic
+    read."""
     conditions = _conditions(connection, body, project_id)
     filtered = body.where not in (UNSET, None)
     snapshot, similarity = scored.snapshot, scored.similarity
     scores = _most_similar(connection, snapshot, similarity, conditions if filtered else None)
     # The words themselves count too: a product or error name typed exactly finds its threads
     # (also those not embedded yet), ahead of threads that are merely similar.
-    needle = text.lower()
-    literal = or_(
-        *[func.lower(c).contains(needle, autoescape=True) for c in SEMANTIC_THREADS.searchable]
-    )
-    t = semantic_threads.c
-    statement = select(t.seq, t.id).where(*conditions, literal).limit(SEARCH_LIMIT)
-    matches = connection.execute(statement).all()
-    rows = snapshot.rows_of(np.asarray([m.seq for m in matches], dtype=np.int64)).tolist()
-    for match, row in zip(matches, rows, strict=True):
+    rows = snapshot.rows_of(np.asarray([m[0] for m in literal], dtype=np.int64)).tolist()
+    for (_, thread_id), row in zip(literal, rows, strict=True):
         score = float(similarity[row]) if row >= 0 else 0.0
-        scores[match.id] = (score if score >= MIN_SIMILARITY else 0.0) + LITERAL_BONUS
+        scores[thread_id] = (score if score >= MIN_SIMILARITY else 0.0) + LITERAL_BONUS
     return list(_best(scores))
 
 
