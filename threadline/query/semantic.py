@@ -23,7 +23,7 @@ from threadline.insights.embed import Vectors
 from threadline.query.catalogue import SEMANTIC_THREADS
 from threadline.query.compile import QueryCompiler
 from threadline.query.dialects import sql_of
-from threadline.query.vector_index import IN_BATCH, Floats, Snapshot, VectorIndex
+from threadline.query.vector_index import Floats, Snapshot, VectorIndex
 from threadline.store.tables import semantic_threads
 
 # Threads a search answers at most (a query's page is 1,000 rows; exports get as many).
@@ -35,6 +35,8 @@ MIN_SIMILARITY = 0.2
 # times as many, up to FULL_CHECK, beyond which one scan of the filtered rows is cheaper.
 FIRST_CHECK = 2_000
 FULL_CHECK = 40_000
+# Seqs per statement of those checks (each is one bound parameter; SQLite allows 32,766).
+ADMIT_BATCH = 10_000
 # Added to the similarity of threads whose question or answer contains the query text.
 LITERAL_BONUS = 0.5
 
@@ -150,7 +152,7 @@ def _most_similar(
     checked = 0
     want = FIRST_CHECK
     while checked < FULL_CHECK:
-        ranked = _ranked(snapshot, similarity, candidates, want)
+        ranked = _ranked(snapshot, similarity, candidates, min(want, FULL_CHECK))
         batch = ranked[checked:]
         seqs = snapshot.seqs[batch].tolist()
         admitted = _admitted(connection, conditions, seqs)
@@ -193,8 +195,8 @@ def _admitted(
     """Which of these threads (by seq) the filters admit."""
     t = semantic_threads.c
     admitted: set[int] = set()
-    for start in range(0, len(seqs), IN_BATCH):
-        chunk = seqs[start : start + IN_BATCH]
+    for start in range(0, len(seqs), ADMIT_BATCH):
+        chunk = seqs[start : start + ADMIT_BATCH]
         if connection.dialect.name == "sqlite":
             # Given `seq IN (...)` beside the filters, SQLite would scan the filters' index
             # (a period: 400,000 rows of a million) instead of looking the seqs up; a
