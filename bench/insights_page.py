@@ -9,9 +9,12 @@ Creates the project and an api key with the real CLI (which migrates a new datab
 bulk-loads --threads generated thread rows (as the insight pipeline writes them: 120 subjects,
 Zipf-skewed; 12% gaps; 8% rated negative; 6 languages; every sentiment, emotion and question
 type) spread over the 90 days to --to, straight into `semantic_threads` (Core executemany,
-10,000 rows per commit). Then it starts `threadline serve`, waits for the columnar copy (unless
+10,000 rows per commit), each with its question's vector in `thread_vectors` (the real model
+embeds one question per subject; each thread's vector is its subject's plus noise, so a search
+has near and far threads). Then it starts `threadline serve`, waits for the columnar copy (unless
 --analytics off), signs in, and GETs each page: the first answer after the server started is
-"cold", then one warm-up and --runs timed runs give median and p95 (nearest rank).
+"cold", then one warm-up and --runs timed runs give median and p95 (nearest rank). Last it
+POSTs semantic searches to /query/semantic-threads with the api key, timed the same way.
 """
 
 from __future__ import annotations
@@ -23,16 +26,20 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
+import numpy as np
 from dashboard import Browser, _nearest_rank, _wait_columnar, create_api_key
 from servers import Server
 from sqlalchemy import insert, select
 
+from threadline.insights.embed import Embedder, normalise, to_blob
 from threadline.store.engine import open_database
-from threadline.store.tables import projects, semantic_threads
+from threadline.store.tables import projects, semantic_threads, thread_vectors
 
 SEED = 13
 DAYS = 90
@@ -56,9 +63,22 @@ TYPES = ["how_to"] * 45 + ["troubleshooting"] * 25 + ["conceptual"] * 15 + ["acc
     "feature_request"] * 5 + ["other"] * 2  # fmt: skip
 
 
+# How far a thread's vector strays from its subject's (a unit vector's share of noise).
+NOISE = 0.06
+
+
+def _subject_vectors() -> dict[str, Any]:
+    embedder = Embedder()
+    vectors = embedder.embed([f"How do I configure {subject}?" for subject in SUBJECTS])
+    return dict(zip(SUBJECTS, vectors, strict=True))
+
+
 def _rows(project_id: str, count: int, last: datetime) -> Any:
-    """count thread rows in time order over DAYS days to `last`, growing ~2x over the period."""
+    """count (thread row, vector row) pairs in time order over DAYS days to `last`, growing ~2x
+    over the period."""
     rng = random.Random(SEED)
+    noise = np.random.default_rng(SEED)
+    subject_vectors = _subject_vectors()
     weights = [1 / (rank + 1) for rank in range(len(SUBJECTS))]
     start = last - timedelta(days=DAYS)
     span = DAYS * 86_400 * 1_000_000
@@ -70,7 +90,16 @@ def _rows(project_id: str, count: int, last: datetime) -> Any:
         gap = rng.random() < 0.12
         negative = rng.random() < 0.08
         question = f"How do I configure {subject} for team {n % 997} in production?"
-        yield {
+        vector = normalise(subject_vectors[subject] + noise.normal(0, NOISE, 384).astype("f4"))
+        vector_row = {
+            "project_id": project_id,
+            "thread_id": f"thr_{n:08d}",
+            "conversation_id": f"conv_{n:08d}",
+            "content_hash": f"{n:064d}",
+            "vector": to_blob(vector),
+            "created_at": at + 60_000_000,
+        }
+        thread = {
             "project_id": project_id,
             "id": f"thr_{n:08d}",
             "integration_id": None,
@@ -105,6 +134,7 @@ def _rows(project_id: str, count: int, last: datetime) -> Any:
             "are_ai_annotations_verified": False,
             "is_initial_question_answer": True,
         }
+        yield thread, vector_row
 
 
 def load(url: str, project: str, count: int, last: datetime) -> None:
@@ -114,18 +144,22 @@ def load(url: str, project: str, count: int, last: datetime) -> None:
             project_id = connection.execute(
                 select(projects.c.id).where(projects.c.name == project)
             ).scalar_one()
-        chunk: list[dict[str, Any]] = []
-        for row in _rows(project_id, count, last):
-            chunk.append(row)
+        chunk: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for pair in _rows(project_id, count, last):
+            chunk.append(pair)
             if len(chunk) == CHUNK:
-                with database.writer.begin() as connection:
-                    connection.execute(insert(semantic_threads), chunk)
+                _insert(database, chunk)
                 chunk = []
         if chunk:
-            with database.writer.begin() as connection:
-                connection.execute(insert(semantic_threads), chunk)
+            _insert(database, chunk)
     finally:
         database.dispose()
+
+
+def _insert(database: Any, chunk: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    with database.writer.begin() as connection:
+        connection.execute(insert(semantic_threads), [thread for thread, _ in chunk])
+        connection.execute(insert(thread_vectors), [vector for _, vector in chunk])
 
 
 def pages(last: str) -> dict[str, str]:
@@ -140,6 +174,51 @@ def pages(last: str) -> dict[str, str]:
         "threads, gaps only": f"/dashboard/insights/threads?{span}&gap=1",
         "threads, search": f"/dashboard/insights/threads?{span}&q=team+42+in",
     }
+
+
+def _condition(field: str, operator: str, value: str) -> dict[str, Any]:
+    return {"condition": {"field": field, "operator": operator, "value": value}}
+
+
+def searches(last: str) -> dict[str, dict[str, Any]]:
+    """Bodies of POST /query/semantic-threads: a search over 30 days (as the threads page
+    asks), over every thread, and within one subject."""
+    end = datetime.strptime(last, "%Y-%m-%d") + timedelta(days=1)
+    since = f"{end - timedelta(days=30):%Y-%m-%dT00:00:00Z}"
+    period = [
+        _condition("firstMessageTime", "gte", since),
+        _condition("firstMessageTime", "lt", f"{end:%Y-%m-%dT00:00:00Z}"),
+    ]
+    subject = [*period, _condition("subject", "eq", "sso okta")]
+    fields = [{"type": "field", "field": f} for f in ("id", "question", "subject")]
+    return {
+        "search, 30 days": {
+            "select": fields,
+            "query": "rotate an expired api token",
+            "where": {"and": period},
+        },
+        "search, all threads": {"select": fields, "query": "single sign-on with okta"},
+        "search, one subject": {
+            "select": fields,
+            "query": "okta login fails",
+            "where": {"and": subject},
+        },
+    }
+
+
+def post(base: str, key: str, body: dict[str, Any]) -> float:
+    request = urllib.request.Request(
+        f"{base}/query/semantic-threads",
+        data=msgspec.json.encode(body),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=600) as answer:
+        data = msgspec.json.decode(answer.read())
+    elapsed = time.perf_counter() - started
+    if not data["data"]:
+        raise RuntimeError(f"no threads found for {body['query']!r}")
+    return elapsed
 
 
 def timed(browser: Browser, path: str) -> float:
@@ -168,6 +247,7 @@ def main() -> int:
     key = args.key
     if key is None:
         key = create_api_key(url, "bench")
+        print(f"api key {key} (for --key)", file=sys.stderr)
         last = datetime.strptime(args.to, "%Y-%m-%d").replace(tzinfo=UTC) + timedelta(days=1)
         started = time.perf_counter()
         load(url, "bench", args.threads, last)
@@ -196,6 +276,13 @@ def main() -> int:
             median = statistics.median(seconds) * 1000
             p95 = _nearest_rank(seconds, 0.95) * 1000
             print(f"| {name} | {cold * 1000:,.0f} | {median:,.0f} | {p95:,.0f} |", flush=True)
+        for name, body in searches(args.to).items():
+            cold = post(server.url, key, body)
+            post(server.url, key, body)
+            seconds = [post(server.url, key, body) for _ in range(args.runs)]
+            median = statistics.median(seconds) * 1000
+            p95 = _nearest_rank(seconds, 0.95) * 1000
+            print(f"| API {name} | {cold * 1000:,.0f} | {median:,.0f} | {p95:,.0f} |", flush=True)
         print(f"\nload average {os.getloadavg()[0]:.2f} after")
     finally:
         server.stop()

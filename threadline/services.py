@@ -11,6 +11,8 @@ from threadline.config import Settings
 from threadline.observe.gauges import ServiceGauges
 from threadline.observe.metrics import Metrics
 from threadline.privacy.policy import RedactionPolicies
+
+from threadline.query.vector_index import VectorIndex
 from threadline.ratelimit import RateLimiter
 from threadline.slots import Slots
 from threadline.store.engine import Database, describe_url, open_database
@@ -44,6 +46,8 @@ class Services:
     redaction: RedactionPolicies = dataclasses.field(init=False)
     # GET /metrics: its own registry per Services, so apps in one process never share counts.
     metrics: Metrics = dataclasses.field(init=False)
+    # Each searched project's thread vectors, for semantic search (query.vector_index).
+    vectors: VectorIndex = dataclasses.field(default_factory=VectorIndex)
 
     def __post_init__(self) -> None:
         self.redaction = RedactionPolicies(

@@ -245,10 +245,10 @@ def log_excerpt(log: str, lines: int = 40) -> str:
     return "--- server log (excerpt) ---\n" + "\n".join(kept[:lines])
 
 
-@pytest.fixture
-def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    """A running server; teardown stops it (unless the test did) and asserts exit status 0."""
-    server = LiveServer(database_url, tmp_path)
+@contextlib.contextmanager
+def serving(server: LiveServer) -> Iterator[LiveServer]:
+    """`server` once healthy (killed if it never is); afterwards stopped, asserting exit
+    status 0, unless the test stopped it itself. For fixtures of servers with settings."""
     try:
         server.wait_until_healthy()
     except BaseException:
@@ -257,6 +257,13 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     yield server
     if not server.killed:
         server.stop_cleanly()
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """A running server; teardown stops it (unless the test did) and asserts exit status 0."""
+    with serving(LiveServer(database_url, tmp_path)) as server:
+        yield server
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import httpx2 as httpx
 import pytest
 from sqlalchemy import insert, select
 
-from tests.e2e.conftest import LiveServer, log_excerpt
+from tests.e2e.conftest import LiveServer, log_excerpt, serving
 from threadline.store.engine import open_database
 from threadline.store.tables import api_keys, events
 
@@ -32,15 +32,9 @@ BODY = {"select": [{"type": "field", "field": "id"}, {"type": "field", "field": 
 
 @pytest.fixture
 def one_slot_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    server = LiveServer(database_url, tmp_path, env={"THREADLINE_MAX_CONCURRENT_EXPORTS": "1"})
-    try:
-        server.wait_until_healthy()
-    except BaseException:
-        server.kill()
-        raise
-    yield server
-    if not server.killed:
-        server.stop_cleanly()
+    env = {"THREADLINE_MAX_CONCURRENT_EXPORTS": "1"}
+    with serving(LiveServer(database_url, tmp_path, env=env)) as server:
+        yield server
 
 
 def _store_events(database_url: str) -> None:

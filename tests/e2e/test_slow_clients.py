@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import LiveServer, log_excerpt
+from tests.e2e.conftest import LiveServer, log_excerpt, serving
 from threadline.protocol import MAX_HEAD_BYTES
 
 pytestmark = pytest.mark.e2e
@@ -35,13 +35,8 @@ def server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
             "THREADLINE_HEADER_TIMEOUT_SECONDS": str(DEADLINE_SECONDS),
         },
     )
-    try:
-        server.wait_until_healthy()
-    except BaseException:
-        server.kill()
-        raise
-    yield server
-    server.stop_cleanly()
+    with serving(server):
+        yield server
 
 
 def _connect(server: LiveServer) -> socket.socket:
@@ -166,13 +161,8 @@ def big_answers(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
             "THREADLINE_MAX_MESSAGES_PER_CONVERSATION": "2000",
         },
     )
-    try:
-        server.wait_until_healthy()
-    except BaseException:
-        server.kill()
-        raise
-    yield server
-    server.stop_cleanly()
+    with serving(server):
+        yield server
 
 
 def test_a_client_that_stops_reading_an_answer_is_dropped(big_answers: LiveServer) -> None:

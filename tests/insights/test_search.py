@@ -3,11 +3,15 @@ by meaning, combined with the `where` filters, on both backends and both read pa
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
+from tests.conftest import KeyMaker
+from tests.dashboard.conftest import sign_in
 from tests.insights.conftest import CountingLabeller, caught_up, conversation
 from tests.insights.test_worker import LATER
 from threadline.config import Settings
@@ -98,3 +102,13 @@ def test_nothing_similar_finds_nothing_and_the_export_ranks_too(
     assert response.status_code == 200, response.text
     lines = response.text.splitlines()
     assert lines[1] == QUESTIONS["sso"]
+
+
+def test_the_dashboard_search_box_ranks_by_meaning(
+    labelled: TestClient, make_key: KeyMaker
+) -> None:
+    assert sign_in(labelled, make_key("api", project="docs")).status_code == 303
+    page = labelled.get("/dashboard/insights/threads?q=regenerate+an+access+token").text
+    found = re.findall(r'<p class="thread-question">(?:<a [^>]*>)?([^<]*)<', page)
+    questions = [html.unescape(question) for question in found]
+    assert questions and questions[0] == QUESTIONS["keys"], questions

@@ -12,14 +12,14 @@ from starlette.responses import Response
 
 from threadline.api.body import read_json
 from threadline.api.csv_response import CsvResponse
-from threadline.api.reads import analytic_read, read
+from threadline.api.reads import analytic_read
 from threadline.api.responses import JSONResponse, authorized
 from threadline.api.routing import Handler, route
+from threadline.api.search import ranking
 from threadline.auth import API_ONLY
 from threadline.query.export import open_export
 from threadline.query.properties import property_keys, property_values
 from threadline.query.run import run_query
-from threadline.query.semantic import rank_threads, search_text
 from threadline.services import Services
 from threadline.wire.query import (
     QUERY_TYPES,
@@ -44,29 +44,14 @@ def _query_handler(view: str) -> Handler:
     async def query(request: Request) -> Response:
         ctx, principal = await authorized(request, API_ONLY)
         body = await read_json(request, body_type, ctx.settings)
-        ranking = await _ranking(ctx, view, body, principal.project_id)
+        ranked = await ranking(ctx, view, body, principal.project_id)
         data = await analytic_read(
-            ctx, run_query, view=view, body=body, project_id=principal.project_id, ranking=ranking
+            ctx, run_query, view=view, body=body, project_id=principal.project_id, ranking=ranked
         )
         return JSONResponse(QueryResponse(status="ok", data=data))
 
     query.__name__ = f"query_{view}"
     return query
-
-
-async def _ranking(ctx: Services, view: str, body: Any, project_id: str) -> list[str] | None:
-    """The semantic search's threads, most similar first (query.semantic); None when the body
-    has no `query` text."""
-    if view != "semantic_threads" or search_text(body) is None:
-        return None
-    return await read(ctx, rank_threads, body=body, project_id=project_id, embed=_embed)
-
-
-def _embed(text: str) -> Any:
-    # Loaded on the first search, then kept (the model is ~100 MB in memory).
-    from threadline.insights.embed import shared
-
-    return shared().embed_one(text)
 
 
 async def export_response(
@@ -76,7 +61,7 @@ async def export_response(
     The dashboard's downloads come through here too."""
     slot = ctx.exports.take(retry_after=ctx.settings.retry_after_seconds)
     try:
-        ranking = await _ranking(ctx, view, body, project_id)
+        ranked = await ranking(ctx, view, body, project_id)
         started = await run_in_threadpool(
             open_export,
             ctx.database.reader,
@@ -86,7 +71,7 @@ async def export_response(
             retry_after=ctx.settings.retry_after_seconds,
             formula_guard=ctx.settings.csv_formula_guard,
             timeout=ctx.settings.query_timeout_seconds,
-            ranking=ranking,
+            ranking=ranked,
         )
     except BaseException:
         slot.release()

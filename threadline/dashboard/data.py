@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select
@@ -31,11 +31,19 @@ SNIPPET_CHARS = 160
 
 
 def query_page(
-    connection: Connection, *, view: str, body: Any, project_id: str, limit: int, offset: int
+    connection: Connection,
+    *,
+    view: str,
+    body: Any,
+    project_id: str,
+    limit: int,
+    offset: int,
+    ranking: Sequence[str] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of a wire query's rows (rendered as POST /query/<view> renders them) and how
-    many rows match in all. The API answers a first page only; the dashboard pages on."""
-    compiled = compile_for(connection, view, body, project_id)
+    many rows match in all. The API answers a first page only; the dashboard pages on.
+    `ranking`: a semantic search's threads, as compile_for takes it."""
+    compiled = compile_for(connection, view, body, project_id, ranking=ranking)
     rows = connection.execute(compiled.page(limit, offset)).all()
     total = connection.execute(compiled.count_statement()).scalar_one()
     return [compiled.render(row) for row in rows], total

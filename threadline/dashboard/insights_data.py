@@ -70,15 +70,16 @@ def threads_where(filters: Filters) -> dict[str, Any]:
 
 
 def threads_body(filters: Filters) -> Any:
-    """The threads list: newest first; the search box's text is the query's `query` field
-    (a substring match today, a semantic ranking once the pipeline provides one)."""
+    """The threads list: newest first; the search box's text is the query's `query` field,
+    a semantic search whose threads come most similar first."""
     query: dict[str, Any] = {
         "select": [{"type": "field", "field": f} for f in THREAD_FIELDS],
         "where": threads_where(filters),
-        "orderBy": [{"field": TIME, "direction": "desc"}],
     }
     if filters.text:
         query["query"] = filters.text
+    else:
+        query["orderBy"] = [{"field": TIME, "direction": "desc"}]
     return body_for(VIEW, query)
 
 

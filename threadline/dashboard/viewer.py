@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from threadline.api.reads import analytic_read
 from threadline.api.responses import services
+from threadline.api.search import ranking
 from threadline.dashboard import filters as f
 from threadline.dashboard.data import matching_conversation_ids, query_page
 from threadline.dashboard.insights_data import gaps_body, threads_body
@@ -36,7 +37,9 @@ class Viewer:
         return self.filters.period
 
     async def table_page(self, view: str, body: Any) -> tuple[list[dict[str, Any]], int]:
-        """The page of the filtered table this viewer is on, and how many rows match."""
+        """The page of the filtered table this viewer is on, and how many rows match; a
+        search over semantic threads is ranked by meaning, as the API ranks it."""
+        ranked = await ranking(self.ctx, view, body, self.project_id)
         return await analytic_read(
             self.ctx,
             query_page,
@@ -45,6 +48,7 @@ class Viewer:
             project_id=self.project_id,
             limit=PAGE_ROWS,
             offset=(self.filters.page - 1) * PAGE_ROWS,
+            ranking=ranked,
         )
 
 

@@ -1,30 +1,42 @@
 """Semantic search over threads: the `query` text of a semantic-threads request ranked by
-meaning. The `where` filters choose candidates in SQL (on the primary store, where the
-thread vectors are); numpy ranks them by cosine similarity of the query text's embedding to
-each thread question's; the ids found then restrict and order the real query, on whichever
-read path answers it (docs/insights.md, "Search")."""
+meaning. On the primary store, numpy scores every thread of the project held in memory
+(query.vector_index) by the cosine of the query text's embedding to each thread question's
+(score_threads). Then, on whichever read path answers analytic reads, the best are checked
+against the `where` filters, best first, until a page is found, and threads holding the text
+itself rank higher (rank_threads); the ids restrict and order the real query (docs/insights.md,
+"Search")."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 from msgspec import UNSET
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, or_, select
+from sqlalchemy.sql.util import ClauseAdapter
 
-from threadline.insights.embed import Vectors, from_blobs
+from threadline.insights.embed import Vectors
 from threadline.query.catalogue import SEMANTIC_THREADS
 from threadline.query.compile import QueryCompiler
 from threadline.query.dialects import sql_of
-from threadline.store.tables import semantic_threads, thread_vectors
+from threadline.query.vector_index import Floats, Snapshot, VectorIndex
+from threadline.store.tables import semantic_threads
 
 # Threads a search answers at most (a query's page is 1,000 rows; exports get as many).
 SEARCH_LIMIT = 1_000
 # Below this cosine a thread is not about the query at all (MiniLM: unrelated text scores
 # -0.1 to 0.15).
 MIN_SIMILARITY = 0.2
-CANDIDATES_PER_READ = 20_000
+# The best threads first checked against the `where` filters; each further round checks four
+# times as many, up to FULL_CHECK, beyond which one scan of the filtered rows is cheaper.
+FIRST_CHECK = 2_000
+FULL_CHECK = 40_000
+# Seqs per statement of those checks (each is one bound parameter; SQLite allows 32,766).
+ADMIT_BATCH = 10_000
 # Added to the similarity of threads whose question or answer contains the query text.
 LITERAL_BONUS = 0.5
 
@@ -36,44 +48,165 @@ def search_text(body: Any) -> str | None:
     return str(text).strip()
 
 
-def rank_threads(
-    connection: Connection, *, body: Any, project_id: str, embed: Callable[[str], Vectors]
-) -> list[str]:
-    """Ids of the threads matching the body's filters, most similar to its `query` first."""
+@dataclasses.dataclass(frozen=True)
+class Scored:
+    """Every vector of the project and its similarity to the query text."""
+
+    snapshot: Snapshot
+    similarity: Floats
+
+
+def score_threads(
+    connection: Connection,
+    *,
+    body: Any,
+    project_id: str,
+    embed: Callable[[str], Vectors],
+    index: VectorIndex,
+) -> Scored:
+    """The body's `query` text against every thread vector of the project (on the primary
+    store, where the vectors are)."""
     text = search_text(body)
     assert text is not None
-    unsearched = msgspec.structs.replace(body, query=UNSET)
-    conditions = QueryCompiler(SEMANTIC_THREADS, sql_of(connection), unsearched, project_id).where
-    t, v = semantic_threads.c, thread_vectors.c
-    statement = (
-        select(t.id, v.vector)
-        .select_from(
-            semantic_threads.join(
-                thread_vectors, and_(v.project_id == t.project_id, v.thread_id == t.id)
-            )
-        )
-        .where(*conditions)
-    )
-    query_vector = embed(text)
-    scores: dict[str, float] = {}
-    result = connection.execution_options(yield_per=CANDIDATES_PER_READ).execute(statement)
-    for rows in result.partitions():
-        ids = [r[0] for r in rows]
-        similarity = from_blobs([r[1] for r in rows]) @ query_vector
-        for thread_id, score in zip(ids, similarity.tolist(), strict=True):
-            if score >= MIN_SIMILARITY:
-                scores[thread_id] = score
-        scores = _best(scores)
+    snapshot = index.snapshot(connection, project_id)
+    return Scored(snapshot, similarities(snapshot, quantised(embed(text))))
+
+
+def literal_matches(connection: Connection, *, body: Any, project_id: str) -> list[Any]:
+    """(seq, id) of the threads the body's filters admit whose question or answer holds its
+    `query` text (case-blind), SEARCH_LIMIT at most. A scan of every text: an analytic read,
+    run beside score_threads."""
+    text = search_text(body)
+    assert text is not None
+    # ILIKE where there is one (PostgreSQL, the columnar copy: DuckDB's is ~40 % faster than
+    # lower() then LIKE, which copies every text); SQLite gets lower() LIKE lower().
+    literal = or_(*[c.icontains(text, autoescape=True) for c in SEMANTIC_THREADS.searchable])
+    t = semantic_threads.c
+    conditions = _conditions(connection, body, project_id)
+    statement = select(t.seq, t.id).where(*conditions, literal).limit(SEARCH_LIMIT)
+    return list(connection.execute(statement).all())
+
+
+def rank_threads(
+    connection: Connection,
+    *,
+    body: Any,
+    project_id: str,
+    scored: Scored,
+    literal: Sequence[Any],
+) -> list[str]:
+    """Ids of the threads matching the body's filters, most similar to its `query` first
+    (SEARCH_LIMIT at most); `literal`: what literal_matches found, ranked higher. An analytic
+    read."""
+    conditions = _conditions(connection, body, project_id)
+    filtered = body.where not in (UNSET, None)
+    snapshot, similarity = scored.snapshot, scored.similarity
+    scores = _most_similar(connection, snapshot, similarity, conditions if filtered else None)
     # The words themselves count too: a product or error name typed exactly finds its threads
     # (also those not embedded yet), ahead of threads that are merely similar.
-    needle = text.lower()
-    literal = or_(
-        *[func.lower(c).contains(needle, autoescape=True) for c in SEMANTIC_THREADS.searchable]
-    )
-    matches = select(t.id).where(*conditions, literal).limit(SEARCH_LIMIT)
-    for thread_id in connection.execute(matches).scalars():
-        scores[thread_id] = scores.get(thread_id, 0.0) + LITERAL_BONUS
+    rows = snapshot.rows_of(np.asarray([m[0] for m in literal], dtype=np.int64)).tolist()
+    for (_, thread_id), row in zip(literal, rows, strict=True):
+        score = float(similarity[row]) if row >= 0 else 0.0
+        scores[thread_id] = (score if score >= MIN_SIMILARITY else 0.0) + LITERAL_BONUS
     return list(_best(scores))
+
+
+def _conditions(connection: Connection, body: Any, project_id: str) -> list[ColumnElement[bool]]:
+    """The body's filters (and the project's), without its search text."""
+    unsearched = msgspec.structs.replace(body, query=UNSET)
+    return QueryCompiler(SEMANTIC_THREADS, sql_of(connection), unsearched, project_id).where
+
+
+def quantised(vector: Vectors) -> npt.NDArray[np.float32]:
+    """The query's embedding rounded to int8 like the stored vectors (held as float32), so a
+    score is an exact integer dot product over two lengths: the same on every path."""
+    rounded: npt.NDArray[np.float32] = np.clip(np.rint(vector * 127.0), -127, 127).astype(
+        np.float32
+    )
+    return rounded
+
+
+def similarities(snapshot: Snapshot, query: npt.NDArray[np.float32]) -> Floats:
+    """The cosine of each row to the query; dead rows (replaced or deleted) get -inf."""
+    length = float(np.sqrt(np.dot(query.astype(np.float64), query.astype(np.float64))))
+    scores = snapshot.dots(query) / np.maximum(snapshot.norms() * length, 1e-9)
+    scores[~snapshot.alive] = -np.inf
+    return scores
+
+
+def _most_similar(
+    connection: Connection,
+    snapshot: Snapshot,
+    similarity: Floats,
+    conditions: list[ColumnElement[bool]] | None,
+) -> dict[str, float]:
+    """The SEARCH_LIMIT most similar threads of the snapshot that the filters admit: the best
+    are checked first, in growing rounds; a search the filters leave little of scans them."""
+    candidates = np.flatnonzero(similarity >= MIN_SIMILARITY)
+    if conditions is None:
+        return _scores(
+            snapshot, similarity, _ranked(snapshot, similarity, candidates, SEARCH_LIMIT)
+        )
+    found: list[int] = []
+    checked = 0
+    want = FIRST_CHECK
+    while checked < FULL_CHECK:
+        ranked = _ranked(snapshot, similarity, candidates, min(want, FULL_CHECK))
+        batch = ranked[checked:]
+        seqs = snapshot.seqs[batch].tolist()
+        admitted = _admitted(connection, conditions, seqs)
+        found += [row for row, seq in zip(batch.tolist(), seqs, strict=True) if seq in admitted]
+        checked = len(ranked)
+        if len(found) >= SEARCH_LIMIT or checked >= len(candidates):
+            return _scores(snapshot, similarity, np.asarray(found[:SEARCH_LIMIT], dtype=np.int64))
+        want *= 4
+    t = semantic_threads.c
+    passing = connection.execute(select(t.seq).where(*conditions)).scalars().all()
+    rows = candidates[np.isin(snapshot.seqs[candidates], np.asarray(passing, dtype=np.int64))]
+    return _scores(
+        snapshot, similarity, _ranked(snapshot, similarity, rows, SEARCH_LIMIT)[:SEARCH_LIMIT]
+    )
+
+
+def _ranked(
+    snapshot: Snapshot, similarity: Floats, rows: npt.NDArray[np.int64], count: int
+) -> npt.NDArray[np.int64]:
+    """The `count` best of `rows` (with every row tied with the last), best first; equal
+    scores by id, so the order is the same on every backend."""
+    if len(rows) > count:
+        values = similarity[rows]
+        cut = np.partition(values, len(values) - count)[len(values) - count]
+        rows = rows[values >= cut]
+    keys = zip(similarity[rows].tolist(), snapshot.ids[rows].tolist(), rows.tolist(), strict=True)
+    ordered = sorted(keys, key=lambda key: (-key[0], key[1]))
+    return np.asarray([row for _, _, row in ordered], dtype=np.int64)
+
+
+def _scores(
+    snapshot: Snapshot, similarity: Floats, rows: npt.NDArray[np.int64]
+) -> dict[str, float]:
+    return dict(zip(snapshot.ids[rows].tolist(), similarity[rows].tolist(), strict=True))
+
+
+def _admitted(
+    connection: Connection, conditions: list[ColumnElement[bool]], seqs: Sequence[int]
+) -> set[int]:
+    """Which of these threads (by seq) the filters admit."""
+    t = semantic_threads.c
+    admitted: set[int] = set()
+    for start in range(0, len(seqs), ADMIT_BATCH):
+        chunk = seqs[start : start + ADMIT_BATCH]
+        if connection.dialect.name == "sqlite":
+            # Given `seq IN (...)` beside the filters, SQLite would scan the filters' index
+            # (a period: 400,000 rows of a million) instead of looking the seqs up; a
+            # subquery with a LIMIT is not merged into the outer query, so it looks them up.
+            rows = select(semantic_threads).where(t.seq.in_(chunk)).limit(len(chunk)).subquery()
+            adapter = ClauseAdapter(rows)
+            statement = select(rows.c.seq).where(*[adapter.traverse(c) for c in conditions])
+        else:
+            statement = select(t.seq).where(*conditions, t.seq.in_(chunk))
+        admitted.update(connection.execute(statement).scalars())
+    return admitted
 
 
 def _best(scores: dict[str, float]) -> dict[str, float]:

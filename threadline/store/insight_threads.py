@@ -166,8 +166,14 @@ def delete_threads(connection: Connection, project_id: str, thread_ids: Iterable
             t.are_ai_annotations_verified.is_not(True),
         )
     )
+    # A verified thread keeps its vector too: it stays searchable, and semantic search's
+    # in-memory copy, which follows the threads' change log, keeps exactly the vectors of
+    # threads that exist.
+    remaining = select(t.id).where(t.project_id == v.project_id, t.id == v.thread_id)
     connection.execute(
-        delete(thread_vectors).where(v.project_id == project_id, v.thread_id.in_(ids))
+        delete(thread_vectors).where(
+            v.project_id == project_id, v.thread_id.in_(ids), ~remaining.exists()
+        )
     )
 
 
