@@ -11,7 +11,6 @@ from threadline.config import Settings
 from threadline.observe.gauges import ServiceGauges
 from threadline.observe.metrics import Metrics
 from threadline.privacy.policy import RedactionPolicies
-
 from threadline.query.vector_index import VectorIndex
 from threadline.ratelimit import RateLimiter
 from threadline.slots import Slots
