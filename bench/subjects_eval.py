@@ -3,9 +3,12 @@ makes against the subjects a person gave, on two labelled sets of our own.
 
     .venv/bin/python bench/subjects_eval.py
 
-- the evaluation set of tests/insights/eval (every thread's question, by split, and all);
-- a small set below: 48 questions, 8 subjects, several languages, and a shared product-name
-  boilerplate ("In Acme, ...") on half of them, which clustering must see through.
+- the evaluation set of tests/insights/eval (every thread's question and answer, embedded as the
+  pipeline does: insights.subject_embed), by split, all, and English threads only; then the dev
+  split clustered and the test split's threads joined to its nearest subjects one by one, as new
+  threads arrive (`SubjectIndex.nearest`; those below its threshold wait: own cluster each);
+- a small set below: 48 questions (no answers), 8 subjects, several languages, and a shared
+  product-name boilerplate ("In Acme, ...") on half of them, which clustering must see through.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from threadline.insights.embed import Embedder
-from threadline.insights.evaluate import load_eval_set, pairwise_f1
-from threadline.insights.subjects import recluster
+from threadline.insights.evaluate import EvalThread, load_eval_set, pairwise_f1
+from threadline.insights.subject_embed import SubjectEmbedder
+from threadline.insights.subjects import SubjectIndex, recluster
 
 EVAL_SET = Path(__file__).resolve().parent.parent / "tests/insights/eval/threads.jsonl"
 
@@ -88,25 +91,81 @@ SET = {
 }
 
 
-def clustered(embedder: Embedder, name: str, truth: Sequence[str], questions: list[str]) -> None:
-    subjects, ids = recluster(embedder.embed(questions), questions, [None] * len(questions), [])
+def clustered(
+    embedder: SubjectEmbedder,
+    name: str,
+    truth: Sequence[str],
+    questions: list[str],
+    answers: list[str],
+) -> None:
+    vectors = embedder.embed(questions, answers)
+    subjects, ids = recluster(vectors, questions, [None] * len(questions), [])
     f1 = pairwise_f1(truth, ids)
     print(
         f"{name}: {len(questions)} questions, {len(set(truth))} subjects given, "
-        f"{len(subjects)} found, pairwise F1 {f1:.2f}"
+        f"{len(subjects)} found, pairwise F1 {f1:.3f}"
+    )
+
+
+def arriving(embedder: SubjectEmbedder, threads: list[EvalThread]) -> None:
+    """Dev clustered; test threads then assigned to its subjects one by one."""
+    dev = [t for t in threads if t.split == "dev"]
+    test = [t for t in threads if t.split == "test"]
+    questions = [t.thread.question for t in dev]
+    subjects, _ = recluster(
+        embedder.embed(questions, [t.thread.answer for t in dev]),
+        questions,
+        [None] * len(dev),
+        [],
+    )
+    index = SubjectIndex(subjects)
+    vectors = embedder.embed([t.thread.question for t in test], [t.thread.answer for t in test])
+    assigned: list[object] = []
+    for n, vector in enumerate(vectors):
+        subject = index.nearest(vector)
+        assigned.append(subject.id if subject else f"waiting {n}")
+    waiting = sum(1 for a in assigned if isinstance(a, str))
+    f1 = pairwise_f1([t.subject for t in test], assigned)
+    print(
+        f"test threads joined to the dev split's {len(subjects)} subjects: {waiting} of "
+        f"{len(test)} waiting, pairwise F1 {f1:.3f}"
     )
 
 
 def main() -> int:
-    embedder = Embedder()
+    embedder = SubjectEmbedder()
     threads, _ = load_eval_set(EVAL_SET)
-    for split in ("test", "dev", None):
-        chosen = [t for t in threads if split is None or t.split == split]
-        questions = [t.thread.question for t in chosen]
-        clustered(embedder, f"eval set, {split or 'all'}", [t.subject for t in chosen], questions)
+    for split in ("test", "dev", None, "english"):
+        chosen = [
+            t
+            for t in threads
+            if split is None
+            or t.split == split
+            or (split == "english" and t.expected["languages"] == ["en"])
+        ]
+        clustered(
+            embedder,
+            f"eval set, {split or 'all'}",
+            [t.subject for t in chosen],
+            [t.thread.question for t in chosen],
+            [t.thread.answer for t in chosen],
+        )
+    arriving(embedder, threads)
     truth = [subject for subject, questions in SET.items() for _ in questions]
     questions = [q for qs in SET.values() for q in qs]
-    clustered(embedder, "small set", truth, questions)
+    clustered(embedder, "small set", truth, questions, [""] * len(questions))
+    for name in sorted(
+        {
+            s.name
+            for s in recluster(
+                embedder.embed(questions, [""] * len(questions)),
+                questions,
+                [None] * len(questions),
+                [],
+            )[0]
+        }
+    ):
+        print("  subject:", name)
     return 0
 
 

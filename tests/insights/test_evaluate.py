@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from threadline.insights.evaluate import PrecisionRecall, load_eval_set, pairwise_f1, score
+from threadline.insights import subjects
+from threadline.insights.evaluate import (
+    PrecisionRecall,
+    load_eval_set,
+    pairwise_f1,
+    score,
+    subject_ids,
+    subject_vectors,
+)
+from threadline.insights.subject_embed import shared
 
 EVAL_SET = Path(__file__).parent / "eval" / "threads.jsonl"
 
@@ -61,3 +70,17 @@ def test_targets_on_the_test_split_stay_met() -> None:
         assert scores.accuracy[field] >= target, (field, scores.accuracy[field])
     assert scores.gap.f1 >= 0.8
     assert scores.third_party.f1 >= 0.75
+
+
+def test_subject_clustering_target_on_the_test_split_stays_met(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    threads, _ = load_eval_set(EVAL_SET)
+    test = [item for item in threads if item.split == "test"]
+    truth = [item.subject for item in test]
+    vectors = subject_vectors(test, shared())
+    assert pairwise_f1(truth, subject_ids(test, vectors)) >= 0.6
+    # The guard can fail: clusters that merge too far (or not at all) fall below the target.
+    for broken in (1.5, 0.2):
+        monkeypatch.setattr(subjects, "MERGE_DISTANCE", broken)
+        assert pairwise_f1(truth, subject_ids(test, vectors)) < 0.6, broken

@@ -16,7 +16,7 @@ from threadline.insights.embed import Embedder
 from threadline.insights.worker import Worker
 from threadline.store import insight_queue
 from threadline.store.engine import Database, open_database
-from threadline.store.tables import insights_queue, semantic_threads
+from threadline.store.tables import insights_queue, semantic_threads, thread_vectors
 from threadline.timestamps import now_us
 
 LATER = insight_queue.DEBOUNCE_US + 1_000_000
@@ -281,3 +281,73 @@ def test_a_conversation_erased_while_it_is_labelled_gets_no_threads(
     run(Worker(db, labeller=erasing, embedder=embedder))
     assert erased and erased[0].conversations == 1 and counting.calls
     assert threads(db) == []
+
+
+def test_a_support_ticket_gets_threads_customer_asking_agent_answering(
+    client: TestClient, api_headers: dict[str, str], db: Database, worker: Worker
+) -> None:
+    ticket = {
+        "id": "t1",
+        "type": "support_ticket",
+        "messages": [
+            {
+                "id": "t1-m0",
+                "createdAt": "2026-12-01T10:00:00Z",
+                "role": "customer",
+                "content": "Our invoices show the wrong VAT id.",
+            },
+            {
+                "id": "t1-m1",
+                "createdAt": "2026-12-01T10:01:00Z",
+                "role": "agent",
+                "content": "Fixed: edit it under Billing > Details.",
+            },
+            {
+                "id": "t1-m2",
+                "createdAt": "2026-12-01T10:02:00Z",
+                "role": "Customer",
+                "content": "How do I rotate an API key, too?",
+            },
+            {
+                "id": "t1-m3",
+                "createdAt": "2026-12-01T10:03:00Z",
+                "role": "internal_note",
+                "content": "Escalated to billing.",
+            },
+            {
+                "id": "t1-m4",
+                "createdAt": "2026-12-01T10:04:00Z",
+                "role": "agent",
+                "content": "Settings > API keys > Rotate.",
+            },
+        ],
+    }
+    post(client, api_headers, ticket)
+    run(worker)
+    rows = threads(db)
+    assert [r.question for r in rows] == [
+        "Our invoices show the wrong VAT id.",
+        "How do I rotate an API key, too?",
+    ]
+    assert rows[0].answer == "Fixed: edit it under Billing > Details."
+    # A role that neither asks nor answers (a note) is in no thread.
+    assert rows[1].message_ids == ["t1-m2", "t1-m4"]
+    assert all(r.subject for r in rows)
+
+
+def test_threads_stored_without_a_subject_vector_get_one_at_the_next_clustering(
+    client: TestClient, api_headers: dict[str, str], db: Database, worker: Worker
+) -> None:
+    """Threads labelled before migration 0014 (or while the model failed) have none."""
+    post(client, api_headers, TWO_SUBJECTS)
+    run(worker)
+    with db.writer.begin() as connection:
+        connection.execute(update(thread_vectors).values(subject_vector=None, subject_id=None))
+    project_id = threads(db)[0].project_id
+    worker.recluster(project_id)
+    with db.reader.connect() as connection:
+        stored = connection.execute(
+            select(thread_vectors.c.subject_vector, thread_vectors.c.subject_id)
+        ).all()
+    assert len(stored) == 2
+    assert all(len(vector) == 512 and subject_id for vector, subject_id in stored)

@@ -85,16 +85,17 @@ def shared() -> Embedder:
 
 
 def to_blob(vector: Vectors) -> bytes:
-    """int8 storage: unit vectors scaled by 127 (384 bytes; cosine error below 0.01)."""
+    """int8 storage: unit vectors scaled by 127 (one byte a dimension; cosine error below
+    0.01)."""
     quantised: bytes = np.clip(np.rint(vector * 127.0), -127, 127).astype(np.int8).tobytes()
     return quantised
 
 
-def from_blobs(blobs: Sequence[bytes]) -> Vectors:
+def from_blobs(blobs: Sequence[bytes], dimensions: int = DIMENSIONS) -> Vectors:
     """Stored vectors back as float32 rows, renormalised."""
     if not blobs:
-        return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    matrix = np.frombuffer(b"".join(blobs), dtype=np.int8).reshape(len(blobs), DIMENSIONS)
+        return np.zeros((0, dimensions), dtype=np.float32)
+    matrix = np.frombuffer(b"".join(blobs), dtype=np.int8).reshape(len(blobs), dimensions)
     return normalise(matrix.astype(np.float32))
 
 

@@ -1,6 +1,7 @@
 """Scoring the labellers against a hand-labelled evaluation set (tests/insights/eval/): per-field
 accuracy, knowledge-gap precision/recall/F1, entity F1, and the pairwise F1 the subject
-clustering is judged by. Pure functions; bench/insights_eval.py prints them."""
+clustering is judged by. Pure functions but for the subject vectors (the model);
+bench/insights_eval.py and bench/subjects_eval.py print them."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from threadline.insights.embed import Vectors
 from threadline.insights.labels import label_thread
 from threadline.insights.model import Labels, ProjectVocabulary, ThreadText
+from threadline.insights.subject_embed import SubjectEmbedder
+from threadline.insights.subjects import recluster
 
 # Fields compared for equality, as named in Labels and in the eval set's `expected`.
 EXACT_FIELDS = (
@@ -129,6 +133,21 @@ def _count(counts: list[int], got: set[str], expected: set[str]) -> None:
     counts[0] += len(got & expected)
     counts[1] += len(got)
     counts[2] += len(expected)
+
+
+def subject_vectors(threads: Sequence[EvalThread], embedder: SubjectEmbedder) -> Vectors:
+    """The threads' subject vectors, embedded as the pipeline does (question and answer)."""
+    return embedder.embed(
+        [item.thread.question for item in threads], [item.thread.answer for item in threads]
+    )
+
+
+def subject_ids(threads: Sequence[EvalThread], vectors: Vectors) -> list[int]:
+    """The subject the pipeline gives each thread when it clusters them all at once (a first
+    clustering, insights.subjects.recluster)."""
+    questions = [item.thread.question for item in threads]
+    _, ids = recluster(vectors, questions, [None] * len(threads), [])
+    return ids
 
 
 def pairwise_f1(true_labels: Sequence[object], predicted_labels: Sequence[object]) -> float:

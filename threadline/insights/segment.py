@@ -1,4 +1,5 @@
 """A conversation's messages -> semantic threads: one user question and the answers after it.
+Support tickets count too: a customer asks, an agent answers.
 
 A user message that continues the thread's question (a short follow-up, "that didn't work",
 "can you show an example?", or one close in meaning) stays in the thread; one on another
@@ -57,6 +58,12 @@ _CUES = [
 ]
 CONTINUATION = re.compile("|".join(f"(?:{cue})" for cue in _CUES), re.IGNORECASE)
 
+# The roles that ask and the roles that answer. A message's role is a free string (reference
+# §4.1): chat histories say user/assistant, support tickets customer/agent. Other roles (system,
+# tool, ...) are in no thread.
+QUESTION_ROLES = frozenset({"user", "customer"})
+ANSWER_ROLES = frozenset({"assistant", "agent"})
+
 
 @dataclasses.dataclass(frozen=True)
 class Message:
@@ -81,15 +88,25 @@ class Segment:
 
     @property
     def user_messages(self) -> tuple[str, ...]:
-        return tuple(m.content for m in self.messages if m.role == "user")
+        return tuple(m.content for m in self.messages if is_question(m))
 
     @property
     def assistant_messages(self) -> tuple[str, ...]:
-        return tuple(m.content for m in self.messages if m.role == "assistant")
+        return tuple(m.content for m in self.messages if is_answer(m))
 
     @property
     def cited_urls(self) -> tuple[str, ...]:
-        return tuple(url for m in self.messages if m.role == "assistant" for url in m.cited_urls)
+        return tuple(url for m in self.messages if is_answer(m) for url in m.cited_urls)
+
+
+def is_question(message: Message) -> bool:
+    """The message asks: a user's, or a customer's in a support ticket."""
+    return message.role.lower() in QUESTION_ROLES
+
+
+def is_answer(message: Message) -> bool:
+    """The message answers: the assistant's, or a support agent's."""
+    return message.role.lower() in ANSWER_ROLES
 
 
 def thread_id(conversation_id: str, first_message_id: str) -> str:
@@ -119,7 +136,8 @@ def needs_vector(users: Sequence[Message]) -> list[bool]:
 
 
 def user_messages(messages: Sequence[Message]) -> list[Message]:
-    return [m for m in messages if m.role == "user"]
+    """The messages that ask (is_question), in order."""
+    return [m for m in messages if is_question(m)]
 
 
 def segment(
@@ -137,12 +155,12 @@ def segment(
     groups: list[list[Message]] = []
     anchor = -1  # the index (in users) of the current thread's question
     for message in messages:
-        if message.role == "user":
+        if is_question(message):
             i = vector_of[message.id]
             if anchor < 0 or not _continues(message, i, anchor, vectors):
                 groups.append([])
                 anchor = i
-        if groups and message.role in ("user", "assistant"):
+        if groups and (is_question(message) or is_answer(message)):
             groups[-1].append(message)
     return [
         Segment(

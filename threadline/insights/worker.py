@@ -21,7 +21,9 @@ from sqlalchemy import Connection
 from threadline.insights import subjects as subject_model
 from threadline.insights.embed import Embedder, Vectors, from_blobs, shared, to_blob
 from threadline.insights.model import Labels, ProjectVocabulary, ThreadText
-from threadline.insights.segment import Segment, needs_vector, segment, user_messages
+from threadline.insights.segment import Segment, is_question, needs_vector, segment, user_messages
+from threadline.insights.subject_embed import ANSWER_CHARS, SUBJECT_DIMENSIONS, SubjectEmbedder
+from threadline.insights.subject_embed import shared as shared_subject_embedder
 from threadline.insights.threads import (
     content_hash,
     feedback_flags,
@@ -60,6 +62,17 @@ class Progress:
 
 
 @dataclasses.dataclass
+class _Pending:
+    """A labelled thread whose subject vector and subject are still to be found (the batch's
+    threads are embedded together: batching is most of the speed)."""
+
+    row: dict[str, Any]
+    vector_row: dict[str, Any]
+    question: str
+    answer: str
+
+
+@dataclasses.dataclass
 class _Loaded:
     item: insight_queue.Claimed
     conversation: insight_threads.StoredConversation | None
@@ -78,6 +91,7 @@ class Worker:
         labeller: Labeller | None = None,
         llm_labeller: Labeller | None = None,
         embedder: Embedder | None = None,
+        subject_embedder: SubjectEmbedder | None = None,
         owner: str | None = None,
         batch: int = 64,
         recluster_as_it_goes: bool = True,
@@ -88,6 +102,7 @@ class Worker:
         # None: every thread is labelled locally and nothing is sent anywhere.
         self.llm_labeller = llm_labeller
         self._embedder = embedder
+        self._subject_embedder = subject_embedder
         self.owner = owner or uuid.uuid4().hex
         self.batch = batch
         # A backlog run clusters once at the end instead (insights.run.run_backlog).
@@ -101,6 +116,12 @@ class Worker:
         if self._embedder is None:
             self._embedder = shared()
         return self._embedder
+
+    @property
+    def subject_embedder(self) -> SubjectEmbedder:
+        if self._subject_embedder is None:
+            self._subject_embedder = shared_subject_embedder()
+        return self._subject_embedder
 
     def step(self, now: int | None = None) -> Progress:
         """Follows the change log once and labels one batch of due conversations."""
@@ -118,10 +139,11 @@ class Worker:
         vectors = self._embed_users(loaded)
         writes: list[tuple[insight_queue.Claimed, Write]] = []
         touched: set[str] = set()
+        pending: list[_Pending] = []
         for entry in loaded:
             item = entry.item
             try:
-                labelled, write = self._process(entry, vectors.get(id(entry)), now)
+                labelled, write = self._process(entry, vectors.get(id(entry)), now, pending)
             except Exception as exc:  # one bad conversation must not stop the others
                 log.exception("labelling conversation %s failed", item.conversation_id)
                 writes.append((item, functools.partial(_fail, self.owner, item, repr(exc), now)))
@@ -130,6 +152,7 @@ class Worker:
                 progress.threads_labelled += labelled
                 writes.append((item, functools.partial(_done, self.owner, item, write)))
                 touched.add(item.project_id)
+        self._find_subjects(pending)
         progress.failed += self._write(writes, now)
         self.touched |= touched
         for project_id in sorted(touched) if self.recluster_as_it_goes else ():
@@ -224,8 +247,30 @@ class Worker:
             for key, rows in spans
         }
 
-    def _process(self, entry: _Loaded, vectors: Vectors | None, now: int) -> tuple[int, Write]:
-        """(threads labelled, what to write) for one conversation."""
+    def _find_subjects(self, pending: Sequence[_Pending]) -> None:
+        """Subject vectors of the batch's labelled threads, and the nearest subject of each.
+        If the model fails, the threads are stored without: the next clustering embeds them."""
+        if not pending:
+            return
+        try:
+            vectors = self.subject_embedder.embed(
+                [p.question for p in pending], [p.answer for p in pending]
+            )
+        except Exception:
+            log.exception("subject vectors of %d threads failed; left to clustering", len(pending))
+            return
+        for thread, vector in zip(pending, vectors, strict=True):
+            subject = self._subject_index(thread.row["project_id"]).nearest(vector)
+            thread.vector_row["subject_vector"] = to_blob(vector)
+            thread.vector_row["subject_id"] = subject.id if subject else None
+            thread.row["subject"] = subject.name if subject else None
+            thread.row["category"] = subject.category if subject else None
+
+    def _process(
+        self, entry: _Loaded, vectors: Vectors | None, now: int, pending: list[_Pending]
+    ) -> tuple[int, Write]:
+        """(threads labelled, what to write) for one conversation; its labelled threads are
+        added to `pending`, whose subjects are found for the whole batch at once."""
         item, conversation = entry.item, entry.conversation
         if conversation is None:  # deleted: its threads go too
             gone = list(entry.stored)
@@ -253,20 +298,19 @@ class Worker:
                 # Labelled locally after all (an error, the rate or the cap): stored as a local
                 # thread, so the next `insights run` offers it to the model again.
                 digest = content_hash(seg, names)
-            vector = question_vector[seg.id]
-            subject = self._subject_index(item.project_id).nearest(vector)
-            named = (subject.name, subject.category) if subject else None
-            row = thread_row(seg, text, labels, conversation, named, now)
+            row = thread_row(seg, text, labels, conversation, None, now)
             vector_row = {
                 "project_id": item.project_id,
                 "thread_id": seg.id,
                 "conversation_id": conversation.id,
                 "content_hash": digest,
-                "vector": to_blob(vector),
-                "subject_id": subject.id if subject else None,
+                "vector": to_blob(question_vector[seg.id]),
+                "subject_vector": None,
+                "subject_id": None,
                 "created_at": now,
             }
             rows.append((row, vector_row))
+            pending.append(_Pending(row, vector_row, text.question, text.answer))
         stale = set(entry.stored) - {s.id for s in segments}
 
         def write(connection: Connection) -> None:
@@ -296,7 +340,11 @@ class Worker:
             self._subjects[project_id] = subject_model.SubjectIndex(
                 [
                     subject_model.Subject(
-                        r.id, r.name, r.category, from_blobs([r.centroid])[0], r.size
+                        r.id,
+                        r.name,
+                        r.category,
+                        from_blobs([r.centroid], len(r.centroid))[0],
+                        r.size,
                     )
                     for r in rows
                 ]
@@ -317,10 +365,13 @@ class Worker:
 
     def recluster(self, project_id: str) -> None:
         with self.database.reader.connect() as connection:
-            threads = insight_threads.project_threads(connection, project_id)
+            threads = insight_threads.project_threads(connection, project_id, ANSWER_CHARS)
         if not threads:
             return
-        vectors = from_blobs([t.vector for t in threads])
+        late = self._late_subject_vectors(threads)
+        vectors = from_blobs(
+            [late.get(t.thread_id) or t.subject_vector for t in threads], SUBJECT_DIMENSIONS
+        )
         previous = self._subject_index(project_id).subjects
         subjects, ids = subject_model.recluster(
             vectors, [t.question or "" for t in threads], [t.subject_id for t in threads], previous
@@ -339,8 +390,18 @@ class Worker:
             for s in subjects
         ]
         with self.database.writer.begin() as connection:
+            insight_threads.set_subject_vectors(connection, project_id, late)
             insight_threads.replace_subjects(connection, project_id, rows, members)
         self._subjects[project_id] = subject_model.SubjectIndex(subjects)
+
+    def _late_subject_vectors(self, threads: Sequence[Any]) -> dict[str, bytes]:
+        """Subject vectors of the threads stored without one (labelled before migration 0014,
+        or while the model failed), from their question and the start of their answer."""
+        missing = [t for t in threads if t.subject_vector is None]
+        vectors = self.subject_embedder.embed(
+            [t.question or "" for t in missing], [t.answer_start or "" for t in missing]
+        )
+        return {t.thread_id: to_blob(v) for t, v in zip(missing, vectors, strict=True)}
 
 
 def _done(owner: str, item: insight_queue.Claimed, write: Write, connection: Connection) -> None:
@@ -361,7 +422,7 @@ def _question_vectors(
     position = {m.id: i for i, m in enumerate(user_messages(messages))}
     out = {}
     for seg in segments:
-        first_user = next(m for m in seg.messages if m.role == "user")
+        first_user = next(m for m in seg.messages if is_question(m))
         out[seg.id] = (
             vectors[position[first_user.id]] if vectors is not None else np.zeros(384, np.float32)
         )

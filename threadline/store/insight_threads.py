@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, select, update
 
 from threadline.store.dialect import insert_or_update
 from threadline.store.tables import (
@@ -221,12 +221,22 @@ def load_subjects(connection: Connection, project_id: str) -> list[Any]:
     )
 
 
-def project_threads(connection: Connection, project_id: str) -> list[Any]:
-    """Every labelled thread of a project: id, question, vector, subject id."""
+def project_threads(connection: Connection, project_id: str, answer_chars: int) -> list[Any]:
+    """Every labelled thread of a project: id, question, subject vector, subject id, and the
+    first `answer_chars` of its answer where it has no subject vector yet (to embed it)."""
     v, t = thread_vectors.c, semantic_threads.c
+    answer_start = case(
+        (v.subject_vector.is_(None), func.substr(t.answer, 1, answer_chars)), else_=None
+    )
     return list(
         connection.execute(
-            select(v.thread_id, v.vector, v.subject_id, t.question)
+            select(
+                v.thread_id,
+                v.subject_vector,
+                v.subject_id,
+                t.question,
+                answer_start.label("answer_start"),
+            )
             .select_from(
                 thread_vectors.join(
                     semantic_threads, and_(t.project_id == v.project_id, t.id == v.thread_id)
@@ -235,6 +245,19 @@ def project_threads(connection: Connection, project_id: str) -> list[Any]:
             .where(v.project_id == project_id)
             .order_by(v.thread_id)
         )
+    )
+
+
+def set_subject_vectors(connection: Connection, project_id: str, blobs: dict[str, bytes]) -> None:
+    """Stores subject vectors computed late (threads labelled before migration 0014)."""
+    if not blobs:
+        return
+    v = thread_vectors.c
+    connection.execute(
+        update(thread_vectors)
+        .where(v.project_id == project_id, v.thread_id == bindparam("tid"))
+        .values(subject_vector=bindparam("blob")),
+        [{"tid": thread_id, "blob": blob} for thread_id, blob in blobs.items()],
     )
 
 

@@ -302,6 +302,9 @@ thread_vectors = Table(
     Column("conversation_id", Text, nullable=False),
     Column("content_hash", String(64), nullable=False),
     Column("vector", LargeBinary, nullable=False),
+    # Its question and answer in the multilingual space subjects are clustered in (512 int8
+    # bytes, insights.subject_embed; migration 0014). Null for threads labelled before that.
+    Column("subject_vector", LargeBinary),
     # The subject (insight_subjects.id) the thread was given; null before the first clustering.
     Column("subject_id", Integer),
     Column("created_at", Micros, nullable=False),
@@ -336,7 +339,8 @@ insights_state = Table(
     Column("value", BigInteger, nullable=False),
 )
 
-# A project's subjects: a name, its category, and the centroid new threads are compared with.
+# A project's subjects: a name, its category, and the centroid new threads are compared with
+# (in the subject vectors' space since migration 0014; older 384-byte centroids are ignored).
 insight_subjects = Table(
     "insight_subjects",
     metadata,
