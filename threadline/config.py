@@ -197,7 +197,7 @@ RULES: dict[str, Rule] = {
     "idempotency_ttl_hours": Number(0, unit="hours", above_low=True),
     "analytics": Choice("columnar", "off"),
     "analytics_path": Text(),
-    "analytics_sync_seconds": _POSITIVE_SECONDS,
+    "analytics_sync_seconds": _SECONDS,  # 0: a sync after every commit
     "analytics_poll_seconds": _POSITIVE_SECONDS,
     "analytics_memory_limit": Size(),
     "analytics_threads": _COUNT,
