@@ -1,4 +1,4 @@
-"""The `threadline` command: serve, demo, migrate, keys and projects.
+"""The `threadline` command: serve, demo, migrate, keys, projects, import and export.
 
 Every flag can also be set as a THREADLINE_* environment variable (see threadline.config),
 except the demo data's own (`demo --events` and the like; it ignores THREADLINE_DATABASE_URL).
@@ -293,6 +293,16 @@ def _add_insights() -> None:
 
 
 _add_insights()
+
+
+def _add_transfer() -> None:
+    from threadline.transfer.commands import export, import_group
+
+    main.add_command(import_group)
+    main.add_command(export)
+
+
+_add_transfer()
 
 
 @main.command()
