@@ -14,7 +14,7 @@ from tests.transfer.conftest import everything, make_key, served
 from threadline.app import create_app
 from threadline.config import Settings
 from threadline.store.engine import open_database
-from threadline.store.tables import events
+from threadline.store.tables import conversations, events, integrations
 from threadline.transfer.api_import import UNLISTED, ApiImport
 from threadline.transfer.source_api import SourceApi, SourceError
 from threadline.transfer.tally import Tally
@@ -36,10 +36,10 @@ class CutAfter(httpx.HTTPTransport):
         return super().handle_request(request)
 
 
-def _run(target_url: str, source: SourceApi) -> Tally:
+def _run(target_url: str, source: SourceApi, web: frozenset[str] = frozenset()) -> Tally:
     database = open_database(target_url, read_pool_size=1)
     try:
-        return ApiImport(database.writer, source, "dst").run()
+        return ApiImport(database.writer, source, "dst", web_integrations=web).run()
     finally:
         source.close()
         database.dispose()
@@ -51,6 +51,7 @@ def test_import_from_a_second_server_is_exact_resumable_and_idempotent(
     source_key = make_key(database_url, "src", "docs site")
     web_key = make_key(database_url, "src", "widget", "web")
     target_key = make_key(target_url, "dst", "reader")
+    widget = _integration_ids(database_url, "widget")
     with served(database_url) as base_url, httpx.Client(base_url=base_url) as client:
         fill.fill(client, source_key, web_key)
         want = everything(client, source_key)
@@ -58,10 +59,10 @@ def test_import_from_a_second_server_is_exact_resumable_and_idempotent(
         # The network goes after two pages: the run stops, its committed pages stay.
         cut = _small_pages(SourceApi(base_url, source_key, attempts=1, transport=CutAfter(2)))
         with pytest.raises(SourceError):
-            _run(target_url, cut)
+            _run(target_url, cut, widget)
 
         resumed = _small_pages(SourceApi(base_url, source_key))
-        first = _run(target_url, resumed)
+        first = _run(target_url, resumed, widget)
         # Resumed after the last committed page: nothing imported twice, nothing skipped.
         assert first.count("conversations", "skipped") == 0
         assert first.count("conversations", "imported") == fill.CONVERSATIONS - 2 * 7
@@ -89,7 +90,19 @@ def test_import_from_a_second_server_is_exact_resumable_and_idempotent(
     target_db = open_database(target_url, read_pool_size=1)
     with target_db.reader.connect() as connection:
         assert connection.execute(select(func.count()).select_from(events)).scalar() == EVENTS
+        # The widget's conversations are stored as web keys' (--web-integration).
+        owners = select(conversations.c.key_kind, func.count()).group_by(conversations.c.key_kind)
+        assert dict(connection.execute(owners).all()) == {"api": 21, "web": 2}
     target_db.dispose()
+
+
+def _integration_ids(database_url: str, name: str) -> frozenset[str]:
+    database = open_database(database_url, read_pool_size=1)
+    with database.reader.connect() as connection:
+        found = connection.execute(select(integrations.c.id).where(integrations.c.name == name))
+        ids = frozenset(found.scalars())
+    database.dispose()
+    return ids
 
 
 def _small_pages(source: SourceApi) -> SourceApi:

@@ -70,6 +70,11 @@ def test_a_project_goes_out_and_back_in_exactly(
         assert again.tally.count(kind, "imported") == 0, again.tally.lines()
     assert again.tally.count("events", "skipped") == counts["event"]
 
+    target_db = open_database(target_url, read_pool_size=1)
+    with target_db.reader.connect() as connection:
+        owners = select(conversations.c.key_kind, func.count()).group_by(conversations.c.key_kind)
+        assert dict(connection.execute(owners).all()) == {"api": 21, "web": 2}
+    target_db.dispose()
     target_key = make_key(target_url, "dst", "reader")
     with TestClient(create_app(Settings(database_url=target_url))) as target:
         got = everything(target, target_key)

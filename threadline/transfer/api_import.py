@@ -21,6 +21,7 @@ from msgspec import UNSET
 from sqlalchemy import Connection, Engine
 
 from threadline.errors import BadRequest
+from threadline.store.keys import KeyKind
 from threadline.timestamps import to_iso, to_us
 from threadline.transfer import checkpoints
 from threadline.transfer.sink import PLURAL, Record, Sink, reason_of
@@ -68,9 +69,13 @@ class ApiImport:
         *,
         since_us: int | None = None,
         max_messages: int = 500,
+        web_integrations: frozenset[str] = frozenset(),
         bars: BarFactory = no_bars,
     ) -> None:
         self.source = source
+        # The source's integrations whose rows browser widgets wrote: stored as web keys'
+        # rows, so the widget's users go on changing their own chats (store.ownership).
+        self.web_integrations = web_integrations
         self.since_us = since_us
         self.bars = bars
         self.tally = Tally()
@@ -147,7 +152,8 @@ class ApiImport:
                 # Feedback reads name no integration of their own (§6.2); their
                 # conversation's is the closest the source tells.
                 integration = _conversation_integration(data)
-            yield Record(kind, body, f"{kind} {body.id}", integration)
+            owner: KeyKind = "web" if integration in self.web_integrations else "api"
+            yield Record(kind, body, f"{kind} {body.id}", integration, owner)
 
     def _before_since(self, body: Any) -> bool:
         if self.since_us is None:

@@ -99,6 +99,13 @@ def import_group() -> None:
 )
 @click.option("--project", required=True, help="Target project name or id; created if new.")
 @click.option("--since", default=None, help="Only what was written from this date (ISO 8601).")
+@click.option(
+    "--web-integration",
+    "web_integrations",
+    multiple=True,
+    help="A source integration id whose conversations and feedback a browser widget wrote "
+    "(repeatable): stored as web keys' rows, so widget users keep changing their own chats.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @_database_option
 def import_api(
@@ -106,6 +113,7 @@ def import_api(
     from_key: str,
     project: str,
     since: str | None,
+    web_integrations: tuple[str, ...],
     quiet: bool,
     database_url: str | None,
 ) -> None:
@@ -123,6 +131,7 @@ def import_api(
             project,
             since_us=since_us,
             max_messages=max_messages,
+            web_integrations=frozenset(web_integrations),
             bars=_bars(quiet),
         )
         try:

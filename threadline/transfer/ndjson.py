@@ -450,4 +450,4 @@ def _record(text: bytes, file_kind: str, where: str) -> Record:
         body = decode(line.record, _TYPES[line.kind])
     except BadRequest as exc:
         raise _BadLine(reason_of(exc)) from None
-    return Record(line.kind, body, where, line.integrationId, line.keyKind or "api")
+    return Record(line.kind, body, where, line.integrationId, line.keyKind)

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from msgspec import UNSET
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Table, select
 
 from threadline.errors import ThreadlineError
 from threadline.store.conversations import upsert_conversation
@@ -54,7 +54,10 @@ class Record:
     body: Any
     where: str  # how a refusal names it: "conversation conv_1", "events.ndjson:12"
     integration_id: str | None = None  # as the source named it
-    key_kind: KeyKind = "api"
+    # The kind of key the row is stored as written by (store.ownership; None: unknown). The
+    # import itself writes with an api key's rights: it is the operator's, and re-importing a
+    # changed web conversation must not be refused as a web key's rewrite would be.
+    key_kind: KeyKind | None = "api"
 
 
 def reason_of(error: ThreadlineError) -> str:
@@ -209,14 +212,15 @@ class Sink:
             # The same updatedAt and as many messages: nothing new since the last import.
             if stored is not None and tuple(stored) == (to_us(body.updatedAt), len(body.messages)):
                 return "skipped"
-        upsert_conversation(
+        written = upsert_conversation(
             connection,
             project_id=self.project_id,
             integration_id=self._integrations[record.integration_id],
-            key_kind=record.key_kind,
+            key_kind="api",
             body=body,
             max_messages=self.max_messages,
         )
+        _set_owner(connection, conversations, written.conversation["seq"], record.key_kind)
         return "imported"
 
     def _feedback(self, connection: Connection, record: Record) -> Outcome:
@@ -229,14 +233,20 @@ class Sink:
             ).scalar()
             if stored == to_us(body.updatedAt):
                 return "skipped"
-        upsert_feedback(
+        row = upsert_feedback(
             connection,
             project_id=self.project_id,
             integration_id=self._integrations[record.integration_id],
-            key_kind=record.key_kind,
+            key_kind="api",
             body=body,
         )
+        _set_owner(connection, feedback, row["seq"], record.key_kind)
         return "imported"
+
+
+def _set_owner(connection: Connection, table: Table, seq: int, key_kind: KeyKind | None) -> None:
+    if key_kind != "api":
+        connection.execute(table.update().where(table.c.seq == seq).values(key_kind=key_kind))
 
 
 def micros(iso: str) -> int:
