@@ -61,8 +61,9 @@ class Record:
 
 
 def reason_of(error: ThreadlineError) -> str:
-    """The detail, and each field the error names."""
-    fields = "; ".join(f"{v.field}: {v.message}" for v in error.violations)
+    """The detail, and each field the error names (unless the detail names them already)."""
+    missing = [v for v in error.violations if v.field not in error.detail]
+    fields = "; ".join(f"{v.field}: {v.message}" for v in missing)
     return f"{error.detail} ({fields})" if fields else error.detail
 
 
@@ -103,7 +104,8 @@ class Sink:
                 continue
             break
         for record, outcome in zip(pending, outcomes, strict=True):
-            self.tally.add(PLURAL[record.kind], outcome)
+            if record.kind != "integration":  # tallied when resolved
+                self.tally.add(PLURAL[record.kind], outcome)
 
     # -- integrations ---------------------------------------------------------------------
 
