@@ -63,12 +63,14 @@ def test_a_project_goes_out_and_back_in_exactly(
     first = import_directory(target_db.writer, tmp_path / "out", project="dst")
     assert first.problems == []
     assert first.tally.count("events", "imported") == counts["event"]
+    assert first.tally.count("integrations", "imported") == 2
     again = import_directory(target_db.writer, tmp_path / "out", project="dst")
     target_db.dispose()
     assert again.problems == []
     for kind in ("conversations", "feedback", "events"):
         assert again.tally.count(kind, "imported") == 0, again.tally.lines()
     assert again.tally.count("events", "skipped") == counts["event"]
+    assert again.tally.count("integrations", "skipped") == 2
 
     target_db = open_database(target_url, read_pool_size=1)
     with target_db.reader.connect() as connection:

@@ -94,8 +94,7 @@ def import_group() -> None:
 @click.option(
     "--from-key",
     required=True,
-    envvar="THREADLINE_IMPORT_FROM_KEY",
-    help="An API key of the source project (Env: THREADLINE_IMPORT_FROM_KEY; flags show in ps).",
+    help="An API key of the source project; - reads it from stdin (flags show in ps).",
 )
 @click.option("--project", required=True, help="Target project name or id; created if new.")
 @click.option("--since", default=None, help="Only what was written from this date (ISO 8601).")
@@ -123,6 +122,8 @@ def import_api(
     from threadline.transfer.source_api import SourceApi, SourceError
 
     since_us = _since(since)
+    if from_key == "-":
+        from_key = sys.stdin.readline().strip()
     with _database(database_url) as (database, max_messages):
         source = SourceApi(from_url, from_key)
         run = ApiImport(

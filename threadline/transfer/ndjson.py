@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import Connection, Engine, or_, select
+from sqlalchemy import Connection, Engine, or_, select, tuple_
 
 from threadline.errors import BadRequest, NotFound
 from threadline.store.conversations import messages_of
@@ -141,21 +141,22 @@ def _sha256(path: Path) -> str:
 
 
 def _chunks(connection: Connection, table: Any, project_id: str) -> Iterator[list[Any]]:
-    """The project's rows of `table` in `seq` order, CHUNK at a time (keyset paging)."""
-    last = 0
+    """The project's rows of `table` in (created_at, seq) order, CHUNK at a time.
+
+    Keyset paging along the (project_id, created_at) index that each of these tables has: each
+    chunk is an index range. By `seq` alone, SQLite took that index for the project and sorted
+    every row of the project for each chunk (a million events: 0.9 s a chunk)."""
+    order = (table.c.created_at, table.c.seq)
+    after: tuple[int, int] | None = None
     while True:
-        rows = list(
-            connection.execute(
-                select(table)
-                .where(table.c.project_id == project_id, table.c.seq > last)
-                .order_by(table.c.seq)
-                .limit(CHUNK)
-            ).mappings()
-        )
+        query = select(table).where(table.c.project_id == project_id)
+        if after is not None:
+            query = query.where(tuple_(*order) > tuple_(*after))
+        rows = list(connection.execute(query.order_by(*order).limit(CHUNK)).mappings())
         if not rows:
             return
         yield rows
-        last = rows[-1]["seq"]
+        after = (rows[-1]["created_at"], rows[-1]["seq"])
 
 
 def _envelope(kind: str, row: Any, record: dict[str, Any]) -> dict[str, Any]:
