@@ -13,7 +13,7 @@ or leaves half of itself behind.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -222,7 +222,7 @@ class Sink:
             body=body,
             max_messages=self.max_messages,
         )
-        _set_owner(connection, conversations, written.conversation["seq"], record.key_kind)
+        _set_owner(connection, conversations, written.conversation, record.key_kind)
         return "imported"
 
     def _feedback(self, connection: Connection, record: Record) -> Outcome:
@@ -242,13 +242,17 @@ class Sink:
             key_kind="api",
             body=body,
         )
-        _set_owner(connection, feedback, row["seq"], record.key_kind)
+        _set_owner(connection, feedback, row, record.key_kind)
         return "imported"
 
 
-def _set_owner(connection: Connection, table: Table, seq: int, key_kind: KeyKind | None) -> None:
-    if key_kind != "api":
-        connection.execute(table.update().where(table.c.seq == seq).values(key_kind=key_kind))
+def _set_owner(
+    connection: Connection, table: Table, row: Mapping[Any, Any], key_kind: KeyKind | None
+) -> None:
+    """Record who the row is stored as written by, where that is not what the upsert left."""
+    if row["key_kind"] != key_kind:
+        statement = table.update().where(table.c.seq == row["seq"]).values(key_kind=key_kind)
+        connection.execute(statement)
 
 
 def micros(iso: str) -> int:
