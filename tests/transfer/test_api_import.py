@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import httpx2 as httpx
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from tests.transfer import fill
 from tests.transfer.conftest import everything, make_key, served
 from threadline.app import create_app
+from threadline.cli import main
 from threadline.config import Settings
 from threadline.store.engine import open_database
 from threadline.store.tables import conversations, events, integrations
@@ -71,10 +73,19 @@ def test_import_from_a_second_server_is_exact_resumable_and_idempotent(
         assert first.reasons[("feedback", "skipped", UNLISTED)] == fill.UNLISTED_FEEDBACK
         assert first.count("conversations", "refused") == 0
 
-        again = _run(target_url, _small_pages(SourceApi(base_url, source_key)))
-        for kind in ("conversations", "feedback", "events"):
-            assert again.count(kind, "imported") == 0, again.lines()
-        assert again.count("conversations", "skipped") == fill.CONVERSATIONS
+        # Again, through the command: nothing new.
+        again = CliRunner().invoke(
+            main,
+            [
+                *("import", "api", "--from-url", base_url, "--from-key", "-", "--quiet"),
+                *("--database-url", target_url, "--project", "dst"),
+            ],
+            input=source_key + "\n",
+        )
+        assert again.exit_code == 0, again.output
+        assert f"conversations: 0 imported, {fill.CONVERSATIONS} skipped, 0 refused" in again.output
+        assert f"feedback: 0 imported, {fill.LISTED_FEEDBACK + 1} skipped" in again.output
+        assert "events: 0 imported, " in again.output
 
     with TestClient(create_app(Settings(database_url=target_url))) as target:
         got = everything(target, target_key)
