@@ -1,4 +1,5 @@
-"""The `threadline` command: serve, demo, migrate, keys, projects, insights and users.
+"""The `threadline` command: serve, demo, migrate, keys, projects, insights, users, backup,
+restore, retention, copy, import and export.
 
 Every flag can also be set as a THREADLINE_* environment variable (see threadline.config),
 except the demo data's own (`demo --events` and the like; it ignores THREADLINE_DATABASE_URL).
@@ -381,6 +382,16 @@ def _add_maintenance() -> None:
 
 
 _add_maintenance()
+
+
+def _add_transfer() -> None:
+    from threadline.transfer.commands import export, import_group
+
+    main.add_command(import_group)
+    main.add_command(export)
+
+
+_add_transfer()
 
 
 @main.command()

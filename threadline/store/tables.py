@@ -366,6 +366,20 @@ project_settings = Table(
     Column("redact", String(200)),
 )
 
+# How far `threadline import api` got (migration 0013): one row per target project, source
+# server and kind (conversations, feedback, events). The cursor is written in the same
+# transaction as the rows it covers, so an interrupted import resumes exactly there.
+imports = Table(
+    "imports",
+    metadata,
+    Column("project_id", String(64), nullable=False),
+    Column("source", String(500), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("cursor", Text, nullable=False),  # JSON, its shape per kind (transfer.checkpoints)
+    Column("updated_at", Micros, nullable=False),
+    PrimaryKeyConstraint("project_id", "source", "kind"),
+)
+
 INSIGHT_TABLES = (
     thread_vectors,
     insights_queue,
@@ -375,6 +389,7 @@ INSIGHT_TABLES = (
 )
 
 DATA_TABLES = (
+    imports,
     dashboard_sessions,
     *INSIGHT_TABLES,
     changes,
