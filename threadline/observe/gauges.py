@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -18,13 +18,38 @@ from threadline.store import insight_queue
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
-    from threadline.services import Services
+    from threadline.analytics.columnar import ColumnarCopy
+    from threadline.slots import Slots
+    from threadline.store.engine import Database
+    from threadline.store.writer import Writer
 
 log = logging.getLogger(__name__)
 
 
+class Observed(Protocol):
+    """What a scrape reads of the running process: threadline.services.Services has it (a
+    protocol, so this lower layer does not import the module that builds it)."""
+
+    @property
+    def database(self) -> Database: ...
+    @property
+    def writer(self) -> Writer: ...
+    @property
+    def writes(self) -> Slots: ...
+    @property
+    def reads(self) -> Slots: ...
+    @property
+    def queries(self) -> Slots: ...
+    @property
+    def exports(self) -> Slots: ...
+    @property
+    def analytic_reads(self) -> Mapping[str, int]: ...
+    @property
+    def columnar(self) -> ColumnarCopy | None: ...
+
+
 class ServiceGauges(Collector):
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Observed) -> None:
         self._services = services
 
     def collect(self) -> Iterator[Metric]:
