@@ -410,4 +410,7 @@ def test_projects_set_needs_something_to_set(database_url: str) -> None:
     result = CliRunner().invoke(
         main, ["projects", "set", "--project", "docs", "--database-url", database_url]
     )
-    assert result.exit_code == 2 and "--product-names, --llm or both" in result.output
+    assert (
+        result.exit_code == 2
+        and "--product-names, --llm, --retention-days, --redact or several" in result.output
+    )

@@ -266,15 +266,17 @@ def test_projects_set_and_list_show_the_retention(database_url: str) -> None:
         return _cli("projects", "set", "--project", "docs", "--retention-days", value,
                     "--database-url", database_url)  # fmt: skip
 
+    def retention() -> str:
+        header, row = _cli("projects", "list", "--database-url", database_url).stdout.splitlines()
+        return row.split("\t")[header.split("\t").index("retention")]
+
     assert set_days("90").exit_code == 0
-    listed = _cli("projects", "list", "--database-url", database_url).stdout.splitlines()
-    assert listed[1].split("\t")[-1] == "90 days"
+    assert retention() == "90 days"
     for bad in ("abc", "-3", "100000"):
         refused = set_days(bad)
         assert refused.exit_code == 2 and "--retention-days" in refused.stderr, refused.stderr
     assert set_days("none").exit_code == 0
-    listed = _cli("projects", "list", "--database-url", database_url).stdout.splitlines()
-    assert listed[1].split("\t")[-1] == "forever"
+    assert retention() == "forever"
     assert (
         "no project has a retention set"
         in _cli("retention", "run", "--database-url", database_url).stderr

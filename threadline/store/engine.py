@@ -20,12 +20,14 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from threadline.errors import Unavailable
 
+# How long a SQLite statement waits for another connection's write lock before it fails.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     # FULL: a committed transaction survives power loss, which is what a 2xx promises.
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=10000",
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
 )
 
 

@@ -10,9 +10,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
+from threadline.store.engine import SQLITE_BUSY_TIMEOUT_MS
+
 _MIGRATIONS = Path(__file__).with_name("migrations")
 # Any constant works; it only has to be the same for every threadline process.
 _PG_LOCK_KEY = 0x7468726561646C6E
+# How long a SQLite process waits for another's upgrade (BEGIN IMMEDIATE serialises them): a
+# whole upgrade from an empty file rebuilds tables and may take longer than a write's wait.
+_SQLITE_UPGRADE_WAIT_MS = 120_000
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -29,6 +34,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             # Several instances starting together must not race each other's DDL.
             connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
             connection.commit()
+        else:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={_SQLITE_UPGRADE_WAIT_MS}")
         try:
             command.upgrade(alembic_config(connection), revision)
             connection.commit()
@@ -36,6 +43,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
                 connection.commit()
+            else:  # the pooled connection goes back with a write's usual wait
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def head_revision() -> str:
