@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,11 +30,8 @@ SHUTDOWN_SECONDS = 30.0
 CLI_SECONDS = 60.0
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+# The banner's first line once the socket is bound: the port the kernel chose for --port 0.
+LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 
 
 def _child_env() -> dict[str, str]:
@@ -54,12 +51,12 @@ class LiveServer:
         port: int | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
-        """Starts the process; `port` reuses a port (a restart after kill()), else a free one;
-        `env` adds THREADLINE_* settings."""
+        """Starts the process; `port` reuses a port (a restart after kill()), else the server
+        binds port 0 and its banner says which port it got (no probe-then-bind race with other
+        processes); `env` adds THREADLINE_* settings."""
         self.database_url = database_url
         self.workdir = workdir
-        self.port = port if port is not None else _free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.port = port if port is not None else 0
         self.log_path = workdir / "server.log"
         self.returncode: int | None = None
         self.killed = False
@@ -85,6 +82,11 @@ class LiveServer:
         )
 
     @property
+    def base_url(self) -> str:
+        assert self.port, "the server's port is known once it is healthy (wait_until_healthy)"
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def log(self) -> str:
         """Everything the server has printed so far (stdout and stderr)."""
         return self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -95,15 +97,21 @@ class LiveServer:
 
     def wait_until_healthy(self, timeout: float = STARTUP_SECONDS) -> None:
         deadline = time.monotonic() + timeout
+        while not self.port and time.monotonic() < deadline:
+            self._exited_early("printing its banner")
+            if found := LISTENING.search(self.log):
+                self.port = int(found.group(1))
+            else:
+                time.sleep(0.05)
+        if not self.port:
+            self._kill()
+            pytest.fail(
+                f"threadline serve printed no banner within {timeout:.0f} s."
+                f"\n--- server log ---\n{self.log}"
+            )
         with self.client(timeout=2.0) as client:
             while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    self.returncode = self.process.returncode
-                    self._close_log()
-                    pytest.fail(
-                        f"threadline serve exited with {self.process.returncode} before "
-                        f"answering /health.\n--- server log ---\n{self.log}"
-                    )
+                self._exited_early("answering /health")
                 try:
                     if client.get("/health").status_code == 200:
                         return
@@ -115,6 +123,15 @@ class LiveServer:
             f"threadline serve did not answer GET /health within {timeout:.0f} s."
             f"\n--- server log ---\n{self.log}"
         )
+
+    def _exited_early(self, before: str) -> None:
+        if self.process.poll() is not None:
+            self.returncode = self.process.returncode
+            self._close_log()
+            pytest.fail(
+                f"threadline serve exited with {self.process.returncode} before {before}."
+                f"\n--- server log ---\n{self.log}"
+            )
 
     def create_key(self, kind: str, project: str = "docs", integration: str = "docs site") -> str:
         """A new key from `threadline keys create`; its stdout is the key alone."""
