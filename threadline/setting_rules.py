@@ -3,6 +3,7 @@ and says, in one phrase, what a valid value is (threadline.config gives every se
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import ipaddress
 import math
@@ -153,7 +154,7 @@ class Size(Rule):
         return isinstance(value, str) and _SIZE.fullmatch(value.strip()) is not None
 
 
-class _Items(Rule):
+class _Items(Rule, abc.ABC):
     """A comma-separated list (a tuple in Settings), each item judged by `item_valid`."""
 
     def parse(self, raw: str) -> Any:
@@ -164,8 +165,9 @@ class _Items(Rule):
             isinstance(item, str) and self.item_valid(item) for item in value
         )
 
+    @abc.abstractmethod
     def item_valid(self, item: str) -> bool:
-        raise NotImplementedError
+        """Whether one item of the list is valid (each kind of list says)."""
 
 
 class Origins(_Items):
