@@ -41,6 +41,7 @@ from threadline.wire.conversations import ConversationIn
 from threadline.wire.decode import decode
 from threadline.wire.events import EventIn
 from threadline.wire.feedback import FeedbackIn
+from threadline.wire.stored import message_out
 
 FORMAT = "threadline-ndjson"
 SCHEMA_VERSION = 1
@@ -178,28 +179,6 @@ def _integration_lines(connection: Connection, project_id: str) -> Iterator[dict
         yield {"kind": "integration", "version": SCHEMA_VERSION, "record": record}
 
 
-def _message(kind: str, row: Any) -> dict[str, Any]:
-    content = row["content"] if row["content"] is not None else row["content_parts"]
-    message = {
-        "id": row["id"],
-        "role": row["role"],
-        "content": "" if content is None and kind == "openai" else content,
-        "externalId": row["external_id"],
-        "externalUrl": row["external_url"],
-        "createdAt": to_iso(row["created_at"]),
-        "updatedAt": to_iso(row["updated_at"]),
-        "name": row["name"],
-        "links": row["links"],
-        "properties": row["properties"],
-        "userProperties": row["user_properties"],
-    }
-    if kind == "openai":
-        message["tool_calls"] = row["tool_calls"]
-    if row["metadata"] is not None:
-        message["metadata"] = row["metadata"]
-    return message
-
-
 def _conversation_lines(connection: Connection, project_id: str) -> Iterator[dict[str, Any]]:
     for rows in _chunks(connection, conversations, project_id):
         history = messages_of(
@@ -218,7 +197,11 @@ def _conversation_lines(connection: Connection, project_id: str) -> Iterator[dic
                 "userProperties": row["user_properties"],
                 "tags": row["tags"],
                 "visibility": row["visibility"],
-                "messages": [_message(row["type"], m) for m in history[row["id"]]],
+                # The API's Message shape (wire/stored.py); import ignores its type and
+                # conversationId, which the conversation around it decides.
+                "messages": [
+                    msgspec.to_builtins(message_out(row["type"], m)) for m in history[row["id"]]
+                ],
             }
             yield _envelope("conversation", row, record)
 
