@@ -30,7 +30,10 @@ def _elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("command", [["serve"], ["migrate"], ["keys", "list"]])
+@pytest.mark.parametrize(
+    "command",
+    [["serve"], ["migrate"], ["keys", "list"], ["insights", "run"], ["insights", "work"]],
+)
 def test_an_unreachable_database_is_one_line_and_no_banner(
     backend: str, command: list[str], tmp_path: Path
 ) -> None:
@@ -45,10 +48,11 @@ def test_an_unreachable_database_is_one_line_and_no_banner(
     assert "listening" not in result.output and result.stdout == ""
 
 
-def test_serve_waits_for_the_database_as_told(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["serve"], ["insights", "run"], ["insights", "work"]])
+def test_a_command_waits_for_the_database_as_told(command: list[str], tmp_path: Path) -> None:
     url = unreachable_url("sqlite", tmp_path)
     result = CliRunner().invoke(
-        main, ["serve", "--database-url", url, "--wait-for-database", "0.3"]
+        main, [*command, "--database-url", url, "--wait-for-database", "0.3"]
     )
     assert result.exit_code == 1, result.output
     *retries, last = result.stderr.splitlines()

@@ -106,6 +106,27 @@ def test_keys_create_expires_in_sets_the_expiry(database_url: str, db: Database)
     assert bad.exit_code == 2 and "not a duration" in bad.stderr
 
 
+def test_keys_import_expires_in_sets_the_expiry(database_url: str, db: Database) -> None:
+    """An imported key (the widget's, made elsewhere) can be given a lifetime as a created one."""
+    secret = "inkeep_web_" + "k" * 32
+    args = ["keys", "import", "--project", "docs", "--integration", "widget", "--kind", "web"]
+    before = now_us()
+    result = CliRunner().invoke(
+        main, [*args, "--expires-in", "30d", "--database-url", database_url], input=secret
+    )
+    assert result.exit_code == 0, result.output
+    record = record_of(db, secret)
+    assert record.expires_at is not None
+    assert before + 30 * 86_400 * US <= record.expires_at <= now_us() + 30 * 86_400 * US
+    assert f"expires {to_iso(record.expires_at)}" in result.stderr
+    for bad in ("0", "90x"):
+        refused = CliRunner().invoke(
+            main, [*args, "--expires-in", bad, "--database-url", database_url], input="x" * 40
+        )
+        assert refused.exit_code == 2 and "--expires-in" in refused.stderr, refused.output
+    assert len(listing(database_url)) == 1  # the refused imports registered nothing
+
+
 def test_an_expired_key_gets_the_same_401_as_a_revoked_one(database_url: str, db: Database) -> None:
     expired = make_key(db, expires_at=now_us() - 1)
     revoked = make_key(db, expires_at=None)

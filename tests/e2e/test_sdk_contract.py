@@ -18,7 +18,9 @@ import pytest
 
 from tests.e2e.conftest import LiveServer, _child_env, log_excerpt
 
-pytestmark = pytest.mark.e2e
+# One worker runs this module's tests (scripts/test runs pytest-xdist with --dist loadgroup), so
+# the session's `npm ci` happens once, not once per worker.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("npm-sdk")]
 
 SDK_SOURCE = Path(__file__).parent / "sdk"
 SDK_FILES = (

@@ -29,7 +29,9 @@ import pytest
 
 from tests.e2e.conftest import LiveServer, log_excerpt
 
-pytestmark = pytest.mark.e2e
+# One worker runs this module's tests (scripts/test runs pytest-xdist with --dist loadgroup), so
+# the session's `npm ci` happens once, not once per worker.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("npm-widget")]
 
 WIDGET_SOURCE = Path(__file__).parent / "widget"
 WIDGET_FILES = ("package.json", "package-lock.json", "react_app.jsx")

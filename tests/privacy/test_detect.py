@@ -23,6 +23,10 @@ REDACTED = [
     ("my mobile is +49 151 23456789.", "my mobile is [phone]."),
     ("+33 1 42 68 53 00 or +81 3-1234-5678", "[phone] or [phone]"),
     ("whatsapp:+919876543210", "whatsapp:[phone]"),
+    # ... or with the 00 dialled for + in Europe and elsewhere
+    ("call 0044 20 7946 0958 now", "call [phone] now"),
+    ("0049 151 23456789; 0033 1 42 68 53 00.", "[phone]; [phone]."),
+    ("tel:0041446681800", "tel:[phone]"),
     # card (Luhn-valid, with a network's prefix)
     ("visa 4111 1111 1111 1111 exp 12/27", "visa [card] exp 12/27"),
     ("4111-1111-1111-1111", "[card]"),
@@ -76,6 +80,7 @@ KEPT = [
     "call 415-555-2671 or (415) 555-2671",  # national format: not international
     "build +20240501 or +123",  # a + before an impossible number
     "ids 12345678, 000123456789 and 2024000123",
+    "order 00123, v1.0044 2079460958, id 100442079460958 and 0012 34",  # no 00-dialled number
     "ISBN 978-3-16-148410-0",
     "12:30, 10:20:30, std::vector, a::b",
     "the docs/getting-started/installation-guide page",

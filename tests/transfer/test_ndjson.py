@@ -18,8 +18,11 @@ from tests.transfer.conftest import everything, make_key
 from threadline.app import create_app
 from threadline.cli import main
 from threadline.config import Settings
+from threadline.privacy.policy import set_redaction
 from threadline.store.engine import open_database
-from threadline.store.tables import conversations, events, feedback, projects
+from threadline.store.keys import ensure_project
+from threadline.store.tables import conversations, events, feedback, messages, projects
+from threadline.timestamps import now_us
 from threadline.transfer.ndjson import NdjsonError, export_project, import_directory
 
 
@@ -139,3 +142,89 @@ def test_a_directory_without_a_manifest_is_refused(database_url: str, tmp_path: 
     with pytest.raises(NdjsonError, match="no manifest"):
         import_directory(database.writer, tmp_path)
     database.dispose()
+
+
+def test_exported_conversations_are_the_apis_conversations(
+    database_url: str, tmp_path: Path
+) -> None:
+    """One mapping from stored rows (wire/stored.py) serves GET /conversations/{id} and the
+    export, so the two cannot drift apart: every field, metadata and tool calls included."""
+    key = make_key(database_url, "src", "docs site")
+    web_key = make_key(database_url, "src", "widget", "web")
+    headers = {"Authorization": f"Bearer {key}"}
+    with TestClient(create_app(Settings(database_url=database_url))) as source:
+        fill.fill(source, key, web_key)
+        widget_chat = {
+            "type": "openai",
+            "id": "conv_meta",
+            "messages": [
+                {"id": "mm0", "role": "user", "content": "Hi", "metadata": {"files": ["a.png"]}},
+                {"id": "mm1", "role": "assistant", "content": "Hello", "name": "bot"},
+            ],
+        }
+        posted = source.post("/conversations", json=widget_chat, headers=headers)
+        assert posted.is_success, posted.text
+        source_db = open_database(database_url, read_pool_size=1)
+        manifest = export_project(source_db.reader, "src", tmp_path / "out")
+        source_db.dispose()
+        (entry,) = [file for file in manifest.files if file.kind == "conversation"]
+        exported = [
+            msgspec.json.decode(line)["record"]
+            for line in (tmp_path / "out" / entry.path).read_bytes().splitlines()
+        ]
+        assert len(exported) == fill.CONVERSATIONS + 1
+        for record in exported:
+            answer = source.get(f"/conversations/{record['id']}", headers=headers)
+            want = answer.json()
+            for derived in ("projectId", "integrationId", "messagesOpenAIFormat"):
+                want.pop(derived, None)
+            assert record == want, record["id"]
+    kinds = {record["type"] for record in exported}
+    assert kinds == {"openai", "support_ticket"}
+    (meta,) = [record for record in exported if record["id"] == "conv_meta"]
+    assert meta["messages"][0]["metadata"] == {"files": ["a.png"]}
+    assert "metadata" not in meta["messages"][1]
+
+
+def test_an_import_is_redacted_as_the_target_project_asks(
+    database_url: str, target_url: str, tmp_path: Path
+) -> None:
+    """`projects set --redact` applies to imported records as to posted ones (api/writes.py)."""
+    key = make_key(database_url, "src", "docs site")
+    headers = {"Authorization": f"Bearer {key}"}
+    chat = {
+        "type": "openai",
+        "id": "conv_pii",
+        "properties": {"note": "mail jane@example.com"},
+        "messages": [
+            {"id": "p0", "role": "user", "content": "I am jane@example.com, 0044 20 7946 0958"},
+            {"id": "p1", "role": "assistant", "content": "Thanks, noted."},
+        ],
+    }
+    event = {
+        "id": "ev_pii",
+        "type": "search",
+        "entityType": "search",
+        "searchQuery": "+1 415 555 2671",
+    }
+    with TestClient(create_app(Settings(database_url=database_url))) as source:
+        assert source.post("/conversations", json=chat, headers=headers).is_success
+        assert source.post("/events", json=event, headers=headers).is_success
+    source_db = open_database(database_url, read_pool_size=1)
+    export_project(source_db.reader, "src", tmp_path / "out")
+    source_db.dispose()
+
+    target_db = open_database(target_url, read_pool_size=1)
+    with target_db.writer.begin() as connection:
+        set_redaction(connection, ensure_project(connection, "dst"), ("email", "phone"), now_us())
+    result = import_directory(target_db.writer, tmp_path / "out", project="dst")
+    assert result.problems == []
+    with target_db.reader.connect() as connection:
+        contents = connection.execute(
+            select(messages.c.content).order_by(messages.c.position)
+        ).scalars()
+        assert list(contents) == ["I am [email], [phone]", "Thanks, noted."]
+        stored = connection.execute(select(conversations.c.properties)).scalar_one()
+        assert stored == {"note": "mail [email]"}
+        assert connection.execute(select(events.c.search_query)).scalar_one() == "[phone]"
+    target_db.dispose()

@@ -10,7 +10,6 @@ from sqlalchemy import RowMapping
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.api.conversations import conversation_out, message_out
 from threadline.api.paging import page
 from threadline.api.reads import read
 from threadline.api.responses import JSONResponse, authorized
@@ -30,6 +29,7 @@ from threadline.store.writer import Job
 from threadline.timestamps import to_iso
 from threadline.wire.common import Deleted
 from threadline.wire.feedback import FeedbackIn, FeedbackList, FeedbackOut, FeedbackWithContext
+from threadline.wire.stored import conversation_out, message_out
 
 
 def feedback_out(row: RowMapping) -> FeedbackOut:

@@ -14,11 +14,11 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import URL
 
 from threadline import __version__
-from threadline.config import SettingError, Settings, settings_from_env
+from threadline.config import SettingError, settings_from_env
+from threadline.database_wait import reach
 from threadline.errors import ThreadlineError
 from threadline.store.engine import describe_url, normalize_url, open_database
 from threadline.store.migrate import upgrade
-from threadline.store.reach import DatabaseUnreachable, wait_for_database
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,20 +66,6 @@ class _Threadline(click.Group):
 @click.version_option(__version__, prog_name="threadline")
 def main() -> None:
     """threadline: a self-hosted, Inkeep-compatible analytics API."""
-
-
-def reach(settings: Settings) -> None:
-    """Returns once the database answers, waiting up to THREADLINE_WAIT_FOR_DATABASE; else
-    one line saying which database and what failed, and exit 1."""
-
-    def retrying(reason: str, pause: float) -> None:
-        click.echo(f"database not reachable yet ({reason}); retrying in {pause:.2g} s", err=True)
-
-    try:
-        wait_for_database(settings.database_url, settings.wait_for_database, on_retry=retrying)
-    except DatabaseUnreachable as exc:
-        hint = "" if settings.wait_for_database else " (--wait-for-database SECONDS waits for it)"
-        raise click.ClickException(f"{exc}{hint}") from None
 
 
 def absolute(url: URL) -> URL:

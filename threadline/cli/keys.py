@@ -40,6 +40,22 @@ def _until(expires_at: int | None) -> str:
     return "never expires" if expires_at is None else f"expires {to_iso(expires_at)}"
 
 
+def _expires_in_option(command: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "--expires-in",
+        type=DURATION,
+        default=None,
+        help="The key stops working this long from now (90d, 24h, 30m); default: never.",
+    )(command)
+
+
+def _expires_at(expires_in: float | None) -> int | None:
+    """The moment (µs) a key given `--expires-in` stops working; None: never."""
+    if expires_in is not None and expires_in <= 0:
+        raise click.BadParameter("must be longer than 0", param_hint="--expires-in")
+    return None if expires_in is None else now_us() + int(expires_in * 1_000_000)
+
+
 @keys.command("create")
 @click.option("--project", required=True, help="Project name or id; created if new.")
 @click.option("--integration", required=True, help="Integration name or id; created if new.")
@@ -50,12 +66,7 @@ def _until(expires_at: int | None) -> str:
     help="api: reads and writes (servers, scripts). web: writes only, and reads back one "
     "conversation by id (browser widgets).",
 )
-@click.option(
-    "--expires-in",
-    type=DURATION,
-    default=None,
-    help="The key stops working this long from now (90d, 24h, 30m); default: never.",
-)
+@_expires_in_option
 @database_option
 def create_key(
     project: str,
@@ -66,9 +77,7 @@ def create_key(
 ) -> None:
     """Create a key and print it (alone, on stdout). It is shown only this once."""
     key_kind: KeyKind = kind  # type: ignore[assignment]
-    if expires_in is not None and expires_in <= 0:
-        raise click.BadParameter("must be longer than 0", param_hint="--expires-in")
-    expires_at = None if expires_in is None else now_us() + int(expires_in * 1_000_000)
+    expires_at = _expires_at(expires_in)
     with transaction(database_url) as connection:
         issued = issue_key(
             connection,
@@ -133,23 +142,32 @@ def rotate_key(key: str, grace: float, expires_in: float | None, database_url: s
     required=True,
     help="As for `keys create`; web for the key an Inkeep widget already sends.",
 )
+@_expires_in_option
 @database_option
-def import_key(project: str, integration: str, kind: str, database_url: str | None) -> None:
+def import_key(
+    project: str, integration: str, kind: str, expires_in: float | None, database_url: str | None
+) -> None:
     """Register a key made elsewhere, read from stdin (never an argument: it would show in
     `ps` and shell history). The widget sends one key to Inkeep's AI API and to analytics:
     importing it lets the same key write to threadline (docs/widget.md)."""
     key_kind: KeyKind = kind  # type: ignore[assignment]
+    expires_at = _expires_at(expires_in)
     secret = click.get_text_stream("stdin").read()
     try:
         with transaction(database_url) as connection:
             issued = issue_key(
-                connection, project=project, integration=integration, kind=key_kind, secret=secret
+                connection,
+                project=project,
+                integration=integration,
+                kind=key_kind,
+                secret=secret,
+                expires_at=expires_at,
             )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(
         f"imported {key_kind} key {issued.key_id} for project {project!r} ({issued.project_id}), "
-        f"integration {integration!r} ({issued.integration_id})",
+        f"integration {integration!r} ({issued.integration_id}), {_until(expires_at)}",
         err=True,
     )
 

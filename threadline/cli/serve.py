@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from threadline import __version__
-from threadline.cli.base import absolute, database_option, main, reach
+from threadline.cli.base import absolute, database_option, main
 from threadline.config import Settings, settings_from_env, unknown_variables
+from threadline.database_wait import reach, wait_for_database_option
 from threadline.store.engine import describe_url, normalize_url, open_database
 from threadline.store.migrate import upgrade
 
@@ -77,13 +78,7 @@ def _banner(settings: Settings, port: int) -> str:
     default=None,
     help="Log lines as plain text (default) or one JSON object each. Env: THREADLINE_LOG_FORMAT.",
 )
-@click.option(
-    "--wait-for-database",
-    default=None,
-    metavar="SECONDS",
-    help="Keep retrying a database that cannot be reached at start, this long (default 0). "
-    "Env: THREADLINE_WAIT_FOR_DATABASE.",
-)
+@wait_for_database_option
 def serve(
     host: str | None,
     port: str | None,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from threadline.config import Settings, settings_from_env
+from threadline.database_wait import reach, wait_for_database_option
 from threadline.timestamps import to_us
 
 if TYPE_CHECKING:
@@ -44,8 +45,15 @@ def _llm_options(command: click.decorators.FC) -> click.decorators.FC:
     return command
 
 
-def _settings(database_url: str | None, llm_flags: dict[str, Any]) -> Settings:
-    return settings_from_env(database_url=database_url, **llm_flags)
+def _settings(
+    database_url: str | None, wait_for_database: str | None, llm_flags: dict[str, Any]
+) -> Settings:
+    """The settings from flags and environment, once the database answers (or exit 1)."""
+    settings = settings_from_env(
+        database_url=database_url, wait_for_database=wait_for_database, **llm_flags
+    )
+    reach(settings)
+    return settings
 
 
 @click.group()
@@ -67,14 +75,21 @@ def _since(value: str | None) -> int | None:
 
 @insights.command("run")
 @_database_option
+@wait_for_database_option
 @click.option("--project", default=None, help="Only this project (name or id).")
 @click.option("--since", default=None, help="Only conversations written since (ISO date).")
 @_llm_options
-def run(database_url: str | None, project: str | None, since: str | None, **llm_flags: Any) -> None:
+def run(
+    database_url: str | None,
+    wait_for_database: str | None,
+    project: str | None,
+    since: str | None,
+    **llm_flags: Any,
+) -> None:
     """Label a backlog now, with a progress bar. Safe to re-run: unchanged threads are skipped."""
     from threadline.insights.llm import LlmConfig
 
-    settings = _settings(database_url, llm_flags)
+    settings = _settings(database_url, wait_for_database, llm_flags)
     llm = LlmConfig.from_settings(settings)
     result = label_backlog(settings.database_url, project=project, since_us=_since(since), llm=llm)
     click.echo(
@@ -111,14 +126,15 @@ def label_backlog(
 
 @insights.command("work")
 @_database_option
+@wait_for_database_option
 @_llm_options
-def work(database_url: str | None, **llm_flags: Any) -> None:
+def work(database_url: str | None, wait_for_database: str | None, **llm_flags: Any) -> None:
     """Follow new writes and label them, until stopped (what `serve` runs in a child process
     when THREADLINE_INSIGHTS=on)."""
     from threadline.insights.llm import LlmConfig
     from threadline.insights.run import work_forever
 
-    settings = _settings(database_url, llm_flags)
+    settings = _settings(database_url, wait_for_database, llm_flags)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -3,9 +3,9 @@
 Kinds (`threadline projects set --redact ...`):
 
 - email:  local@domain.tld;
-- phone:  numbers in international format (a leading +), found and checked against each
+- phone:  numbers in international format (a leading + or 00), found and checked against each
           country's numbering plan by `phonenumbers` (Google's libphonenumber), so dates, ids and
-          prices, which carry no +, and + followed by an impossible number stay;
+          prices, which carry no + or 00, and + followed by an impossible number stay;
 - card:   13 to 19 digits, plain or in groups of 4 (Amex 4-6-5), with a card network's prefix
           and a valid Luhn check digit;
 - secret: known key formats (AWS, GitHub, Slack, Stripe, OpenAI, Google, threadline's own keys,
@@ -101,6 +101,9 @@ _IPV4 = re.compile(
 _VERSION_BEFORE = re.compile(r"(?:\bv|\bversion\s*|\brelease\s*|\bv\.\s*)$", re.IGNORECASE)
 _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 _PHONE_HINT = re.compile(r"\+\s?\(?\d")
+# The international call prefix written as 00 (Europe, most of Africa and Asia) before a country
+# code, which never starts with 0; not inside a longer number, word or decimal.
+_DIALLED_00 = re.compile(r"(?<![\w+.,])00(?=[1-9])")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -184,10 +187,16 @@ def _ips(text: str) -> Iterator[Span]:
 
 
 def _phones(text: str) -> Iterator[Span]:
+    # "0044 20 7946 0958" is "+44 20 7946 0958" dialled from Europe: its 00 is read as a + (two
+    # characters for two, so the matcher's spans stay those of `text`), then given back to it.
+    international = _DIALLED_00.sub(" +", text)
     # The matcher costs ~100 µs on a short text; only a "+digit" can start an international one.
-    if _PHONE_HINT.search(text):
-        for match in phonenumbers.PhoneNumberMatcher(text, None):
-            yield match.start, match.end
+    if _PHONE_HINT.search(international):
+        for match in phonenumbers.PhoneNumberMatcher(international, None):
+            start = match.start
+            if text[start] != international[start]:  # the + of a 00: the span takes both 0s
+                start -= 1
+            yield start, match.end
 
 
 # In priority order: where finds overlap, the earlier kind's wins (a JWT is not an email).

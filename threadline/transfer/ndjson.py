@@ -31,7 +31,7 @@ import msgspec
 from sqlalchemy import Connection, Engine, or_, select, tuple_
 
 from threadline.errors import BadRequest, NotFound
-from threadline.store.conversations import messages_of
+from threadline.store.conversations import StoredConversation, messages_of
 from threadline.store.tables import conversations, events, feedback, integrations, projects
 from threadline.timestamps import now_us, to_iso
 from threadline.transfer.api_import import BarFactory, no_bars
@@ -41,6 +41,7 @@ from threadline.wire.conversations import ConversationIn
 from threadline.wire.decode import decode
 from threadline.wire.events import EventIn
 from threadline.wire.feedback import FeedbackIn
+from threadline.wire.stored import conversation_out
 
 FORMAT = "threadline-ndjson"
 SCHEMA_VERSION = 1
@@ -178,48 +179,19 @@ def _integration_lines(connection: Connection, project_id: str) -> Iterator[dict
         yield {"kind": "integration", "version": SCHEMA_VERSION, "record": record}
 
 
-def _message(kind: str, row: Any) -> dict[str, Any]:
-    content = row["content"] if row["content"] is not None else row["content_parts"]
-    message = {
-        "id": row["id"],
-        "role": row["role"],
-        "content": "" if content is None and kind == "openai" else content,
-        "externalId": row["external_id"],
-        "externalUrl": row["external_url"],
-        "createdAt": to_iso(row["created_at"]),
-        "updatedAt": to_iso(row["updated_at"]),
-        "name": row["name"],
-        "links": row["links"],
-        "properties": row["properties"],
-        "userProperties": row["user_properties"],
-    }
-    if kind == "openai":
-        message["tool_calls"] = row["tool_calls"]
-    if row["metadata"] is not None:
-        message["metadata"] = row["metadata"]
-    return message
-
-
 def _conversation_lines(connection: Connection, project_id: str) -> Iterator[dict[str, Any]]:
     for rows in _chunks(connection, conversations, project_id):
         history = messages_of(
             connection, project_id=project_id, conversation_ids=[r["id"] for r in rows]
         )
         for row in rows:
-            record = {
-                "type": row["type"],
-                "id": row["id"],
-                "externalId": row["external_id"],
-                "externalUrl": row["external_url"],
-                "supportTicketConversationId": row["support_ticket_conversation_id"],
-                "createdAt": to_iso(row["created_at"]),
-                "updatedAt": to_iso(row["updated_at"]),
-                "properties": row["properties"],
-                "userProperties": row["user_properties"],
-                "tags": row["tags"],
-                "visibility": row["visibility"],
-                "messages": [_message(row["type"], m) for m in history[row["id"]]],
-            }
+            # The API's Conversation shape (wire/stored.py), without what the target decides:
+            # the project, the integration (the envelope names it) and the derived OpenAI view.
+            # Import ignores its messages' type and conversationId likewise.
+            stored = StoredConversation(conversation=row, messages=history[row["id"]])
+            record = msgspec.to_builtins(conversation_out(stored))
+            for derived in ("projectId", "integrationId", "messagesOpenAIFormat"):
+                record.pop(derived, None)
             yield _envelope("conversation", row, record)
 
 

@@ -21,6 +21,9 @@ from msgspec import UNSET
 from sqlalchemy import Connection, Engine, Table, select
 
 from threadline.errors import ThreadlineError
+from threadline.privacy.detect import Redactor
+from threadline.privacy.policy import project_redaction
+from threadline.privacy.redact import redact_body
 from threadline.store.conversations import upsert_conversation
 from threadline.store.events import EventWrite, insert_events, prepare_event
 from threadline.store.feedback import upsert_feedback
@@ -85,12 +88,20 @@ class Sink:
         self.tally = tally
         with engine.begin() as connection:
             self.project_id = ensure_project(connection, project)
+            kinds = project_redaction(connection, self.project_id)
+        # The target project's redaction (`projects set --redact`) applies to what is imported
+        # as to what is posted (api/writes.py): a record's text is redacted before it is stored.
+        self._redactor = Redactor(kinds) if kinds else None
         # The source's integration id (None: none given) -> the target's.
         self._integrations: dict[str | None, str] = {}
 
     def write(self, records: Sequence[Record], checkpoint: Checkpoint | None = None) -> None:
         """Write the records and the checkpoint in one transaction; tally what happened."""
         self._resolve_integrations(records)
+        if self._redactor is not None:
+            for record in records:
+                if record.kind != "integration":
+                    redact_body(record.body, self._redactor)  # Structs: changed in place
         pending = list(records)
         while True:
             try:

@@ -4,27 +4,16 @@ by the first `log_*` in a running loop) that sends the queue in batches."""
 from __future__ import annotations
 
 import asyncio
-import collections
 import time
 from typing import Any, cast
 
 import httpx
 
-from threadline_client.batch import (
-    MAX_BATCH_ITEMS,
-    SINGLE_PATHS,
-    Item,
-    Stats,
-    account_batch,
-    account_single,
-    batch_body,
-    log,
-    new_idempotency_key,
-    with_id,
-)
+from threadline_client.batch import Item, log, new_idempotency_key, with_id
+from threadline_client.core import CALL_RETRY, QUEUE_RETRY, ClientCore, SendPlan, headers
 from threadline_client.errors import TransportFailed
 from threadline_client.retry import RetryPolicy, should_retry
-from threadline_client.sync import CALL_RETRY, QUEUE_RETRY, _headers, raise_for_answer
+from threadline_client.sync import raise_for_answer
 from threadline_client.types import (
     Conversation,
     ConversationIn,
@@ -41,10 +30,12 @@ from threadline_client.types import (
 )
 
 
-class AsyncThreadline:
+class AsyncThreadline(ClientCore):
     """As `Threadline`, for asyncio applications (FastAPI, aiohttp). Use it in one event loop;
     `log_*` are plain (non-async) calls that never wait. Close it with `await aclose()` or
     `async with` (an interpreter exit cannot await: close it in your app's shutdown)."""
+
+    _stop: asyncio.Event
 
     def __init__(
         self,
@@ -61,42 +52,27 @@ class AsyncThreadline:
         close_timeout: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        if not 1 <= batch_size <= MAX_BATCH_ITEMS:
-            raise ValueError(f"batch_size must be 1 to {MAX_BATCH_ITEMS}")
+        self._configure(
+            batch_size=batch_size,
+            flush_interval=flush_interval,
+            max_queue=max_queue,
+            retry=retry,
+            queue_retry=queue_retry,
+            use_batch=use_batch,
+            close_timeout=close_timeout,
+        )
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
-            headers=_headers(api_key),
+            headers=headers(api_key),
             timeout=timeout,
             transport=transport,
         )
-        self.batch_size = batch_size
-        self.flush_interval = flush_interval
-        self.max_queue = max_queue
-        self.retry = retry
-        self.queue_retry = queue_retry
-        self.close_timeout = close_timeout
-        self.batch_supported = use_batch
-        self._stats = Stats()
-        self._queue: collections.deque[Item] = collections.deque()
-        self._in_flight = 0
         self._hurry = False
-        self._closing = False
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-
-    # -- queued writes ---------------------------------------------------------------------
-
-    def log_conversation(self, conversation: ConversationIn) -> str | None:
-        return self._enqueue("conversation", conversation)
-
-    def log_feedback(self, feedback: FeedbackIn) -> str | None:
-        return self._enqueue("feedback", feedback)
-
-    def log_event(self, event: EventIn) -> str | None:
-        return self._enqueue("event", event)
 
     @property
     def stats(self) -> dict[str, int]:
@@ -190,47 +166,21 @@ class AsyncThreadline:
         self._idle.set()
 
     async def _send(self, batch: list[Item]) -> None:
-        key = new_idempotency_key()
-        if self.batch_supported:
-            response = await self._request(
-                "POST",
-                "/batch",
-                json=batch_body(batch),
-                idempotency_key=key,
-                policy=self.queue_retry,
-                interrupt=self._stop,
-            )
-            if response is None:
-                return self._gave_up(batch)
-            if response.status_code == 413 and len(batch) > 1:
-                # Over the server's body limit (2 MiB by default): each half on its own.
-                half = len(batch) // 2
-                await self._send(batch[:half])
-                return await self._send(batch[half:])
-            if response.status_code not in (404, 405):
-                return account_batch(self._stats, batch, response)
-            log.info("threadline client: no POST /batch here; sending items one by one")
-            self.batch_supported = False
-        for index, item in enumerate(batch):
-            response = await self._request(
-                "POST",
-                SINGLE_PATHS[item.kind],
-                json=item.body,
-                idempotency_key=f"{key}-{index}",
-                policy=self.queue_retry,
-                interrupt=self._stop,
-            )
-            if response is None:
-                return self._gave_up(batch[index:])
-            account_single(self._stats, item, response)
-        return None
-
-    def _gave_up(self, items: list[Item]) -> None:
-        if self._stop.is_set():
-            self._stats.add(dropped=len(items))
-        else:
-            log.warning("threadline client: gave up on %d items after retrying", len(items))
-            self._stats.add(failed=len(items))
+        plan: SendPlan = self._send_plan(batch)
+        answer: httpx.Response | None = None
+        try:
+            while True:
+                post = plan.send(answer)
+                answer = await self._request(
+                    "POST",
+                    post.path,
+                    json=post.json,
+                    idempotency_key=post.idempotency_key,
+                    policy=self.queue_retry,
+                    interrupt=self._stop,
+                )
+        except StopIteration:
+            pass
 
     async def _request(
         self,

@@ -4,7 +4,6 @@ queued items in batches and never blocks or raises into the host application."""
 from __future__ import annotations
 
 import atexit
-import collections
 import csv
 import io
 import threading
@@ -14,18 +13,8 @@ from typing import Any, cast
 
 import httpx
 
-from threadline_client.batch import (
-    MAX_BATCH_ITEMS,
-    SINGLE_PATHS,
-    Item,
-    Stats,
-    account_batch,
-    account_single,
-    batch_body,
-    log,
-    new_idempotency_key,
-    with_id,
-)
+from threadline_client.batch import Item, log, new_idempotency_key, with_id
+from threadline_client.core import CALL_RETRY, QUEUE_RETRY, ClientCore, SendPlan, headers
 from threadline_client.errors import ApiError, TransportFailed
 from threadline_client.retry import RetryPolicy, should_retry
 from threadline_client.types import (
@@ -43,15 +32,6 @@ from threadline_client.types import (
     QueryView,
 )
 
-# The queue retries a batch for up to five minutes (a server restart, a database failover)
-# before giving it up; close() stops earlier.
-CALL_RETRY = RetryPolicy()
-QUEUE_RETRY = RetryPolicy(attempts=None, give_up_after=300.0)
-
-
-def _headers(api_key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_key}", "User-Agent": "threadline-client-python/0.1"}
-
 
 def raise_for_answer(response: httpx.Response) -> Any:
     """The JSON of a success, or ApiError with the problem+json of a refusal."""
@@ -66,7 +46,7 @@ def raise_for_answer(response: httpx.Response) -> Any:
     )
 
 
-class Threadline:
+class Threadline(ClientCore):
     """A client for one threadline (or Inkeep-compatible) server and one api key.
 
     `log_*` queue an item and return at once; a background thread sends the queue as POST
@@ -75,6 +55,8 @@ class Threadline:
     are dropped and counted in `stats`. `close()` (or leaving a `with` block, or the
     interpreter's exit) flushes for up to `close_timeout` seconds.
     """
+
+    _stop: threading.Event
 
     def __init__(
         self,
@@ -91,45 +73,27 @@ class Threadline:
         close_timeout: float = 5.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        if not 1 <= batch_size <= MAX_BATCH_ITEMS:
-            raise ValueError(f"batch_size must be 1 to {MAX_BATCH_ITEMS}")
+        self._configure(
+            batch_size=batch_size,
+            flush_interval=flush_interval,
+            max_queue=max_queue,
+            retry=retry,
+            queue_retry=queue_retry,
+            use_batch=use_batch,
+            close_timeout=close_timeout,
+        )
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
-            headers=_headers(api_key),
+            headers=headers(api_key),
             timeout=timeout,
             transport=transport,
         )
-        self.batch_size = batch_size
-        self.flush_interval = flush_interval
-        self.max_queue = max_queue
-        self.retry = retry
-        self.queue_retry = queue_retry
-        self.close_timeout = close_timeout
-        # Learnt from the first 404 on /batch: the server speaks only the single endpoints.
-        self.batch_supported = use_batch
-        self._stats = Stats()
-        self._queue: collections.deque[Item] = collections.deque()
-        self._in_flight = 0
         self._flushing = 0
-        self._closing = False
         self._changed = threading.Condition()
         self._stop = threading.Event()  # interrupts the sender's back-off: close() gave up
         self._never = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
-
-    # -- queued writes ---------------------------------------------------------------------
-
-    def log_conversation(self, conversation: ConversationIn) -> str | None:
-        """Queue the conversation (its whole history so far). Returns its id (given one if it
-        had none: pass it again with the next turn), or None if the queue was full."""
-        return self._enqueue("conversation", conversation)
-
-    def log_feedback(self, feedback: FeedbackIn) -> str | None:
-        return self._enqueue("feedback", feedback)
-
-    def log_event(self, event: EventIn) -> str | None:
-        return self._enqueue("event", event)
 
     @property
     def stats(self) -> dict[str, int]:
@@ -233,47 +197,21 @@ class Threadline:
                 self._changed.notify_all()
 
     def _send(self, batch: list[Item]) -> None:
-        key = new_idempotency_key()
-        if self.batch_supported:
-            response = self._request(
-                "POST",
-                "/batch",
-                json=batch_body(batch),
-                idempotency_key=key,
-                policy=self.queue_retry,
-                interrupt=self._stop,
-            )
-            if response is None:
-                return self._gave_up(batch)
-            if response.status_code == 413 and len(batch) > 1:
-                # Over the server's body limit (2 MiB by default): each half on its own.
-                half = len(batch) // 2
-                self._send(batch[:half])
-                return self._send(batch[half:])
-            if response.status_code not in (404, 405):
-                return account_batch(self._stats, batch, response)
-            log.info("threadline client: no POST /batch here; sending items one by one")
-            self.batch_supported = False
-        for index, item in enumerate(batch):
-            response = self._request(
-                "POST",
-                SINGLE_PATHS[item.kind],
-                json=item.body,
-                idempotency_key=f"{key}-{index}",
-                policy=self.queue_retry,
-                interrupt=self._stop,
-            )
-            if response is None:
-                return self._gave_up(batch[index:])
-            account_single(self._stats, item, response)
-        return None
-
-    def _gave_up(self, items: list[Item]) -> None:
-        if self._stop.is_set():
-            self._stats.add(dropped=len(items))
-        else:
-            log.warning("threadline client: gave up on %d items after retrying", len(items))
-            self._stats.add(failed=len(items))
+        plan: SendPlan = self._send_plan(batch)
+        answer: httpx.Response | None = None
+        try:
+            while True:
+                post = plan.send(answer)
+                answer = self._request(
+                    "POST",
+                    post.path,
+                    json=post.json,
+                    idempotency_key=post.idempotency_key,
+                    policy=self.queue_retry,
+                    interrupt=self._stop,
+                )
+        except StopIteration:
+            pass
 
     # -- the one place requests are made ----------------------------------------------------
 
