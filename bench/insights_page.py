@@ -3,6 +3,7 @@
     .venv/bin/python bench/insights_page.py                          # 1M threads, SQLite
     .venv/bin/python bench/insights_page.py --analytics off          # the primary store answers
     .venv/bin/python bench/insights_page.py --threads 20000 --runs 5 # smoke run
+    .venv/bin/python bench/insights_page.py --database-url URL --load-only  # load, print the key
     .venv/bin/python bench/insights_page.py --database-url URL --key KEY  # loaded before
 
 Creates the project and an api key with the real CLI (which migrates a new database), then
@@ -240,6 +241,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--analytics", default="columnar", choices=("columnar", "off"))
     parser.add_argument("--key", help="with --database-url: a database loaded before, this key's")
+    parser.add_argument(
+        "--load-only",
+        action="store_true",
+        help="load the threads and stop (build the data under load, measure later with --key)",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="threadline-insights-bench-"))
@@ -254,6 +260,9 @@ def main() -> int:
         print(
             f"{args.threads:,} threads loaded into {url} in {time.perf_counter() - started:.0f} s"
         )
+        if args.load_only:
+            print(f"--key {key}")
+            return 0
 
     server = Server.threadline(
         url, workdir / "server.log", {"THREADLINE_ANALYTICS": args.analytics}
