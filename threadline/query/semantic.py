@@ -17,7 +17,8 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 from msgspec import UNSET
-from sqlalchemy import ColumnElement, Connection, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Connection, case, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.util import ClauseAdapter
 
 from threadline.insights.embed import Vectors
@@ -93,10 +94,26 @@ def literal_matches(
     pool = literal_pool(scored).tolist()
     if not pool:
         return []
-    # The pool first: the text is then read for those rows only.
-    among = sql_of(connection).among(t.seq, pool)
-    statement = select(t.seq, t.id).where(among, *conditions, literal).limit(SEARCH_LIMIT)
-    return list(connection.execute(statement).all())
+    if sql_of(connection).name == "duckdb":
+        # DuckDB would read the text of every row in its scan and join the pool after (an
+        # `= ANY` is a join there); the text behind a CASE on the joined pool is read only
+        # for the pool's rows (~40 against ~90 ms of CPU for 1M rows of 140 characters).
+        pooled = select(func.unnest(literal_list(pool)).label("seq")).subquery("pool")
+        gated = [case((pooled.c.seq.is_not(None), c)) for c in SEMANTIC_THREADS.searchable]
+        literal = or_(*[c.icontains(text, autoescape=True) for c in gated])
+        joined = semantic_threads.join(pooled, pooled.c.seq == t.seq)
+        statement = select(t.seq, t.id).select_from(joined).where(*conditions, literal)
+    else:
+        # The pool first (PostgreSQL orders its conditions by cost; SQLite looks each seq up
+        # by its key): the text is then read for those rows only.
+        among = sql_of(connection).among(t.seq, pool)
+        statement = select(t.seq, t.id).where(among, *conditions, literal)
+    return list(connection.execute(statement.limit(SEARCH_LIMIT)).all())
+
+
+def literal_list(seqs: list[int]) -> Any:
+    """One bound list of seqs (DuckDB)."""
+    return literal(seqs, ARRAY(BigInteger()))
 
 
 def literal_pool(scored: Scored) -> Ints:
