@@ -3,6 +3,7 @@
     .venv/bin/python bench/insights_page.py                          # 1M threads, SQLite
     .venv/bin/python bench/insights_page.py --analytics off          # the primary store answers
     .venv/bin/python bench/insights_page.py --threads 20000 --runs 5 # smoke run
+    .venv/bin/python bench/insights_page.py --database-url URL --load-only  # load, print the key
     .venv/bin/python bench/insights_page.py --database-url URL --key KEY  # loaded before
 
 Creates the project and an api key with the real CLI (which migrates a new database), then
@@ -240,6 +241,14 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--analytics", default="columnar", choices=("columnar", "off"))
     parser.add_argument("--key", help="with --database-url: a database loaded before, this key's")
+    parser.add_argument(
+        "--searches-only", action="store_true", help="time the API searches, not the pages"
+    )
+    parser.add_argument(
+        "--load-only",
+        action="store_true",
+        help="load the threads and stop (build the data under load, measure later with --key)",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="threadline-insights-bench-"))
@@ -254,6 +263,9 @@ def main() -> int:
         print(
             f"{args.threads:,} threads loaded into {url} in {time.perf_counter() - started:.0f} s"
         )
+        if args.load_only:
+            print(f"--key {key}")
+            return 0
 
     server = Server.threadline(
         url, workdir / "server.log", {"THREADLINE_ANALYTICS": args.analytics}
@@ -269,20 +281,28 @@ def main() -> int:
         print(f"first answer after start, then {args.runs} runs after a warm-up; load average")
         print(f"{os.getloadavg()[0]:.2f} before)\n")
         print("| page | cold | median | p95 |\n|---|--:|--:|--:|")
-        for name, path in pages(args.to).items():
+        for name, path in {} if args.searches_only else pages(args.to).items():
             cold = timed(browser, path)
             timed(browser, path)
             seconds = [timed(browser, path) for _ in range(args.runs)]
             median = statistics.median(seconds) * 1000
             p95 = _nearest_rank(seconds, 0.95) * 1000
             print(f"| {name} | {cold * 1000:,.0f} | {median:,.0f} | {p95:,.0f} |", flush=True)
+        print("\nSearches: the server's CPU per search (all its threads; moves much less with")
+        print("the machine's load than the wall-clock times)\n")
+        print("| search | cold | median | p95 | server CPU ms per search |\n|---|--:|--:|--:|--:|")
         for name, body in searches(args.to).items():
             cold = post(server.url, key, body)
             post(server.url, key, body)
+            before = sum(server.cpu_seconds())
             seconds = [post(server.url, key, body) for _ in range(args.runs)]
+            cpu_ms = (sum(server.cpu_seconds()) - before) / args.runs * 1000
             median = statistics.median(seconds) * 1000
             p95 = _nearest_rank(seconds, 0.95) * 1000
-            print(f"| API {name} | {cold * 1000:,.0f} | {median:,.0f} | {p95:,.0f} |", flush=True)
+            print(
+                f"| API {name} | {cold * 1000:,.0f} | {median:,.0f} | {p95:,.0f} | {cpu_ms:,.0f} |",
+                flush=True,
+            )
         print(f"\nload average {os.getloadavg()[0]:.2f} after")
     finally:
         server.stop()

@@ -3,6 +3,11 @@ and the labelling process's peak RSS.
 
     .venv/bin/python bench/insights_throughput.py                     # 2,000,000 demo events
     .venv/bin/python bench/insights_throughput.py --events 200000 --labeller constant
+    .venv/bin/python bench/insights_throughput.py --events 1400000 --data D.db --load-only
+    .venv/bin/python bench/insights_throughput.py --data D.db        # times a copy of D.db
+
+With --data, the demo events are loaded into that file once (under load, if need be: --load-only
+stops there) and each run labels a fresh copy of it, so the timed part can run on a quiet machine.
 
 Loads `threadline demo` data into a fresh SQLite file, then runs the backlog exactly as
 `threadline insights run` does (threadline.insights.run.run_backlog) in a child process, whose
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -44,26 +50,19 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=2_000_000)
     parser.add_argument("--labeller", choices=("labels", "constant"), default="labels")
+    parser.add_argument("--data", type=Path, help="demo events kept in this SQLite file")
+    parser.add_argument("--load-only", action="store_true", help="with --data: load, then stop")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="threadline-insights-bench-"))
+    if args.data is not None and not args.data.exists():
+        _load(args.events, f"sqlite:///{args.data}")
+    if args.load_only:
+        return 0
+    workdir = Path(tempfile.mkdtemp(prefix="threadline-insights-bench-", dir=_beside(args.data)))
     url = f"sqlite:///{workdir / 'bench.db'}"
-    started = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "threadline",
-            "demo",
-            "--no-serve",
-            "--events",
-            str(args.events),
-            "--database-url",
-            url,
-        ],
-        check=True,
-        capture_output=True,
-    )
-    print(f"loaded {args.events:,} demo events in {time.perf_counter() - started:.0f} s")
+    if args.data is not None:
+        shutil.copyfile(args.data, workdir / "bench.db")
+    else:
+        _load(args.events, url)
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", CHILD, url, args.labeller],
@@ -83,7 +82,34 @@ def main() -> int:
         f"| {seconds:.0f} | {threads / seconds:.0f} | {peak_mb:.0f} |"
     )
     print(f"cores: {os.cpu_count()}, load before: {os.getloadavg()[0]:.1f}")
+    if args.data is not None:
+        shutil.rmtree(workdir)
     return 0
+
+
+def _beside(data: Path | None) -> Path | None:
+    """Where the run's copy goes: beside --data (the same disk), else the temp directory."""
+    return data.resolve().parent if data is not None else None
+
+
+def _load(events: int, url: str) -> None:
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "threadline",
+            "demo",
+            "--no-serve",
+            "--events",
+            str(events),
+            "--database-url",
+            url,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    print(f"loaded {events:,} demo events in {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Semantic search through the in-memory vector index ranks exactly as brute force over the
-stored rows does: with filters, ties, the literal bonus, and after threads change, vanish or
-arrive (the change-log refresh), on both backends."""
+stored rows does: with filters, ties, the literal bonus (over the threads nearest in meaning and
+those without a vector), and after threads change, vanish or arrive (the change-log refresh),
+on both backends."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from threadline.insights.embed import DIMENSIONS
 from threadline.query import semantic
-from threadline.query.semantic import literal_matches, rank_threads, score_threads
+from threadline.query.semantic import literal_matches, ranked, score_threads, similar_threads
 from threadline.query.vector_index import VectorIndex
 from threadline.store.engine import Database
 from threadline.store.tables import changes, semantic_threads, thread_vectors
@@ -45,8 +46,11 @@ class Store:
         self.centres = rng.normal(0, 1, (len(SUBJECTS), DIMENSIONS))
         self.rows: dict[tuple[str, str], dict[str, Any]] = {}
 
-    def write(self, project: str, *numbers: int, vector: bytes | None = None) -> None:
-        """New threads, or new questions and vectors for threads written before."""
+    def write(
+        self, project: str, *numbers: int, vector: bytes | None = None, embedded: bool = True
+    ) -> None:
+        """New threads, or new questions and vectors for threads written before; `embedded`
+        False: new threads without a vector."""
         t, v = semantic_threads.c, thread_vectors.c
         with self.db.writer.begin() as connection:
             for n in numbers:
@@ -72,8 +76,10 @@ class Store:
                     connection.execute(insert(semantic_threads), row | {"answer": "An answer."})
                     vector_row = {"project_id": project, "thread_id": thread_id, "vector": blob}
                     vector_row |= {"conversation_id": "c", "content_hash": "h", "created_at": 0}
-                    connection.execute(insert(thread_vectors), vector_row)
-                self.rows[key] = {"subject": subject, "question": question, "vector": blob}
+                    if embedded:
+                        connection.execute(insert(thread_vectors), vector_row)
+                stored = blob if embedded or key in self.rows else None
+                self.rows[key] = {"subject": subject, "question": question, "vector": stored}
 
     def remove(self, project: str, *numbers: int) -> None:
         t, v = semantic_threads.c, thread_vectors.c
@@ -89,22 +95,52 @@ class Store:
             del self.rows[(project, thread_id)]
 
     def brute_force(self, query: np.ndarray[Any, Any], text: str, subject: str | None) -> list[str]:
-        q = [int(x) for x in np.clip(np.rint(query * 127), -127, 127)]
-        q_length = math.sqrt(sum(x * x for x in q))
+        cosines, cut = self._cosines(query)
         scores: dict[str, float] = {}
         for (project, thread_id), row in self.rows.items():
             if project != PROJECT or (subject and row["subject"] != subject):
                 continue
-            x = np.frombuffer(row["vector"], dtype=np.int8).tolist()
-            dot = sum(a * b for a, b in zip(x, q, strict=True))
-            cosine = dot / max(math.sqrt(sum(a * a for a in x)) * q_length, 1e-9)
-            score = cosine if cosine >= semantic.MIN_SIMILARITY else None
-            if text in row["question"].lower():
+            cosine = cosines[thread_id]
+            score = cosine if cosine is not None and cosine >= semantic.MIN_SIMILARITY else None
+            pooled = cosine is None or cosine >= cut
+            if pooled and text in row["question"].lower():
                 score = (score or 0.0) + semantic.LITERAL_BONUS
             if score is not None:
                 scores[thread_id] = score
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         return [thread_id for thread_id, _ in ranked[: semantic.SEARCH_LIMIT]]
+
+    def outside_pool(self, query: np.ndarray[Any, Any], text: str) -> list[str]:
+        """Threads with a vector holding `text` that are not among the LITERAL_POOL nearest."""
+        cosines, cut = self._cosines(query)
+        return [
+            thread_id
+            for (project, thread_id), row in self.rows.items()
+            if project == PROJECT
+            and text in row["question"].lower()
+            and (cosine := cosines[thread_id]) is not None
+            and cosine < cut
+        ]
+
+    def _cosines(self, query: np.ndarray[Any, Any]) -> tuple[dict[str, float | None], float]:
+        """Each thread's cosine to the query (None: no vector), and the LITERAL_POOL-th best."""
+        q = [int(x) for x in np.clip(np.rint(query * 127), -127, 127)]
+        q_length = math.sqrt(sum(x * x for x in q))
+        cosines: dict[str, float | None] = {}
+        for (project, thread_id), row in self.rows.items():
+            if project != PROJECT:
+                continue
+            if row["vector"] is None:
+                cosines[thread_id] = None
+                continue
+            x = np.frombuffer(row["vector"], dtype=np.int8).tolist()
+            dot = sum(a * b for a, b in zip(x, q, strict=True))
+            cosines[thread_id] = dot / max(math.sqrt(sum(a * a for a in x)) * q_length, 1e-9)
+        # The text is looked for in the LITERAL_POOL nearest threads (and every one tied with
+        # the last) and in those without a vector, whatever the filters.
+        known = sorted((c for c in cosines.values() if c is not None), reverse=True)
+        cut = known[semantic.LITERAL_POOL - 1] if len(known) > semantic.LITERAL_POOL else -2.0
+        return cosines, cut
 
 
 @pytest.fixture
@@ -114,10 +150,15 @@ def store(db: Database, rng: np.random.Generator) -> Iterator[Store]:
     store.write(OTHER, *range(0, 300, 5))
     # Exact duplicates: equal scores, ordered by id.
     store.write(PROJECT, *range(300, 310), vector=store.rows[(PROJECT, "thr_0001")]["vector"])
+    # Not embedded (506 and 517 ask about "alpha"): found by their words only.
+    store.write(PROJECT, *range(506, 518), embedded=False)
     yield store
 
 
-def _search(db: Database, index: VectorIndex, query: Any, text: str, subject: str | None) -> Any:
+def _search(
+    db: Database, index: VectorIndex, query: Any, text: str, subject: str | None
+) -> tuple[list[str], set[str]]:
+    """The ids found, and those of the literal matches among them."""
     raw: dict[str, Any] = {"select": [{"type": "field", "field": "id"}], "query": text}
     if subject:
         raw["where"] = {"condition": {"field": "subject", "operator": "eq", "value": subject}}
@@ -126,10 +167,9 @@ def _search(db: Database, index: VectorIndex, query: Any, text: str, subject: st
         scored = score_threads(
             connection, body=body, project_id=PROJECT, embed=lambda _: query, index=index
         )
-        literal = literal_matches(connection, body=body, project_id=PROJECT)
-        return rank_threads(
-            connection, body=body, project_id=PROJECT, scored=scored, literal=literal
-        )
+        similar = similar_threads(connection, body=body, project_id=PROJECT, scored=scored)
+        literal = literal_matches(connection, body=body, project_id=PROJECT, scored=scored)
+        return ranked(scored, similar, literal), {thread_id for _, thread_id in literal}
 
 
 def _check(store: Store, index: VectorIndex, rng: np.random.Generator) -> None:
@@ -141,7 +181,13 @@ def _check(store: Store, index: VectorIndex, rng: np.random.Generator) -> None:
         for text, subject in (("alpha", None), ("alpha", half), ("zzz", half)):
             expected = store.brute_force(query, text, subject)
             assert expected, "the case finds nothing: it would prove nothing"
-            assert _search(store.db, index, query, text, subject) == expected
+            found, literal = _search(store.db, index, query, text, subject)
+            assert found == expected
+            if text == "alpha" and subject is None:
+                assert {"thr_0506", "thr_0517"} <= literal, "not embedded: found by its words"
+                outside = store.outside_pool(query, text)
+                assert outside, "every match in the pool: the pool would not be tested"
+                assert not literal & set(outside)
 
 
 @pytest.mark.parametrize("rounds", ["one round", "several rounds and a scan"])
@@ -149,6 +195,8 @@ def test_the_index_ranks_as_brute_force_and_follows_changes(
     store: Store, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch, rounds: str
 ) -> None:
     monkeypatch.setattr(semantic, "SEARCH_LIMIT", 40)
+    # A third of the threads: some threads asking about "alpha" are outside it.
+    monkeypatch.setattr(semantic, "LITERAL_POOL", 100)
     if rounds != "one round":
         # The filters admit a third of the threads: 40 of them need more than one round of
         # 10, and a full scan after 30 checked.

@@ -9,9 +9,10 @@ from typing import Any
 from threadline.api.reads import analytic_read, read
 from threadline.query.semantic import (
     literal_matches,
-    rank_threads,
+    ranked,
     score_threads,
     search_text,
+    similar_threads,
 )
 from threadline.services import Services
 
@@ -21,15 +22,16 @@ async def ranking(ctx: Services, view: str, body: Any, project_id: str) -> list[
     no `query` text (or is not over semantic threads)."""
     if view != "semantic_threads" or search_text(body) is None:
         return None
-    # The vectors' scores (primary store) and the text's literal matches (an analytic scan)
-    # at once: numpy and the database both let go of the GIL, so the two use both cores.
-    scored, literal = await asyncio.gather(
-        read(ctx, score_threads, body=body, project_id=project_id, embed=_embed, index=ctx.vectors),
-        analytic_read(ctx, literal_matches, body=body, project_id=project_id),
+    scored = await read(
+        ctx, score_threads, body=body, project_id=project_id, embed=_embed, index=ctx.vectors
     )
-    return await analytic_read(
-        ctx, rank_threads, body=body, project_id=project_id, scored=scored, literal=literal
+    # The filter checks of the most similar and the literal search of the nearest at once
+    # (two analytic reads): the database lets go of the GIL, so the two use both cores.
+    similar, literal = await asyncio.gather(
+        analytic_read(ctx, similar_threads, body=body, project_id=project_id, scored=scored),
+        analytic_read(ctx, literal_matches, body=body, project_id=project_id, scored=scored),
     )
+    return ranked(scored, similar, literal)
 
 
 def _embed(text: str) -> Any:

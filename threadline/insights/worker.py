@@ -376,9 +376,14 @@ class Worker:
         subjects, ids = subject_model.recluster(
             vectors, [t.question or "" for t in threads], [t.subject_id for t in threads], previous
         )
+        # Only the threads whose subject changes (another subject, or theirs renamed) are
+        # written: each is time on SQLite's one write lock, which ingest waits for.
+        named = {p.id: (p.name, p.category) for p in previous}
+        renamed = {s.id for s in subjects if named.get(s.id) != (s.name, s.category)}
         members: dict[int, list[str]] = {}
         for thread, subject_id in zip(threads, ids, strict=True):
-            members.setdefault(subject_id, []).append(thread.thread_id)
+            if thread.subject_id != subject_id or subject_id in renamed:
+                members.setdefault(subject_id, []).append(thread.thread_id)
         rows = [
             {
                 "id": s.id,

@@ -186,7 +186,7 @@ class QueryCompiler:
             # Semantic threads' `query` (§7.1), ranked by meaning beforehand (query.semantic):
             # the threads it found, most similar first unless the body orders otherwise.
             self.ranking = list(ranking)
-            conditions.append(view.row_id.in_(self.ranking) if self.ranking else false())
+            conditions.append(sql.among(view.row_id, self.ranking) if self.ranking else false())
         elif search not in (UNSET, None) and search.strip():
             # Without a ranking (no embeddings to compare): a case-blind substring search.
             text = search.strip().lower()
@@ -366,10 +366,7 @@ class QueryCompiler:
             order.append(_direction(expression, entry.direction))
             order_expressions.append(_direction(bare, entry.direction))
         if not order and self.ranking:
-            rank = case(
-                {row_id: i for i, row_id in enumerate(self.ranking)}, value=self.view.row_id
-            )
-            order.append(rank.asc())
+            order.append(self.sql.position(self.view.row_id, self.ranking).asc())
             order_expressions.append(order[-1])
         if not order:
             default = self.view.field(self.view.default_time).expression

@@ -46,7 +46,9 @@ def run_query(
     compiled = compile_for(connection, view, body, project_id, ranking=ranking)
     rows = connection.execute(compiled.page(PAGE_SIZE)).all()
     total = len(rows)
-    if total == PAGE_SIZE:
+    # A search's rows are among its ranked threads: when they fit in one page, the page holds
+    # them all and counting them again would only repeat the query.
+    if total == PAGE_SIZE and (ranking is None or len(ranking) > PAGE_SIZE):
         total = connection.execute(compiled.count_statement()).scalar_one()
     result = [compiled.render(row) for row in rows]
     return QueryData(result=result, total=total, pageSize=PAGE_SIZE, count=len(result))

@@ -1,10 +1,11 @@
 """Semantic search over threads: the `query` text of a semantic-threads request ranked by
 meaning. On the primary store, numpy scores every thread of the project held in memory
 (query.vector_index) by the cosine of the query text's embedding to each thread question's
-(score_threads). Then, on whichever read path answers analytic reads, the best are checked
-against the `where` filters, best first, until a page is found, and threads holding the text
-itself rank higher (rank_threads); the ids restrict and order the real query (docs/insights.md,
-"Search")."""
+(score_threads). Then, at once on whichever read path answers analytic reads, the best are
+checked against the `where` filters, best first, until a page is found (similar_threads), and
+the threads nearest in meaning (LITERAL_POOL of them) or not embedded at all are searched for
+the text itself (literal_matches); those holding it rank higher (ranked). The ids restrict and
+order the real query (docs/insights.md, "Search")."""
 
 from __future__ import annotations
 
@@ -16,14 +17,15 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 from msgspec import UNSET
-from sqlalchemy import ColumnElement, Connection, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Connection, case, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.util import ClauseAdapter
 
 from threadline.insights.embed import Vectors
 from threadline.query.catalogue import SEMANTIC_THREADS
 from threadline.query.compile import QueryCompiler
 from threadline.query.dialects import sql_of
-from threadline.query.vector_index import Floats, Snapshot, VectorIndex
+from threadline.query.vector_index import Floats, Ints, Snapshot, VectorIndex
 from threadline.store.tables import semantic_threads
 
 # Threads a search answers at most (a query's page is 1,000 rows; exports get as many).
@@ -39,6 +41,10 @@ FULL_CHECK = 40_000
 ADMIT_BATCH = 10_000
 # Added to the similarity of threads whose question or answer contains the query text.
 LITERAL_BONUS = 0.5
+# The threads searched for the text itself: this many nearest in meaning (with every thread
+# tied with the last), and those without a vector. Reading every question and answer of a
+# million threads took most of a search (docs/insights.md, "Search at a million threads").
+LITERAL_POOL = 50_000
 
 
 def search_text(body: Any) -> str | None:
@@ -72,10 +78,12 @@ def score_threads(
     return Scored(snapshot, similarities(snapshot, quantised(embed(text))))
 
 
-def literal_matches(connection: Connection, *, body: Any, project_id: str) -> list[Any]:
+def literal_matches(
+    connection: Connection, *, body: Any, project_id: str, scored: Scored
+) -> list[Any]:
     """(seq, id) of the threads the body's filters admit whose question or answer holds its
-    `query` text (case-blind), SEARCH_LIMIT at most. A scan of every text: an analytic read,
-    run beside score_threads."""
+    `query` text (case-blind), SEARCH_LIMIT at most, among the LITERAL_POOL threads nearest
+    in meaning and those not embedded. An analytic read, beside similar_threads."""
     text = search_text(body)
     assert text is not None
     # ILIKE where there is one (PostgreSQL, the columnar copy: DuckDB's is ~40 % faster than
@@ -83,25 +91,58 @@ def literal_matches(connection: Connection, *, body: Any, project_id: str) -> li
     literal = or_(*[c.icontains(text, autoescape=True) for c in SEMANTIC_THREADS.searchable])
     t = semantic_threads.c
     conditions = _conditions(connection, body, project_id)
-    statement = select(t.seq, t.id).where(*conditions, literal).limit(SEARCH_LIMIT)
-    return list(connection.execute(statement).all())
+    pool = literal_pool(scored).tolist()
+    if not pool:
+        return []
+    if sql_of(connection).name == "duckdb":
+        # DuckDB would read the text of every row in its scan and join the pool after (an
+        # `= ANY` is a join there); the text behind a CASE on the joined pool is read only
+        # for the pool's rows (~40 against ~90 ms of CPU for 1M rows of 140 characters).
+        pooled = select(func.unnest(literal_list(pool)).label("seq")).subquery("pool")
+        gated = [case((pooled.c.seq.is_not(None), c)) for c in SEMANTIC_THREADS.searchable]
+        literal = or_(*[c.icontains(text, autoescape=True) for c in gated])
+        joined = semantic_threads.join(pooled, pooled.c.seq == t.seq)
+        statement = select(t.seq, t.id).select_from(joined).where(*conditions, literal)
+    else:
+        # The pool first (PostgreSQL orders its conditions by cost; SQLite looks each seq up
+        # by its key): the text is then read for those rows only.
+        among = sql_of(connection).among(t.seq, pool)
+        statement = select(t.seq, t.id).where(among, *conditions, literal)
+    return list(connection.execute(statement.limit(SEARCH_LIMIT)).all())
 
 
-def rank_threads(
-    connection: Connection,
-    *,
-    body: Any,
-    project_id: str,
-    scored: Scored,
-    literal: Sequence[Any],
-) -> list[str]:
-    """Ids of the threads matching the body's filters, most similar to its `query` first
-    (SEARCH_LIMIT at most); `literal`: what literal_matches found, ranked higher. An analytic
-    read."""
-    conditions = _conditions(connection, body, project_id)
-    filtered = body.where not in (UNSET, None)
+def literal_list(seqs: list[int]) -> Any:
+    """One bound list of seqs (DuckDB)."""
+    return literal(seqs, ARRAY(BigInteger()))
+
+
+def literal_pool(scored: Scored) -> Ints:
+    """Seqs of the threads literal_matches reads: the LITERAL_POOL most similar (alive) ones,
+    with every thread tied with the last, and those without a vector."""
     snapshot, similarity = scored.snapshot, scored.similarity
-    scores = _most_similar(connection, snapshot, similarity, conditions if filtered else None)
+    alive = np.flatnonzero(snapshot.alive)
+    if len(alive) > LITERAL_POOL:
+        values = similarity[alive]
+        cut = np.partition(values, len(values) - LITERAL_POOL)[len(values) - LITERAL_POOL]
+        alive = alive[values >= cut]
+    return np.union1d(snapshot.seqs[alive], snapshot.unembedded)
+
+
+def similar_threads(
+    connection: Connection, *, body: Any, project_id: str, scored: Scored
+) -> dict[str, float]:
+    """Similarity of the SEARCH_LIMIT threads most similar to the body's `query` that its
+    filters admit. An analytic read."""
+    filtered = body.where not in (UNSET, None)
+    conditions = _conditions(connection, body, project_id) if filtered else None
+    return _most_similar(connection, scored.snapshot, scored.similarity, conditions)
+
+
+def ranked(scored: Scored, similar: dict[str, float], literal: Sequence[Any]) -> list[str]:
+    """Ids of the threads found, most similar first (SEARCH_LIMIT at most): `similar` (from
+    similar_threads), and `literal` (from literal_matches) ranked higher."""
+    scores = dict(similar)
+    snapshot, similarity = scored.snapshot, scored.similarity
     # The words themselves count too: a product or error name typed exactly finds its threads
     # (also those not embedded yet), ahead of threads that are merely similar.
     rows = snapshot.rows_of(np.asarray([m[0] for m in literal], dtype=np.int64)).tolist()
@@ -204,7 +245,7 @@ def _admitted(
             adapter = ClauseAdapter(rows)
             statement = select(rows.c.seq).where(*[adapter.traverse(c) for c in conditions])
         else:
-            statement = select(t.seq).where(*conditions, t.seq.in_(chunk))
+            statement = select(t.seq).where(*conditions, sql_of(connection).among(t.seq, chunk))
         admitted.update(connection.execute(statement).scalars())
     return admitted
 

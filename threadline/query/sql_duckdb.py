@@ -30,7 +30,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from threadline.query.sql import MICROS, JsonPath, Sql, _by_type
+from threadline.query.sql import MICROS, JsonPath, Sql, _by_type, any_of
 
 if TYPE_CHECKING:
     from threadline.analytics.shred import Shredded
@@ -58,6 +58,11 @@ class DuckDbSql(Sql):
 
     def __init__(self, shredded: Shredded | None = None) -> None:
         self.shredded = shredded
+
+    def among(self, expression: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+        # One list parameter: DuckDB takes thousands of bound values 5-8x slower (8,000 seqs of
+        # a search's filter check: ~130 against ~17 ms of CPU).
+        return any_of(expression, values)
 
     def _shredded(self, doc: ColumnElement[Any], path: JsonPath) -> tuple[Any, Any] | None:
         """The copy's own columns for a top-level key, if it has them (analytics.shred)."""

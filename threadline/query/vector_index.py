@@ -11,9 +11,11 @@ products of the int8 vectors (query.semantic), so every path ranks the same.
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -33,6 +35,11 @@ IN_BATCH = 500
 # Merge the segments when there are more than this many, or this share of rows is dead.
 MAX_SEGMENTS = 16
 MAX_DEAD_SHARE = 0.25
+
+# Rows scored per task, and the threads scoring them: a million vectors take ~80 ms of one
+# core (docs/insights.md, "Search at a million threads").
+SCORE_CHUNK = 65_536
+_SCORING = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="scores")
 
 Int8Matrix = npt.NDArray[np.int8]
 Floats = npt.NDArray[np.float64]
@@ -58,24 +65,40 @@ class Snapshot:
     alive: npt.NDArray[np.bool_]
     seqs: Ints
     ids: npt.NDArray[np.object_]
+    # The seqs of the project's threads that have no vector (written before they could be
+    # embedded), sorted: semantic search still finds them by their words.
+    unembedded: Ints
 
     @classmethod
-    def of(cls, segments: Sequence[Segment], alive: npt.NDArray[np.bool_]) -> Snapshot:
+    def of(
+        cls, segments: Sequence[Segment], alive: npt.NDArray[np.bool_], unembedded: Ints
+    ) -> Snapshot:
         seqs = np.concatenate([s.seqs for s in segments]) if segments else np.zeros(0, np.int64)
         ids = np.concatenate([s.ids for s in segments]) if segments else np.zeros(0, object)
-        return cls(tuple(segments), alive, seqs, ids)
+        return cls(tuple(segments), alive, seqs, ids, unembedded)
 
     def __len__(self) -> int:
         return len(self.seqs)
 
     def dots(self, query: npt.NDArray[np.float32]) -> Floats:
         """Each row's integer dot product with `query` (int8 values held as float32): exact,
-        whatever the order of summation, since every partial sum is an integer below 2**24."""
-        parts = [
-            np.einsum("ij,j->i", s.vectors, query, dtype=np.float32, casting="unsafe")
-            for s in self.segments
-        ]
-        return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
+        whatever the order of summation, since every partial sum is an integer below 2**24.
+        In chunks on the scoring threads: numpy lets go of the GIL while it sums."""
+        out = np.empty(len(self.seqs), dtype=np.float32)
+        chunks: list[tuple[Int8Matrix, npt.NDArray[np.float32]]] = []
+        offset = 0
+        for segment in self.segments:
+            for start in range(0, len(segment.vectors), SCORE_CHUNK):
+                rows = segment.vectors[start : start + SCORE_CHUNK]
+                chunks.append((rows, out[offset + start : offset + start + len(rows)]))
+            offset += len(segment.vectors)
+
+        def score(chunk: tuple[Int8Matrix, npt.NDArray[np.float32]]) -> None:
+            rows, into = chunk
+            np.einsum("ij,j->i", rows, query, dtype=np.float32, casting="unsafe", out=into)
+
+        list(_SCORING.map(score, chunks))
+        return out.astype(np.float64)
 
     def rows_of(self, seqs: Ints) -> Ints:
         """The row holding each seq, -1 where none does. Each segment is in seq order (a
@@ -126,7 +149,7 @@ class ProjectVectors:
     def __init__(self, project_id: str) -> None:
         self.project_id = project_id
         self.follower: Follower | None = None
-        self.snapshot = Snapshot.of([], np.zeros(0, dtype=bool))
+        self.snapshot = Snapshot.of([], np.zeros(0, dtype=bool), np.zeros(0, np.int64))
         self.lock = threading.Lock()
 
     def current(self, connection: Connection) -> Snapshot:
@@ -152,11 +175,21 @@ class ProjectVectors:
         for rows in result.partitions():
             yield from rows
 
+    def _unembedded(self, connection: Connection, *conditions: Any) -> Ints:
+        """Seqs of the project's threads (among `conditions`) that have no vector."""
+        t, v = semantic_threads.c, thread_vectors.c
+        vector = select(v.thread_id).where(v.project_id == t.project_id, v.thread_id == t.id)
+        statement = select(t.seq).where(
+            t.project_id == self.project_id, ~vector.exists(), *conditions
+        )
+        return np.asarray(connection.execute(statement).scalars().all(), dtype=np.int64)
+
     def _load(self, connection: Connection) -> None:
         c = changes.c
         oldest, top = connection.execute(select(func.min(c.seq), func.max(c.seq))).one()
         segment = segment_of(self._rows(connection))
-        self.snapshot = Snapshot.of([segment], np.ones(len(segment.seqs), dtype=bool))
+        alive = np.ones(len(segment.seqs), dtype=bool)
+        self.snapshot = Snapshot.of([segment], alive, np.sort(self._unembedded(connection)))
         cursor = max(0, (top or 0) - REPLAY_MARGIN, (oldest or 1) - 1)
         self.follower = Follower(cursor=cursor)
         self._refresh(connection)
@@ -178,6 +211,14 @@ class ProjectVectors:
         if not changed:
             return
         snapshot = self.snapshot
+        unembedded = [
+            self._unembedded(
+                connection, semantic_threads.c.seq.in_(changed[start : start + IN_BATCH])
+            )
+            for start in range(0, len(changed), IN_BATCH)
+        ]
+        kept = snapshot.unembedded[~np.isin(snapshot.unembedded, changed)]
+        unembedded_now = np.sort(np.concatenate([kept, *unembedded]))
         alive = snapshot.alive.copy()
         rows = snapshot.rows_of(np.asarray(changed, dtype=np.int64))
         alive[rows[rows >= 0]] = False
@@ -196,7 +237,7 @@ class ProjectVectors:
         if len(segments) > MAX_SEGMENTS or dead > MAX_DEAD_SHARE * max(1, len(alive)):
             segments = [merged(segments, alive)]
             alive = np.ones(len(segments[0].seqs), dtype=bool)
-        self.snapshot = Snapshot.of(segments, alive)
+        self.snapshot = Snapshot.of(segments, alive, unembedded_now)
 
 
 class VectorIndex:

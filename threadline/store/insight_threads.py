@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, func, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, or_, select, update
 
 from threadline.store.dialect import insert_or_update
 from threadline.store.tables import (
@@ -276,7 +276,10 @@ def replace_subjects(
     subjects: Sequence[dict[str, Any]],
     members: dict[int, list[str]],
 ) -> None:
-    """The project's new subjects, and each thread's (verified threads keep their labels)."""
+    """The project's new subjects, and each thread's (verified threads keep their labels).
+    Only rows whose subject changes are written: a re-clustering keeps most threads' subjects
+    (subjects.recluster maps old subjects to new), and every thread written is a change-log
+    row and time on SQLite's one write lock, which ingest waits for (docs/insights.md)."""
     s, v, t = insight_subjects.c, thread_vectors.c, semantic_threads.c
     connection.execute(delete(insight_subjects).where(s.project_id == project_id))
     if subjects:
@@ -290,7 +293,11 @@ def replace_subjects(
             chunk = thread_ids[start : start + 500]
             connection.execute(
                 update(thread_vectors)
-                .where(v.project_id == project_id, v.thread_id.in_(chunk))
+                .where(
+                    v.project_id == project_id,
+                    v.thread_id.in_(chunk),
+                    v.subject_id.is_distinct_from(subject_id),
+                )
                 .values(subject_id=subject_id)
             )
             connection.execute(
@@ -299,6 +306,10 @@ def replace_subjects(
                     t.project_id == project_id,
                     t.id.in_(chunk),
                     t.are_ai_annotations_verified.is_not(True),
+                    or_(
+                        t.subject.is_distinct_from(subject["name"]),
+                        t.category.is_distinct_from(subject["category"]),
+                    ),
                 )
                 .values(subject=subject["name"], category=subject["category"])
             )
