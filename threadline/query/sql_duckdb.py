@@ -56,8 +56,9 @@ def _pointer(path: JsonPath) -> str:
 class DuckDbSql(Sql):
     name = "duckdb"
 
-    def __init__(self, shredded: Shredded | None = None) -> None:
+    def __init__(self, shredded: Shredded | None = None, *, event_counts: bool = False) -> None:
         self.shredded = shredded
+        self.event_counts = event_counts
 
     def _shredded(self, doc: ColumnElement[Any], path: JsonPath) -> tuple[Any, Any] | None:
         """The copy's own columns for a top-level key, if it has them (analytics.shred)."""
