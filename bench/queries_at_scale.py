@@ -166,10 +166,11 @@ def _subjects(connection: Connection, project_id: str) -> tuple[int, str, str]:
     newest = connection.execute(
         select(func.max(events.c.created_at)).where(events.c.project_id == project_id)
     ).scalar_one()
+    user_id = events.c.user_properties["userId"].as_string().label("user_id")
     user = connection.execute(
-        select(events.c.user_properties["userId"].as_string(), func.count().label("n"))
+        select(user_id, func.count().label("n"))
         .where(events.c.project_id == project_id, events.c.created_at >= newest - DAY_US)
-        .group_by(1)
+        .group_by(user_id)
         .order_by(func.count().desc())
         .limit(1)
     ).first()
@@ -181,6 +182,26 @@ def _subjects(connection: Connection, project_id: str) -> tuple[int, str, str]:
     ).scalar_one()
     end_day = (newest // DAY_US + 1) * DAY_US
     return end_day, str(user[0]) if user else "", conversation
+
+
+def _timed(
+    engine: Any, view: str, body: Any, project_id: str, runs: int
+) -> tuple[Any, list[float]]:
+    """The answer, and the seconds of `runs` runs after a warm-up."""
+    seconds = []
+    for run in range(runs + 1):
+        began = time.perf_counter()
+        with engine.connect() as connection:
+            data = run_query(connection, view=view, body=body, project_id=project_id)
+        if run:
+            seconds.append(time.perf_counter() - began)
+    return data, seconds
+
+
+def _ms(seconds: list[float]) -> str:
+    """median | p95 (nearest rank), ms"""
+    median = statistics.median(seconds) * 1000
+    return f"{median:,.1f} | {_nearest_rank(seconds, 0.95) * 1000:,.1f}"
 
 
 def _nearest_rank(values: list[float], share: float) -> float:
@@ -198,6 +219,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--only", help="comma-separated query names")
     parser.add_argument("--compare", action="store_true", help="check against the primary")
+    parser.add_argument(
+        "--without-rollups",
+        action="store_true",
+        help="also time each query on the copy with its rollups unused (SQL over the rows)",
+    )
     args = parser.parse_args()
 
     database = open_database(args.database_url)
@@ -213,20 +239,26 @@ def main() -> int:
     print(f"copy ready in {time.perf_counter() - started:.1f} s (resumed: {copy.resumed})")
     load = os.getloadavg()[0]
     print(f"\nQueries, ms ({args.runs} runs after a warm-up; load average {load:.2f} before)\n")
-    print("| query | rows | median | p95 | primary agrees |\n|---|--:|--:|--:|---|")
+    header = "| query | rows | median | p95 |"
+    if args.without_rollups:
+        header += " without rollups: median | p95 | same answer |"
+    print(
+        f"{header} primary agrees |\n|---|--:|--:|--:|{'--:|--:|---|' * args.without_rollups}---|"
+    )
+    plain = copy.engine.execution_options(threadline_rollups=None)
     failed = False
     wanted = set(args.only.split(",")) if args.only else None
     for name, (view, raw) in bodies(end_day, user, conversation).items():
         if wanted is not None and name not in wanted:
             continue
         body = msgspec.convert(raw, QUERY_TYPES[view].body)
-        seconds = []
-        for run in range(args.runs + 1):
-            began = time.perf_counter()
-            with copy.engine.connect() as connection:
-                data = run_query(connection, view=view, body=body, project_id=project_id)
-            if run:
-                seconds.append(time.perf_counter() - began)
+        data, seconds = _timed(copy.engine, view, body, project_id, args.runs)
+        columns = f"| `{name}` | {data.count:,} | {_ms(seconds)} |"
+        if args.without_rollups:
+            sql, sql_seconds = _timed(plain, view, body, project_id, args.runs)
+            same = msgspec.json.encode(sql) == msgspec.json.encode(data)
+            failed = failed or not same
+            columns += f" {_ms(sql_seconds)} | {'yes' if same else '**NO**'} |"
         agrees = "—"
         if args.compare:
             with database.reader.connect() as connection:
@@ -234,9 +266,7 @@ def main() -> int:
             same = msgspec.json.encode(primary) == msgspec.json.encode(data)
             agrees = "yes" if same else "**NO**"
             failed = failed or not same
-        median = statistics.median(seconds) * 1000
-        p95 = _nearest_rank(seconds, 0.95) * 1000
-        print(f"| `{name}` | {data.count:,} | {median:,.1f} | {p95:,.1f} | {agrees} |", flush=True)
+        print(f"{columns} {agrees} |", flush=True)
     print(f"\nload average {os.getloadavg()[0]:.2f} after")
     copy.stop()
     database.dispose()

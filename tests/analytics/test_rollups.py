@@ -120,6 +120,8 @@ def test_the_sets_are_kept_with_the_copy(
     path = tmp_path / "copy.duckdb"
     settings = Settings(database_url=database_url, analytics_path=str(path))
     with TestClient(create_app(settings)) as first:
+        copy = first.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0)  # built: it answers from now on
         _post(first, api_headers, _event("a", "2026-03-01T10:00:00Z", "u1"))
         assert _daily(first, api_headers) == [("2026-03-01", 1, 1)]
     with TestClient(create_app(settings)) as second:
