@@ -47,6 +47,7 @@ from sqlalchemy.pool import QueuePool
 
 from threadline.analytics import load
 from threadline.analytics.follow import Follower
+from threadline.analytics.rollups import Rollups
 from threadline.analytics.schema import CHANGING, COLUMNS, STATE_DDL
 from threadline.analytics.shred import Shredded, discover
 from threadline.errors import Unavailable
@@ -105,6 +106,7 @@ class ColumnarCopy:
         self._events = Follower()
         self._changes = Follower()
         self.shredded = Shredded()
+        self.rollups = Rollups()  # per-day user sets, event counts (query.rollup reads them)
         self.engine = create_engine(
             "duckdb://",
             creator=lambda: ConnectionWrapper(self._database.cursor()),
@@ -204,6 +206,7 @@ class ColumnarCopy:
                 self.failures += 1
                 with contextlib.suppress(duckdb.Error):
                     cursor.rollback()
+                self.rollups.discard()
                 built = False  # start again from the cursors the copy committed
                 self._stopping.wait(min(5.0, self.interval * 4))
                 continue
@@ -247,11 +250,14 @@ class ColumnarCopy:
                 self._changes = Follower(cursor=int(state["changes"]))
                 self.resumed = True
                 log.info("columnar copy: resuming from %s", self.path)
+                self.rollups.open(cursor, self.shredded)
             else:
                 log.info("columnar copy: building from the primary store (%s)", reason)
                 self.resumed = False
                 self._rebuild(cursor, primary, identity)
-        self.engine.update_execution_options(threadline_shredded=self.shredded)
+        self.engine.update_execution_options(
+            threadline_shredded=self.shredded, threadline_rollups=self.rollups
+        )
         self._sync(cursor)
 
     def _stale(
@@ -299,8 +305,10 @@ class ColumnarCopy:
                 last = rows[-1].seq
         self._events = Follower()
         self._changes = Follower(cursor=max(0, changes_top - REPLAY_MARGIN))
+        self.rollups.build(cursor, self.shredded)
         self._save_state(cursor, identity=str(identity if identity is not None else uuid.uuid4()))
         cursor.commit()
+        self.rollups.publish()
         primary.rollback()  # end the read transaction: SQLite would keep its snapshot
 
     def _save_state(self, cursor: duckdb.DuckDBPyConnection, identity: str | None = None) -> None:
@@ -353,6 +361,7 @@ class ColumnarCopy:
                 self._events.saw([], now)  # gaps waited for long enough are given up
                 return  # nothing new: no DuckDB transaction (an idle server's every poll)
             cursor.begin()
+            emptied = self.rollups.before_delete(cursor, sorted(changed.get("events", ())))
             for name, name_parts in parts.items():
                 for part in name_parts:
                     cursor.execute(
@@ -360,11 +369,15 @@ class ColumnarCopy:
                     )
                 load.insert(cursor, name, refetched.get(name, []), self.shredded)
             load.insert(cursor, "events", [*reborn, *events], self.shredded)
+            self.rollups.take_in(
+                cursor, self.shredded, [r.seq for r in [*reborn, *events]], emptied
+            )
             self._events.saw([row.seq for row in events], now)
             if newest is not None and not more_changes and self._events.cursor > newest:
                 self._events.cursor = newest  # every deleted event is gone from the copy by now
             self._save_state(cursor)
             cursor.commit()
+            self.rollups.publish()
             if len(events) < CHUNK and not more_changes:
                 return
 

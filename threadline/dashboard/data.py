@@ -19,6 +19,7 @@ from sqlalchemy import Connection, RowMapping, func, select
 
 from threadline.dashboard.filters import count_by, period_where, times_of
 from threadline.dashboard.period import QUARTER_HOUR_US, Period
+from threadline.query.compile import CompiledQuery
 from threadline.query.run import compile_for
 from threadline.store.tables import conversations, events, feedback, integrations, messages
 
@@ -49,11 +50,13 @@ def query_page(
     return [compiled.render(row) for row in rows], total
 
 
-def _quarter_hours(connection: Connection, compiled_unordered: Any) -> list[tuple[int, int]]:
-    """(quarter-hour start, rows) over a query whose only column is a time (µs)."""
-    times = compiled_unordered.subquery()
+def _quarter_hours(connection: Connection, compiled: CompiledQuery) -> list[tuple[int, int]]:
+    """(quarter-hour start, rows) over a query whose only column is a time (µs); summed from
+    the columnar copy's rollup of event counts when it can count them (query.counts)."""
+    times = (compiled.unordered if compiled.counted is None else compiled.counted).subquery()
     bucket = (times.c.c0 // QUARTER_HOUR_US * QUARTER_HOUR_US).label("bucket")
-    statement = select(bucket, func.count()).group_by(bucket)
+    rows = func.count() if compiled.counted is None else func.sum(times.c.weight)
+    statement = select(bucket, rows).group_by(bucket)
     return [(int(start), int(count)) for start, count in connection.execute(statement)]
 
 
@@ -63,7 +66,7 @@ def daily_counts(
     """Rows of a view matching `where`, per local day of `period`."""
     body = times_of(view, TIME_FIELDS[view], where)
     compiled = compile_for(connection, view, body, project_id)
-    return period.fold(_quarter_hours(connection, compiled.unordered))
+    return period.fold(_quarter_hours(connection, compiled))
 
 
 def counts_by(

@@ -21,6 +21,7 @@ from sqlalchemy import Case, Column, ColumnElement, Select, case, false, func, o
 
 from threadline.errors import BadRequest, Unprocessable
 from threadline.query.catalogue import Field, Kind, View
+from threadline.query.counts import EVENT_COUNTS, countable, on_counts
 from threadline.query.filters import FilterCompiler, refuse
 from threadline.query.sql import Sql
 from threadline.timestamps import to_iso
@@ -130,8 +131,14 @@ class CompiledQuery:
     # joined, and counted without the join (which keeps the row count: it is to one row at
     # most). DuckDB would otherwise join all ten million rows before taking the first page.
     narrow: tuple[Any, list[Any], list[Any]] | None = None
+    # The same rows as (quarter-hour start `c0`, how many `weight`), from the columnar copy's
+    # rollup of event counts (query.counts), when it can count them.
+    counted: Select[Any] | None = None
 
     def count_statement(self) -> Select[Any]:
+        if self.counted is not None:
+            weights = self.counted.subquery()
+            return select(func.coalesce(func.sum(weights.c.weight), 0))
         if self.narrow is not None:
             table, where, _ = self.narrow
             return select(func.count()).select_from(table).where(*where)
@@ -176,7 +183,7 @@ class QueryCompiler:
         self.view = view
         self.sql = sql
         self.body = body
-        self.filters = FilterCompiler(view, sql)
+        self.filters = FilterCompiler(view, sql, project_id)
         conditions = [view.project_id == project_id]
         if body.where not in (UNSET, None):
             conditions.append(self.filters.compile(body.where))
@@ -382,7 +389,21 @@ class QueryCompiler:
         narrow = None
         if self.joined and all(_only_on(e, table) for e in [*self.where, *order_expressions]):
             narrow = (table, self.where, order_expressions)
-        return CompiledQuery(self.view, outputs, base.order_by(*order), base, narrow)
+        counted = None
+        if self._countable(grouped=False):
+            counted = select(
+                EVENT_COUNTS.c.created_at.label("c0"), EVENT_COUNTS.c.events.label("weight")
+            ).where(*[on_counts(condition) for condition in self.where])
+        return CompiledQuery(self.view, outputs, base.order_by(*order), base, narrow, counted)
+
+    def _countable(self, *, grouped: bool) -> bool:
+        """Whether the rollup of event counts can answer (query.counts)."""
+        return (
+            self.sql.event_counts
+            and self.view.name == "events"
+            and self.ranking is None
+            and countable(self.body, grouped=grouped)
+        )
 
     def _row_order(self, key: str, where: str) -> ColumnElement[Any]:
         """An orderBy key that is not a result column: a field, or a field's time bucket."""
@@ -408,10 +429,22 @@ class QueryCompiler:
 
     def _groups(self, outputs: list[Output], group_only: list[Output]) -> CompiledQuery:
         everything = outputs + group_only
+        counted = self._countable(grouped=True)
+        if counted:  # the same columns from the rollup; counts are sums of its counts
+            expressions = [
+                EVENT_COUNTS.c.events if o.aggregation else on_counts(o.expression)
+                for o in everything
+            ]
+            source: Any = EVENT_COUNTS
+            where = [on_counts(condition) for condition in self.where]
+            expressions.append(EVENT_COUNTS.c.events)  # the weight, last
+        else:
+            expressions = [o.expression for o in everything]
+            source, where = self._source(), self.where
         inner = (
-            select(*[o.expression.label(f"c{i}") for i, o in enumerate(everything)])
-            .select_from(self._source())
-            .where(*self.where)
+            select(*[e.label(f"c{i}") for i, e in enumerate(expressions)])
+            .select_from(source)
+            .where(*where)
             .subquery("q")
         )
         columns: list[ColumnElement[Any]] = []
@@ -419,7 +452,9 @@ class QueryCompiler:
         by_key: dict[str, ColumnElement[Any]] = {}
         for i, output in enumerate(everything):
             column: ColumnElement[Any] = inner.c[f"c{i}"]
-            if output.aggregation:
+            if output.aggregation and counted:
+                column = func.coalesce(func.sum(column), 0)
+            elif output.aggregation:
                 column = _AGGREGATE[output.aggregation](column)
             else:
                 groups.append((output, column))
@@ -444,6 +479,9 @@ class QueryCompiler:
             order += [by_key[o.key].desc().nulls_last() for o in outputs if o.aggregation][:1]
         order += [self._ordered(column, o.kind).asc().nulls_first() for o, column in groups]
         base = select(*columns).select_from(inner).group_by(*[c for _, c in groups])
+        if counted and groups:
+            # Deltas may sum to nothing: a group whose events were all deleted is no group.
+            base = base.having(func.sum(inner.c[f"c{len(everything)}"]) > 0)
         return CompiledQuery(self.view, outputs, base.order_by(*order), base)
 
     def _order_entries(self) -> list[Any]:

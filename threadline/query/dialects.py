@@ -18,7 +18,11 @@ def sql_for(dialect_name: str) -> Sql:
 
 def sql_of(connection: Connection) -> Sql:
     """The SQL for this connection: on the columnar copy, knowing which JSON keys it shredded
-    (the copy's engine carries them as an execution option)."""
+    and whether it keeps rollups (the copy's engine carries both as execution options)."""
     if connection.dialect.name == "duckdb":
-        return DuckDbSql(connection.get_execution_options().get("threadline_shredded"))
+        options = connection.get_execution_options()
+        return DuckDbSql(
+            options.get("threadline_shredded"),
+            event_counts=options.get("threadline_rollups") is not None,
+        )
     return sql_for(connection.dialect.name)

@@ -68,9 +68,10 @@ def time_value(value: Any, where: str) -> int:
 class FilterCompiler:
     """Compiles one `where` tree against one view."""
 
-    def __init__(self, view: View, sql: Sql) -> None:
+    def __init__(self, view: View, sql: Sql, project_id: str | None = None) -> None:
         self.view = view
         self.sql = sql
+        self.project_id = project_id  # known: a joined field's equality may skip the join
         self.conditions = 0
         self.fields_used: set[str] = set()
 
@@ -106,7 +107,6 @@ class FilterCompiler:
 
     def condition(self, condition: Any, where: str) -> ColumnElement[bool]:
         field = self.view.field(condition.field)
-        self.fields_used.add(field.name)
         operator = condition.operator
         if operator not in OPERATORS_BY_KIND[field.kind]:
             raise refuse(
@@ -115,6 +115,10 @@ class FilterCompiler:
                 f"{operator!r} does not apply to {field.name}, a {field.kind.value} field; use "
                 + ", ".join(sorted(OPERATORS_BY_KIND[field.kind])),
             )
+        equals = field.equals_without_join
+        if equals and operator == "eq" and isinstance(condition.value, str) and self.project_id:
+            return equals(condition.value, self.project_id)
+        self.fields_used.add(field.name)
         value_where = f"{where}.value"
         if operator in ("isNull", "isNotNull"):
             return self._null_test(field, operator, condition.value, value_where)

@@ -56,6 +56,8 @@ class Sql(abc.ABC):
     """What differs between the backends. `doc` is a JSON column, `path` a list of keys."""
 
     name = ""
+    # Whether the connection has the columnar copy's rollup of event counts (query.counts).
+    event_counts = False
 
     @abc.abstractmethod
     def json_text(self, doc: ColumnElement[Any], path: JsonPath) -> ColumnElement[str]:

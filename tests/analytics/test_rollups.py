@@ -1,0 +1,182 @@
+"""The columnar copy's per-day user sets (analytics.rollups) follow the events: new events join
+their day's set, a deleted event's day is summed again, and a copy kept on disk keeps its sets.
+On real SQLite and PostgreSQL (tests/conftest.py); answers are read through the query API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from sqlalchemy import delete
+from starlette.testclient import TestClient
+
+from threadline.app import create_app
+from threadline.config import Settings
+from threadline.store.engine import Database
+from threadline.store.tables import events
+
+USERS_KEY = "countDistinct_userProperties.userId"
+DAILY_USERS = {
+    "select": [
+        {"type": "time", "timeUnit": "day", "field": "createdAt"},
+        {
+            "type": "aggregation",
+            "aggregation": "countDistinct",
+            "field": "userProperties",
+            "path": ["userId"],
+        },
+        {"type": "aggregation", "aggregation": "count"},
+    ]
+}
+
+
+def _event(id_: str, at: str, user: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": id_,
+        "type": "search",
+        "entityType": "search",
+        "searchQuery": "q",
+        "createdAt": at,
+    }
+    if user is not None:
+        body["userProperties"] = {"userId": user}
+    return body
+
+
+def _daily(client: TestClient, headers: dict[str, str]) -> list[tuple[str, int, int]]:
+    copy = client.app.state.services.columnar  # type: ignore[attr-defined]
+    before = copy.rollups.answered
+    response = client.post("/query/events", json=DAILY_USERS, headers=headers)
+    assert response.status_code == 200, response.text
+    assert copy.rollups.answered == before + 1  # the rollup answered, not SQL
+    return [
+        (r["createdAt_day"][:10], r[USERS_KEY], r["count"])
+        for r in response.json()["data"]["result"]
+    ]
+
+
+def _post(client: TestClient, headers: dict[str, str], *bodies: dict[str, Any]) -> None:
+    for body in bodies:
+        response = client.post("/events", json=body, headers=headers)
+        assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+def ready(client: TestClient) -> Iterator[TestClient]:
+    copy = client.app.state.services.columnar  # type: ignore[attr-defined]
+    assert copy is not None and copy.wait_until(time.monotonic(), timeout=30.0)
+    yield client
+
+
+def test_new_events_join_their_days_sets(ready: TestClient, api_headers: dict[str, str]) -> None:
+    _post(
+        ready,
+        api_headers,
+        _event("a", "2026-03-01T10:00:00Z", "u1"),
+        _event("b", "2026-03-01T23:59:59.999Z", "u2"),
+        _event("c", "2026-03-02T00:00:00Z", "u1"),
+    )
+    assert _daily(ready, api_headers) == [("2026-03-01", 2, 2), ("2026-03-02", 1, 1)]
+    _post(
+        ready,
+        api_headers,
+        _event("d", "2026-03-01T12:00:00Z", "u1"),  # already counted that day
+        _event("e", "2026-03-02T08:00:00Z", None),  # names no user: an event, not a user
+        _event("f", "2026-03-02T09:00:00Z", 7),  # a number, counted as its text
+        _event("g", "2026-03-02T09:30:00Z", "7"),
+    )
+    assert _daily(ready, api_headers) == [("2026-03-01", 2, 3), ("2026-03-02", 2, 4)]
+
+
+def test_a_deleted_events_day_is_summed_again(
+    ready: TestClient, api_headers: dict[str, str], db: Database
+) -> None:
+    _post(
+        ready,
+        api_headers,
+        _event("a", "2026-03-01T10:00:00Z", "u1"),
+        _event("b", "2026-03-01T11:00:00Z", "u2"),
+        _event("c", "2026-03-01T12:00:00Z", "u2"),
+        _event("d", "2026-03-02T10:00:00Z", "u1"),
+    )
+    assert _daily(ready, api_headers) == [("2026-03-01", 2, 3), ("2026-03-02", 1, 1)]
+    # Erasure and retention delete events; a day's set cannot forget a user by itself.
+    with db.writer.begin() as connection:
+        connection.execute(delete(events).where(events.c.id.in_(["a", "b", "d"])))
+    copy = ready.app.state.services.columnar  # type: ignore[attr-defined]
+    assert copy.wait_until(time.monotonic(), timeout=30.0)
+    assert _daily(ready, api_headers) == [("2026-03-01", 1, 1)]
+    _post(ready, api_headers, _event("e", "2026-03-02T10:00:00Z", "u3"))
+    assert _daily(ready, api_headers) == [("2026-03-01", 1, 1), ("2026-03-02", 1, 1)]
+
+
+def test_the_sets_are_kept_with_the_copy(
+    database_url: str, tmp_path: Path, api_headers: dict[str, str]
+) -> None:
+    path = tmp_path / "copy.duckdb"
+    settings = Settings(database_url=database_url, analytics_path=str(path))
+    with TestClient(create_app(settings)) as first:
+        copy = first.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0)  # built: it answers from now on
+        _post(first, api_headers, _event("a", "2026-03-01T10:00:00Z", "u1"))
+        assert _daily(first, api_headers) == [("2026-03-01", 1, 1)]
+    with TestClient(create_app(settings)) as second:
+        # Rebuilt, maybe: userId became common since the first copy was made (analytics.shred).
+        copy = second.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        _post(second, api_headers, _event("b", "2026-03-01T11:00:00Z", "u2"))
+        assert _daily(second, api_headers) == [("2026-03-01", 2, 2)]
+    with TestClient(create_app(settings)) as third:
+        copy = third.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0) and copy.resumed
+        assert _daily(third, api_headers) == [("2026-03-01", 2, 2)]  # the sets read from disk
+    # A copy made before the rollup existed gets one built when it is opened.
+    with duckdb.connect(str(path)) as kept:
+        kept.execute("DROP TABLE rollup_user_days")
+    with TestClient(create_app(settings)) as fourth:
+        copy = fourth.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0) and copy.resumed
+        assert _daily(fourth, api_headers) == [("2026-03-01", 2, 2)]
+
+
+COUNT_BY_TYPE = {
+    "select": [{"type": "field", "field": "type"}, {"type": "aggregation", "aggregation": "count"}],
+    "groupBy": [{"field": "type"}],
+    "orderBy": [{"field": "type", "direction": "asc"}],
+}
+
+
+def _types(client: TestClient, headers: dict[str, str]) -> list[tuple[str, int]]:
+    response = client.post("/query/events", json=COUNT_BY_TYPE, headers=headers)
+    assert response.status_code == 200, response.text
+    return [(row["type"], row["count"]) for row in response.json()["data"]["result"]]
+
+
+def test_event_counts_follow_deletes_and_compaction(
+    ready: TestClient, api_headers: dict[str, str], db: Database
+) -> None:
+    bodies = [
+        {**_event(f"s{i}", "2026-03-01T10:00:00Z", None), "type": kind}
+        for i, kind in enumerate(["search", "search", "click", "view"])
+    ]
+    _post(ready, api_headers, *bodies)
+    assert _types(ready, api_headers) == [("click", 1), ("search", 2), ("view", 1)]
+    with db.writer.begin() as connection:  # every click goes: its group with it
+        connection.execute(delete(events).where(events.c.id.in_(["s0", "s2"])))
+    copy = ready.app.state.services.columnar  # type: ignore[attr-defined]
+    assert copy.wait_until(time.monotonic(), timeout=30.0)
+    assert _types(ready, api_headers) == [("search", 1), ("view", 1)]
+    copy.rollups.counts.appended = 10**9  # the next sync compacts the deltas
+    _post(ready, api_headers, {**_event("s9", "2026-03-01T10:20:00Z", None), "type": "view"})
+    assert copy.wait_until(time.monotonic(), timeout=30.0)
+    assert copy.rollups.counts.appended == 0
+    assert _types(ready, api_headers) == [("search", 1), ("view", 2)]
+    with copy.engine.connect() as connection:  # one row per key now, none for the clicks
+        rows = connection.exec_driver_sql(
+            "SELECT type, events FROM rollup_event_counts ORDER BY created_at, type"
+        ).all()
+    assert [tuple(row) for row in rows] == [("search", 1), ("view", 1), ("view", 1)]

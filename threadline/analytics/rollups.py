@@ -1,0 +1,369 @@
+"""Rollups kept in the columnar copy at sync time, in the same DuckDB transactions as the rows
+they sum, so distinct users and event counts over days and ranges need not scan every event.
+
+- UserDays: for each (project, entity type, UTC day), how many events and the exact set of
+  users (userProperties.userId) they name, as a roaring bitmap of integer codes. Distinct users
+  per day, week, month or range are unions of these sets (query.rollup), exact. The codes come
+  from a dictionary table (user id text -> integer, one code per distinct text, so counting
+  codes counts what `count(DISTINCT json_extract_string(...))` counts). A day that lost an
+  event (erasure, retention) is summed again from the copy's rows: a set cannot forget a user
+  without knowing whether another event of that day still names them. Readers use an
+  in-memory copy of the sets, replaced whole after each commit, so none sees half a sync.
+- EventCounts: events per (project, quarter hour, entity type, type, integration), as signed
+  deltas (a deleted event adds a -1 row), compacted now and then. Grouped counts and the
+  dashboard's per-quarter-hour series read it instead of the events (query.rollup).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import duckdb
+from pyroaring import FrozenBitMap
+
+from threadline.analytics.shred import Shredded
+from threadline.store.tables import events
+
+DAY_US = 86_400_000_000
+USER_KEY = "userId"
+
+_TABLES = {
+    "rollup_user_codes": "user_id VARCHAR, code INTEGER",
+    "rollup_user_days": (
+        "project_id VARCHAR, entity_type VARCHAR, day BIGINT, events BIGINT, users BLOB"
+    ),
+}
+# query.rollup.EVENT_COUNTS reads it: the events' columns it keeps, under the same names, with
+# created_at the quarter hour's start and `events` how many (negative: deleted since).
+COUNTS_TABLE = "rollup_event_counts"
+QUARTER_US = 15 * 60 * 1_000_000
+_COUNTED = "project_id, entity_type, type, integration_id"
+
+# (project_id, entity_type) -> {day start (µs): (events, users)}
+Days = dict[tuple[str, str], dict[int, tuple[int, FrozenBitMap]]]
+# (project_id, day start) of a day whose sets must be summed again from the copy's rows
+DayKey = tuple[str, int]
+
+
+def _user_text(shredded: Shredded, table: str = "") -> str:
+    """SQL for the text count(DISTINCT ...) counts: the shredded column when there is one
+    (it holds exactly what json_extract_string returns: analytics.shred), else the document."""
+    prefix = f"{table}." if table else ""
+    found = shredded.lookup(events.c.user_properties, USER_KEY)
+    if found is not None:
+        return f"{prefix}{found[0].name}"
+    return f"json_extract_string({prefix}user_properties, '/{USER_KEY}')"
+
+
+class UserDays:
+    """The per-day user sets (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._days: Days = {}  # what readers see: replaced whole, never changed in place
+        self._staged: Days | None = None
+        self.answered = 0  # queries answered from the rollup (tests, /metrics-style counts)
+
+    # -- the sync thread ----------------------------------------------------------------------
+
+    def build(self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
+        """Makes the sets anew from every event in the copy (inside the caller's transaction;
+        publish() after its commit)."""
+        for name, columns in _TABLES.items():
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+            cursor.execute(f"CREATE TABLE {name} ({columns})")
+        self._days = {}
+        self._staged = self._add(cursor, shredded, {}, "true", [])
+
+    def load(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        """Reads the sets a copy kept on disk."""
+        days: Days = {}
+        rows = cursor.execute(
+            "SELECT project_id, entity_type, day, events, users FROM rollup_user_days"
+        ).fetchall()
+        for project_id, entity_type, day, count, users in rows:
+            days.setdefault((project_id, entity_type), {})[day] = (
+                count,
+                FrozenBitMap.deserialize(users),
+            )
+        self._days = days
+        self._staged = None
+
+    def before_delete(self, cursor: duckdb.DuckDBPyConnection, seqs: list[int]) -> set[DayKey]:
+        """The days of events about to be deleted from the copy (they are summed again)."""
+        if not seqs:
+            return set()
+        rows = cursor.execute(
+            f"SELECT DISTINCT project_id, created_at // {DAY_US} * {DAY_US} FROM events "
+            "WHERE seq IN (SELECT unnest(?::BIGINT[]))",
+            [seqs],
+        ).fetchall()
+        return {(project_id, int(day)) for project_id, day in rows}
+
+    def take_in(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        shredded: Shredded,
+        inserted: tuple[str, list[Any]] | None,
+        deleted_days: set[DayKey],
+    ) -> None:
+        """Adds the events just inserted into the copy (`inserted`: SQL naming them, and its
+        parameters), and sums again the days that lost events; staged for publish()."""
+        base = self._staged if self._staged is not None else self._days
+        if inserted is None and not deleted_days:
+            return
+        if inserted is not None:
+            staged = self._add(cursor, shredded, base, *inserted)
+        else:
+            staged = dict(base)
+        for project_id, day in sorted(deleted_days):
+            self._resum(cursor, shredded, staged, project_id, day)
+        self._staged = staged
+
+    def publish(self) -> None:
+        """The staged rollup is committed: readers see it from now on."""
+        if self._staged is not None:
+            self._days, self._staged = self._staged, None
+
+    def discard(self) -> None:
+        self._staged = None
+
+    def _add(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        shredded: Shredded,
+        base: Days,
+        where: str,
+        parameters: list[Any],
+    ) -> Days:
+        """base plus the events matching `where`; the changed days are written to the table."""
+        self._encode_users(cursor, shredded, where, parameters)
+        days: Days = {key: dict(by_day) for key, by_day in base.items()}
+        changed: list[tuple[str, str, int]] = []
+        for project_id, entity_type, day, count, codes in self._sums(
+            cursor, shredded, where, parameters
+        ):
+            by_day = days.setdefault((project_id, entity_type), {})
+            before_count, before_users = by_day.get(day, (0, FrozenBitMap()))
+            by_day[day] = (before_count + count, before_users | FrozenBitMap(codes))
+            changed.append((project_id, entity_type, day))
+        self._write(cursor, days, changed)
+        return days
+
+    def _resum(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        shredded: Shredded,
+        days: Days,
+        project_id: str,
+        day: int,
+    ) -> None:
+        """Replaces a day's sums of one project with those of the rows the copy holds now."""
+        changed = []
+        for (project, entity_type), by_day in days.items():
+            if project == project_id and day in by_day:
+                days[(project, entity_type)] = {d: v for d, v in by_day.items() if d != day}
+                changed.append((project_id, entity_type, day))
+        where = f"project_id = ? AND created_at >= {day} AND created_at < {day + DAY_US}"
+        for _, entity_type, _, count, codes in self._sums(cursor, shredded, where, [project_id]):
+            days.setdefault((project_id, entity_type), {})[day] = (count, FrozenBitMap(codes))
+            changed.append((project_id, entity_type, day))
+        self._write(cursor, days, changed)
+
+    def _encode_users(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        shredded: Shredded,
+        where: str,
+        parameters: list[Any],
+    ) -> None:
+        """Gives every user id of the matching events that has none a code of its own."""
+        top = cursor.execute("SELECT coalesce(max(code), -1) FROM rollup_user_codes").fetchone()
+        start = int(top[0]) if top else -1
+        cursor.execute(
+            "INSERT INTO rollup_user_codes "
+            f"SELECT user_id, {start} + row_number() OVER (ORDER BY user_id) FROM ("
+            f"  SELECT DISTINCT {_user_text(shredded)} AS user_id FROM events WHERE {where}"
+            ") AS n WHERE user_id IS NOT NULL AND NOT EXISTS ("
+            "  SELECT 1 FROM rollup_user_codes c WHERE c.user_id = n.user_id)",
+            parameters,
+        )
+
+    def _sums(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        shredded: Shredded,
+        where: str,
+        parameters: list[Any],
+    ) -> Iterator[tuple[str, str, int, int, list[int]]]:
+        """(project, entity type, day, events, user codes) of the matching events, by day."""
+        rows = cursor.execute(
+            "SELECT e.project_id, e.entity_type, e.day, count(*), "
+            "list(DISTINCT c.code) FILTER (WHERE c.code IS NOT NULL) FROM ("
+            f"  SELECT project_id, entity_type, created_at // {DAY_US} * {DAY_US} AS day, "
+            f"  {_user_text(shredded)} AS user_id FROM events WHERE {where}"
+            ") AS e LEFT JOIN rollup_user_codes c ON c.user_id = e.user_id GROUP BY ALL",
+            parameters,
+        )
+        while batch := rows.fetchmany(64):
+            for project_id, entity_type, day, count, codes in batch:
+                yield project_id, entity_type, int(day), int(count), codes or []
+
+    @staticmethod
+    def _write(
+        cursor: duckdb.DuckDBPyConnection, days: Days, changed: Iterable[tuple[str, str, int]]
+    ) -> None:
+        keys = sorted(set(changed))
+        if not keys:
+            return
+        cursor.executemany(
+            "DELETE FROM rollup_user_days WHERE project_id = ? AND entity_type = ? AND day = ?",
+            [list(key) for key in keys],
+        )
+        rows = []
+        for project_id, entity_type, day in keys:
+            found = days.get((project_id, entity_type), {}).get(day)
+            if found is not None:
+                rows.append([project_id, entity_type, day, found[0], found[1].serialize()])
+        if rows:
+            cursor.executemany("INSERT INTO rollup_user_days VALUES (?, ?, ?, ?, ?)", rows)
+
+    # -- readers ------------------------------------------------------------------------------
+
+    def days(
+        self, project_id: str, entity_types: frozenset[str] | None, start: int, end: int
+    ) -> dict[int, tuple[int, FrozenBitMap]]:
+        """{day: (events, users)} of the project's days in [start, end) (µs, whole UTC days),
+        over the given entity types (None: all of them); days without events are left out."""
+        snapshot = self._days
+        self.answered += 1
+        merged: dict[int, tuple[int, list[FrozenBitMap]]] = {}
+        for (project, entity_type), by_day in snapshot.items():
+            if project != project_id or (
+                entity_types is not None and entity_type not in entity_types
+            ):
+                continue
+            for day, (count, users) in by_day.items():
+                if start <= day < end:
+                    total, sets = merged.setdefault(day, (0, []))
+                    sets.append(users)
+                    merged[day] = (total + count, sets)
+        return {
+            day: (count, sets[0] if len(sets) == 1 else FrozenBitMap.union(*sets))
+            for day, (count, sets) in merged.items()
+        }
+
+
+class EventCounts:
+    """Events per (project, quarter hour, entity type, type, integration), kept as deltas."""
+
+    # Delta rows appended since the table was last compacted, and the size then.
+    appended = 0
+    compacted_size = 0
+
+    def build(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        cursor.execute(f"DROP TABLE IF EXISTS {COUNTS_TABLE}")
+        cursor.execute(f"CREATE TABLE {COUNTS_TABLE} AS {self._sums('true')}")
+        found = cursor.execute(f"SELECT count(*) FROM {COUNTS_TABLE}").fetchone()
+        self.compacted_size, self.appended = (int(found[0]) if found else 0), 0
+
+    def add(
+        self, cursor: duckdb.DuckDBPyConnection, where: str, parameters: list[Any], sign: int = 1
+    ) -> None:
+        """Counts the events matching `where` (sign -1: events about to be deleted)."""
+        cursor.execute(f"INSERT INTO {COUNTS_TABLE} {self._sums(where, sign)}", parameters)
+        self.appended += 1  # rows, roughly: a sync's events fall in a few quarter hours
+        if self.appended > max(10_000, self.compacted_size):
+            self.compact(cursor)
+
+    def compact(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        """One row per key again, and none for keys whose events were all deleted."""
+        cursor.execute(
+            f"CREATE OR REPLACE TABLE {COUNTS_TABLE} AS SELECT {_COUNTED}, created_at, "
+            f"sum(events)::BIGINT AS events FROM {COUNTS_TABLE} "
+            f"GROUP BY {_COUNTED}, created_at HAVING sum(events) <> 0"
+        )
+        found = cursor.execute(f"SELECT count(*) FROM {COUNTS_TABLE}").fetchone()
+        self.compacted_size, self.appended = (int(found[0]) if found else 0), 0
+
+    @staticmethod
+    def _sums(where: str, sign: int = 1) -> str:
+        quarter = f"created_at // {QUARTER_US} * {QUARTER_US}"
+        return (
+            f"SELECT {_COUNTED}, {quarter} AS created_at, "
+            f"({sign} * count(*))::BIGINT AS events FROM events WHERE {where} "
+            f"GROUP BY {_COUNTED}, {quarter}"
+        )
+
+
+class Rollups:
+    """Every rollup of one columnar copy. The sync thread calls build or open, then per sync
+    before_delete, take_in and (after its commit) publish; readers call days()."""
+
+    def __init__(self) -> None:
+        self.users = UserDays()
+        self.counts = EventCounts()
+
+    @property
+    def answered(self) -> int:
+        return self.users.answered
+
+    def days(
+        self, project_id: str, entity_types: frozenset[str] | None, start: int, end: int
+    ) -> dict[int, tuple[int, FrozenBitMap]]:
+        return self.users.days(project_id, entity_types, start, end)
+
+    def build(self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
+        """Makes every rollup anew (inside the caller's transaction)."""
+        self.users.build(cursor, shredded)
+        self.counts.build(cursor)
+
+    def open(self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
+        """Reads the rollups a copy kept on disk, or builds them if the copy has none yet."""
+        present = {
+            row[0]
+            for row in cursor.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'rollup_%'"
+            ).fetchall()
+        }
+        if present != {*_TABLES, COUNTS_TABLE}:
+            cursor.begin()
+            self.build(cursor, shredded)
+            cursor.commit()
+            self.publish()
+            return
+        self.users.load(cursor)
+
+    def before_delete(self, cursor: duckdb.DuckDBPyConnection, seqs: list[int]) -> set[DayKey]:
+        """Takes out of the rollups the events about to be deleted from the copy; returns the
+        days take_in must sum again."""
+        if not seqs:
+            return set()
+        self.counts.add(cursor, "seq IN (SELECT unnest(?::BIGINT[]))", [seqs], sign=-1)
+        return self.users.before_delete(cursor, seqs)
+
+    def take_in(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        shredded: Shredded,
+        inserted: list[int],
+        deleted_days: set[DayKey],
+    ) -> None:
+        """Adds the events just inserted into the copy (their seqs)."""
+        named = None
+        if inserted:
+            low, high = min(inserted), max(inserted)
+            where = f"seq BETWEEN {low} AND {high}"
+            parameters: list[Any] = []
+            if high - low + 1 != len(inserted):  # not one run of seqs: name them
+                where += " AND seq IN (SELECT unnest(?::BIGINT[]))"
+                parameters = [inserted]
+            named = (where, parameters)
+            self.counts.add(cursor, where, parameters)
+        self.users.take_in(cursor, shredded, named, deleted_days)
+
+    def publish(self) -> None:
+        self.users.publish()
+
+    def discard(self) -> None:
+        self.users.discard()
