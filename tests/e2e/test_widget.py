@@ -536,12 +536,14 @@ def _type_search(browser: Browser, text: str) -> None:
     """Types `text` key by key into the search bar's emptied input (no event for empty)."""
     field_ = browser.page.locator("input[type=search], input[type=text]").last
     field_.fill("")
-    sent = len(browser.events("search_query_response_received"))
+
+    def answered() -> int:
+        events = browser.events("search_query_response_received")
+        return sum(1 for e in events if e.body and e.body["searchQuery"] == text)
+
+    before = answered()
     field_.press_sequentially(text, delay=60)
-    browser.wait_for(
-        lambda: len(browser.events("search_query_response_received")) >= sent + len(text),
-        f"a response event for each keystroke of {text!r}",
-    )
+    browser.wait_for(lambda: answered() > before, f"the response event of {text!r}")
 
 
 def _drive_search(browser: Browser, site: Site) -> None:
@@ -596,11 +598,15 @@ def test_inkeep_search_bar_against_threadline(site: Site, server: LiveServer) ->
     rejected = [f"{e.method} {e.path} {e.status}" for e in browser.exchanges if e.status >= 300]
     assert not rejected and not browser.failures, (rejected, browser.failures)
     sent = [e.body for e in browser.calls("POST", "/events") if e.body is not None]
-    # Every keystroke searched once; typed again, the widget's cache answered.
-    assert sorted(site.searches) == sorted(TYPED[:n] for n in range(1, len(TYPED) + 1))
-    typed_twice = sorted(TYPED[:n] for n in range(1, len(TYPED) + 1)) * 2
+    # Every keystroke searched; typed again, the widget's cache answered what it had an answer
+    # for (a search cut short by the next key has none, and is asked again).
+    # (A key typed before the widget's 0 ms debounce timer ran replaces the search before it,
+    # so a loaded machine may skip a prefix.)
+    prefixes = {TYPED[:n] for n in range(1, len(TYPED) + 1)}
+    assert set(site.searches) <= prefixes and site.searches.count(TYPED) == 1
     for type_ in ("search_query_submitted", "search_query_response_received"):
-        assert sorted(b["searchQuery"] for b in sent if b["type"] == type_) == sorted(typed_twice)
+        queries = [b["searchQuery"] for b in sent if b["type"] == type_]
+        assert set(queries) <= prefixes and queries.count(TYPED) == 2 and len(queries) > 2
     assert [b["searchQuery"] for b in sent if b["type"] == "search_result_clicked"] == [TYPED]
     assert all(b["entityType"] == "search" for b in sent)
 
