@@ -138,6 +138,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--analytics", default="columnar", choices=("columnar", "off"))
     parser.add_argument("--analytics-path", help="the columnar copy to follow on from")
+    parser.add_argument(
+        "--pages", default="", help="only the pages whose name contains this (e.g. 'search a')"
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="threadline-dashboard-bench-"))
@@ -159,10 +162,10 @@ def main() -> int:
         print(f"columnar copy ready after {time.perf_counter() - started:.0f} s", file=sys.stderr)
         browser = Browser(server.url)
         browser.sign_in(key)
-        pages = page_paths(last)
-        _, listing = browser.get(pages["conversations"])
+        pages = {name: path for name, path in page_paths(last).items() if args.pages in name}
+        _, listing = browser.get(page_paths(last)["conversations"])
         transcript = TRANSCRIPT.search(listing)
-        if transcript:
+        if transcript and args.pages in "transcript":
             pages["transcript"] = transcript.group(1)
         load_before = os.getloadavg()[0]
         print(f"\nDashboard pages, ms ({args.runs} runs after a warm-up; `{args.analytics}`;")

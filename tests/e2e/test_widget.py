@@ -14,13 +14,16 @@ Node.js, npm and /usr/bin/chromium are required: CI installs them, so their abse
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -140,6 +143,7 @@ class Site:
     directory: Path
     settings: dict[str, Any] = field(default_factory=dict)
     completions: list[dict[str, Any]] = field(default_factory=list)
+    searches: list[str] = field(default_factory=list)
     port: int = 0
 
     @property
@@ -148,10 +152,11 @@ class Site:
 
     def page(self, build: str) -> bytes:
         settings = json.dumps(self.settings)
-        if build == "js":  # a module script: as a classic one its `var Inkeep` is overwritten (§1)
+        if build in ("js", "search"):  # a module script: as a classic one, `var Inkeep` is lost
+            component = "SearchBar" if build == "search" else "EmbeddedChat"
             script = (
                 '<script type="module" src="/embed.js"></script><script type="module">'
-                'Inkeep.EmbeddedChat("#chat", window.WIDGET_SETTINGS);</script>'
+                f'Inkeep.{component}("#chat", window.WIDGET_SETTINGS);</script>'
             )
         else:
             script = '<script src="/bundle.js"></script>'
@@ -179,6 +184,24 @@ class Site:
         yield _chunk({}, "tool_calls")
         yield b"data: [DONE]\n\n"
 
+    def search(self, request: dict[str, Any]) -> bytes:
+        """Inkeep's search API (GraphQL) as the search bar reads it (widget §10): two hits per
+        query, each with the fields the widget needs to render it."""
+        query = request["variables"]["searchInput"]["searchQuery"]
+        self.searches.append(query)
+        hits = []
+        for n in (1, 2):
+            url = f"{self.origin}/docs/{n}"
+            record = {"__typename": "DocumentationRecord", "id": f"doc-{n}", "url": url}
+            record |= {"title": f"Guide {n}", "preview": f"About {query}"}
+            record |= {"pathBreadcrumbs": ["Docs"], "contentType": "docs", "topLevelHeadings": []}
+            hit = {"__typename": "DocumentationHit", "id": f"hit-{n}", "hitOnRoot": True}
+            hit |= {"url": url, "title": f"Guide {n}", "preview": f"About {query}"}
+            hit |= {"rootRecord": record, "pathHeadings": [], "content": []}
+            hits.append(hit)
+        body = {"data": {"search": {"searchHits": hits, "searchQuery": query}}}
+        return json.dumps(body).encode()
+
 
 def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -196,13 +219,18 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             path = self.path.split("?")[0]
             if path in ("/embed.js", "/bundle.js"):
                 self._send(200, "text/javascript", (site.directory / path[1:]).read_bytes())
-            elif path in ("/js.html", "/react.html"):
+            elif path in ("/js.html", "/react.html", "/search.html"):
                 self._send(200, "text/html; charset=utf-8", site.page(path[1:].split(".")[0]))
             else:
                 self._send(404, "text/plain", b"not found")
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+            if self.path == "/graphql":
+                # The widget aborts a search when the next key comes before its answer.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._send(200, "application/json", site.search(body))
+                return
             if self.path != "/v1/chat/completions":
                 self._send(404, "text/plain", b"not found")
                 return
@@ -495,5 +523,106 @@ def test_inkeep_widget_against_threadline(build: str, site: Site, server: LiveSe
     api = Api(server, api_key)
     try:
         _assert_everything_stored(browser, api, server, link)
+    finally:
+        api.client.close()
+
+
+# Typed into Inkeep's search bar key by key, as a person types (widget §10).
+TYPED = "install dbg0"
+# Where the test writes the events the search bar sent, as tests/store/test_searches.py reads
+# them (tests/store/widget_search_events.json was written so), when this names a file.
+CAPTURE = os.environ.get("THREADLINE_CAPTURE_SEARCH_EVENTS", "")
+
+
+def _type_search(browser: Browser, text: str) -> None:
+    """Types `text` key by key into the search bar's emptied input (no event for empty)."""
+    field_ = browser.page.locator("input[type=search], input[type=text]").last
+    field_.fill("")
+
+    def answered() -> int:
+        events = browser.events("search_query_response_received")
+        return sum(1 for e in events if e.body and e.body["searchQuery"] == text)
+
+    before = answered()
+    field_.press_sequentially(text, delay=60)
+    browser.wait_for(lambda: answered() > before, f"the response event of {text!r}")
+
+
+def _drive_search(browser: Browser, site: Site) -> None:
+    """Types a query, clicks a result (opened in a new tab: in the same tab, the navigation
+    aborts the click's POST /events), then types the same query again, which the widget
+    answers from its cache (widget §10)."""
+    page = browser.page
+    page.goto(f"{site.origin}/search.html")
+    page.locator("#chat button").first.click()
+    _type_search(browser, TYPED)
+    with page.context.expect_page():
+        page.get_by_text("Guide 1").first.click()
+    browser.wait_for(lambda: bool(browser.events("search_result_clicked")), "the click event")
+    _type_search(browser, TYPED)
+    browser.wait_for(lambda: browser.pending == 0, "every analytics call to be answered")
+
+
+def _capture(api: Api) -> None:
+    """The stored search events as (seconds after the first, type, searchQuery, user)."""
+    rows = api.query("events", ["type", "searchQuery", "createdAt", "userProperties"])
+    rows.sort(key=lambda row: row["createdAt"])
+    first = datetime.fromisoformat(rows[0]["createdAt"])
+    events = [
+        {
+            "seconds": (datetime.fromisoformat(row["createdAt"]) - first).total_seconds(),
+            "type": row["type"],
+            "searchQuery": row["searchQuery"],
+            "user": "cookie",
+        }
+        for row in rows
+    ]
+    source = "cxkit-js 0.5.64 SearchBar in chromium, tests/e2e/test_widget.py"
+    capture = {"source": source, "typed": TYPED, "events": events}
+    Path(CAPTURE).write_text(json.dumps(capture, indent=1, ensure_ascii=False) + "\n")
+
+
+def test_inkeep_search_bar_against_threadline(site: Site, server: LiveServer) -> None:
+    """Keystrokes, a click and a query typed again count as two searches of the query typed."""
+    from playwright.sync_api import sync_playwright
+
+    web_key = server.create_key("web", project="widget", integration="site")
+    api_key = server.create_key("api", project="widget", integration="backend")
+    site.settings = _settings(site, server, web_key, "search")
+    site.settings["searchSettings"] = {"shouldOpenLinksInNewTab": True}
+    with sync_playwright() as playwright:
+        chromium = _launch(playwright)
+        try:
+            browser = Browser(chromium.new_context().new_page(), server.base_url)
+            _drive_search(browser, site)
+        finally:
+            chromium.close()
+    rejected = [f"{e.method} {e.path} {e.status}" for e in browser.exchanges if e.status >= 300]
+    assert not rejected and not browser.failures, (rejected, browser.failures)
+    sent = [e.body for e in browser.calls("POST", "/events") if e.body is not None]
+    # Every keystroke searched; typed again, the widget's cache answered what it had an answer
+    # for (a search cut short by the next key has none, and is asked again).
+    # (A key typed before the widget's 0 ms debounce timer ran replaces the search before it,
+    # so a loaded machine may skip a prefix.)
+    prefixes = {TYPED[:n] for n in range(1, len(TYPED) + 1)}
+    assert set(site.searches) <= prefixes and site.searches.count(TYPED) == 1
+    for type_ in ("search_query_submitted", "search_query_response_received"):
+        queries = [b["searchQuery"] for b in sent if b["type"] == type_]
+        assert set(queries) <= prefixes and queries.count(TYPED) == 2 and len(queries) > 2
+    assert [b["searchQuery"] for b in sent if b["type"] == "search_result_clicked"] == [TYPED]
+    assert all(b["entityType"] == "search" for b in sent)
+
+    api = Api(server, api_key)
+    try:
+        stored = api.query("events", ["type", "searchQuery"])
+        assert sorted((r["type"], r["searchQuery"]) for r in stored) == sorted(
+            (b["type"], b["searchQuery"]) for b in sent
+        )
+        top = api.get("/query/top-search-queries")["data"]
+        assert top == {"result": [{"search_query": TYPED, "count": "2"}], "total": 1}
+        weeks = api.get("/query/weekly-search-users")["data"]["result"]
+        assert {week["unique_users"] for week in weeks} == {"1"}
+        if CAPTURE:
+            _capture(api)
     finally:
         api.client.close()

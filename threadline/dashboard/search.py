@@ -9,11 +9,7 @@ from threadline.api.reads import analytic_read
 from threadline.dashboard.charts import line_chart
 from threadline.dashboard.render import PAGE_ROWS, period_links, renderer
 from threadline.dashboard.viewer import viewer
-from threadline.store.search_stats import (
-    top_search_queries,
-    unclicked_search_queries,
-    weekly_search_users,
-)
+from threadline.store.search_stats import search_page as search_statistics
 
 
 def _page_of(rows: list[tuple[str, int]], page: int) -> list[tuple[str, int]]:
@@ -23,9 +19,8 @@ def _page_of(rows: list[tuple[str, int]], page: int) -> list[tuple[str, int]]:
 async def search_page(request: Request) -> Response:
     v = await viewer(request)
     span = {"project_id": v.project_id, "after": v.period.start_us, "before": v.period.end_us}
-    top, distinct = await analytic_read(v.ctx, top_search_queries, **span)
-    weeks = await analytic_read(v.ctx, weekly_search_users, **span)
-    unclicked = await analytic_read(v.ctx, unclicked_search_queries, **span)
+    stats = await analytic_read(v.ctx, search_statistics, **span)
+    top, weeks, unclicked = stats.top, stats.weeks, stats.unclicked
     raw_page = request.query_params.get("npage", "1")
     unclicked_page = int(raw_page) if raw_page.isdigit() and int(raw_page) > 0 else 1
     return renderer(request).page(
@@ -38,7 +33,7 @@ async def search_page(request: Request) -> Response:
         ranges=period_links(v.period),
         top=_page_of(top, v.filters.page),
         top_total=len(top),
-        distinct=distinct,
+        distinct=stats.distinct,
         weeks=weeks,
         chart=line_chart("Searching users per week", [w for w, _ in weeks], [n for _, n in weeks]),
         unclicked=_page_of(unclicked.top, unclicked_page),

@@ -1,6 +1,7 @@
-"""Search statistics over the project's `search` events (reference §8.3, §8.4).
+"""Search statistics over the searches people made (reference §8.3, §8.4): store.searches
+says which search events those are, keystrokes folded into the query typed.
 
-Both are computed so that SQLite and PostgreSQL give the same answer: weeks are bucketed with
+All are computed so that SQLite and PostgreSQL give the same answer: weeks are bucketed with
 integer arithmetic on microseconds, and query texts are compared and ordered in Python, never
 by a database collation or a database's idea of upper and lower case.
 """
@@ -15,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, distinct, func, select
 
+from threadline.query.dialects import sql_of
+from threadline.store.searches import is_click, search_conditions, search_rows, searches_made
 from threadline.store.tables import events
 
 TOP_QUERIES = 100
@@ -23,19 +26,6 @@ WEEK_US = 7 * DAY_US
 # 1970-01-01 was a Thursday: shifted three days on, every Monday 00:00 UTC is a multiple of a week.
 _MONDAY_SHIFT_US = 3 * DAY_US
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _searches(
-    project_id: str, after: int | None, before: int | None = None
-) -> list[ColumnElement[bool]]:
-    """The project's search events at or after `after` and before `before` (microseconds),
-    where given (the API takes `after` only; the dashboard's date ranges have an end too)."""
-    conditions = [events.c.project_id == project_id, events.c.entity_type == "search"]
-    if after is not None:
-        conditions.append(events.c.created_at >= after)
-    if before is not None:
-        conditions.append(events.c.created_at < before)
-    return conditions
 
 
 def spelling(text: str) -> str:
@@ -71,6 +61,22 @@ def _merge(rows: Iterable[Any]) -> dict[str, _Query]:
     return queries
 
 
+def _searched(
+    connection: Connection, project_id: str, after: int | None, before: int | None
+) -> list[tuple[str, int, int]]:
+    """(exact text, searches, first searched at) of the searches people made; one row per
+    exact text, far fewer than the searches."""
+    made = searches_made(sql_of(connection), project_id, after, before)
+    statement = select(made.c.text, func.count(), func.min(made.c.at)).group_by(made.c.text)
+    return [(text, count, first) for text, count, first in connection.execute(statement)]
+
+
+def _ranked(queries: dict[str, _Query], limit: int) -> list[tuple[str, int]]:
+    """The `limit` most searched as (shown spelling, count), ties by the case-folded text."""
+    top = heapq.nsmallest(limit, queries.items(), key=lambda item: (-item[1].count, item[0]))
+    return [(query.shown(), query.count) for _, query in top]
+
+
 def top_search_queries(
     connection: Connection,
     *,
@@ -86,34 +92,16 @@ def top_search_queries(
     few spellings of each query are merged here, with Python's full Unicode case folding (SQLite's
     lower() folds ASCII only, PostgreSQL's follows the server's locale).
     """
-    statement = (
-        select(events.c.search_query, func.count(), func.min(events.c.created_at))
-        .where(*_searches(project_id, after, before), events.c.search_query != "")
-        .group_by(events.c.search_query)
-    )
-    # Streamed: one row per exact text, held only until merged.
-    queries = _merge(connection.execute(statement, execution_options={"yield_per": 1000}))
-    top = heapq.nsmallest(limit, queries.items(), key=lambda item: (-item[1].count, item[0]))
-    return [(query.shown(), query.count) for _, query in top], len(queries)
+    queries = _merge(_searched(connection, project_id, after, before))
+    return _ranked(queries, limit), len(queries)
 
 
-def _user() -> ColumnElement[Any]:
-    """userProperties.userId, else userProperties.id, as text (42 and "42" are one user);
-    NULL when neither is set or both are empty."""
-    # as_string() is JSON_EXTRACT on SQLite and ->> on PostgreSQL, both cast to text, so a
-    # number compares as its decimal text on both.
-    user_id = func.nullif(events.c.user_properties["userId"].as_string(), "")
-    any_id = func.nullif(events.c.user_properties["id"].as_string(), "")
-    return func.coalesce(user_id, any_id)
-
-
-def _week_start() -> ColumnElement[int]:
-    """The Monday 00:00 UTC (microseconds) starting the week of created_at.
+def _week_start(created: ColumnElement[int]) -> ColumnElement[int]:
+    """The Monday 00:00 UTC (microseconds) starting the week of `created`.
 
     SQLite and PostgreSQL both truncate integer % toward zero; adding a week and taking % again
     keeps the offset in [0, week) for timestamps before 1970 too.
     """
-    created = events.c.created_at
     into_week = ((created + _MONDAY_SHIFT_US) % WEEK_US + WEEK_US) % WEEK_US
     return created - into_week
 
@@ -131,11 +119,11 @@ def weekly_search_users(
     A search whose userProperties name no user counts for no one, but its week is listed (with
     0 users if no search that week named one). Weeks without any search are not listed.
     """
-    searches = (
-        select(_week_start().label("week"), _user().label("user_id"))
-        .where(*_searches(project_id, after, before))
-        .subquery()
-    )
+    # Keystrokes need no folding here: folding drops a person's prefixes, never the person.
+    typed = search_rows(sql_of(connection), project_id, after, before)
+    searches = select(
+        _week_start(typed.c.at).label("week"), typed.c.who.label("user_id")
+    ).subquery()
     # Grouped outside the subquery: PostgreSQL binds each literal of the bucket expression as its
     # own parameter, and would not see the SELECT and GROUP BY expressions as the same one.
     statement = (
@@ -144,11 +132,6 @@ def weekly_search_users(
         .order_by(searches.c.week)
     )
     return [(week_label(week), users) for week, users in connection.execute(statement)]
-
-
-def _is_click(event_type: str) -> bool:
-    # The widget's search_result_clicked (inkeep-widget.md §5), and any client's *_clicked.
-    return "click" in event_type.casefold()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,6 +144,26 @@ class UnclickedQueries:
     texts: list[str]
 
 
+def _clicked(
+    connection: Connection, project_id: str, after: int | None, before: int | None
+) -> set[str]:
+    """The case-folded spellings of the queries a result was clicked for."""
+    statement = (
+        select(events.c.search_query)
+        .where(*search_conditions(project_id, after, before), is_click())
+        .distinct()
+    )
+    return {spelling(text).casefold() for text in connection.scalars(statement)}
+
+
+def _unclicked(
+    searched: list[tuple[str, int, int]], clicked: set[str], limit: int
+) -> UnclickedQueries:
+    queries = {key: q for key, q in _merge(searched).items() if key not in clicked}
+    texts = sorted({text for text, _, _ in searched if spelling(text).casefold() in queries})
+    return UnclickedQueries(_ranked(queries, limit), len(queries), texts)
+
+
 def unclicked_search_queries(
     connection: Connection,
     *,
@@ -171,19 +174,35 @@ def unclicked_search_queries(
 ) -> UnclickedQueries:
     """Queries searched between `after` and `before` with no click on a result of the same query
     (after case folding, as top_search_queries compares queries) in that time."""
-    statement = (
-        select(events.c.search_query, events.c.type, func.count(), func.min(events.c.created_at))
-        .where(*_searches(project_id, after, before), events.c.search_query != "")
-        .group_by(events.c.search_query, events.c.type)
+    searched = _searched(connection, project_id, after, before)
+    return _unclicked(searched, _clicked(connection, project_id, after, before), limit)
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchPage:
+    """Everything the dashboard's search page shows, as the functions above answer it."""
+
+    top: list[tuple[str, int]]
+    distinct: int
+    weeks: list[tuple[str, int]]
+    unclicked: UnclickedQueries
+
+
+def search_page(
+    connection: Connection,
+    *,
+    project_id: str,
+    after: int | None,
+    before: int | None = None,
+    limit: int = TOP_QUERIES,
+) -> SearchPage:
+    """The top queries, searching users per week and queries with no click, in one read: the
+    searches per text are counted once for both tables of queries."""
+    searched = _searched(connection, project_id, after, before)
+    queries = _merge(searched)
+    return SearchPage(
+        top=_ranked(queries, limit),
+        distinct=len(queries),
+        weeks=weekly_search_users(connection, project_id=project_id, after=after, before=before),
+        unclicked=_unclicked(searched, _clicked(connection, project_id, after, before), limit),
     )
-    searched: list[tuple[str, int, int]] = []
-    clicked: set[str] = set()
-    for text, event_type, count, first in connection.execute(statement):
-        if _is_click(event_type):
-            clicked.add(spelling(text).casefold())
-        else:
-            searched.append((text, count, first))
-    queries = {key: q for key, q in _merge(searched).items() if key not in clicked}
-    top = heapq.nsmallest(limit, queries.items(), key=lambda item: (-item[1].count, item[0]))
-    texts = sorted({text for text, _, _ in searched if spelling(text).casefold() in queries})
-    return UnclickedQueries([(q.shown(), q.count) for _, q in top], len(queries), texts)

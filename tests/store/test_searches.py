@@ -1,0 +1,214 @@
+"""Which search events count as searches, and keystrokes folded into the query typed
+(threadline.store.searches), through every search statistic: each answer is read from the
+primary store and from the columnar copy, which must agree, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from starlette.testclient import TestClient
+
+from threadline.store.search_stats import (
+    search_page,
+    top_search_queries,
+    unclicked_search_queries,
+    weekly_search_users,
+)
+from threadline.store.searches import FOLD_WINDOW_US
+
+T = TypeVar("T")
+START = datetime(2026, 2, 4, 10, 0, tzinfo=UTC)  # a Wednesday
+# What Inkeep's search bar (cxkit-js 0.5.64) sent, captured by tests/e2e/test_widget.py.
+WIDGET_SEQUENCE = Path(__file__).parent / "widget_search_events.json"
+
+
+class Searches:
+    """Posts search events at chosen times, then reads a statistic on both read paths."""
+
+    def __init__(self, client: TestClient, headers: dict[str, str]) -> None:
+        self.client = client
+        self.headers = headers
+        self.project_id = ""
+
+    def post(self, *events: tuple[float, str, str, str | None]) -> None:
+        """(seconds after START, type, searchQuery, userId or None) each, in one batch."""
+        items = []
+        for seconds, type_, query, user in events:
+            body: dict[str, Any] = {"entityType": "search", "type": type_, "searchQuery": query}
+            body["createdAt"] = (START + timedelta(seconds=seconds)).isoformat()
+            if user is not None:
+                body["userProperties"] = {"identificationType": "COOKIED", "id": user}
+            items.append({"kind": "event", "body": body})
+        response = self.client.post("/batch", json={"items": items}, headers=self.headers)
+        assert response.status_code == 200, response.text
+        self.project_id = response.json()["results"][0]["body"]["projectId"]
+
+    def typed(self, at: float, text: str, user: str | None, gap: float = 0.15) -> float:
+        """`text` typed key by key from `at` (the widget's submitted and response events for
+        each prefix); returns when the last key was typed."""
+        events = []
+        for n in range(1, len(text) + 1):
+            seconds = at + (n - 1) * gap
+            events.append((seconds, "search_query_submitted", text[:n], user))
+            events.append((seconds + 0.05, "search_query_response_received", text[:n], user))
+        self.post(*events)
+        return at + (len(text) - 1) * gap
+
+    def read(self, statistic: Callable[..., T], **arguments: Any) -> T:
+        """The statistic over all searches, from the primary store and from the columnar copy
+        (the same answer, or the test fails)."""
+        services = self.client.app.state.services  # type: ignore[attr-defined]
+        arguments = {"project_id": self.project_id, "after": None, **arguments}
+        with services.database.reader.connect() as connection:
+            primary = statistic(connection, **arguments)
+        copy = services.columnar
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        with copy.reading(timeout=0.0, retry_after=1) as connection:
+            columnar = statistic(connection, **arguments)
+        assert columnar == primary
+        return primary
+
+    def top(self) -> list[tuple[str, int]]:
+        return self.read(top_search_queries)[0]
+
+    def unclicked(self) -> list[tuple[str, int]]:
+        return self.read(unclicked_search_queries).top
+
+    def weekly(self) -> list[tuple[str, int]]:
+        return self.read(weekly_search_users)
+
+
+@pytest.fixture
+def searches(client: TestClient, api_headers: dict[str, str]) -> Iterator[Searches]:
+    yield Searches(client, api_headers)
+
+
+def test_a_widget_search_is_one_search_and_clicks_do_not_rank(searches: Searches) -> None:
+    # The issue's example: searched twice and clicked once (5 events), searched once (2 events).
+    submitted, response = "search_query_submitted", "search_query_response_received"
+    searches.post(
+        (0, submitted, "pricing", "u1"),
+        (0.4, response, "pricing", "u1"),
+        (3, "search_result_clicked", "pricing", "u1"),
+        (60, submitted, "pricing", "u2"),
+        (60.4, response, "pricing", "u2"),
+        (120, submitted, "install", "u3"),
+        (120.4, response, "install", "u3"),
+        # Clicked three times, searched once: clicks never rank a query above another.
+        (180, submitted, "auth", "u4"),
+        (180.4, response, "auth", "u4"),
+        *[(190 + n, "search_result_clicked", "auth", "u4") for n in range(3)],
+    )
+    assert searches.top() == [("pricing", 2), ("auth", 1), ("install", 1)]
+    assert searches.unclicked() == [("install", 1)]
+    assert searches.weekly() == [("2026-02-02", 4)]
+
+
+def test_one_event_per_search_of_other_clients_counts_each(searches: Searches) -> None:
+    searches.post(
+        (0, "search", "install", None),
+        (1, "search_performed", "install", None),
+        (2, "Search", "pricing", "u1"),
+        (3, "search_result_CLICKED", "pricing", "u1"),
+    )
+    assert searches.top() == [("install", 2), ("pricing", 1)]
+    assert searches.unclicked() == [("install", 2)]
+
+
+def test_keystrokes_fold_into_the_query_typed(searches: Searches) -> None:
+    searches.typed(0, "install dbg0", "u1")
+    assert searches.top() == [("install dbg0", 1)]
+    assert searches.unclicked() == [("install dbg0", 1)]
+    assert searches.weekly() == [("2026-02-02", 1)]
+
+
+def test_searches_of_nobody_known_are_not_folded(searches: Searches) -> None:
+    searches.typed(0, "ins", None)
+    assert searches.top() == [("i", 1), ("in", 1), ("ins", 1)]
+    assert searches.weekly() == [("2026-02-02", 0)]
+
+
+def test_only_one_persons_keystrokes_fold_together(searches: Searches) -> None:
+    submitted = "search_query_submitted"
+    searches.post((0, submitted, "doc", "u1"), (0.5, submitted, "docs", "u2"))
+    assert searches.top() == [("doc", 1), ("docs", 1)]
+
+
+def test_a_pause_longer_than_the_window_ends_a_burst(searches: Searches) -> None:
+    window = FOLD_WINDOW_US / 1e6
+    submitted = "search_query_submitted"
+    searches.post(
+        (0, submitted, "install", "u1"),
+        (window + 0.5, submitted, "install dbg0", "u1"),
+        (100, submitted, "auth", "u1"),
+        (100 + window, submitted, "auth token", "u1"),  # at the window's end: still typing
+    )
+    assert searches.top() == [("auth token", 1), ("install", 1), ("install dbg0", 1)]
+
+
+def test_erasing_and_retyping_count_each_query_typed_out(searches: Searches) -> None:
+    # "pricing" typed, erased key by key to "p", then "plans" typed: two queries.
+    at = searches.typed(0, "pricing", "u1")
+    erased = [(at + 0.1 * n, "search_query_submitted", "pricing"[:-n], "u1") for n in range(1, 7)]
+    searches.post(*erased)
+    searches.typed(at + 0.8, "plans", "u1")
+    assert searches.top() == [("plans", 1), ("pricing", 1)]
+
+
+def test_a_query_typed_again_counts_again(searches: Searches) -> None:
+    # Typed, erased to "ins", typed again (the widget answers it from its cache): searched twice.
+    submitted = "search_query_submitted"
+    at = searches.typed(0, "install", "u1")
+    erased = [(at + 0.1 * n, submitted, "install"[:-n], "u1") for n in range(1, 5)]
+    retyped = [(at + 1 + 0.1 * n, submitted, "install"[: 3 + n], "u1") for n in range(1, 5)]
+    searches.post(*erased, *retyped)
+    assert searches.top() == [("install", 2)]
+
+
+def test_prefixes_compare_characters_in_any_script(searches: Searches) -> None:
+    searches.typed(0, "日本語", "u1")
+    searches.typed(10, "e\u0301te\u0301", "u2")  # decomposed accents: é as e + U+0301
+    searches.typed(20, "👍🏽 ok", "u3")
+    assert searches.top() == [("e\u0301te\u0301", 1), ("日本語", 1), ("👍🏽 ok", 1)]
+
+
+def test_a_person_typing_across_midnight_on_sunday_searched_in_both_weeks(
+    searches: Searches,
+) -> None:
+    sunday_night = (datetime(2026, 2, 8, 23, 59, 59, tzinfo=UTC) - START).total_seconds()
+    searches.typed(sunday_night, "pricing", "u1", gap=0.5)
+    # A user whose only events in a week are clicks and responses made no search that week.
+    searches.post((-86_400, "search_result_clicked", "pricing", "u2"))
+    assert searches.weekly() == [("2026-02-02", 1), ("2026-02-09", 1)]
+    assert searches.top() == [("pricing", 1)]
+
+
+def test_blank_queries_are_not_searches(searches: Searches) -> None:
+    searches.post((0, "search_query_submitted", "", "u1"), (1, "search", "   ", "u2"))
+    assert searches.top() == []
+    assert searches.weekly() == []
+
+
+def test_the_widgets_own_sequence(searches: Searches) -> None:
+    """What Inkeep's search bar sent: 'install dbg0' typed key by key, a result clicked, the
+    same query typed again (answered from the widget's cache); one person (a cookie id)."""
+    captured = json.loads(WIDGET_SEQUENCE.read_text())
+    searches.post(
+        *[
+            (event["seconds"], event["type"], event["searchQuery"], event["user"])
+            for event in captured["events"]
+        ]
+    )
+    typed = captured["typed"]
+    assert searches.top() == [(typed, 2)]
+    assert searches.unclicked() == []
+    assert searches.weekly() == [("2026-02-02", 1)]
+    page = searches.read(search_page)
+    assert (page.top, page.distinct, page.weeks) == ([(typed, 2)], 1, [("2026-02-02", 1)])
+    assert (page.unclicked.top, page.unclicked.total) == ([], 0)
