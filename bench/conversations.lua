@@ -1,6 +1,7 @@
 -- wrk script: POST /conversations as the widget sends them: each conversation is posted
 -- CONVERSATION_POSTS (5) times, its whole history each time, two messages longer per post
--- (a question and its answer), so most posts merge into a stored conversation.
+-- (a question and its answer), so most posts merge into a stored conversation. Its user stays
+-- the same across its posts: a web key may not post another user's conversation.
 package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. package.path
 require("common")
 
@@ -21,5 +22,5 @@ request = function()
   return post("/conversations", string.format(
     '{"id":"%s","type":"openai","messages":[%s],' ..
     '"userProperties":{"id":"user-%d","identificationType":"COOKIED"}}',
-    chat, table.concat(messages, ","), counter % 20000))
+    chat, table.concat(messages, ","), math.floor(counter / posts) % 20000))
 end
