@@ -269,7 +269,8 @@ def row(result: Result, ceilings: dict[tuple[str, int], Result]) -> str:
     stored = "—"
     if result.server != "ceiling":
         mark = "yes" if result.intact else "**NO**"
-        stored = f"{result.stored:,} ≥ {result.acknowledged:,}: {mark}"
+        at_least = result.acknowledged // s.requests_per_row
+        stored = f"{result.stored:,} ≥ {at_least:,}: {mark}"
     per_commit = "—" if result.writes_per_commit is None else f"{result.writes_per_commit:,.0f}"
     cells = [
         result.server,
