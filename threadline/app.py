@@ -79,7 +79,9 @@ def _proxy_middleware(settings: Settings) -> list[Middleware]:
 
 class ThreadlineApp(Starlette):
     """The Starlette app, with the write endpoints' POSTs taken by their own ASGI path first
-    (api.ingest): the hot path skips Starlette's layers, which cost more than the write."""
+    (api.ingest): the hot path skips Starlette's layers, which cost more than the write. That
+    path reads neither the client's address nor the scheme, so the X-Forwarded-* middleware,
+    which it also skips, changes nothing it answers."""
 
     front: WriteFront | None = None
 
