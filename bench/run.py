@@ -10,6 +10,8 @@ server share the machine's cores). It then reads the server's peak RSS (VmHWM), 
 SIGTERM, checks that every acknowledged event is stored once, and prints one Markdown table.
 
 Scenarios: ceiling (bench/ceiling.py with each script below), events (one event per POST /events),
+feedback (one POST /feedback each), conversations (POST /conversations, each posted five times
+with its history growing; its rows are conversations, at least one per five acknowledged posts),
 batch (POST /batch with --batch-size events), overload (POST /events at --overload-connections);
 events-redact is events with the project redacting every kind at ingest, search and
 search-redact the same pair with a search query holding an email address and a phone number
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import servers
 from servers import HERE, Database, Server, create_key
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -51,6 +54,8 @@ SCENARIOS = (
     "events-redact",
     "search",
     "search-redact",
+    "feedback",
+    "conversations",
 )
 DATABASES = ("sqlite", "postgresql")
 
@@ -67,6 +72,10 @@ class Scenario:
     preload_events: int = 0
     # `threadline projects set --redact` for the bench project before the server starts.
     redact: str = ""
+    # The table whose rows are counted after the run, and how many acknowledged requests make
+    # one row at least (conversations.lua posts each conversation several times, growing).
+    table: str = "events"
+    requests_per_row: int = 1
 
 
 @dataclasses.dataclass
@@ -105,7 +114,8 @@ class Result:
         """Every acknowledged event stored, none twice (always true of the ceiling)."""
         if self.server == "ceiling" or self.error:
             return self.error is None
-        return (self.stored or 0) >= self.acknowledged and self.stored == self.distinct
+        at_least = self.acknowledged // self.scenario.requests_per_row
+        return (self.stored or 0) >= at_least and self.stored == self.distinct
 
 
 def start_profiler(server: Server, args: argparse.Namespace, name: str) -> subprocess.Popen[bytes]:
@@ -192,7 +202,7 @@ def run_threadline(
         if code not in (0, None):
             raise RuntimeError(f"threadline exited with {code}: {server.log_tail()}")
         result.server = kind
-        result.stored, result.distinct = database.count_events()
+        result.stored, result.distinct = database.count_events(scenario.table)
         writer = msgspec.json.decode(ready or b"{}").get("writer", {})
         if writer.get("commits"):
             result.writes_per_commit = writer["committedWrites"] / writer["commits"]
@@ -259,7 +269,8 @@ def row(result: Result, ceilings: dict[tuple[str, int], Result]) -> str:
     stored = "—"
     if result.server != "ceiling":
         mark = "yes" if result.intact else "**NO**"
-        stored = f"{result.stored:,} ≥ {result.acknowledged:,}: {mark}"
+        at_least = result.acknowledged // s.requests_per_row
+        stored = f"{result.stored:,} ≥ {at_least:,}: {mark}"
     per_commit = "—" if result.writes_per_commit is None else f"{result.writes_per_commit:,.0f}"
     cells = [
         result.server,
@@ -380,6 +391,17 @@ def plan(args: argparse.Namespace) -> list[tuple[str, Scenario]]:
         "search": Scenario("search", "search.lua", 1, args.connections),
         "search-redact": Scenario("search-redact", "search.lua", 1, args.connections, redact=_ALL),
         "overload": Scenario("overload", "events.lua", 1, args.overload_connections),
+        # The widget's traffic (issue 14): thumbs up/down, and conversations posted whole as
+        # they grow, five posts each.
+        "feedback": Scenario("feedback", "feedback.lua", 1, args.connections, table="feedback"),
+        "conversations": Scenario(
+            "conversations",
+            "conversations.lua",
+            1,
+            args.connections,
+            table="conversations",
+            requests_per_row=5,
+        ),
     }
     chosen = [catalogue[name] for name in args.scenarios if name in catalogue]
     runs: list[tuple[str, Scenario]] = []
@@ -409,6 +431,12 @@ def parse_args() -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per scenario")
+    parser.add_argument(
+        "--http-server",
+        choices=["uvicorn", "granian"],
+        default="uvicorn",
+        help="serve the ceiling and threadline with this (granian: installed aside, issue 14)",
+    )
     parser.add_argument("--databases", type=_names(DATABASES), default=list(DATABASES))
     parser.add_argument("--scenarios", type=_names(SCENARIOS), default=list(SCENARIOS))
     parser.add_argument("--connections", type=int, default=64)
@@ -439,6 +467,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
+    servers.HTTP_SERVER = args.http_server
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
     # SIGTERM runs the finally blocks and atexit cleanup, like Ctrl-C.

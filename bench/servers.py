@@ -69,13 +69,13 @@ class Database:
             self.url = f"postgresql://postgres@127.0.0.1:5432/{name}"
         _live_databases.append(self)
 
-    def count_events(self) -> tuple[int, int]:
-        """(rows, distinct client ids) in the events table."""
+    def count_events(self, table: str = "events") -> tuple[int, int]:
+        """(rows, distinct client ids) in the events table, or `table`."""
         engine = create_engine(self.url.replace("postgresql://", "postgresql+psycopg://", 1))
         try:
             with engine.connect() as connection:
                 rows, distinct = connection.execute(
-                    text("SELECT count(*), count(DISTINCT id) FROM events")
+                    text(f"SELECT count(*), count(DISTINCT id) FROM {table}")
                 ).one()
         finally:
             engine.dispose()
@@ -98,6 +98,19 @@ def _admin() -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+# "uvicorn" (as `threadline serve` runs), or "granian" (bench/run.py --http-server, issue 14).
+HTTP_SERVER = "uvicorn"
+
+
+def _granian(port: int, *target: str) -> list[str]:
+    """granian serving `target` from bench/ as uvicorn is run: one process, uvloop, no access
+    log, HTTP/1.1."""
+    command = [sys.executable, "-m", "granian", "--interface", "asgi", "--loop", "uvloop"]
+    command += ["--http", "1", "--workers", "1", "--no-ws", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--working-dir", str(HERE), "--log-level", "warning"]
+    return command + list(target)
 
 
 def create_key(database_url: str) -> str:
@@ -142,6 +155,11 @@ class Server:
     ) -> Server:
         """`threadline serve`; `env` adds THREADLINE_* settings."""
         port = free_port()
+        if HTTP_SERVER == "granian":
+            command = _granian(port, "--factory", "granian_app:threadline")
+            env = {**(env or {}), "THREADLINE_DATABASE_URL": database_url}
+            env["THREADLINE_LOG_LEVEL"] = "warning"
+            return cls(command, port, log_path, env)
         command = [sys.executable, "-m", "threadline", "serve", "--port", str(port)]
         command += ["--database-url", database_url, "--log-level", "warning"]
         return cls(command, port, log_path, env)
@@ -149,6 +167,8 @@ class Server:
     @classmethod
     def ceiling(cls, log_path: Path) -> Server:
         port = free_port()
+        if HTTP_SERVER == "granian":
+            return cls(_granian(port, "granian_app:ceiling"), port, log_path)
         command = [sys.executable, str(HERE / "ceiling.py"), "--port", str(port)]
         return cls(command, port, log_path)
 

@@ -132,6 +132,39 @@ def test_without_a_cache_revocation_is_immediate(make_key: KeyMaker, db: Databas
         authenticate(authenticator, secret)
 
 
+class CountingAuthenticator(Authenticator):
+    """Counts the lookups that reach the database."""
+
+    lookups = 0
+
+    def _lookup(self, key_hash: str) -> tuple[Principal | None, int | None]:
+        self.lookups += 1
+        return super()._lookup(key_hash)
+
+
+def test_concurrent_requests_with_an_uncached_key_share_one_lookup(
+    make_key: KeyMaker, db: Database
+) -> None:
+    secret = make_key("web")
+    clock = FakeClock()
+    authenticator = CountingAuthenticator(db.reader, cache_seconds=5, clock=clock)
+
+    async def many() -> list[Principal]:
+        return await asyncio.gather(
+            *(authenticator.authenticate(f"Bearer {secret}") for _ in range(20))
+        )
+
+    principals = asyncio.run(many())
+    assert len(set(principals)) == 1
+    assert authenticator.lookups == 1
+    # Its entry run out, the key is looked up again (once) and a revocation is seen.
+    revoke(db, secret)
+    clock.now += 5
+    with pytest.raises(Unauthorized):
+        asyncio.run(many())
+    assert authenticator.lookups == 2
+
+
 def test_a_limiter_counts_each_known_key_after_it_is_verified(
     make_key: KeyMaker, db: Database
 ) -> None:

@@ -19,6 +19,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Collection
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
@@ -199,6 +200,8 @@ class Authenticator:
         self._wall_clock = wall_clock
         # key hash -> (cached until, on `clock`; the key, or None if unknown; its expiry).
         self._cache: dict[str, tuple[float, Principal | None, int | None]] = {}
+        # key hash -> its lookup now running (_look_up_once).
+        self._lookups: dict[str, asyncio.Future[tuple[Principal | None, int | None]]] = {}
         # key id -> when it was last used, not yet written (record_key_use takes them).
         self._used: dict[str, int] = {}
 
@@ -209,11 +212,7 @@ class Authenticator:
         if cached is not None and cached[0] > now:
             _, principal, expires_at = cached
         else:
-            principal, expires_at = await run_in_threadpool(self._lookup, key_hash)
-            if self._cache_seconds > 0:
-                if len(self._cache) >= _CACHE_LIMIT:
-                    self._cache.clear()
-                self._cache[key_hash] = (now + self._cache_seconds, principal, expires_at)
+            principal, expires_at = await self._look_up_once(key_hash, now)
         wall = self._wall_clock()
         if principal is None or (expires_at is not None and expires_at <= wall):
             raise Unauthorized("Unknown or revoked key.")
@@ -222,6 +221,33 @@ class Authenticator:
             self._limiter.check(principal.key_id)
         self.note_use(principal.key_id, wall)
         return principal
+
+    async def _look_up_once(self, key_hash: str, now: float) -> tuple[Principal | None, int | None]:
+        """The key's lookup, one at a time per key: when its cache entry runs out under load,
+        the requests that arrive meanwhile wait for the one lookup already running instead of
+        each sending its own to a worker thread (64 at once, every `cache_seconds`)."""
+        running = self._lookups.get(key_hash)
+        if running is None:
+            running = asyncio.ensure_future(self._look_up_and_cache(key_hash, now))
+            self._lookups[key_hash] = running
+            running.add_done_callback(lambda done: self._lookup_done(key_hash, done))
+        # Shielded: a waiter that goes away must not cancel the others' lookup.
+        return await asyncio.shield(running)
+
+    def _lookup_done(self, key_hash: str, done: asyncio.Future[Any]) -> None:
+        self._lookups.pop(key_hash, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here: every waiter may have gone
+
+    async def _look_up_and_cache(
+        self, key_hash: str, now: float
+    ) -> tuple[Principal | None, int | None]:
+        principal, expires_at = await run_in_threadpool(self._lookup, key_hash)
+        if self._cache_seconds > 0:
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key_hash] = (now + self._cache_seconds, principal, expires_at)
+        return principal, expires_at
 
     def _lookup(self, key_hash: str) -> tuple[Principal | None, int | None]:
         with reading(self._reader) as connection:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio.to_thread
@@ -36,7 +37,9 @@ def _too_large(limit: int) -> PayloadTooLarge:
 
 def _is_gzip(content_encoding: str | None) -> bool:
     """Whether the body is gzip; an encoding we cannot read is a 400, like any unreadable body."""
-    codings = [part.strip().lower() for part in (content_encoding or "").split(",")]
+    if content_encoding is None:  # most requests: no list to build
+        return False
+    codings = [part.strip().lower() for part in content_encoding.split(",")]
     codings = [coding for coding in codings if coding not in ("", "identity")]
     if not codings:
         return False
@@ -89,24 +92,42 @@ class Gunzip:
 async def read_body(request: Request, limit: int, timeout: float | None = None) -> bytes:
     """The raw body, gunzipped if so encoded; 413 as soon as it is known to exceed `limit` bytes,
     as sent or once decompressed; 408 if it has not arrived in full within `timeout` seconds."""
-    gunzip = Gunzip(limit) if _is_gzip(request.headers.get("content-encoding")) else None
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    return await read_chunks(
+        request.stream(),
+        content_encoding=request.headers.get("content-encoding"),
+        content_length=request.headers.get("content-length"),
+        limit=limit,
+        timeout=timeout,
+    )
+
+
+async def read_chunks(
+    chunks: AsyncIterator[bytes],
+    *,
+    content_encoding: str | None,
+    content_length: str | None,
+    limit: int,
+    timeout: float | None,
+) -> bytes:
+    """read_body's work on the body's chunks and the two headers it reads; the write endpoints'
+    ASGI path (api.ingest) calls it without a Request."""
+    gunzip = Gunzip(limit) if _is_gzip(content_encoding) else None
+    if content_length is not None and content_length.isdigit() and int(content_length) > limit:
         raise _too_large(limit)  # refused before a byte of it is read
     try:
         # One deadline for the whole body, so a trickle of bytes cannot extend it.
         async with asyncio.timeout(timeout):
-            return await _read(request, limit, gunzip)
+            return await _read(chunks, limit, gunzip)
     except TimeoutError:
         raise RequestTimeout(
             f"The request body did not arrive in full within {timeout:g} seconds."
         ) from None
 
 
-async def _read(request: Request, limit: int, gunzip: Gunzip | None) -> bytes:
+async def _read(stream: AsyncIterator[bytes], limit: int, gunzip: Gunzip | None) -> bytes:
     chunks = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in stream:
         size += len(chunk)
         if size > limit:
             raise _too_large(limit)
@@ -123,11 +144,36 @@ async def _read(request: Request, limit: int, gunzip: Gunzip | None) -> bytes:
 
 async def read_json(request: Request, type_: Any, settings: Settings) -> Any:
     """The body decoded as type_ (a wire Struct or union), or a 400/408/413 naming the problem."""
-    content_type = request.headers.get("content-type")
+    return await decode_json(
+        request.stream(),
+        content_type=request.headers.get("content-type"),
+        content_encoding=request.headers.get("content-encoding"),
+        content_length=request.headers.get("content-length"),
+        type_=type_,
+        settings=settings,
+    )
+
+
+async def decode_json(
+    chunks: AsyncIterator[bytes],
+    *,
+    content_type: str | None,
+    content_encoding: str | None,
+    content_length: str | None,
+    type_: Any,
+    settings: Settings,
+) -> Any:
+    """read_json's work on the body's chunks and the three headers it reads."""
     # A missing Content-Type is read as JSON; a different one is a client bug worth naming.
     if content_type is not None and not _is_json(content_type):
         raise BadRequest(f"Content-Type must be application/json, not {content_type!r}.")
-    body = await read_body(request, settings.max_body_bytes, settings.body_timeout_seconds)
+    body = await read_chunks(
+        chunks,
+        content_encoding=content_encoding,
+        content_length=content_length,
+        limit=settings.max_body_bytes,
+        timeout=settings.body_timeout_seconds,
+    )
     if not body.strip():
         raise BadRequest("The request body is empty; send a JSON object.")
     return decode(body, type_)

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from starlette.responses import Response
 
 from threadline.api.reads import read
+from threadline.api.responses import Answer
 from threadline.auth import Principal
 from threadline.errors import BadRequest, Conflict, Unprocessable
 from threadline.services import Services
@@ -35,17 +35,12 @@ def fingerprint(path: str, body: Any) -> str:
     return hashlib.sha256(path.encode() + b"\n" + msgspec.json.encode(body)).hexdigest()
 
 
-def _replay(stored: StoredAnswer, expected: str) -> Response:
+def _replay(stored: StoredAnswer, expected: str) -> Answer:
     if stored.fingerprint != expected:
         raise Unprocessable(
             "This Idempotency-Key was already used for another request body; use a new key."
         )
-    return Response(
-        stored.response,
-        status_code=stored.status,
-        media_type="application/json",
-        headers={"Idempotent-Replayed": "true"},
-    )
+    return Answer(stored.response, status=stored.status, replayed=True)
 
 
 async def idempotent_write(
@@ -56,7 +51,7 @@ async def idempotent_write(
     request_fingerprint: str,
     job: Job[Any],
     answer: Callable[[Any], Any],
-) -> Response:
+) -> Answer:
     if not 1 <= len(key) <= MAX_KEY_LENGTH:
         raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.")
     slot = (principal.key_id, key)
@@ -77,7 +72,7 @@ async def idempotent_write(
             )
             try:
                 response: bytes = await ctx.writer.submit(recorded)
-                return Response(response, media_type="application/json")
+                return Answer(response)
             except AnsweredElsewhere:
                 stored = await read(ctx, find_answer, key_id=principal.key_id, key=key)
                 assert stored is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 from typing import Any
 
@@ -19,6 +20,24 @@ class JSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return msgspec.json.encode(content)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Answer:
+    """A write's answer as bytes, encoded once, before any framework sees it: sent by the write
+    endpoints' ASGI path (api.ingest) as it is, or wrapped by `answer_response`."""
+
+    body: bytes
+    status: int = 200
+    # An Idempotency-Key's stored answer sent again (api.idempotency).
+    replayed: bool = False
+
+
+def answer_response(answer: Answer) -> Response:
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return Response(
+        answer.body, status_code=answer.status, media_type="application/json", headers=headers
+    )
 
 
 def services(request: Request) -> Services:

@@ -1,6 +1,7 @@
 """Each answered request counted and timed by route template and status (metrics.py), and,
-with THREADLINE_ACCESS_LOG on, logged in one line. threadline.middleware calls it, so it sees
-the 500 made of a crash; CORS preflights, answered before it, are neither counted nor logged.
+with THREADLINE_ACCESS_LOG on, logged in one line. threadline.middleware calls it, and so does
+the write endpoints' own path (threadline.api.ingest), so it sees the 500 made of a crash; CORS
+preflights, answered before it, are neither counted nor logged.
 
 The line holds the requestId, method, route template, status, duration and project, and
 nothing else: never the raw path (it may carry an externalId or a user's id), the query string,

@@ -1,0 +1,23 @@
+"""threadline and the ceiling as import targets for granian (bench/run.py --http-server granian,
+issue 14), to compare the server with uvicorn on both. Settings come from THREADLINE_* as for
+`threadline serve`; granian must be importable (installed aside, see docs/performance.md).
+
+Under granian threadline has none of threadline.protocol's deadlines on heads and on slow
+readers: this is for measuring only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ceiling import app as ceiling
+
+from threadline.app import create_app
+from threadline.config import settings_from_env
+
+__all__ = ["ceiling", "threadline"]
+
+
+def threadline() -> Any:
+    """The app as `threadline serve` builds it (granian --factory granian_app:threadline)."""
+    return create_app(settings_from_env())
