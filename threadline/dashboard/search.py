@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.api.reads import analytic_read
+from threadline.api.reads import analytic_reads
 from threadline.dashboard.charts import line_chart
 from threadline.dashboard.render import PAGE_ROWS, period_links, renderer
 from threadline.dashboard.viewer import viewer
@@ -22,10 +24,13 @@ def _page_of(rows: list[tuple[str, int]], page: int) -> list[tuple[str, int]]:
 
 async def search_page(request: Request) -> Response:
     v = await viewer(request)
-    span = {"project_id": v.project_id, "after": v.period.start_us, "before": v.period.end_us}
-    top, distinct = await analytic_read(v.ctx, top_search_queries, **span)
-    weeks = await analytic_read(v.ctx, weekly_search_users, **span)
-    unclicked = await analytic_read(v.ctx, unclicked_search_queries, **span)
+    project_id, after, before = v.project_id, v.period.start_us, v.period.end_us
+    (top, distinct), weeks, unclicked = await analytic_reads(
+        v.ctx,
+        partial(top_search_queries, project_id=project_id, after=after, before=before),
+        partial(weekly_search_users, project_id=project_id, after=after, before=before),
+        partial(unclicked_search_queries, project_id=project_id, after=after, before=before),
+    )
     raw_page = request.query_params.get("npage", "1")
     unclicked_page = int(raw_page) if raw_page.isdigit() and int(raw_page) > 0 else 1
     return renderer(request).page(
