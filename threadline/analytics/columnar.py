@@ -112,7 +112,7 @@ class ColumnarCopy:
             creator=lambda: ConnectionWrapper(self._database.cursor()),
             poolclass=QueuePool,
             pool_size=4,
-            # A read's parts run on cursors of their own (analytics.concurrent): up to
+            # A read's parts run on cursors of their own (analytics.concurrent):
             # concurrent.WIDTH for each of a few reads at once.
             max_overflow=16,
         )
