@@ -10,6 +10,7 @@ import dataclasses
 import difflib
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from threadline.setting_rules import (
@@ -85,7 +86,10 @@ class Settings:
     # "columnar": analytic reads (queries, dashboards) come from a DuckDB copy of the data kept
     # up to date in the background (threadline.analytics); "off": from the primary store only.
     analytics: str = "columnar"
-    # Where the copy lives: "" puts it beside a SQLite file, in memory on PostgreSQL.
+    # Where the copy lives: "" puts it beside a SQLite file, and for a PostgreSQL database in
+    # the state directory (state_directory(): $XDG_STATE_HOME/threadline, by default
+    # ~/.local/state/threadline), named after the server and database; ":memory:" keeps it
+    # in memory (rebuilt at every start).
     analytics_path: str = ""
     # The copy syncs when this process commits, but at most once per this many seconds while
     # writes keep coming (one sync takes in many commits); a read that needs fresher data asks
@@ -271,6 +275,15 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: Any
             flag = "--" + name.replace("_", "-")
             values[name] = _read(name, raw, f"{flag} {_shown(raw)}")
     return Settings(**values)
+
+
+def state_directory(environ: Mapping[str, str] | None = None) -> Path:
+    """Where threadline keeps files of its own that are not the database (the columnar copy of
+    a PostgreSQL database): $XDG_STATE_HOME/threadline, or ~/.local/state/threadline (the XDG
+    base directory rule). Read at the call, so a test can point it at a directory of its own."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local/state")
+    return Path(base) / "threadline"
 
 
 def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:

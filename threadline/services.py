@@ -7,7 +7,7 @@ import logging
 
 from threadline.analytics.columnar import ColumnarCopy, default_path
 from threadline.auth import Authenticator
-from threadline.config import Settings
+from threadline.config import Settings, state_directory
 from threadline.observe.gauges import ServiceGauges
 from threadline.observe.metrics import Metrics
 from threadline.privacy.policy import RedactionPolicies
@@ -98,7 +98,7 @@ class Services:
         if settings.analytics == "columnar":
             columnar = ColumnarCopy(
                 database.reader,
-                settings.analytics_path or default_path(database.url),
+                settings.analytics_path or default_path(database.url, state_directory()),
                 interval=settings.analytics_sync_seconds,
                 poll=settings.analytics_poll_seconds,
                 memory_limit=settings.analytics_memory_limit,

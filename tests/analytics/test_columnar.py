@@ -4,6 +4,7 @@ On real SQLite and PostgreSQL (tests/conftest.py)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,10 +12,16 @@ from typing import Any
 
 import duckdb
 import pytest
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, make_url, select
 from starlette.testclient import TestClient
 
-from threadline.analytics.columnar import CHANGES_RETENTION_US, ColumnarCopy, forget_old_changes
+from threadline.analytics import build
+from threadline.analytics.columnar import (
+    CHANGES_RETENTION_US,
+    ColumnarCopy,
+    default_path,
+    forget_old_changes,
+)
 from threadline.app import create_app
 from threadline.config import Settings
 from threadline.errors import Unavailable
@@ -155,6 +162,62 @@ def test_the_copy_survives_a_restart(
         assert _query(second, api_headers, "events", COUNT_BY_TYPE) == [{"type": "x", "count": 4}]
 
 
+def test_the_default_copy_is_on_disk_and_survives_a_restart(
+    database_url: str, state_directory: Path, api_headers: dict[str, str]
+) -> None:
+    # No THREADLINE_ANALYTICS_PATH: beside a SQLite file, in the state directory for
+    # PostgreSQL (it was rebuilt in memory at every start before).
+    settings = Settings(database_url=database_url)
+    with TestClient(create_app(settings)) as first:
+        copy = first.app.state.services.columnar  # type: ignore[attr-defined]
+        assert first.post("/events", json=_event("x"), headers=api_headers).status_code == 200
+        assert _query(first, api_headers, "events", COUNT_BY_TYPE) == [{"type": "x", "count": 1}]
+        where = Path(copy.path)
+    if database_url.startswith("sqlite"):
+        assert where == Path(database_url.removeprefix("sqlite:///")).with_suffix(
+            ".columnar.duckdb"
+        )
+    else:
+        assert where.parent == state_directory
+    assert where.is_file()
+    with TestClient(create_app(settings)) as second:
+        copy = second.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        assert copy.resumed
+        assert _query(second, api_headers, "events", COUNT_BY_TYPE) == [{"type": "x", "count": 1}]
+
+
+def test_default_paths(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    assert default_path(make_url("sqlite:////srv/t.db"), state) == "/srv/t.columnar.duckdb"
+    assert default_path(make_url("sqlite://"), state) == ":memory:"
+    server = make_url("postgresql+psycopg://u:secret@db.example:5433/prod")
+    assert default_path(server, state) == str(state / "db.example-5433-prod.columnar.duckdb")
+    assert state.is_dir()
+    blocked = tmp_path / "file"
+    blocked.write_text("")  # a directory cannot be made under a file
+    assert default_path(server, blocked / "threadline") == ":memory:"
+
+
+def test_a_copy_ahead_of_the_changes_log_is_rebuilt(
+    database_url: str, tmp_path: Path, api_headers: dict[str, str]
+) -> None:
+    # As after a restore of an older backup: the copy has followed changes the store lost.
+    path = tmp_path / "copy.duckdb"
+    settings = Settings(database_url=database_url, analytics_path=str(path))
+    with TestClient(create_app(settings)) as first:
+        posted = first.post("/conversations", json=_conversation("c1", "hi"), headers=api_headers)
+        assert posted.status_code == 200, posted.text
+        copy = first.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+    with duckdb.connect(str(path)) as kept:
+        kept.execute("UPDATE columnar_state SET value = '999999' WHERE name = 'changes'")
+    with TestClient(create_app(settings)) as second:
+        copy = second.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        assert not copy.resumed
+
+
 def test_a_copy_of_another_database_is_rebuilt(
     database_url: str, tmp_path: Path, api_headers: dict[str, str]
 ) -> None:
@@ -286,8 +349,13 @@ def test_a_key_common_since_the_last_start_gets_columns_of_its_own(
 def test_duckdb_runs_within_the_configured_memory_threads_and_temp_directory(
     database_url: str, api_headers: dict[str, str]
 ) -> None:
+    # On SQLite a copy on disk (the default); on PostgreSQL one kept in memory.
+    in_memory = not database_url.startswith("sqlite")
     settings = Settings(
-        database_url=database_url, analytics_memory_limit="256MiB", analytics_threads=1
+        database_url=database_url,
+        analytics_memory_limit="256MiB",
+        analytics_threads=1,
+        analytics_path=":memory:" if in_memory else "",
     )
     with TestClient(create_app(settings)) as client:
         copy = client.app.state.services.columnar  # type: ignore[attr-defined]
@@ -304,12 +372,12 @@ def test_duckdb_runs_within_the_configured_memory_threads_and_temp_directory(
             ).one()
         memory_limit, threads, temp_directory = applied
         assert (memory_limit, threads) == ("256.0 MiB", 1)
-        if database_url.startswith("sqlite"):
+        if not in_memory:
             assert temp_directory == f"{copy.path}.tmp"
         else:  # in memory: a directory of its own, not ".tmp" in the working directory
             assert Path(temp_directory).is_dir()
             assert Path(temp_directory).name.startswith("threadline-columnar-")
-    if not database_url.startswith("sqlite"):
+    if in_memory:
         assert not Path(temp_directory).exists()
 
 
@@ -331,3 +399,31 @@ def test_a_read_past_duckdbs_memory_limit_is_a_503(db: Database) -> None:
             assert connection.exec_driver_sql("SELECT 1").scalar() == 1
     finally:
         copy.stop()
+
+
+def test_while_the_copy_is_built_the_primary_store_answers(
+    database_url: str, tmp_path: Path, api_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The build is held at its first table until the gate opens: a copy of millions of rows
+    # takes a minute or more, and the server answers meanwhile.
+    gate = threading.Event()
+    copy_table = build.copy_table
+
+    def held(*args: Any, **kwargs: Any) -> int:
+        assert gate.wait(timeout=30.0)
+        return copy_table(*args, **kwargs)
+
+    monkeypatch.setattr(build, "copy_table", held)
+    settings = Settings(database_url=database_url, analytics_path=str(tmp_path / "copy.duckdb"))
+    with TestClient(create_app(settings)) as client:
+        copy = client.app.state.services.columnar  # type: ignore[attr-defined]
+        for kind in ("a", "b", "b"):
+            assert client.post("/events", json=_event(kind), headers=api_headers).status_code == 200
+        expected = [{"type": "a", "count": 1}, {"type": "b", "count": 2}]
+        assert _query(client, api_headers, "events", COUNT_BY_TYPE) == expected
+        assert not copy.ready
+        assert _served(client) == {"columnar": 0, "primary": 1}
+        gate.set()
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        assert _query(client, api_headers, "events", COUNT_BY_TYPE) == expected
+        assert _served(client) == {"columnar": 1, "primary": 1}

@@ -19,9 +19,10 @@ Every write this process committed before then is in the copy (api.reads compare
 Writer.last_commit_at). Writes of other instances sharing a PostgreSQL database arrive within
 `poll` seconds and one sync.
 
-The copy is disposable. On SQLite it lives in a file beside the database, so a restart does
-not copy millions of rows again; it is rebuilt when it was made from another database, is
-ahead of the primary (a restored backup) or fell behind the changes log's retention.
+The copy is disposable. It lives in a file (beside a SQLite database; in the state directory
+for PostgreSQL: default_path), so a restart does not copy millions of rows again; it is rebuilt
+when it was made from another database or with other columns, is ahead of the primary (a
+restored backup) or fell behind the changes log's retention.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import shutil
 import tempfile
 import threading
@@ -45,10 +47,10 @@ from sqlalchemy import Connection, Engine, create_engine, delete, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
-from threadline.analytics import load
+from threadline.analytics import build, load
 from threadline.analytics.follow import Follower
 from threadline.analytics.rollups import Rollups
-from threadline.analytics.schema import CHANGING, COLUMNS, STATE_DDL
+from threadline.analytics.schema import CHANGING, COLUMNS, MIRRORED, STATE_DDL
 from threadline.analytics.shred import Shredded, discover
 from threadline.errors import Unavailable
 from threadline.store import tables
@@ -112,7 +114,9 @@ class ColumnarCopy:
             creator=lambda: ConnectionWrapper(self._database.cursor()),
             poolclass=QueuePool,
             pool_size=4,
-            max_overflow=4,
+            # A read's parts run on cursors of their own (analytics.concurrent):
+            # concurrent.WIDTH for each of a few reads at once.
+            max_overflow=16,
         )
 
     def _open(
@@ -273,7 +277,11 @@ class ColumnarCopy:
         top_event = primary.execute(select(func.max(tables.events.c.seq))).scalar() or 0
         if int(state["events"]) > top_event:
             return "ahead of the primary store"
-        oldest_change = primary.execute(select(func.min(tables.changes.c.seq))).scalar()
+        oldest_change, newest_change = primary.execute(
+            select(func.min(tables.changes.c.seq), func.max(tables.changes.c.seq))
+        ).one()
+        if int(state["changes"]) > (newest_change or 0):
+            return "ahead of the primary store's changes log"
         if oldest_change is not None and oldest_change > int(state["changes"]) + 1:
             return "away longer than the changes log is kept"
         self.shredded = Shredded.decode(state["shredded"])
@@ -289,27 +297,25 @@ class ColumnarCopy:
         self.shredded = discover(primary)
         cursor.begin()
         load.create_tables(cursor, self.shredded)
-        for name, table in CHANGING.items():
-            last = 0
-            while True:
-                rows = load.fetch(
-                    primary,
-                    load.rows_select(table)
-                    .where(table.c.seq > last)
-                    .order_by(table.c.seq)
-                    .limit(CHUNK),
-                )
-                load.insert(cursor, name, rows, self.shredded)
-                if len(rows) < CHUNK:
-                    break
-                last = rows[-1].seq
         self._events = Follower()
+        for table in MIRRORED:
+            began = time.monotonic()
+            # Events are followed by seq alone: the follower learns their gaps as it would
+            # in a sync (a seq not yet committed by another instance is asked for again).
+            seen = self._saw_events if table is tables.events else None
+            copied = build.copy_table(cursor, primary, table, self.shredded, seen=seen)
+            log.info(
+                "columnar copy: %s, %d rows in %.1f s", table.name, copied, time.monotonic() - began
+            )
         self._changes = Follower(cursor=max(0, changes_top - REPLAY_MARGIN))
         self.rollups.build(cursor, self.shredded)
         self._save_state(cursor, identity=str(identity if identity is not None else uuid.uuid4()))
         cursor.commit()
         self.rollups.publish()
         primary.rollback()  # end the read transaction: SQLite would keep its snapshot
+
+    def _saw_events(self, seqs: list[int]) -> None:
+        self._events.saw(seqs, time.monotonic())
 
     def _save_state(self, cursor: duckdb.DuckDBPyConnection, identity: str | None = None) -> None:
         values: dict[str, object] = {
@@ -449,12 +455,21 @@ async def sweep_old_changes(writer: Writer) -> None:
             log.warning("change log sweep failed", exc_info=True)
 
 
-def default_path(database_url: Any) -> str:
-    """Beside a SQLite file (`<file>.columnar.duckdb`); in memory otherwise."""
-    if database_url.get_backend_name() == "sqlite" and database_url.database not in (
-        None,
-        "",
-        ":memory:",
-    ):
-        return str(Path(database_url.database).with_suffix(".columnar.duckdb"))
-    return ":memory:"
+def default_path(database_url: Any, state_directory: Path) -> str:
+    """Beside a SQLite file (`<file>.columnar.duckdb`); for a server database in
+    `state_directory` (config.state_directory()), named after its host, port and database, so
+    one machine can keep copies of several; in memory for an in-memory SQLite database or when
+    that directory cannot be made (a read-only home: the copy is rebuilt at every start)."""
+    database = database_url.database
+    if database_url.get_backend_name() == "sqlite":
+        if database in (None, "", ":memory:"):
+            return ":memory:"
+        return str(Path(database).with_suffix(".columnar.duckdb"))
+    parts = [database_url.host or "local", str(database_url.port or ""), database or ""]
+    name = "-".join(re.sub(r"[^A-Za-z0-9_.]+", "_", part) for part in parts if part)
+    try:
+        state_directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        log.warning("columnar copy: cannot use %s (%s); keeping it in memory", state_directory, exc)
+        return ":memory:"
+    return str(state_directory / f"{name}.columnar.duckdb")

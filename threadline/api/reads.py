@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from threadline.analytics.columnar import ColumnarCopy
+from threadline.analytics.concurrent import Part, concurrently
 from threadline.query.sql_duckdb import NotColumnar
 from threadline.services import Services
 from threadline.store.deadline import bounded
@@ -90,3 +91,9 @@ async def analytic_read(ctx: Services, query: Callable[..., T], /, **arguments: 
                 return result
         ctx.analytic_reads["primary"] += 1
         return await run_in_threadpool(_run, ctx, query, arguments, timeout)
+
+
+async def analytic_reads(ctx: Services, *parts: Part) -> list[Any]:
+    """Several analytic reads of one page as one: one slot, one deadline, each part(connection)
+    answered in order; on the columnar copy they run at once (analytics.concurrent)."""
+    return await analytic_read(ctx, concurrently, parts=list(parts))

@@ -13,10 +13,12 @@ from __future__ import annotations
 import collections
 import dataclasses
 from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select
 
+from threadline.analytics.concurrent import Part, concurrently
 from threadline.dashboard.filters import count_by, period_where, times_of
 from threadline.dashboard.period import QUARTER_HOUR_US, Period
 from threadline.query.compile import CompiledQuery
@@ -112,14 +114,12 @@ def _message_daily(connection: Connection, project_id: str, period: Period) -> l
     return period.fold((int(b), int(n)) for b, n in connection.execute(statement))
 
 
-def _totals(connection: Connection, project_id: str, period: Period) -> dict[str, int]:
-    totals: dict[str, int] = {}
-    for view, field in TIME_FIELDS.items():
-        body = times_of(view, field, period_where(field, period))
-        compiled = compile_for(connection, view, body, project_id)
-        totals[view] = connection.execute(compiled.count_statement()).scalar_one()
-    totals["messages"] = sum(_message_daily(connection, project_id, period))
-    return totals
+def _total(connection: Connection, *, view: str, project_id: str, period: Period) -> int:
+    """Rows of a view in `period`."""
+    field = TIME_FIELDS[view]
+    body = times_of(view, field, period_where(field, period))
+    compiled = compile_for(connection, view, body, project_id)
+    return int(connection.execute(compiled.count_statement()).scalar_one())
 
 
 def integration_choices(connection: Connection, *, project_id: str) -> list[tuple[str, str]]:
@@ -134,58 +134,67 @@ def integration_choices(connection: Connection, *, project_id: str) -> list[tupl
 
 
 def _top_integrations(
-    connection: Connection, project_id: str, period: Period
+    per_view: Sequence[list[tuple[str, int]]],
 ) -> list[tuple[str, int, int, int]]:
+    """The 8 most active integrations from counts_by(integrationId) of each of TIME_FIELDS."""
     per: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
-    for slot, view in enumerate(TIME_FIELDS):
-        where = period_where(TIME_FIELDS[view], period)
-        for integration_id, count in counts_by(
-            connection,
-            view=view,
-            field="integrationId",
-            where=where,
-            project_id=project_id,
-            limit=50,
-        ):
+    for slot, counts in enumerate(per_view):
+        for integration_id, count in counts:
             per[integration_id][slot] += count
     ranked = sorted(per.items(), key=lambda kv: (-sum(kv[1]), kv[0]))[:8]
     return [(i, c, e, f) for i, (c, f, e) in ranked]
 
 
 def overview(connection: Connection, *, project_id: str, period: Period) -> Overview:
-    daily = {
-        view: daily_counts(
-            connection,
-            view=view,
-            where=period_where(field, period),
-            project_id=project_id,
-            period=period,
-        )
-        for view, field in TIME_FIELDS.items()
-    }
-    daily["messages"] = _message_daily(connection, project_id, period)
+    """The overview's 20 statements, independent of each other: run at once on the columnar
+    copy (analytics.concurrent)."""
     before = period.previous()
-
-    def feedback_types(p: Period) -> dict[str, int]:
-        where = period_where("createdAt", p)
-        return dict(
-            counts_by(connection, view="feedback", field="type", where=where, project_id=project_id)
+    parts: dict[str, Part] = {}
+    for view, field in TIME_FIELDS.items():
+        where = period_where(field, period)
+        parts[f"daily {view}"] = partial(
+            daily_counts, view=view, where=where, project_id=project_id, period=period
         )
-
-    return Overview(
-        daily=daily,
-        previous_totals=_totals(connection, project_id, before),
-        feedback_types=feedback_types(period),
-        previous_feedback_types=feedback_types(before),
-        top_event_types=counts_by(
-            connection,
-            view="events",
-            field="type",
-            where=period_where("createdAt", period),
+        parts[f"previous {view}"] = partial(_total, view=view, project_id=project_id, period=before)
+        parts[f"integrations {view}"] = partial(
+            counts_by,
+            view=view,
+            field="integrationId",
+            where=where,
             project_id=project_id,
-            limit=8,
-        ),
-        top_integrations=_top_integrations(connection, project_id, period),
+            limit=50,
+        )
+    parts["daily messages"] = partial(_message_daily, project_id=project_id, period=period)
+    parts["previous messages"] = partial(_message_daily, project_id=project_id, period=before)
+    for name, p in (("feedback types", period), ("previous feedback types", before)):
+        parts[name] = partial(
+            counts_by,
+            view="feedback",
+            field="type",
+            where=period_where("createdAt", p),
+            project_id=project_id,
+        )
+    parts["event types"] = partial(
+        counts_by,
+        view="events",
+        field="type",
+        where=period_where("createdAt", period),
+        project_id=project_id,
+        limit=8,
+    )
+    got = dict(zip(parts, concurrently(connection, list(parts.values())), strict=True))
+    previous_totals = {view: got[f"previous {view}"] for view in TIME_FIELDS}
+    previous_totals["messages"] = sum(got["previous messages"])
+    return Overview(
+        daily={
+            **{view: got[f"daily {view}"] for view in TIME_FIELDS},
+            "messages": got["daily messages"],
+        },
+        previous_totals=previous_totals,
+        feedback_types=dict(got["feedback types"]),
+        previous_feedback_types=dict(got["previous feedback types"]),
+        top_event_types=got["event types"],
+        top_integrations=_top_integrations([got[f"integrations {view}"] for view in TIME_FIELDS]),
     )
 
 

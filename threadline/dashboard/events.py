@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.api.reads import analytic_read, read
+from threadline.api.reads import analytic_reads, read
 from threadline.dashboard import filters as f
 from threadline.dashboard.charts import bar_chart
 from threadline.dashboard.data import counts_by, daily_counts, integration_choices
@@ -19,29 +21,26 @@ async def events_page(request: Request) -> Response:
     view, body = await events_query(v)
     where = f.events_where(v.filters)
     rows, total = await v.table_page(view, body)
-    daily = await analytic_read(
-        v.ctx, daily_counts, view="events", where=where, project_id=v.project_id, period=v.period
-    )
-    by_type = await analytic_read(
-        v.ctx, counts_by, view="events", field="type", where=where, project_id=v.project_id
-    )
-    # The type picker offers every type of the period, whatever the other filters.
-    all_types = await analytic_read(
+    daily, by_type, all_types, keys = await analytic_reads(
         v.ctx,
-        counts_by,
-        view="events",
-        field="type",
-        where=f.period_where("createdAt", v.period),
-        project_id=v.project_id,
-        limit=200,
+        partial(daily_counts, view="events", where=where, project_id=v.project_id, period=v.period),
+        partial(counts_by, view="events", field="type", where=where, project_id=v.project_id),
+        # The type picker offers every type of the period, whatever the other filters.
+        partial(
+            counts_by,
+            view="events",
+            field="type",
+            where=f.period_where("createdAt", v.period),
+            project_id=v.project_id,
+            limit=200,
+        ),
+        partial(
+            property_keys,
+            body=f.property_keys_body("events", "createdAt", v.period),
+            project_id=v.project_id,
+        ),
     )
     integrations = await read(v.ctx, integration_choices, project_id=v.project_id)
-    keys = await analytic_read(
-        v.ctx,
-        property_keys,
-        body=f.property_keys_body("events", "createdAt", v.period),
-        project_id=v.project_id,
-    )
     labels = [f"{day:%b %-d}" for day in v.period.days]
     return renderer(request).page(
         request,

@@ -28,6 +28,8 @@ _SQLITE_STEPS = 10_000
 _REPEAT_SECONDS = 0.005
 # PostgreSQL: SQLSTATE 57014, query_canceled (what statement_timeout raises).
 _PG_CANCELED = "57014"
+# Where a connection's current Deadline is kept (Connection.info), for deadline_of().
+_INFO_KEY = "threadline_deadline"
 
 
 class Deadline:
@@ -38,10 +40,11 @@ class Deadline:
     hook and watchdog away. `seconds` 0: no limit.
     """
 
-    def __init__(self, connection: Connection, seconds: float) -> None:
+    def __init__(self, connection: Connection, seconds: float, ends: float | None = None) -> None:
         self.seconds = seconds
         self.fired = False
-        self._ends = time.monotonic() + seconds
+        # `ends`: a time.monotonic() shared with the read's other connections (joined()).
+        self._ends = time.monotonic() + seconds if ends is None else ends
         self._connection = connection
         self._backend = connection.dialect.name
         self._driver: Any = cast(Any, connection.connection.driver_connection)
@@ -50,6 +53,7 @@ class Deadline:
         self._active = seconds > 0  # 0: no limit, nothing installed
         if not self._active:
             return
+        connection.info[_INFO_KEY] = self
         event.listen(connection, "before_cursor_execute", self._before_statement)
         if self._backend == "sqlite":
             self._driver.set_progress_handler(self._sqlite_progress, _SQLITE_STEPS)
@@ -64,6 +68,11 @@ class Deadline:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+    def joined(self, connection: Connection) -> Deadline:
+        """The same deadline on another connection (statements of one read that run at once on
+        several connections end together)."""
+        return Deadline(connection, self.seconds, ends=self._ends)
 
     def left(self) -> float:
         return self._ends - time.monotonic()
@@ -95,6 +104,9 @@ class Deadline:
         if self._backend == "sqlite":
             self._driver.set_progress_handler(None, 0)
         with contextlib.suppress(Exception):  # the connection may be closed already
+            if self._connection.info.get(_INFO_KEY) is self:
+                del self._connection.info[_INFO_KEY]
+        with contextlib.suppress(Exception):
             event.remove(self._connection, "before_cursor_execute", self._before_statement)
 
     def _before_statement(self, *_args: Any) -> None:
@@ -130,6 +142,12 @@ class Deadline:
             self._driver.interrupt()
             if self._stop.wait(_REPEAT_SECONDS):
                 return
+
+
+def deadline_of(connection: Connection) -> Deadline | None:
+    """The deadline that bounds `connection`'s statements now, if any."""
+    deadline = connection.info.get(_INFO_KEY)
+    return deadline if isinstance(deadline, Deadline) else None
 
 
 def _canceled(exc: DBAPIError) -> bool:

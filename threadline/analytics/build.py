@@ -1,0 +1,133 @@
+"""Building the columnar copy from scratch: every row of a primary table, in large chunks.
+
+A sync moves a few rows at a time (analytics.load); a build moves millions, and there the
+cost per row is what counts (docs/performance.md "Building the columnar copy"). So a build
+reads with the database driver itself (no SQLAlchemy Row per row), hands DuckDB each chunk as
+NumPy columns (it scans them in C, no text format in between), and fetches the next chunk
+while DuckDB inserts and shreds the last one on its own threads (it releases the GIL).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, cast
+
+import duckdb
+import numpy as np
+from sqlalchemy import Connection, Table, bindparam
+
+from threadline.analytics import load
+from threadline.analytics.schema import READ_TYPES
+from threadline.analytics.shred import Shredded
+
+CHUNK_ROWS = 50_000  # rows per fetch and per DuckDB insert (tens of MB of Python objects)
+_INTEGERS = ("BIGINT", "BOOLEAN")
+
+
+def _chunks(primary: Connection, table: Table) -> Iterator[list[tuple[Any, ...]]]:
+    """Every row of `table` in seq order, CHUNK_ROWS at a time, as the driver's tuples."""
+    statement = (
+        load.rows_select(table)
+        .where(table.c.seq > bindparam("last"))
+        .order_by(table.c.seq)
+        .limit(CHUNK_ROWS)
+    )
+    compiled = statement.compile(dialect=primary.dialect)
+    cursor = primary.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    seq_at = list(READ_TYPES[table.name]).index("seq")
+    last = 0
+    try:
+        while True:
+            params = compiled.construct_params({"last": last})
+            if compiled.positional:
+                cursor.execute(str(compiled), [params[name] for name in compiled.positiontup or ()])
+            else:
+                cursor.execute(str(compiled), params)
+            rows = cursor.fetchall()
+            if rows:
+                yield rows
+            if len(rows) < CHUNK_ROWS:
+                return
+            last = rows[-1][seq_at]
+    finally:
+        cursor.close()
+
+
+def _columns(table_name: str, rows: Sequence[tuple[Any, ...]]) -> dict[str, np.ndarray[Any, Any]]:
+    """The chunk as NumPy columns DuckDB can scan: text as object arrays; integers and
+    booleans as int64 (an object array of ints would be typed by DuckDB from a sample of its
+    first values), with a `<name>__null` mask beside those that hold NULLs."""
+    matrix = np.array(rows, dtype=object)
+    columns: dict[str, np.ndarray[Any, Any]] = {}
+    for i, (name, kind) in enumerate(READ_TYPES[table_name].items()):
+        values = matrix[:, i]
+        if kind not in _INTEGERS:
+            columns[name] = values
+            continue
+        nulls = cast(Any, np.equal)(values, None)
+        if nulls.any():
+            columns[f"{name}__null"] = nulls
+            values = np.where(nulls, 0, values)
+        columns[name] = values.astype(np.int64)
+    return columns
+
+
+def _insert(
+    cursor: duckdb.DuckDBPyConnection,
+    table_name: str,
+    columns: dict[str, np.ndarray[Any, Any]],
+    shredded: Shredded,
+) -> None:
+    """Appends one chunk (from _columns) to the copy of table_name, shredded keys filled."""
+    names = list(READ_TYPES[table_name])
+    typed = []
+    for name, kind in READ_TYPES[table_name].items():
+        value = f"CAST({name} AS {kind})"
+        if f"{name}__null" in columns:
+            value = f"CASE WHEN {name}__null THEN NULL ELSE {value} END"
+        typed.append(f"{value} AS {name}")
+    source = f"(SELECT {', '.join(typed)} FROM chunk)"
+    extractions = shredded.extractions(table_name)
+    if extractions:
+        targets = names + [name for name, _ in shredded.columns(table_name)]
+        values = [f"r.{name}" for name in names] + shredded.expressions(table_name, "r")
+        source = f"(SELECT *, {', '.join(extractions)} FROM {source})"
+    else:
+        targets = values = names
+    cursor.register("chunk", columns)
+    try:
+        cursor.execute(
+            f"INSERT INTO {table_name} ({', '.join(targets)}) "
+            f"SELECT {', '.join(values)} FROM {source} AS r"
+        )
+    finally:
+        cursor.unregister("chunk")
+
+
+def copy_table(
+    cursor: duckdb.DuckDBPyConnection,
+    primary: Connection,
+    table: Table,
+    shredded: Shredded,
+    *,
+    seen: Callable[[list[int]], None] | None = None,
+) -> int:
+    """Copies every row of `table` into its (empty) copy, inside the cursor's transaction;
+    returns how many. DuckDB inserts one chunk on a thread of its own while the next is read.
+    `seen` is told the seqs of each chunk, ascending."""
+    copied = 0
+    seq_at = list(READ_TYPES[table.name]).index("seq")
+    with concurrent.futures.ThreadPoolExecutor(1, "threadline-columnar-build") as inserter:
+        pending: concurrent.futures.Future[None] | None = None
+        for rows in _chunks(primary, table):
+            columns = _columns(table.name, rows)
+            if seen is not None:
+                seen([row[seq_at] for row in rows])
+            if pending is not None:
+                pending.result()
+            pending = inserter.submit(_insert, cursor, table.name, columns, shredded)
+            copied += len(rows)
+        if pending is not None:
+            pending.result()
+    return copied

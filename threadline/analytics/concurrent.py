@@ -1,0 +1,54 @@
+"""Running a read's independent statements at once on the columnar copy.
+
+A dashboard page is 8-21 statements, each a few to tens of milliseconds on the copy; one after
+another they add up (docs/performance.md). DuckDB runs statements of several cursors (one per
+thread) at the same time and releases the GIL while it works, so on the copy the parts are
+shared out between a few connections, each in a thread of its own. SQLite and PostgreSQL answer
+one statement at a time per connection, and a read holds one: there the parts run one after
+another.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from threadline.store.deadline import deadline_of
+
+# Cursors one read runs its parts on at once, each taking its share of the parts one after
+# another. As many as the machine's cores: with 4 a 20-statement page was slower than one after
+# another (threads and DuckDB's own workers outnumbered 2 cores; docs/performance.md).
+WIDTH = 2
+
+Part = Callable[[Connection], Any]
+
+
+def _run_share(connection: Connection, parts: Sequence[Part]) -> list[Any]:
+    """Parts one after another on a connection of their own from the same engine (the copy's
+    execution options come with it), bounded by the read's deadline."""
+    deadline = deadline_of(connection)
+    with connection.engine.connect() as own, contextlib.ExitStack() as stack:
+        if deadline is not None:
+            shared = stack.enter_context(deadline.joined(own))
+            stack.enter_context(shared.running())
+        return [part(own) for part in parts]
+
+
+def concurrently(connection: Connection, parts: Sequence[Part]) -> list[Any]:
+    """part(connection) of each part, in order: on the columnar copy WIDTH cursors at once, each
+    taking every WIDTH-th part; one after another on `connection` elsewhere. An error of any
+    part is raised (after the others have ended)."""
+    if connection.dialect.name != "duckdb" or len(parts) < 2:
+        return [part(connection) for part in parts]
+    width = min(WIDTH, len(parts))
+    with concurrent.futures.ThreadPoolExecutor(width, "threadline-read") as pool:
+        futures = [pool.submit(_run_share, connection, parts[i::width]) for i in range(width)]
+        concurrent.futures.wait(futures)
+    answers: list[Any] = [None] * len(parts)
+    for first, future in enumerate(futures):
+        answers[first::width] = future.result()
+    return answers
