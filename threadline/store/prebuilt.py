@@ -24,12 +24,6 @@ from sqlalchemy import JSON, Connection, Table
 _ENCODE = msgspec.json.encode
 
 
-def json_text(value: Any) -> str | None:
-    """A JSON column's parameter: the text SQLAlchemy's serializer would have sent (store.engine
-    encodes with msgspec too), and SQL NULL for None (the columns are none_as_null)."""
-    return None if value is None else _ENCODE(value).decode()
-
-
 @dataclasses.dataclass(frozen=True)
 class PrebuiltInsert:
     """INSERT INTO table (columns) VALUES (…) [ON CONFLICT (keys) DO NOTHING], for executemany."""
@@ -40,11 +34,9 @@ class PrebuiltInsert:
 
     @functools.cached_property
     def json_positions(self) -> tuple[int, ...]:
+        # tables.Json is JSON with a JSONB variant: an instance of JSON on both backends.
         return tuple(
-            i
-            for i, name in enumerate(self.columns)
-            if isinstance(self.table.c[name].type, JSON)
-            or isinstance(getattr(self.table.c[name].type, "impl", None), JSON)
+            i for i, name in enumerate(self.columns) if isinstance(self.table.c[name].type, JSON)
         )
 
     @functools.cache  # noqa: B019 -- two dialects at most; statements live as long as the process
@@ -65,6 +57,8 @@ class PrebuiltInsert:
     def parameters(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
         """The row's values in column order, JSON columns encoded."""
         values = list(self._values(row))
+        # The text the engine's JSON serializer would have sent (store.engine encodes with
+        # msgspec too); None stays SQL NULL, as the columns are none_as_null.
         for i in self.json_positions:
             value = values[i]
             if value is not None:

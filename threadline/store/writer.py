@@ -250,9 +250,10 @@ class Writer:
             # Before any answer goes out: a read that follows an acknowledged write sees that
             # the columnar copy must catch up first (api.reads.analytic_read).
             self.last_commit_at = time.monotonic()
-            _resolve_all(pending, results)
+            # Counted before the answers go out: a caller woken by its answer may read them.
             self.batches += 1
             self.jobs += len(pending)
+            _resolve_all(pending, results)
             for listener in self.on_commit:
                 listener(len(pending), self.last_commit_at - began)
             return
