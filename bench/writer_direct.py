@@ -1,64 +1,126 @@
-"""The writer without HTTP: how fast event writes commit through it.
+"""The writer without HTTP: how fast event writes commit through it, and what CPU they cost.
 
-    .venv/bin/python bench/writer_direct.py [--events 5000]
+    .venv/bin/python bench/writer_direct.py [--events 20000] [--database-url URL]
 
-Prints events/s through the group-commit Writer (all submitted at once) and for plain inserts
-in one transaction on the same connection: the storage side's ceiling, before any HTTP cost.
+Three ways, each on a fresh database (a temp SQLite file, or a PostgreSQL database created on
+the given server and dropped after):
+- singles: one writer job per event, all submitted at once (group commit batches them);
+- batches: one writer job per 100 events, as POST /batch submits them (store.batch.BatchWrite);
+- statements: one statement per event in one transaction, no writer (the per-statement cost).
+For each: events/s and the process's CPU per event (event loop and writer thread together), on
+bodies decoded beforehand, so HTTP and JSON parsing are not in the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import tempfile
 import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from threadline.store.engine import open_database
-from threadline.store.events import insert_events, prepare_event
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from threadline.store.batch import BatchWrite
+from threadline.store.engine import Database, open_database
+from threadline.store.events import EventWrite, insert_events, prepare_event
 from threadline.store.migrate import upgrade
 from threadline.store.writer import Writer
 from threadline.wire.decode import decode
 from threadline.wire.events import EventIn
 
 BODY = (
-    b'{"id":"e%d","type":"assistant_message_copied","messageId":"m","entityType":"message",'
-    b'"properties":{"source":"bench"},"userProperties":{"id":"u"}}'
+    b'{"id":"e%d","type":"assistant_message_copied","messageId":"msg-%d","entityType":"message",'
+    b'"properties":{"source":"bench"},"userProperties":{"id":"u-%d"}}'
 )
+BATCH = 100
 
 
-def event(i: int) -> EventIn:
-    return decode(BODY % i, EventIn)  # type: ignore[no-any-return]
+def writes(n: int) -> list[EventWrite]:
+    bodies: list[EventIn] = [decode(BODY % (i, i, i), EventIn) for i in range(n)]
+    return [prepare_event(project_id="p", integration_id="i", body=body) for body in bodies]
 
 
-async def through_writer(writer: Writer, n: int) -> float:
-    jobs = [prepare_event(project_id="p", integration_id="i", body=event(i)) for i in range(n)]
-    started = time.perf_counter()
+async def submit_all(writer: Writer, jobs: list[Any]) -> None:
     await asyncio.gather(*(writer.submit(job) for job in jobs))
-    return n / (time.perf_counter() - started)
+
+
+def singles(database: Database, n: int) -> tuple[float, float, str]:
+    return _through_writer(database, writes(n), n)
+
+
+def batches(database: Database, n: int) -> tuple[float, float, str]:
+    rows = writes(n)
+    jobs = [BatchWrite(list(rows[i : i + BATCH])) for i in range(0, n, BATCH)]
+    return _through_writer(database, jobs, n)
+
+
+def _through_writer(database: Database, jobs: list[Any], n: int) -> tuple[float, float, str]:
+    writer = Writer(database.writer, queue_size=len(jobs))
+    writer.start()
+    try:
+        rate, cpu = _timed(lambda: asyncio.run(submit_all(writer, jobs)), n)
+    finally:
+        writer.stop()
+    return rate, cpu, f"{writer.batches} commits"
+
+
+def statements(database: Database, n: int) -> tuple[float, float, str]:
+    rows = writes(n)
+
+    def run() -> None:
+        with database.writer.begin() as connection:
+            for write in rows:
+                insert_events(connection, [write])
+
+    rate, cpu = _timed(run, n)
+    return rate, cpu, "1 commit"
+
+
+def _timed(run: Callable[[], None], n: int) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    run()
+    return n / (time.perf_counter() - wall), (time.process_time() - cpu) / n * 1e6
+
+
+@contextlib.contextmanager
+def fresh_database(url: str | None) -> Iterator[Database]:
+    if url is None:
+        database = open_database(f"sqlite:///{tempfile.mkdtemp()}/bench.db")
+        upgrade(database.writer)
+        yield database
+        database.dispose()
+        return
+    name = f"threadline_writer_direct_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        database = open_database(str(make_url(url).set(database=name)))
+        upgrade(database.writer)
+        yield database
+        database.dispose()
+    finally:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f'DROP DATABASE "{name}"'))
+        admin.dispose()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=5000)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--database-url", help="a PostgreSQL server (default: SQLite)")
+    parser.add_argument("--ways", default="singles,batches,statements")
     args = parser.parse_args()
-    database = open_database(f"sqlite:///{tempfile.mkdtemp()}/bench.db")
-    upgrade(database.writer)
-    writer = Writer(database.writer, queue_size=args.events)
-    writer.start()
-    try:
-        rate = asyncio.run(through_writer(writer, args.events))
-        print(f"through the writer: {rate:,.0f} events/s in {writer.batches} commits")
-    finally:
-        writer.stop()
-    bodies = [event(args.events + i) for i in range(args.events)]
-    started = time.perf_counter()
-    with database.writer.begin() as connection:
-        for body in bodies:
-            write = prepare_event(project_id="p", integration_id="i", body=body)
-            insert_events(connection, [write])
-    rate = args.events / (time.perf_counter() - started)
-    print(f"one statement per event, one transaction: {rate:,.0f} events/s")
-    database.dispose()
+    ways = {"singles": singles, "batches": batches, "statements": statements}
+    for way in args.ways.split(","):
+        with fresh_database(args.database_url) as database:
+            rate, cpu, note = ways[way](database, args.events)
+        print(f"{way:10s} {rate:9,.0f} events/s  {cpu:6.1f} µs CPU/event  ({note})")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import OperationalError
 
 from threadline.errors import InternalError, Unavailable, Unprocessable
+from threadline.store.batch import BatchWrite
 from threadline.store.engine import Database, open_database
 from threadline.store.events import EventWrite, prepare_event
 from threadline.store.tables import events, projects
@@ -376,3 +377,67 @@ def test_the_writer_survives_a_failure_outside_any_job(writer: Writer, db: Datab
     assert isinstance(run(submit_and_catch(writer, Broken())), InternalError)
     assert run(writer.submit(add_project("still-writing"))) == "still-writing"
     assert stored(db) == {"still-writing"}
+
+
+def test_a_batch_with_a_bad_event_fails_alone(writer: Writer, gate: Gate, db: Database) -> None:
+    # A POST /batch job whose events cannot all be stored (the prebuilt executemany fails on
+    # one row) is refused whole; the jobs committed beside it are not touched.
+    bad = event_write("b2")
+    bad.row["type"] = None  # NOT NULL
+    jobs: list[Job[Any]] = [
+        event_write("e1"),
+        BatchWrite([event_write("b1"), bad, event_write("b3")]),
+        BatchWrite([event_write("b4")]),
+        event_write("e2"),
+    ]
+    first, refused, good, last = run(one_batch(writer, gate, jobs))
+    assert isinstance(refused, InternalError)
+    assert first["id"] == "e1" and last["id"] == "e2" and good[0]["id"] == "b4"
+    assert stored_events(db) == [("b4", "t"), ("e1", "t"), ("e2", "t")]
+
+
+def test_an_event_group_during_an_outage_is_refused_and_then_stored(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    # The prebuilt statements' driver errors reach the writer as SQLAlchemy's: an outage is a
+    # 503 for every event of the group, and the next group, on a fresh connection, commits.
+    path = tmp_path / "threadline.db"
+    path.mkdir()  # a directory where the database file should be: SQLite cannot open it
+    database = open_database(f"sqlite:///{path}")
+    writer = Writer(database.writer)
+    writer.start()
+
+    async def scenario() -> tuple[list[Any], list[Any]]:
+        lost = [writer.submit(event_write(f"lost{i}")) for i in range(3)]
+        refused = await asyncio.gather(*lost, return_exceptions=True)
+        path.rmdir()
+        shutil.copyfile(sqlite_template, path)
+        found = [writer.submit(event_write(f"found{i}")) for i in range(3)]
+        return refused, await asyncio.gather(*found)
+
+    try:
+        refused, found = run(scenario())
+        assert all(isinstance(error, Unavailable) for error in refused)
+        assert [row["id"] for row in found] == ["found0", "found1", "found2"]
+        assert [event_id for event_id, _ in stored_events(database)] == [
+            "found0",
+            "found1",
+            "found2",
+        ]
+    finally:
+        writer.stop()
+        database.dispose()
+
+
+def test_many_event_loops_are_each_answered(writer: Writer, db: Database) -> None:
+    # Answers are handed to each caller's own loop in one call per loop and commit.
+    def in_own_loop(event_id: str) -> Any:
+        return asyncio.run(writer.submit(event_write(event_id)))
+
+    threads = [threading.Thread(target=in_own_loop, args=(f"t{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+    assert [event_id for event_id, _ in stored_events(db)] == ["t0", "t1", "t2", "t3"]

@@ -23,8 +23,10 @@ from threadline.auth import Principal
 from threadline.config import Settings
 from threadline.errors import ThreadlineError, problem_body
 from threadline.store.batch import BatchWrite, Item
+from threadline.store.events import prepare_event
+from threadline.timestamps import now_us
 from threadline.wire.batch import BatchIn, BatchOut, BatchResultOut
-from threadline.wire.decode import decode
+from threadline.wire.decode import decode_part
 
 _OPERATIONS: dict[str, WriteOperation] = {
     "event": LOG_EVENT,
@@ -46,11 +48,25 @@ class _Batch:
 
 def _prepare(principal: Principal, batch: BatchIn, settings: Settings) -> _Batch:
     items: list[Item] = []
+    # One clock reading for the batch: its events arrived together (and to_iso of one value
+    # is then computed once per batch, not once per event, when they are answered).
+    now = now_us()
     for item in batch.items:
         operation = _OPERATIONS[item.kind]
         try:
-            body = decode(item.body, operation.body_type)
-            items.append(operation.prepare(principal, body, settings))
+            # read_json decoded the whole body first, so each item is decode_part's to take.
+            body = decode_part(item.body, operation.body_type)
+            if operation is LOG_EVENT:  # the common item: prepared without the indirection
+                items.append(
+                    prepare_event(
+                        project_id=principal.project_id,
+                        integration_id=principal.integration_id,
+                        body=body,
+                        now=now,
+                    )
+                )
+            else:
+                items.append(operation.prepare(principal, body, settings))
         except ThreadlineError as exc:  # the body's schema, or a limit (messages per post)
             items.append(exc)
     return _Batch(kinds=[item.kind for item in batch.items], write=BatchWrite(items))

@@ -22,11 +22,12 @@ from sqlalchemy import Connection, RowMapping, delete, func, select
 
 from threadline.errors import Unprocessable
 from threadline.ids import new_id
-from threadline.store.dialect import insert_ignore, select_where, update_where, where
+from threadline.store.dialect import select_where, update_where, where
 from threadline.store.fields import sent
 from threadline.store.keys import KeyKind
 from threadline.store.message_merge import Message, Target, merge_messages
 from threadline.store.ownership import Access, check_may_change, check_may_delete
+from threadline.store.prebuilt import PrebuiltInsert
 from threadline.store.tables import conversations, messages
 from threadline.timestamps import given_or, now_us
 from threadline.wire.conversations import ConversationIn
@@ -43,6 +44,13 @@ _CONVERSATION_COLUMNS = {
     "updatedAt": "updated_at",
 }
 _EMPTY_CONVERSATION = dict.fromkeys(_CONVERSATION_COLUMNS.values())
+_KEY = ("project_id", "id")
+# The counters are left to their server defaults (0) until the merge sets them.
+_INSERT = PrebuiltInsert(
+    conversations,
+    ("project_id", "id", "integration_id", "key_kind", "type", *_CONVERSATION_COLUMNS.values()),
+    ignore_conflicts_on=_KEY,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +60,6 @@ class StoredConversation:
     messages: Sequence[Mapping[Any, Any]]
 
 
-_KEY = ("project_id", "id")
 _LOCK = select_where(conversations, _KEY).with_for_update()
 _HISTORY = select_where(messages, ("project_id", "conversation_id"), order_by="position")
 
@@ -65,9 +72,7 @@ def _lock_or_create(
     row = connection.execute(_LOCK, key).mappings().first()
     if row is not None:
         return row
-    # RETURNING tells whether this insert happened (psycopg's rowcount here is -1).
-    insert = insert_ignore(connection, conversations, _KEY)
-    if connection.execute(insert, {**_EMPTY_CONVERSATION, **new_row}).first() is not None:
+    if _INSERT.execute(connection, [_INSERT.parameters({**_EMPTY_CONVERSATION, **new_row})]):
         return None
     # Another instance created it between our two statements: lock theirs.
     return connection.execute(_LOCK, key).mappings().one()

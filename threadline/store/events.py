@@ -1,40 +1,58 @@
 """Events: append-only; a client-supplied id is stored once and never twice (reference §10.5).
 
 An event write is prepared (its row built) on the request's side, and the writer inserts all the
-event writes of one commit with a single executemany: the per-statement cost, not SQLite, is what
-bounds single-event ingest (docs/performance.md).
+event writes of one commit with a single executemany of a prebuilt statement (store.prebuilt):
+the per-statement and per-row costs, not the database, are what bound event ingest
+(docs/performance.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection
+from msgspec import UNSET
+from sqlalchemy import Connection, bindparam, select
 
 from threadline.ids import new_id
-from threadline.store.dialect import insert_ignore, select_where, where
-from threadline.store.fields import sent
+from threadline.store.prebuilt import PrebuiltInsert
 from threadline.store.tables import events
-from threadline.timestamps import given_or, now_us
+from threadline.timestamps import now_us, to_us
 from threadline.wire.events import ConversationEventIn, EventIn, MessageEventIn, SearchEventIn
 
-_COLUMNS = {
-    "properties": "properties",
-    "userProperties": "user_properties",
-    "createdAt": "created_at",
-}
 _KEY = ("project_id", "id")
+_INSERT = PrebuiltInsert(
+    events,
+    (
+        "project_id",
+        "id",
+        "integration_id",
+        "entity_type",
+        "type",
+        "message_id",
+        "conversation_id",
+        "search_query",
+        "properties",
+        "user_properties",
+        "created_at",
+    ),
+    ignore_conflicts_on=_KEY,
+)
 
 
-def _target(body: EventIn) -> dict[str, str | None]:
+def _target(body: EventIn) -> tuple[str, str | None, str | None, str | None]:
+    """(entity_type, message_id, conversation_id, search_query)."""
     if isinstance(body, MessageEventIn):
-        return {"entity_type": "message", "message_id": body.messageId}
+        return "message", body.messageId, None, None
     if isinstance(body, ConversationEventIn):
-        return {"entity_type": "conversation", "conversation_id": body.conversationId}
+        return "conversation", None, body.conversationId, None
     assert isinstance(body, SearchEventIn)
-    return {"entity_type": "search", "search_query": body.searchQuery}
+    return "search", None, None, body.searchQuery
+
+
+def _given(value: Any) -> Any:
+    return None if value is UNSET else value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,21 +69,32 @@ class EventWrite:
         return insert_events(connection, writes)
 
 
-def prepare_event(*, project_id: str, integration_id: str, body: EventIn) -> EventWrite:
-    given = sent(body, _COLUMNS)
+def prepare_event(
+    *, project_id: str, integration_id: str, body: EventIn, now: int | None = None
+) -> EventWrite:
+    """The event's row. `now` (microseconds) is its time when the body gives none: a batch
+    reads the clock once for all its events, they arrived together."""
+    entity_type, message_id, conversation_id, search_query = _target(body)
+    # Written out field by field, not through store.fields.sent: this runs for every item of
+    # every batch (issue 14). An absent or null createdAt both mean "now".
+    created_at = body.createdAt
     return EventWrite(
         {
             "project_id": project_id,
             "id": body.id or new_id("evt"),
             "integration_id": integration_id,
             "type": body.type,
-            "message_id": None,
-            "conversation_id": None,
-            "search_query": None,
-            **_target(body),
-            "properties": given.get("properties"),
-            "user_properties": given.get("user_properties"),
-            "created_at": given_or(given.get("created_at"), now_us()),
+            "entity_type": entity_type,
+            "message_id": message_id,
+            "conversation_id": conversation_id,
+            "search_query": search_query,
+            "properties": _given(body.properties),
+            "user_properties": _given(body.userProperties),
+            "created_at": (
+                (now_us() if now is None else now)
+                if created_at is UNSET or created_at is None
+                else to_us(created_at)
+            ),
         }
     )
 
@@ -73,16 +102,32 @@ def prepare_event(*, project_id: str, integration_id: str, body: EventIn) -> Eve
 def insert_events(connection: Connection, writes: Sequence[EventWrite]) -> list[Mapping[str, Any]]:
     """Store the events; each result is the stored event, which for a repeated id is the one
     stored first (even within this same call)."""
-    statement = insert_ignore(connection, events, _KEY, returning=False).returning(events.c.id)
-    inserted = set(connection.execute(statement, [w.row for w in writes]).scalars())
+    rows = [write.row for write in writes]
+    inserted = _INSERT.execute(connection, [_INSERT.parameters(row) for row in rows])
+    if inserted == len(rows):  # the usual case: every id was new
+        return list(rows)
+    return _with_repeats(connection, rows)
+
+
+def _with_repeats(connection: Connection, rows: list[dict[str, Any]]) -> list[Mapping[str, Any]]:
+    """Some ids were stored already (before, or earlier in this call): those get the stored
+    event. A row stored exactly as this call sent it is this call's own (or one it cannot be
+    told apart from) and is answered as sent."""
+    stored: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for project_id in {row["project_id"] for row in rows}:
+        ids = [row["id"] for row in rows if row["project_id"] == project_id]
+        found = connection.execute(_STORED, {"project_id": project_id, "ids": ids}).mappings()
+        stored.update({(project_id, event["id"]): event for event in found})
     results: list[Mapping[str, Any]] = []
-    for write in writes:
-        event_id = write.row["id"]
-        if event_id in inserted:
-            inserted.discard(event_id)  # a later duplicate in this batch reads the first back
-            results.append(write.row)
-            continue
-        first = where(project_id=write.row["project_id"], id=event_id)
-        stored = connection.execute(select_where(events, _KEY), first).mappings().one()
-        results.append(cast(Mapping[str, Any], stored))
+    for row in rows:
+        event = stored[(row["project_id"], row["id"])]
+        same = all(event[column] == row[column] for column in _INSERT.columns)
+        results.append(row if same else event)
     return results
+
+
+# One expanding parameter: a call's ids are bound as one list.
+_STORED = select(events).where(
+    events.c.project_id == bindparam("project_id"),
+    events.c.id.in_(bindparam("ids", expanding=True)),
+)

@@ -19,7 +19,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, delete
 
 from threadline.errors import Conflict
-from threadline.store.dialect import insert_ignore, select_where, where
+from threadline.store.dialect import select_where, where
+from threadline.store.prebuilt import PrebuiltInsert
 from threadline.store.tables import idempotency_keys
 from threadline.store.writer import Writer
 from threadline.timestamps import now_us
@@ -27,6 +28,11 @@ from threadline.timestamps import now_us
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _KEY = ("key_id", "key")
+_INSERT = PrebuiltInsert(
+    idempotency_keys,
+    ("project_id", "key_id", "key", "fingerprint", "status", "response", "created_at"),
+    ignore_conflicts_on=_KEY,
+)
 _SWEEP_SECONDS = 600
 
 
@@ -83,9 +89,7 @@ class RecordedWrite(Generic[T]):
             "response": response.decode(),
             "created_at": now_us(),
         }
-        # RETURNING tells whether this insert happened (psycopg's rowcount here is -1).
-        statement = insert_ignore(connection, idempotency_keys, _KEY)
-        if connection.execute(statement, row).first() is None:
+        if _INSERT.execute(connection, [_INSERT.parameters(row)]) == 0:
             # Raising rolls this write back; the caller replays what the other one stored.
             raise AnsweredElsewhere("Another request with this Idempotency-Key committed first.")
         return response

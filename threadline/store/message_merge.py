@@ -23,6 +23,7 @@ from sqlalchemy import Connection, RowMapping, bindparam, func, select
 from threadline.errors import FieldViolation, Unprocessable
 from threadline.ids import positional_message_id
 from threadline.store.fields import sent
+from threadline.store.prebuilt import PrebuiltInsert
 from threadline.store.tables import messages
 from threadline.timestamps import given_or
 from threadline.wire.conversations import OpenAIMessageIn, SupportMessageIn
@@ -46,6 +47,21 @@ _EMPTY_MESSAGE = dict.fromkeys(
     ["content", "content_parts", "tool_calls", *_MESSAGE_COLUMNS.values()]
 )
 _ENCODER = msgspec.json.Encoder()
+_INSERT = PrebuiltInsert(
+    messages,
+    (
+        "project_id",
+        "conversation_id",
+        "id",
+        "position",
+        "role",
+        "content",
+        "content_parts",
+        "tool_calls",
+        *_MESSAGE_COLUMNS.values(),
+        "digest",
+    ),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -301,4 +317,4 @@ def _insert(
         counters.add(row["role"], row["created_at"])
         rows.append(row)
         now_stored[message_id] = row
-    connection.execute(messages.insert(), rows)
+    _INSERT.execute(connection, [_INSERT.parameters(row) for row in rows])

@@ -59,9 +59,6 @@ class _Pending(Generic[T]):
         self.loop = loop
         self.future = future
 
-    def resolve(self, result: Any) -> None:
-        self._settle_soon(result, None)
-
     def reject(self, error: BaseException) -> None:
         self._settle_soon(None, error)
 
@@ -69,6 +66,24 @@ class _Pending(Generic[T]):
         # If the caller's event loop is gone, nobody is waiting; the writer must live on.
         with contextlib.suppress(RuntimeError):
             self.loop.call_soon_threadsafe(_settle, self.future, result, error)
+
+
+def _resolve_all(pending: list[_Pending[Any]], results: list[Any]) -> None:
+    """Resolve a commit's futures with one wake-up of each event loop, not one per write: each
+    call_soon_threadsafe writes to the loop's self-pipe, a system call that cost more than a
+    single event's insert (docs/performance.md, issue 14)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
+    for item, result in zip(pending, results, strict=True):
+        by_loop.setdefault(item.loop, []).append((item.future, result))
+    for loop, settled in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop is gone: nobody is waiting there
+            loop.call_soon_threadsafe(_settle_many, settled)
+
+
+def _settle_many(settled: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    for future, result in settled:
+        if not future.done():  # done: the client went away; the write is committed all the same
+            future.set_result(result)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -235,10 +250,10 @@ class Writer:
             # Before any answer goes out: a read that follows an acknowledged write sees that
             # the columnar copy must catch up first (api.reads.analytic_read).
             self.last_commit_at = time.monotonic()
-            for item, result in zip(pending, results, strict=True):
-                item.resolve(result)
+            # Counted before the answers go out: a caller woken by its answer may read them.
             self.batches += 1
             self.jobs += len(pending)
+            _resolve_all(pending, results)
             for listener in self.on_commit:
                 listener(len(pending), self.last_commit_at - began)
             return
