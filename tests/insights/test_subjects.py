@@ -145,3 +145,12 @@ def test_bad_input_gets_a_vector(embedder: SubjectEmbedder) -> None:
     vectors = embedder.embed(texts, ["", "ok", "y" * 50_000, "", "Fehler 修复"])
     assert vectors.shape == (5, 512)
     assert abs(float((vectors**2).sum(axis=1).min()) - 1.0) < 1e-3
+
+
+def test_a_project_asking_one_question_over_and_over_clusters(embedder: SubjectEmbedder) -> None:
+    # Centred on their mean, identical questions are all zero vectors, which cosine cannot
+    # compare: the worker crashed on this ("Cosine affinity cannot be used when X contains zero
+    # vectors") in the outage test, whose conversations all ask the same thing.
+    questions = ["How do I rotate an API key?"] * 2  # two: their mean is exactly each of them
+    subjects, ids = recluster(embed(embedder, questions), questions, [None] * 2, [])
+    assert len(subjects) == 1 and len(set(ids)) == 1

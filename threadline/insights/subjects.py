@@ -343,7 +343,12 @@ def _readable(scored: list[tuple[float, str]]) -> str:
 def _centred(vectors: Vectors) -> Vectors:
     # The project's mean direction is what all its questions share (product name, phrasing,
     # a stock answer): removing it lets what differs drive the clustering.
-    return normalise(vectors - vectors.mean(axis=0, keepdims=True))
+    centred = vectors - vectors.mean(axis=0, keepdims=True)
+    # A question that *is* the mean (every question the same, say) would become a zero vector,
+    # which cosine cannot compare: such rows keep their own direction instead.
+    flat = np.linalg.norm(centred, axis=-1) < 1e-6
+    centred[flat] = vectors[flat]
+    return normalise(centred)
 
 
 def _agglomerate(vectors: Vectors) -> np.ndarray:
