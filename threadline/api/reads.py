@@ -90,3 +90,11 @@ async def analytic_read(ctx: Services, query: Callable[..., T], /, **arguments: 
                 return result
         ctx.analytic_reads["primary"] += 1
         return await run_in_threadpool(_run, ctx, query, arguments, timeout)
+
+
+async def indexed_read(ctx: Services, query: Callable[..., T], /, **arguments: Any) -> T:
+    """Like analytic_read(), for a read that needs an index only the primary store has (the
+    full-text index of messages, query.text_search): one slot and one deadline, as there."""
+    timeout = ctx.settings.query_timeout_seconds
+    with ctx.queries.take(retry_after=ctx.settings.retry_after_seconds):
+        return await run_in_threadpool(_run, ctx, query, arguments, timeout)

@@ -1,0 +1,148 @@
+"""Conversation text search through the primary store's full-text index of messages (migration
+0015): SQLite's FTS5 table `message_search`, PostgreSQL's `search_document` tsvector column and
+its GIN index. The columnar copy has no such index (DuckDB's fts extension cannot be installed
+offline), so this step always runs on the primary store; the rows of the page it picks are
+then read as any other table's (docs/decisions.md, "Conversation text search").
+
+What people can type (docs/dashboard.md): words, each matched as the start of a word ("export"
+finds "exports"), all of them in one message; "quoted phrases", matched word for word; case and
+accents do not count; Chinese, Japanese and Korean text matches any run of its characters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
+
+from threadline.store.search_text import UNSPACED, fold, words
+from threadline.store.tables import conversations, messages
+
+# A phrase in quotes, or a run of anything else up to a space or a quote.
+_CHUNK = re.compile(r'"([^"]*)"?|([^\s"]+)')
+_UNSPACED_WORD = re.compile(f"^[{UNSPACED}]$")
+# At most this many terms of a query are searched (each one is a lookup in the index).
+MAX_TERMS = 16
+
+# `rank`: bm25 by default; unlike bm25(), a column stays usable when SQLite merges the
+# statement into the grouping around it.
+_fts = table("message_search", column("rowid"), column("rank"))
+_search_document = column("search_document")
+
+
+@dataclasses.dataclass(frozen=True)
+class Term:
+    """Words that must follow each other in a message; the last may be the start of a word."""
+
+    words: tuple[str, ...]
+    prefix: bool
+
+
+def parse(query: str) -> list[Term]:
+    """The terms of what was typed. Punctuation separates words and is not searched, so a
+    query of punctuation alone has no terms (and matches nothing)."""
+    terms: list[Term] = []
+    for quoted, bare in _CHUNK.findall(query):
+        found = tuple(words(fold(quoted or bare)))
+        if not found:
+            continue
+        # A character of an unspaced script is a whole word of the index: no prefix needed.
+        prefix = not quoted and not _UNSPACED_WORD.match(found[-1])
+        terms.append(Term(found, prefix))
+    return terms[:MAX_TERMS]
+
+
+def fts5_query(terms: Sequence[Term]) -> str:
+    """An FTS5 MATCH expression: each term a phrase (words are letters, digits and marks
+    only, so nothing in them needs escaping)."""
+    return " AND ".join(
+        '"' + " ".join(term.words) + '"' + (" *" if term.prefix else "") for term in terms
+    )
+
+
+def tsquery(terms: Sequence[Term]) -> str:
+    """The same as a PostgreSQL tsquery in to_tsquery's syntax."""
+    phrases = []
+    for term in terms:
+        lexemes = [f"'{word}'" for word in term.words]
+        if term.prefix:
+            lexemes[-1] += ":*"
+        phrases.append("(" + " <-> ".join(lexemes) + ")")
+    return " & ".join(phrases)
+
+
+def _message_hits(connection: Connection, terms: Sequence[Term], project_id: str) -> Any:
+    """(conversation_id, score) of every message of the project matching the terms; a lower
+    score is a better match (bm25 on SQLite, minus ts_rank on PostgreSQL)."""
+    m = messages.c
+    if connection.dialect.name == "postgresql":
+        query = func.to_tsquery(literal_column("'simple'::regconfig"), tsquery(terms))
+        score = -func.ts_rank(_search_document, query)
+        return select(m.conversation_id, score.label("score")).where(
+            m.project_id == project_id, _search_document.op("@@")(query)
+        )
+    return (
+        select(m.conversation_id, _fts.c.rank.label("score"))
+        .select_from(_fts.join(messages, m.seq == _fts.c.rowid))
+        .where(text("message_search MATCH :fts").bindparams(fts=fts5_query(terms)))
+        .where(m.project_id == project_id)
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Ranked:
+    """One page of matching conversation ids, best first, and how many match in all."""
+
+    ids: list[str]
+    total: int
+
+
+def ranked_conversations(
+    connection: Connection,
+    *,
+    project_id: str,
+    query: str,
+    conditions: Sequence[ColumnElement[bool]],
+    message_conditions: Sequence[ColumnElement[bool]] = (),
+    limit: int,
+    offset: int = 0,
+) -> Ranked:
+    """The conversations `conditions` admit that hold a message matching `query` (and
+    `message_conditions`), best match first: by their best message's score, then newest first.
+    Every match is counted and can be paged to."""
+    terms = parse(query)
+    if not terms:
+        return Ranked([], 0)
+    hits = _message_hits(connection, terms, project_id).where(*message_conditions).subquery()
+    best = (
+        select(hits.c.conversation_id, func.min(hits.c.score).label("score"))
+        .group_by(hits.c.conversation_id)
+        .subquery("best")
+    )
+    c = conversations.c
+    first = func.coalesce(c.first_message_at, c.created_at)
+    matching: Select[Any] = (
+        select(c.id, func.count().over().label("total"))
+        .join(best, best.c.conversation_id == c.id)
+        .where(c.project_id == project_id, *conditions)
+    )
+    page = matching.order_by(best.c.score, first.desc(), c.id.desc()).limit(limit).offset(offset)
+    rows = connection.execute(page).all()
+    if rows:
+        return Ranked([row.id for row in rows], int(rows[0].total))
+    # Past the last page (or nothing matched): the count alone.
+    count = select(func.count()).select_from(matching.subquery())
+    return Ranked([], int(connection.execute(count).scalar_one()))
