@@ -48,6 +48,13 @@ def page_paths(last: str) -> dict[str, str]:
         "overview, 90 days": f"/dashboard/?{long_span}",
         "conversations": f"/dashboard/conversations?{span}",
         "conversations, text search": f"/dashboard/conversations?{span}&q=export",
+        "conversations, text search, 90 days": f"/dashboard/conversations?{long_span}&q=export",
+        "conversations, text search, page 5": (
+            f"/dashboard/conversations?{long_span}&q=api+key&page=5"
+        ),
+        "conversations, text search, Japanese": (
+            f"/dashboard/conversations?{long_span}&q=%E8%AA%B2%E9%87%91"  # 課金
+        ),
         "feedback": f"/dashboard/feedback?{span}",
         "search analytics, 30 days": f"/dashboard/search?{span}",
         "search analytics, 90 days": f"/dashboard/search?{long_span}",
@@ -138,6 +145,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--analytics", default="columnar", choices=("columnar", "off"))
     parser.add_argument("--analytics-path", help="the columnar copy to follow on from")
+    parser.add_argument("--pages", help="only the pages whose name contains this text")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="threadline-dashboard-bench-"))
@@ -160,9 +168,11 @@ def main() -> int:
         browser = Browser(server.url)
         browser.sign_in(key)
         pages = page_paths(last)
-        _, listing = browser.get(pages["conversations"])
+        if args.pages:
+            pages = {name: path for name, path in pages.items() if args.pages in name}
+        _, listing = browser.get(page_paths(last)["conversations"])
         transcript = TRANSCRIPT.search(listing)
-        if transcript:
+        if transcript and not args.pages:
             pages["transcript"] = transcript.group(1)
         load_before = os.getloadavg()[0]
         print(f"\nDashboard pages, ms ({args.runs} runs after a warm-up; `{args.analytics}`;")

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    ColumnClause,
     ColumnElement,
     Connection,
     Select,
@@ -28,7 +29,7 @@ from sqlalchemy import (
     text,
 )
 
-from threadline.store.search_text import UNSPACED, fold, words
+from threadline.store.search_text import POSTGRES_COLUMN, UNSPACED, fold, words
 from threadline.store.tables import conversations, messages
 
 # A phrase in quotes, or a run of anything else up to a space or a quote.
@@ -40,7 +41,7 @@ MAX_TERMS = 16
 # `rank`: bm25 by default; unlike bm25(), a column stays usable when SQLite merges the
 # statement into the grouping around it.
 _fts = table("message_search", column("rowid"), column("rank"))
-_search_document = column("search_document")
+_search_document: ColumnClause[Any] = column(POSTGRES_COLUMN)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -30,6 +30,7 @@ UNSPACED = (
     "\u31a0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7af\uf900-\ufaff"
     "\U00020000-\U0003134f"
 )
+FINAL_SIGMA, SIGMA = "\u03c2", "\u03c3"
 _DIACRITIC = re.compile(f"[{DIACRITICS}]")
 _UNSPACED_CHAR = re.compile(f"([{UNSPACED}])")
 _decode = msgspec.json.Decoder()
@@ -39,7 +40,7 @@ def fold(text: str) -> str:
     """Lower case, accents off, final sigma as sigma (PostgreSQL's lower() keeps it apart), and
     each character of an unspaced script set apart by spaces."""
     stripped = _DIACRITIC.sub("", unicodedata.normalize("NFKD", text[:MAX_CHARS]))
-    lowered = unicodedata.normalize("NFKC", stripped).lower().replace("ς", "σ")
+    lowered = unicodedata.normalize("NFKC", stripped).lower().replace(FINAL_SIGMA, SIGMA)
     return _UNSPACED_CHAR.sub(r" \1 ", lowered)
 
 
@@ -82,3 +83,11 @@ def words(folded: str) -> list[str]:
 def register(dbapi_connection: Any) -> None:
     """Make document_text callable from SQL on a sqlite3 connection (the index's triggers)."""
     dbapi_connection.create_function(SQL_FUNCTION, 2, document_text, deterministic=True)
+
+
+# Where the index lives (migration 0015), outside tables.py: SQLite's FTS5 table and the shadow
+# tables FTS5 keeps beside it; PostgreSQL's generated column on messages and its GIN index.
+_SHADOWS = ("config", "content", "data", "docsize", "idx")
+SQLITE_INDEX_TABLES = frozenset({"message_search", *(f"message_search_{s}" for s in _SHADOWS)})
+POSTGRES_COLUMN = "search_document"
+POSTGRES_INDEX = "ix_messages_search_document"

@@ -40,7 +40,7 @@ SELECT regexp_replace(
             ), ''), 200000), NFKD),
             '[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]', '', 'g'
         ), NFKC)),
-        'ς', 'σ'
+        U&'\03C2', U&'\03C3'
     ),
     '([\u1100-\u11ff\u2e80-\u2fdf\u3005-\u3007\u3040-\u30ff\u3100-\u312f\u3130-\u318f\u31a0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f])',
     ' \1 ', 'g'
