@@ -55,6 +55,7 @@ def _search(
     conditions: Sequence[ColumnElement[bool]] = (),
     limit: int = 50,
     offset: int = 0,
+    rank_at_most: int = 5_000,
 ) -> Ranked:
     with db.reader.connect() as connection:
         return ranked_conversations(
@@ -64,6 +65,7 @@ def _search(
             conditions=conditions,
             limit=limit,
             offset=offset,
+            rank_at_most=rank_at_most,
         )
 
 
@@ -136,6 +138,19 @@ def test_the_best_match_comes_first_then_the_newest(db: Database) -> None:
     _post(db, "twin-old", "zebra", at=4)
     _post(db, "twin-new", "zebra", at=5)
     assert _search(db, "zebra").ids == ["twin-new", "twin-old"]
+
+
+def test_more_matches_than_are_ranked_are_listed_newest_first(db: Database) -> None:
+    _post(db, "often", "refund refund refund", at=0)
+    _post(db, "once", "a long question that mentions the refund policy once among many words", at=1)
+    _post(db, "also-once", "another long question about the refund of many other things", at=2)
+    _post(db, "elsewhere", "refund refund refund", project="other", at=3)
+    # Three conversations of the project match: ranked at three, newest first at two.
+    assert _search(db, "refund", rank_at_most=3).ids[0] == "often"
+    newest = _search(db, "refund", rank_at_most=2)
+    assert newest == Ranked(["also-once", "once", "often"], 3)
+    assert _search(db, "refund", rank_at_most=2, limit=2, offset=2) == Ranked(["often"], 3)
+    assert _search(db, "refund", rank_at_most=2, offset=5) == Ranked([], 3)
 
 
 def test_every_match_is_counted_and_paged_beyond_a_thousand(db: Database) -> None:

@@ -37,6 +37,10 @@ _CHUNK = re.compile(r'"([^"]*)"?|([^\s"]+)')
 _UNSPACED_WORD = re.compile(f"^[{UNSPACED}]$")
 # At most this many terms of a query are searched (each one is a lookup in the index).
 MAX_TERMS = 16
+# Matches are ranked when at most this many conversations match, else listed newest first:
+# ranking costs a score per matching message (bm25 or ts_rank), 300-400 ms for 76,000 messages
+# at 10M events (docs/performance.md), so this bounds it to a few tens of milliseconds.
+RANK_AT_MOST = 5_000
 
 # `rank`: bm25 by default; unlike bm25(), a column stays usable when SQLite merges the
 # statement into the grouping around it.
@@ -85,14 +89,17 @@ def tsquery(terms: Sequence[Term]) -> str:
     return " & ".join(phrases)
 
 
-def _message_hits(connection: Connection, terms: Sequence[Term], project_id: str) -> Any:
-    """(conversation_id, score) of every message of the project matching the terms; a lower
-    score is a better match (bm25 on SQLite, minus ts_rank on PostgreSQL)."""
+def _message_hits(
+    connection: Connection, terms: Sequence[Term], project_id: str, *, scored: bool
+) -> Any:
+    """(conversation_id[, score]) of every message of the project matching the terms; a lower
+    score is a better match (bm25 on SQLite, minus ts_rank on PostgreSQL). Unscored, neither
+    index computes a score: that is most of the cost of a common word (docs/performance.md)."""
     m = messages.c
     if connection.dialect.name == "postgresql":
         query = func.to_tsquery(literal_column("'simple'::regconfig"), tsquery(terms))
         score = -func.ts_rank(_search_document, query)
-        return select(m.conversation_id, score.label("score")).where(
+        return select(m.conversation_id, *([score.label("score")] if scored else [])).where(
             m.project_id == project_id, _search_document.op("@@")(query)
         )
     # LIMIT -1 (none): a subquery with a LIMIT is never merged into the statement around it,
@@ -100,13 +107,13 @@ def _message_hits(connection: Connection, terms: Sequence[Term], project_id: str
     # walked every message of the project and asked the index about each one (10M events:
     # 1.9 million lookups).
     found = (
-        select(_fts.c.rowid, _fts.c.rank)
+        select(_fts.c.rowid, *([_fts.c.rank] if scored else []))
         .where(text("message_search MATCH :fts").bindparams(fts=fts5_query(terms)))
         .limit(-1)
         .subquery("found")
     )
     return (
-        select(m.conversation_id, found.c.rank.label("score"))
+        select(m.conversation_id, *([found.c.rank.label("score")] if scored else []))
         .select_from(found.join(messages, m.seq == found.c.rowid))
         .where(m.project_id == project_id)
     )
@@ -129,27 +136,63 @@ def ranked_conversations(
     message_conditions: Sequence[ColumnElement[bool]] = (),
     limit: int,
     offset: int = 0,
+    rank_at_most: int = RANK_AT_MOST,
 ) -> Ranked:
     """The conversations `conditions` admit that hold a message matching `query` (and
-    `message_conditions`), best match first: by their best message's score, then newest first.
-    Every match is counted and can be paged to."""
+    `message_conditions`), every one counted and reachable by paging. When at most
+    `rank_at_most` conversations match, best match first (by their best message's score, then
+    newest first); when more do, newest first: ranking every match of a common word is what
+    made it slow, and a word found in tens of thousands of conversations ranks them poorly
+    anyway (docs/decisions.md)."""
     terms = parse(query)
     if not terms:
         return Ranked([], 0)
-    hits = _message_hits(connection, terms, project_id).where(*message_conditions).subquery()
-    best = (
-        select(hits.c.conversation_id, func.min(hits.c.score).label("score"))
-        .group_by(hits.c.conversation_id)
-        .subquery("best")
+    newest = _page(connection, terms, project_id, conditions, message_conditions, limit, offset)
+    if newest.total > rank_at_most or newest.total == 0:
+        return newest
+    ranked = _page(
+        connection, terms, project_id, conditions, message_conditions, limit, offset, scored=True
+    )
+    # The matches are the same; only their order differs.
+    return Ranked(ranked.ids, newest.total)
+
+
+def _page(
+    connection: Connection,
+    terms: Sequence[Term],
+    project_id: str,
+    conditions: Sequence[ColumnElement[bool]],
+    message_conditions: Sequence[ColumnElement[bool]],
+    limit: int,
+    offset: int,
+    *,
+    scored: bool = False,
+) -> Ranked:
+    """One page of the matching conversations and their total: by best score then newest if
+    `scored`, else newest first."""
+    hits = (
+        _message_hits(connection, terms, project_id, scored=scored)
+        .where(*message_conditions)
+        .subquery()
     )
     c = conversations.c
     first = func.coalesce(c.first_message_at, c.created_at)
+    if scored:
+        best = (
+            select(hits.c.conversation_id, func.min(hits.c.score).label("score"))
+            .group_by(hits.c.conversation_id)
+            .subquery("best")
+        )
+        order: list[ColumnElement[Any]] = [best.c.score]
+    else:
+        best = select(hits.c.conversation_id).distinct().subquery("best")
+        order = []
     matching: Select[Any] = (
         select(c.id, func.count().over().label("total"))
         .join(best, best.c.conversation_id == c.id)
         .where(c.project_id == project_id, *conditions)
     )
-    page = matching.order_by(best.c.score, first.desc(), c.id.desc()).limit(limit).offset(offset)
+    page = matching.order_by(*order, first.desc(), c.id.desc()).limit(limit).offset(offset)
     rows = connection.execute(page).all()
     if rows:
         return Ranked([row.id for row in rows], int(rows[0].total))
