@@ -12,7 +12,14 @@ import msgspec
 import pytest
 from sqlalchemy import ColumnElement, delete, func, insert, update
 
-from threadline.query.text_search import Ranked, Term, fts5_query, parse, ranked_conversations
+from threadline.query.text_search import (
+    RANK_AT_MOST,
+    Ranked,
+    Term,
+    fts5_query,
+    parse,
+    ranked_conversations,
+)
 from threadline.store.conversations import upsert_conversation
 from threadline.store.engine import Database
 from threadline.store.tables import conversations, messages
@@ -55,7 +62,7 @@ def _search(
     conditions: Sequence[ColumnElement[bool]] = (),
     limit: int = 50,
     offset: int = 0,
-    rank_at_most: int = 5_000,
+    rank_at_most: int = RANK_AT_MOST,
 ) -> Ranked:
     with db.reader.connect() as connection:
         return ranked_conversations(

@@ -37,10 +37,10 @@ _CHUNK = re.compile(r'"([^"]*)"?|([^\s"]+)')
 _UNSPACED_WORD = re.compile(f"^[{UNSPACED}]$")
 # At most this many terms of a query are searched (each one is a lookup in the index).
 MAX_TERMS = 16
-# Matches are ranked when at most this many conversations match, else listed newest first:
-# ranking costs a score per matching message (bm25 or ts_rank), 300-400 ms for 76,000 messages
-# at 10M events (docs/performance.md), so this bounds it to a few tens of milliseconds.
-RANK_AT_MOST = 5_000
+# Matches are ranked only when at most this many conversations match, else listed newest
+# first: ranking takes a second statement that scores every matching message (bm25 or
+# ts_rank), a quarter to a third of a common word's search (docs/performance.md, decisions.md).
+RANK_AT_MOST = 1_000
 
 # `rank`: bm25 by default; unlike bm25(), a column stays usable when SQLite merges the
 # statement into the grouping around it.
