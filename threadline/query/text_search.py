@@ -39,7 +39,7 @@ _UNSPACED_WORD = re.compile(f"^[{UNSPACED}]$")
 MAX_TERMS = 16
 # Matches are ranked only when at most this many conversations match, else listed newest
 # first: ranking takes a second statement that scores every matching message (bm25 or
-# ts_rank), a quarter to a third of a common word's search (docs/performance.md, decisions.md).
+# ts_rank); skipping that was 15-30 % of a common word's search (docs/performance.md).
 RANK_AT_MOST = 1_000
 
 # `rank`: bm25 by default; unlike bm25(), a column stays usable when SQLite merges the
