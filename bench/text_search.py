@@ -1,6 +1,7 @@
 """Conversation text search alone, in process on the primary store: the full-text index
-(query.text_search: page 1 of every match, ranked when few, with the total) against the `LIKE` scan it
-replaced (the newest 1,000 matching conversations, no total beyond them), on the same data.
+(query.text_search: page 1 of every match, ranked when few, with the total) against the
+`LIKE` scan it replaced (the newest 1,000 matching conversations, no total beyond them), on the
+same data.
 
     .venv/bin/python bench/text_search.py --database-url sqlite:////tmp/big.db --project demo \\
         --to 2026-12-06
