@@ -48,6 +48,13 @@ def page_paths(last: str) -> dict[str, str]:
         "overview, 90 days": f"/dashboard/?{long_span}",
         "conversations": f"/dashboard/conversations?{span}",
         "conversations, text search": f"/dashboard/conversations?{span}&q=export",
+        "conversations, text search, 90 days": f"/dashboard/conversations?{long_span}&q=export",
+        "conversations, text search, page 5": (
+            f"/dashboard/conversations?{long_span}&q=api+key&page=5"
+        ),
+        "conversations, text search, Japanese": (
+            f"/dashboard/conversations?{long_span}&q=%E8%AA%B2%E9%87%91"  # 課金
+        ),
         "feedback": f"/dashboard/feedback?{span}",
         "search analytics, 30 days": f"/dashboard/search?{span}",
         "search analytics, 90 days": f"/dashboard/search?{long_span}",

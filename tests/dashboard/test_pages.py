@@ -191,3 +191,23 @@ def test_the_property_filter_suggests_the_keys_seen(seeded: TestClient) -> None:
     assert '<datalist id="key-suggestions"><option value="source">' in events
     conversations = seeded.get("/dashboard/conversations").text
     assert '<option value="plan">' in conversations
+
+
+def test_a_text_search_lists_the_best_match_first(seeded: TestClient, api_key: str) -> None:
+    headers = {"Authorization": f"Bearer {api_key}"}
+    texts = {
+        "best-refund": "refund refund refund",  # posted first: the older
+        "weak-refund": "a long question that names a refund once among very many other words",
+    }
+    for conversation_id, text in texts.items():
+        body = {
+            "id": conversation_id,
+            "type": "openai",
+            "messages": [{"role": "user", "content": text}],
+        }
+        assert seeded.post("/conversations", json=body, headers=headers).status_code == 200
+    searched = seeded.get("/dashboard/conversations?q=Refund").text
+    assert "1\u20132 of 2" in searched
+    assert searched.index("refund refund refund") < searched.index("names a refund once")
+    listed = seeded.get("/dashboard/conversations").text
+    assert listed.index("names a refund once") < listed.index("refund refund refund")

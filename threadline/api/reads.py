@@ -97,3 +97,11 @@ async def analytic_reads(ctx: Services, *parts: Part) -> list[Any]:
     """Several analytic reads of one page as one: one slot, one deadline, each part(connection)
     answered in order; on the columnar copy they run at once (analytics.concurrent)."""
     return await analytic_read(ctx, concurrently, parts=list(parts))
+
+
+async def indexed_read(ctx: Services, query: Callable[..., T], /, **arguments: Any) -> T:
+    """Like analytic_read(), for a read that needs an index only the primary store has (the
+    full-text index of messages, query.text_search): one slot and one deadline, as there."""
+    timeout = ctx.settings.query_timeout_seconds
+    with ctx.queries.take(retry_after=ctx.settings.retry_after_seconds):
+        return await run_in_threadpool(_run, ctx, query, arguments, timeout)

@@ -21,7 +21,7 @@ from threadline.dashboard.data import (
 from threadline.dashboard.period import MAX_DAYS, local_date
 from threadline.dashboard.render import PAGE_ROWS, period_links, renderer, viewer_zone
 from threadline.dashboard.session import require_session
-from threadline.dashboard.viewer import conversations_query, viewer
+from threadline.dashboard.viewer import conversations_table, viewer
 from threadline.errors import NotFound
 from threadline.query.properties import property_keys
 from threadline.store.conversations import get_conversation
@@ -29,8 +29,7 @@ from threadline.store.conversations import get_conversation
 
 async def conversations_page(request: Request) -> Response:
     v = await viewer(request)
-    view, body = await conversations_query(v)
-    rows, total = await v.table_page(view, body)
+    rows, total = await conversations_table(v)
     summaries = await analytic_read(
         v.ctx,
         conversation_summaries,
@@ -60,7 +59,8 @@ async def conversations_page(request: Request) -> Response:
         integration_names=dict(integrations),
         conversation_types=f.CONVERSATION_TYPES,
         feedback_filters=f.FEEDBACK_FILTERS,
-        capped=total >= f.MAX_MATCHED_IDS and bool(v.filters.text or v.filters.feedback),
+        # The feedback filter alone looks at the newest matches; a text search counts them all.
+        capped=total >= f.MAX_MATCHED_IDS and bool(v.filters.feedback) and not v.filters.text,
         page_rows=PAGE_ROWS,
     )
 

@@ -16,13 +16,16 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, func, select
 
 from threadline.analytics.concurrent import Part, concurrently
 from threadline.dashboard.filters import count_by, period_where, times_of
 from threadline.dashboard.period import QUARTER_HOUR_US, Period
-from threadline.query.compile import CompiledQuery
+from threadline.query.catalogue import VIEWS
+from threadline.query.compile import CompiledQuery, QueryCompiler
+from threadline.query.dialects import sql_of
 from threadline.query.run import compile_for
+from threadline.query.text_search import Ranked, ranked_conversations
 from threadline.store.tables import conversations, events, feedback, integrations, messages
 
 # The time field each view's charts count by (the conversations view's date is its first message).
@@ -201,9 +204,12 @@ def overview(connection: Connection, *, project_id: str, period: Period) -> Over
 # -- conversations ---------------------------------------------------------------------------
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def _rated(project_id: str, rated: str) -> ColumnElement[bool]:
+    """Messages rated so (positive, negative, any)."""
+    rating = select(feedback.c.message_id).where(feedback.c.project_id == project_id)
+    if rated != "any":
+        rating = rating.where(feedback.c.type == rated)
+    return messages.c.id.in_(rating)
 
 
 def matching_conversation_ids(
@@ -211,34 +217,51 @@ def matching_conversation_ids(
     *,
     project_id: str,
     period: Period,
-    text: str,
     rated: str,
     limit: int,
 ) -> list[str]:
-    """The newest conversations (of the period) holding a message with `text` (case-blind) and,
-    with `rated` (positive, negative, any), a message rated so."""
-    conditions: list[Any] = [messages.c.project_id == project_id]
-    if text:
-        # lower() on both sides: SQLite's LIKE folds ASCII only, PostgreSQL's LIKE folds nothing.
-        conditions.append(func.lower(messages.c.content).like(_like(text.lower()), escape="\\"))
-    if rated:
-        rating = select(feedback.c.message_id).where(feedback.c.project_id == project_id)
-        if rated != "any":
-            rating = rating.where(feedback.c.type == rated)
-        conditions.append(messages.c.id.in_(rating))
+    """The newest conversations (of the period) holding a message rated `rated`."""
     first = func.coalesce(conversations.c.first_message_at, conversations.c.created_at)
+    rated_messages = select(messages.c.conversation_id).where(
+        messages.c.project_id == project_id, _rated(project_id, rated)
+    )
     statement = (
         select(conversations.c.id)
         .where(
             conversations.c.project_id == project_id,
             first >= period.start_us,
             first < period.end_us,
-            conversations.c.id.in_(select(messages.c.conversation_id).where(*conditions)),
+            conversations.c.id.in_(rated_messages),
         )
         .order_by(first.desc(), conversations.c.id.desc())
         .limit(limit)
     )
     return list(connection.execute(statement).scalars())
+
+
+def searched_conversations(
+    connection: Connection,
+    *,
+    body: Any,
+    project_id: str,
+    text: str,
+    rated: str,
+    limit: int,
+    offset: int,
+) -> Ranked:
+    """Conversations matching the conversations table's `body` (its filters, not its order)
+    with a message matching `text` (and rated `rated`, if given), best match first. Runs on
+    the primary store, whose full-text index it needs (query.text_search)."""
+    conditions = QueryCompiler(VIEWS["conversations"], sql_of(connection), body, project_id).where
+    return ranked_conversations(
+        connection,
+        project_id=project_id,
+        query=text,
+        conditions=conditions,
+        message_conditions=[_rated(project_id, rated)] if rated else [],
+        limit=limit,
+        offset=offset,
+    )
 
 
 @dataclasses.dataclass(frozen=True)

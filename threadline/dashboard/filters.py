@@ -41,7 +41,9 @@ FEEDBACK_FILTERS = {
     "any": "Any feedback",
 }
 # Text search and the feedback filter are not fields of the conversations view: they become an
-# `id in [...]` condition listing the newest matching conversations, at most this many.
+# `id in [...]` condition listing matching conversations. The feedback filter alone lists the
+# newest, at most this many; a text search pages through all its matches, best first, and a
+# CSV download of it holds this many of the best.
 MAX_MATCHED_IDS = MAX_LIST_VALUES
 
 
@@ -160,8 +162,11 @@ def body_for(view: str, query: dict[str, Any]) -> Any:
     return msgspec.convert(query, QUERY_TYPES[view].body)
 
 
-def conversations_body(filters: Filters, matched_ids: list[str] | None) -> Any:
-    """The conversations table: one row per conversation, newest first."""
+def conversations_body(
+    filters: Filters, matched_ids: list[str] | None, *, ranked: bool = False
+) -> Any:
+    """The conversations table: one row per conversation, newest first; `ranked`: in the
+    order of `matched_ids` (a text search's, best match first) instead."""
     where = _common(filters, "firstMessageTime")
     if filters.type in CONVERSATION_TYPES:
         where.append(_condition("type", "eq", filters.type))
@@ -177,7 +182,7 @@ def conversations_body(filters: Filters, matched_ids: list[str] | None) -> Any:
                 {"type": "field", "field": "properties"},
             ],
             "where": {"and": where},
-            "orderBy": [{"field": "firstMessageTime", "direction": "desc"}],
+            **({} if ranked else {"orderBy": [{"field": "firstMessageTime", "direction": "desc"}]}),
         },
     )
 

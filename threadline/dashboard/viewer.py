@@ -9,15 +9,20 @@ from typing import Any
 
 from starlette.requests import Request
 
-from threadline.api.reads import analytic_read
+from threadline.api.reads import analytic_read, indexed_read
 from threadline.api.responses import services
 from threadline.api.search import ranking
 from threadline.dashboard import filters as f
-from threadline.dashboard.data import matching_conversation_ids, query_page
+from threadline.dashboard.data import (
+    matching_conversation_ids,
+    query_page,
+    searched_conversations,
+)
 from threadline.dashboard.insights_data import gaps_body, threads_body
 from threadline.dashboard.period import Period, period_from
 from threadline.dashboard.render import PAGE_ROWS, viewer_zone
 from threadline.dashboard.session import Session, require_session
+from threadline.query.text_search import Ranked
 from threadline.services import Services
 from threadline.store.search_stats import unclicked_search_queries
 
@@ -59,20 +64,64 @@ async def viewer(request: Request) -> Viewer:
     return Viewer(services(request), session, f.Filters.read(request.query_params, period))
 
 
+def _rated(filters: f.Filters) -> str:
+    return filters.feedback if filters.feedback in f.FEEDBACK_FILTERS else ""
+
+
+async def _searched(v: Viewer, *, limit: int, offset: int) -> Ranked:
+    """The conversations matching the text search and every other filter, best first."""
+    return await indexed_read(
+        v.ctx,
+        searched_conversations,
+        body=f.conversations_body(v.filters, None),
+        project_id=v.project_id,
+        text=v.filters.text,
+        rated=_rated(v.filters),
+        limit=limit,
+        offset=offset,
+    )
+
+
 async def conversations_query(v: Viewer) -> tuple[str, Any]:
+    """The conversations table's query (its CSV download): with a text search, its
+    MAX_MATCHED_IDS best matches."""
     matched = None
     filters = v.filters
-    if filters.text or filters.feedback in f.FEEDBACK_FILTERS:
+    if filters.text:
+        matched = (await _searched(v, limit=f.MAX_MATCHED_IDS, offset=0)).ids
+    elif _rated(filters):
         matched = await analytic_read(
             v.ctx,
             matching_conversation_ids,
             project_id=v.project_id,
             period=v.period,
-            text=filters.text,
-            rated=filters.feedback if filters.feedback in f.FEEDBACK_FILTERS else "",
+            rated=_rated(filters),
             limit=f.MAX_MATCHED_IDS,
         )
     return "conversations", f.conversations_body(filters, matched)
+
+
+async def conversations_table(v: Viewer) -> tuple[list[dict[str, Any]], int]:
+    """The conversations page's rows and how many match. A text search picks the page's
+    conversations on the primary store (its full-text index), best match first, out of every
+    match; their rows are read like any table's."""
+    if not v.filters.text:
+        view, body = await conversations_query(v)
+        return await v.table_page(view, body)
+    offset = (v.filters.page - 1) * PAGE_ROWS
+    ranked = await _searched(v, limit=PAGE_ROWS, offset=offset)
+    body = f.conversations_body(v.filters, ranked.ids, ranked=True)
+    rows, _ = await analytic_read(
+        v.ctx,
+        query_page,
+        view="conversations",
+        body=body,
+        project_id=v.project_id,
+        limit=PAGE_ROWS,
+        offset=0,
+        ranking=ranked.ids,
+    )
+    return rows, ranked.total
 
 
 async def feedback_query(v: Viewer) -> tuple[str, Any]:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from threadline.errors import Unavailable
+from threadline.store import search_text
 
 # How long a SQLite statement waits for another connection's write lock before it fails.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -54,6 +55,8 @@ def _sqlite_hooks(engine: Engine, *, begin: str) -> None:
         for pragma in _SQLITE_PRAGMAS:
             cursor.execute(pragma)
         cursor.close()
+        # The triggers keeping the full-text index of messages call it (migration 0015).
+        search_text.register(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:

@@ -1,0 +1,201 @@
+"""Conversation text search through the primary store's full-text index of messages (migration
+0015): SQLite's FTS5 table `message_search`, PostgreSQL's `search_document` tsvector column and
+its GIN index. The columnar copy has no such index (DuckDB's fts extension cannot be installed
+offline), so this step always runs on the primary store; the rows of the page it picks are
+then read as any other table's (docs/decisions.md, "Conversation text search").
+
+What people can type (docs/dashboard.md): words, each matched as the start of a word ("export"
+finds "exports"), all of them in one message; "quoted phrases", matched word for word; case and
+accents do not count; Chinese, Japanese and Korean text matches any run of its characters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    Connection,
+    Select,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
+
+from threadline.store.search_text import POSTGRES_COLUMN, UNSPACED, fold, words
+from threadline.store.tables import conversations, messages
+
+# A phrase in quotes, or a run of anything else up to a space or a quote.
+_CHUNK = re.compile(r'"([^"]*)"?|([^\s"]+)')
+_UNSPACED_WORD = re.compile(f"^[{UNSPACED}]$")
+# At most this many terms of a query are searched (each one is a lookup in the index).
+MAX_TERMS = 16
+# Matches are ranked only when at most this many conversations match, else listed newest
+# first: ranking takes a second statement that scores every matching message (bm25 or
+# ts_rank); skipping that was 15-30 % of a common word's search (docs/performance.md).
+RANK_AT_MOST = 1_000
+
+# `rank`: bm25 by default; unlike bm25(), a column stays usable when SQLite merges the
+# statement into the grouping around it.
+_fts = table("message_search", column("rowid"), column("rank"))
+_search_document: ColumnClause[Any] = column(POSTGRES_COLUMN)
+
+
+@dataclasses.dataclass(frozen=True)
+class Term:
+    """Words that must follow each other in a message; the last may be the start of a word."""
+
+    words: tuple[str, ...]
+    prefix: bool
+
+
+def parse(query: str) -> list[Term]:
+    """The terms of what was typed. Punctuation separates words and is not searched, so a
+    query of punctuation alone has no terms (and matches nothing)."""
+    terms: list[Term] = []
+    for quoted, bare in _CHUNK.findall(query):
+        found = tuple(words(fold(quoted or bare)))
+        if not found:
+            continue
+        # A character of an unspaced script is a whole word of the index: no prefix needed.
+        prefix = not quoted and not _UNSPACED_WORD.match(found[-1])
+        terms.append(Term(found, prefix))
+    return terms[:MAX_TERMS]
+
+
+def fts5_query(terms: Sequence[Term]) -> str:
+    """An FTS5 MATCH expression: each term a phrase (words are letters, digits and marks
+    only, so nothing in them needs escaping)."""
+    return " AND ".join(
+        '"' + " ".join(term.words) + '"' + (" *" if term.prefix else "") for term in terms
+    )
+
+
+def tsquery(terms: Sequence[Term]) -> str:
+    """The same as a PostgreSQL tsquery in to_tsquery's syntax."""
+    phrases = []
+    for term in terms:
+        lexemes = [f"'{word}'" for word in term.words]
+        if term.prefix:
+            lexemes[-1] += ":*"
+        phrases.append("(" + " <-> ".join(lexemes) + ")")
+    return " & ".join(phrases)
+
+
+def _message_hits(
+    connection: Connection, terms: Sequence[Term], project_id: str, *, scored: bool
+) -> Any:
+    """(conversation_id[, score]) of every message of the project matching the terms; a lower
+    score is a better match (bm25 on SQLite, minus ts_rank on PostgreSQL). Unscored, neither
+    index computes a score: that is most of the cost of a common word (docs/performance.md)."""
+    m = messages.c
+    if connection.dialect.name == "postgresql":
+        query = func.to_tsquery(literal_column("'simple'::regconfig"), tsquery(terms))
+        score = -func.ts_rank(_search_document, query)
+        return select(m.conversation_id, *([score.label("score")] if scored else [])).where(
+            m.project_id == project_id, _search_document.op("@@")(query)
+        )
+    # LIMIT -1 (none): a subquery with a LIMIT is never merged into the statement around it,
+    # so SQLite reads the index's matches first and looks their messages up by seq. Merged, it
+    # walked every message of the project and asked the index about each one (10M events:
+    # 1.9 million lookups).
+    found = (
+        select(_fts.c.rowid, *([_fts.c.rank] if scored else []))
+        .where(text("message_search MATCH :fts").bindparams(fts=fts5_query(terms)))
+        .limit(-1)
+        .subquery("found")
+    )
+    return (
+        select(m.conversation_id, *([found.c.rank.label("score")] if scored else []))
+        .select_from(found.join(messages, m.seq == found.c.rowid))
+        .where(m.project_id == project_id)
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Ranked:
+    """One page of matching conversation ids, best first, and how many match in all."""
+
+    ids: list[str]
+    total: int
+
+
+def ranked_conversations(
+    connection: Connection,
+    *,
+    project_id: str,
+    query: str,
+    conditions: Sequence[ColumnElement[bool]],
+    message_conditions: Sequence[ColumnElement[bool]] = (),
+    limit: int,
+    offset: int = 0,
+    rank_at_most: int = RANK_AT_MOST,
+) -> Ranked:
+    """The conversations `conditions` admit that hold a message matching `query` (and
+    `message_conditions`), every one counted and reachable by paging. When at most
+    `rank_at_most` conversations match, best match first (by their best message's score, then
+    newest first); when more do, newest first: ranking every match of a common word is what
+    made it slow, and a word found in tens of thousands of conversations ranks them poorly
+    anyway (docs/decisions.md)."""
+    terms = parse(query)
+    if not terms:
+        return Ranked([], 0)
+    newest = _page(connection, terms, project_id, conditions, message_conditions, limit, offset)
+    if newest.total > rank_at_most or newest.total == 0:
+        return newest
+    ranked = _page(
+        connection, terms, project_id, conditions, message_conditions, limit, offset, scored=True
+    )
+    # The matches are the same; only their order differs.
+    return Ranked(ranked.ids, newest.total)
+
+
+def _page(
+    connection: Connection,
+    terms: Sequence[Term],
+    project_id: str,
+    conditions: Sequence[ColumnElement[bool]],
+    message_conditions: Sequence[ColumnElement[bool]],
+    limit: int,
+    offset: int,
+    *,
+    scored: bool = False,
+) -> Ranked:
+    """One page of the matching conversations and their total: by best score then newest if
+    `scored`, else newest first."""
+    hits = (
+        _message_hits(connection, terms, project_id, scored=scored)
+        .where(*message_conditions)
+        .subquery()
+    )
+    c = conversations.c
+    first = func.coalesce(c.first_message_at, c.created_at)
+    if scored:
+        best = (
+            select(hits.c.conversation_id, func.min(hits.c.score).label("score"))
+            .group_by(hits.c.conversation_id)
+            .subquery("best")
+        )
+        order: list[ColumnElement[Any]] = [best.c.score]
+    else:
+        best = select(hits.c.conversation_id).distinct().subquery("best")
+        order = []
+    matching: Select[Any] = (
+        select(c.id, func.count().over().label("total"))
+        .join(best, best.c.conversation_id == c.id)
+        .where(c.project_id == project_id, *conditions)
+    )
+    page = matching.order_by(*order, first.desc(), c.id.desc()).limit(limit).offset(offset)
+    rows = connection.execute(page).all()
+    if rows:
+        return Ranked([row.id for row in rows], int(rows[0].total))
+    # Past the last page (or nothing matched): the count alone.
+    count = select(func.count()).select_from(matching.subquery())
+    return Ranked([], int(connection.execute(count).scalar_one()))

@@ -1,0 +1,93 @@
+"""The text a message is searched by: its words folded (case, accents) and the characters of
+scripts written without spaces (Chinese, Japanese, Korean) set apart, so the full-text index
+finds any run of them. SQLite's index calls `document_text` through a function of the same
+name registered on every connection; PostgreSQL's copy of it is SQL (migration 0015), kept
+equal to this one by tests/store/test_search_text.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+import unicodedata
+from typing import Any
+
+import msgspec
+
+# The SQL function SQLite's triggers call (store/engine.py registers it on every connection).
+SQL_FUNCTION = "threadline_search_text"
+# Characters of a message that are indexed: the rest of a very long one is not searchable (a
+# PostgreSQL tsvector holds at most 1 MB, and the two backends must index the same text).
+MAX_CHARS = 200_000
+# Combining diacritical marks (the accents NFKD splits off letters): removed. Other marks (the
+# vowel signs of Indic scripts) are part of their words and stay.
+DIACRITICS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+# Scripts without spaces between words (Han, kana, Hangul): each character is a word of its
+# own in the index, and a query's run of them is a phrase, so any part of a word is found.
+UNSPACED = (
+    "\u1100-\u11ff\u2e80-\u2fdf\u3005-\u3007\u3040-\u30ff\u3100-\u312f\u3130-\u318f"
+    "\u31a0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7af\uf900-\ufaff"
+    "\U00020000-\U0003134f"
+)
+FINAL_SIGMA, SIGMA = "\u03c2", "\u03c3"
+_DIACRITIC = re.compile(f"[{DIACRITICS}]")
+_UNSPACED_CHAR = re.compile(f"([{UNSPACED}])")
+_decode = msgspec.json.Decoder()
+
+
+def fold(text: str) -> str:
+    """Lower case, accents off, final sigma as sigma (PostgreSQL's lower() keeps it apart), and
+    each character of an unspaced script set apart by spaces."""
+    stripped = _DIACRITIC.sub("", unicodedata.normalize("NFKD", text[:MAX_CHARS]))
+    lowered = unicodedata.normalize("NFKC", stripped).lower().replace(FINAL_SIGMA, SIGMA)
+    return _UNSPACED_CHAR.sub(r" \1 ", lowered)
+
+
+def message_text(content: str | None, parts: Any) -> str:
+    """A message's text: its string content, else the text parts of its array content."""
+    if content is not None:
+        return content
+    if isinstance(parts, (str, bytes)):
+        try:
+            parts = _decode.decode(parts)
+        except msgspec.DecodeError:
+            return ""
+    if not isinstance(parts, list):
+        return ""
+    texts = [p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)]
+    return " ".join(texts)
+
+
+def document_text(content: str | None, parts: Any) -> str:
+    """What the index holds for a message (content_parts as SQLite stores it: JSON text)."""
+    return fold(message_text(content, parts))
+
+
+@functools.cache
+def _word_pattern() -> re.Pattern[str]:
+    """Letters, digits and marks (Indic vowel signs belong to their word, as both indexes'
+    tokenisers keep them): a class built once from the Unicode database."""
+    marks = [
+        chr(code) for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code))[0] == "M"
+    ]
+    ranges = "".join(re.escape(mark) for mark in marks)
+    return re.compile(f"(?:[^\\W_]|[{ranges}])+")
+
+
+def words(folded: str) -> list[str]:
+    """The words of folded text, as the indexes split it."""
+    return _word_pattern().findall(folded)
+
+
+def register(dbapi_connection: Any) -> None:
+    """Make document_text callable from SQL on a sqlite3 connection (the index's triggers)."""
+    dbapi_connection.create_function(SQL_FUNCTION, 2, document_text, deterministic=True)
+
+
+# Where the index lives (migration 0015), outside tables.py: SQLite's FTS5 table and the shadow
+# tables FTS5 keeps beside it; PostgreSQL's generated column on messages and its GIN index.
+_SHADOWS = ("config", "content", "data", "docsize", "idx")
+SQLITE_INDEX_TABLES = frozenset({"message_search", *(f"message_search_{s}" for s in _SHADOWS)})
+POSTGRES_COLUMN = "search_document"
+POSTGRES_INDEX = "ix_messages_search_document"
