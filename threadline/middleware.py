@@ -45,6 +45,24 @@ def new_request_id() -> str:
     return f"req_{_PROCESS_PREFIX}{next(_counter):010x}"
 
 
+def log_disconnect(scope: Scope, request_id: str) -> None:
+    """The client hung up before its body was in: nothing was written and nobody is left to
+    answer. Routine on the internet, so one line, not an error with a traceback."""
+    log.info(
+        "client disconnected before sending its whole body: %s %s (requestId=%s)",
+        scope["method"],
+        scope["path"],
+        request_id,
+    )
+
+
+def log_crash(scope: Scope, request_id: str) -> None:
+    """An unhandled error, with its traceback (called from an except block)."""
+    log.exception(
+        "unhandled error on %s %s (requestId=%s)", scope["method"], scope["path"], request_id
+    )
+
+
 def path_only(location: str) -> str:
     """The path, query and fragment of a URL; never "//host" (a protocol-relative URL)."""
     parts = urlsplit(location)
@@ -82,21 +100,9 @@ class RequestContextMiddleware:
         except ResponseCut:
             raise  # logged where it was decided; the server drops the connection
         except ClientDisconnect:
-            # The client hung up before its body was in: nothing was written and nobody is left
-            # to answer. Routine on the internet, so one line, not an error with a traceback.
-            log.info(
-                "client disconnected before sending its whole body: %s %s (requestId=%s)",
-                scope["method"],
-                scope["path"],
-                request_id,
-            )
+            log_disconnect(scope, request_id)
         except Exception:
-            log.exception(
-                "unhandled error on %s %s (requestId=%s)",
-                scope["method"],
-                scope["path"],
-                request_id,
-            )
+            log_crash(scope, request_id)
             if status != CLIENT_CLOSED:
                 raise
             # The detail stays generic: no stack trace or internals leave the process.

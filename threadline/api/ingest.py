@@ -13,7 +13,6 @@ else, CORS preflights included, goes through the Starlette app.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -26,10 +25,14 @@ from starlette.types import Message, Receive, Scope, Send
 from threadline.api.responses import Answer
 from threadline.api.writes import WriteHead, WriteOperation, write
 from threadline.errors import InternalError, ThreadlineError, problem_response
-from threadline.middleware import CLIENT_CLOSED, Observer, new_request_id
+from threadline.middleware import (
+    CLIENT_CLOSED,
+    Observer,
+    log_crash,
+    log_disconnect,
+    new_request_id,
+)
 from threadline.services import Services
-
-log = logging.getLogger("threadline.requests")
 
 _JSON = (b"content-type", b"application/json")
 _REPLAYED = (b"idempotent-replayed", b"true")
@@ -134,20 +137,9 @@ class WriteFront:
                 status = answer.status
                 await self._answer(scope, send, answer, request_id, has_origin)
         except ClientDisconnect:
-            # As threadline.middleware: nothing was written and nobody is left to answer.
-            log.info(
-                "client disconnected before sending its whole body: %s %s (requestId=%s)",
-                scope["method"],
-                scope["path"],
-                request_id,
-            )
+            log_disconnect(scope, request_id)
         except Exception:
-            log.exception(
-                "unhandled error on %s %s (requestId=%s)",
-                scope["method"],
-                scope["path"],
-                request_id,
-            )
+            log_crash(scope, request_id)
             if status != CLIENT_CLOSED:
                 raise
             status = 500
