@@ -170,9 +170,10 @@ def test_a_full_queue_drops_and_counts_without_blocking() -> None:
     server = Server(answer)
     with client(server, max_queue=3, batch_size=1) as threadline:
         ids = [threadline.log_event(EVENT) for _ in range(10)]
-        # One may be in flight already, so 3 or 4 were taken; the rest dropped at once.
+        # The first three fill the queue; one more fits once the sender takes one in flight,
+        # which may happen at any point of the loop. The rest are dropped at once.
         taken = [i for i in ids if i is not None]
-        assert 3 <= len(taken) <= 4 and ids[: len(taken)] == taken
+        assert 3 <= len(taken) <= 4 and ids[:3] == taken[:3]
         assert threadline.stats["dropped"] == 10 - len(taken)
         release.set()
         assert threadline.flush(timeout=10)

@@ -47,8 +47,12 @@ _TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, seria
 _TRANSIENT_RETRIES = 5
 
 
-def _is_transient(exc: DBAPIError) -> bool:
-    return getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
+def is_transient(exc: BaseException) -> bool:
+    """A deadlock or serialization failure: the database rolled this side back, and running
+    the same transaction again is the documented remedy."""
+    return isinstance(exc, DBAPIError) and (
+        getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
+    )
 
 
 class _Pending(Generic[T]):
@@ -234,7 +238,7 @@ class Writer:
                 pending.remove(failed.pending)
                 continue
             except (OperationalError, DBAPIError) as exc:
-                if _is_transient(exc) and retries < _TRANSIENT_RETRIES:
+                if is_transient(exc) and retries < _TRANSIENT_RETRIES:
                     retries += 1
                     log.info("transient conflict, re-running %d writes: %s", len(pending), exc.orig)
                     continue
