@@ -1,11 +1,13 @@
 """Semantic search through the in-memory vector index ranks exactly as brute force over the
 stored rows does: with filters, ties, the literal bonus (over the threads nearest in meaning and
 those without a vector), and after threads change, vanish or arrive (the change-log refresh),
-on both backends."""
+on both backends, with the filter checks and the literal search answered by the primary store
+and by the columnar copy."""
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +16,7 @@ import numpy as np
 import pytest
 from sqlalchemy import delete, func, insert, select, update
 
+from threadline.analytics.columnar import ColumnarCopy
 from threadline.insights.embed import DIMENSIONS
 from threadline.query import semantic
 from threadline.query.semantic import literal_matches, ranked, score_threads, similar_threads
@@ -158,7 +161,8 @@ def store(db: Database, rng: np.random.Generator) -> Iterator[Store]:
 def _search(
     db: Database, index: VectorIndex, query: Any, text: str, subject: str | None
 ) -> tuple[list[str], set[str]]:
-    """The ids found, and those of the literal matches among them."""
+    """The ids found, and those of the literal matches among them; the same from the filter
+    checks and literal search on the primary store and on a columnar copy made now."""
     raw: dict[str, Any] = {"select": [{"type": "field", "field": "id"}], "query": text}
     if subject:
         raw["where"] = {"condition": {"field": "subject", "operator": "eq", "value": subject}}
@@ -167,9 +171,22 @@ def _search(
         scored = score_threads(
             connection, body=body, project_id=PROJECT, embed=lambda _: query, index=index
         )
-        similar = similar_threads(connection, body=body, project_id=PROJECT, scored=scored)
-        literal = literal_matches(connection, body=body, project_id=PROJECT, scored=scored)
-        return ranked(scored, similar, literal), {thread_id for _, thread_id in literal}
+        primary = _found(connection, body, scored)
+    copy = ColumnarCopy(db.reader, ":memory:", interval=0.05)
+    copy.start()
+    try:
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        with copy.reading(timeout=0, retry_after=1) as connection:
+            assert _found(connection, body, scored) == primary
+    finally:
+        copy.stop()
+    return primary
+
+
+def _found(connection: Any, body: Any, scored: Any) -> tuple[list[str], set[str]]:
+    similar = similar_threads(connection, body=body, project_id=PROJECT, scored=scored)
+    literal = literal_matches(connection, body=body, project_id=PROJECT, scored=scored)
+    return ranked(scored, similar, literal), {thread_id for _, thread_id in literal}
 
 
 def _check(store: Store, index: VectorIndex, rng: np.random.Generator) -> None:
