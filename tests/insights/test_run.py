@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from tests.insights.conftest import CountingLabeller, conversation
 from threadline.cli import main
-from threadline.insights.run import _stop_when_orphaned, rest_after, run_backlog, work_forever
+from threadline.insights.run import _stop_when_orphaned, run_backlog, work_forever
 from threadline.store import insight_queue
 from threadline.store.engine import Database
 from threadline.store.insight_threads import product_names
@@ -185,7 +185,3 @@ def test_the_worker_rests_in_proportion_to_its_work(
         assert stop.waits[1] == 5.0
 
 
-def test_rest_after_gives_the_share() -> None:
-    assert rest_after(1.0, 0.5) == 1.0
-    assert rest_after(1.0, 0.25) == 3.0
-    assert rest_after(2.0, 1.0) == 0.0

@@ -15,6 +15,7 @@ from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING
 
 from threadline.insights.embed import Embedder
+from threadline.insights.pacing import Pacing
 from threadline.insights.worker import Labeller, Progress, Worker
 from threadline.store import insight_queue
 from threadline.store.engine import is_storage_outage, open_database
@@ -28,9 +29,6 @@ log = logging.getLogger(__name__)
 
 # How often the child looks whether the server that started it is still there.
 ORPHAN_CHECK_SECONDS = 1.0
-# The least share of its time a worker works (THREADLINE_INSIGHTS_CPU_SHARE below it is read
-# as this): rests stay a few times a step's length.
-MIN_CPU_SHARE = 0.1
 
 
 def run_backlog(
@@ -98,11 +96,13 @@ def work_forever(
     stop: threading.Event | None = None,
     llm: LlmConfig | None = None,
     cpu_share: float = 1.0,
+    server_pid: int | None = None,
 ) -> None:
     """Follows the change log and labels what it brings until `stop` is set (or SIGTERM),
-    resting after each step so that it works `cpu_share` of the time (1: no rest)."""
+    resting after each step so that it works `cpu_share` of the time (1: no rest), less while
+    the server `server_pid` is busy (insights.pacing)."""
     stop = stop or threading.Event()
-    cpu_share = min(max(cpu_share, MIN_CPU_SHARE), 1.0)
+    pacing = Pacing(cpu_share, server_pid)
     database = open_database(database_url, read_pool_size=2)
     worker = Worker(database, llm_labeller=_llm_labeller(llm))
     try:
@@ -121,15 +121,13 @@ def work_forever(
                 continue
             if progress.claimed == 0:
                 stop.wait(interval)
-            elif cpu_share < 1.0:
-                stop.wait(rest_after(time.monotonic() - started, cpu_share))
+                pacing.idled()
+                continue
+            rest = pacing.rest_after(time.monotonic() - started)
+            if rest > 0:
+                stop.wait(rest)
     finally:
         database.dispose()
-
-
-def rest_after(worked: float, cpu_share: float) -> float:
-    """Seconds to rest after `worked` seconds of work, to work `cpu_share` of the time."""
-    return worked * (1.0 - cpu_share) / cpu_share
 
 
 def _stop_when_orphaned(stop: threading.Event, parent: int, interval: float) -> None:
@@ -158,7 +156,7 @@ def _child(
     threading.Thread(
         target=_stop_when_orphaned, args=(stop, parent, ORPHAN_CHECK_SECONDS), daemon=True
     ).start()
-    work_forever(database_url, interval, stop, llm, cpu_share)
+    work_forever(database_url, interval, stop, llm, cpu_share, server_pid=parent)
 
 
 def start_child(
