@@ -16,8 +16,11 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
-from sqlalchemy import create_engine, text
+from duckdb_engine import ConnectionWrapper
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import QueuePool
 from starlette.testclient import TestClient
 
 from threadline.app import create_app
@@ -78,6 +81,28 @@ def postgres_url() -> Iterator[str]:
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(params=[*BACKENDS, "duckdb"])
+def read_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The read engine of each primary backend, and one made like the columnar copy's (a
+    cursor per connection of one in-memory DuckDB database)."""
+    if request.param == "duckdb":
+        memory = duckdb.connect(":memory:")
+        duck = create_engine(
+            "duckdb://", creator=lambda: ConnectionWrapper(memory.cursor()), poolclass=QueuePool
+        )
+        yield duck
+        duck.dispose()
+        memory.close()
+        return
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'threadline.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    database = open_database(url, read_pool_size=1)
+    yield database.reader
+    database.dispose()
 
 
 def _truncate(url: str) -> None:

@@ -7,41 +7,14 @@ run one after another, the first would wait at it alone and the barrier would br
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import duckdb
 import pytest
-from duckdb_engine import ConnectionWrapper
-from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.pool import QueuePool
+from sqlalchemy import Connection, Engine, text
 
-from tests.conftest import BACKENDS
 from threadline.analytics.concurrent import concurrently
 from threadline.errors import QueryTimeout
 from threadline.store.deadline import bounded, deadline_of
-from threadline.store.engine import open_database
-
-
-@pytest.fixture(params=[*BACKENDS, "duckdb"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """Each primary backend's read engine, and one made like the columnar copy's."""
-    if request.param == "duckdb":
-        memory = duckdb.connect(":memory:")
-        duck = create_engine(
-            "duckdb://", creator=lambda: ConnectionWrapper(memory.cursor()), poolclass=QueuePool
-        )
-        yield duck
-        duck.dispose()
-        memory.close()
-        return
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'threadline.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    database = open_database(url, read_pool_size=1)
-    yield database.reader
-    database.dispose()
 
 
 def _number(n: int) -> Callable[[Connection], int]:
@@ -51,12 +24,12 @@ def _number(n: int) -> Callable[[Connection], int]:
     return part
 
 
-def test_answers_come_in_order(engine: Engine) -> None:
-    with engine.connect() as connection:
+def test_answers_come_in_order(read_engine: Engine) -> None:
+    with read_engine.connect() as connection:
         assert concurrently(connection, [_number(n) for n in range(7)]) == list(range(7))
 
 
-def test_on_duckdb_the_parts_run_at_once_elsewhere_one_after_another(engine: Engine) -> None:
+def test_on_duckdb_the_parts_run_at_once_elsewhere_one_after_another(read_engine: Engine) -> None:
     barrier = threading.Barrier(2, timeout=10.0)
     used: list[Connection] = []
 
@@ -68,9 +41,9 @@ def test_on_duckdb_the_parts_run_at_once_elsewhere_one_after_another(engine: Eng
         barrier.wait()  # BrokenBarrierError unless the other part is running too
         return True
 
-    with engine.connect() as connection:
+    with read_engine.connect() as connection:
         at_once = concurrently(connection, [part, part])
-    if engine.dialect.name == "duckdb":
+    if read_engine.dialect.name == "duckdb":
         assert at_once == [True, True]
         assert connection not in used and used[0] is not used[1]
     else:
@@ -78,19 +51,19 @@ def test_on_duckdb_the_parts_run_at_once_elsewhere_one_after_another(engine: Eng
         assert used == [connection, connection]
 
 
-def test_the_parts_share_the_reads_deadline(engine: Engine) -> None:
+def test_the_parts_share_the_reads_deadline(read_engine: Engine) -> None:
     # Each part's statement would run for minutes unless the read's deadline stops it.
     long = {
         "duckdb": "SELECT count(*) FROM range(1000000000000000)",
         "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
         "SELECT count(*) FROM c",
         "postgresql": "SELECT pg_sleep(600)",
-    }[engine.dialect.name]
+    }[read_engine.dialect.name]
 
     def part(connection: Connection) -> None:
         connection.execute(text(long)).all()
 
-    with engine.connect() as connection:
+    with read_engine.connect() as connection:
         with pytest.raises(QueryTimeout), bounded(connection, 0.2):
             assert deadline_of(connection) is not None
             concurrently(connection, [part, part])

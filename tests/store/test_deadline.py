@@ -4,19 +4,12 @@ ends early if the deadline stops it, so nothing here depends on how fast the mac
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import duckdb
 import pytest
-from duckdb_engine import ConnectionWrapper
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.pool import QueuePool
+from sqlalchemy import Engine, text
 
-from tests.conftest import BACKENDS
 from threadline.errors import QueryTimeout
 from threadline.store.deadline import Deadline, bounded
-from threadline.store.engine import Database, open_database
+from threadline.store.engine import Database
 
 # Minutes of work each (if nothing stopped them, the test would fail on pytest's timeout).
 LONG = {
@@ -37,31 +30,10 @@ MEDIUM = {
 ENDLESS_ROWS = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c"
 
 
-@pytest.fixture(params=[*BACKENDS, "duckdb"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """The read engine of each primary backend, and one like the columnar copy's."""
-    if request.param == "duckdb":
-        memory = duckdb.connect(":memory:")
-        duck = create_engine(
-            "duckdb://", creator=lambda: ConnectionWrapper(memory.cursor()), poolclass=QueuePool
-        )
-        yield duck
-        duck.dispose()
-        memory.close()
-        return
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'threadline.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    database = open_database(url, read_pool_size=1)
-    yield database.reader
-    database.dispose()
-
-
 def test_a_statement_past_its_deadline_is_stopped_and_the_connection_still_works(
-    engine: Engine,
+    read_engine: Engine,
 ) -> None:
-    with engine.connect() as connection:
+    with read_engine.connect() as connection:
         backend = connection.dialect.name
         with pytest.raises(QueryTimeout) as raised, bounded(connection, 0.05):
             connection.execute(text(LONG[backend])).all()
@@ -75,9 +47,9 @@ def test_a_statement_past_its_deadline_is_stopped_and_the_connection_still_works
 
 
 def test_a_read_that_starts_a_statement_after_its_deadline_is_stopped_before_it(
-    engine: Engine,
+    read_engine: Engine,
 ) -> None:
-    with engine.connect() as connection, Deadline(connection, 1e-9) as deadline:
+    with read_engine.connect() as connection, Deadline(connection, 1e-9) as deadline:
         with pytest.raises(QueryTimeout), deadline.running():
             connection.execute(text("SELECT 1"))
         assert deadline.fired
