@@ -186,7 +186,10 @@ def _search(
 def _found(connection: Any, body: Any, scored: Any) -> tuple[list[str], set[str]]:
     similar = similar_threads(connection, body=body, project_id=PROJECT, scored=scored)
     literal = literal_matches(connection, body=body, project_id=PROJECT, scored=scored)
-    return ranked(scored, similar, literal), {thread_id for _, thread_id in literal}
+    seqs = ranked(scored, similar, literal)
+    t = semantic_threads.c
+    ids = dict(connection.execute(select(t.seq, t.id).where(t.seq.in_(seqs))).all())
+    return [ids[seq] for seq in seqs], {thread_id for _, thread_id in literal}
 
 
 def _check(store: Store, index: VectorIndex, rng: np.random.Generator) -> None:

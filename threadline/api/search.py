@@ -17,7 +17,7 @@ from threadline.query.semantic import (
 from threadline.services import Services
 
 
-async def ranking(ctx: Services, view: str, body: Any, project_id: str) -> list[str] | None:
+async def ranking(ctx: Services, view: str, body: Any, project_id: str) -> list[int] | None:
     """The threads the body's `query` text finds, most similar first; None when the body has
     no `query` text (or is not over semantic threads)."""
     if view != "semantic_threads" or search_text(body) is None:

@@ -44,7 +44,7 @@ def query_page(
     project_id: str,
     limit: int,
     offset: int,
-    ranking: Sequence[str] | None = None,
+    ranking: Sequence[Any] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of a wire query's rows (rendered as POST /query/<view> renders them) and how
     many rows match in all. The API answers a first page only; the dashboard pages on.

@@ -60,9 +60,16 @@ class View:
     row_id: ColumnElement[str]
     # Columns the semantic-threads `query` text is searched in.
     searchable: tuple[ColumnElement[str], ...] = ()
+    # The column a ranking names rows by (a search's answer, best first): the row id unless
+    # set (semantic search ranks threads by seq: query.semantic.ranked).
+    ranked_by: ColumnElement[Any] | None = None
 
     def field(self, name: str) -> Field:
         return self.fields[name]
+
+    @property
+    def ranking_key(self) -> ColumnElement[Any]:
+        return self.row_id if self.ranked_by is None else self.ranked_by
 
 
 def _view(
@@ -255,6 +262,7 @@ SEMANTIC_THREADS = _view(
     default_time="firstMessageTime",
     row_id=t.id,
     searchable=(t.question, t.answer),
+    ranked_by=t.seq,
 )
 
 VIEWS = {view.name: view for view in (CONVERSATIONS, EVENTS, FEEDBACK, SEMANTIC_THREADS)}

@@ -178,7 +178,7 @@ class QueryCompiler:
         sql: Sql,
         body: Any,
         project_id: str,
-        ranking: Sequence[str] | None = None,
+        ranking: Sequence[Any] | None = None,
     ) -> None:
         self.view = view
         self.sql = sql
@@ -191,9 +191,11 @@ class QueryCompiler:
         self.ranking = None
         if ranking is not None:
             # Semantic threads' `query` (§7.1), ranked by meaning beforehand (query.semantic):
-            # the threads it found, most similar first unless the body orders otherwise.
+            # the threads it found, most similar first unless the body orders otherwise (and a
+            # conversation text search's page, best match first).
             self.ranking = list(ranking)
-            conditions.append(sql.among(view.row_id, self.ranking) if self.ranking else false())
+            among = sql.among(view.ranking_key, self.ranking) if self.ranking else false()
+            conditions.append(among)
         elif search not in (UNSET, None) and search.strip():
             # Without a ranking (no embeddings to compare): a case-blind substring search.
             text = search.strip().lower()
@@ -373,7 +375,7 @@ class QueryCompiler:
             order.append(_direction(expression, entry.direction))
             order_expressions.append(_direction(bare, entry.direction))
         if not order and self.ranking:
-            order.append(self.sql.position(self.view.row_id, self.ranking).asc())
+            order.append(self.sql.position(self.view.ranking_key, self.ranking).asc())
             order_expressions.append(order[-1])
         if not order:
             default = self.view.field(self.view.default_time).expression
@@ -540,6 +542,6 @@ def compile_query(
     *,
     project_id: str,
     keys_of: KeysOf | None = None,
-    ranking: Sequence[str] | None = None,
+    ranking: Sequence[Any] | None = None,
 ) -> CompiledQuery:
     return QueryCompiler(view, sql, body, project_id, ranking).compile(keys_of)

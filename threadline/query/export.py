@@ -151,7 +151,7 @@ def open_export(
     retry_after: int,
     timeout: float = 0.0,
     formula_guard: bool = True,
-    ranking: Sequence[str] | None = None,
+    ranking: Sequence[Any] | None = None,
 ) -> CsvExport:
     """Compile and start the query; errors (400, 422, 503) surface here, before any byte.
     `timeout`: seconds to the first rows, then per chunk of rows (0: no limit);

@@ -21,7 +21,7 @@ def compile_for(
     project_id: str,
     *,
     keys_of: KeysOf | None = None,
-    ranking: Sequence[str] | None = None,
+    ranking: Sequence[Any] | None = None,
 ) -> CompiledQuery:
     """The query for this connection's backend (see compile.QueryCompiler.compile)."""
     return compile_query(
@@ -40,7 +40,7 @@ def run_query(
     view: str,
     body: Any,
     project_id: str,
-    ranking: Sequence[str] | None = None,
+    ranking: Sequence[Any] | None = None,
 ) -> QueryData:
     """The first PAGE_SIZE rows and how many there are in all. `ranking`: the semantic-threads
     search's answer (query.semantic), most similar first."""

@@ -54,6 +54,10 @@ def search_text(body: Any) -> str | None:
     return str(text).strip()
 
 
+# Threads found by meaning: id -> (similarity, seq).
+Similar = dict[str, tuple[float, int]]
+
+
 @dataclasses.dataclass(frozen=True)
 class Scored:
     """Every vector of the project and its similarity to the query text."""
@@ -128,7 +132,7 @@ def literal_pool(scored: Scored) -> Ints:
 
 def similar_threads(
     connection: Connection, *, body: Any, project_id: str, scored: Scored
-) -> dict[str, float]:
+) -> Similar:
     """Similarity of the SEARCH_LIMIT threads most similar to the body's `query` that its
     filters admit. An analytic read."""
     filtered = body.where not in (UNSET, None)
@@ -136,18 +140,20 @@ def similar_threads(
     return _most_similar(connection, scored.snapshot, scored.similarity, conditions)
 
 
-def ranked(scored: Scored, similar: dict[str, float], literal: Sequence[Any]) -> list[str]:
-    """Ids of the threads found, most similar first (SEARCH_LIMIT at most): `similar` (from
-    similar_threads), and `literal` (from literal_matches) ranked higher."""
+def ranked(scored: Scored, similar: Similar, literal: Sequence[Any]) -> list[int]:
+    """Seqs of the threads found, most similar first (SEARCH_LIMIT at most): `similar` (from
+    similar_threads), and `literal` (from literal_matches) ranked higher. Seqs, not ids: the
+    page's statement then picks and orders its rows by an integer (half the CPU of the ids on
+    the columnar copy, docs/insights.md)."""
     scores = dict(similar)
     snapshot, similarity = scored.snapshot, scored.similarity
     # The words themselves count too: a product or error name typed exactly finds its threads
     # (also those not embedded yet), ahead of threads that are merely similar.
     rows = snapshot.rows_of(np.asarray([m[0] for m in literal], dtype=np.int64)).tolist()
-    for (_, thread_id), row in zip(literal, rows, strict=True):
+    for (seq, thread_id), row in zip(literal, rows, strict=True):
         score = float(similarity[row]) if row >= 0 else 0.0
-        scores[thread_id] = (score if score >= MIN_SIMILARITY else 0.0) + LITERAL_BONUS
-    return list(_best(scores))
+        scores[thread_id] = ((score if score >= MIN_SIMILARITY else 0.0) + LITERAL_BONUS, seq)
+    return [seq for _, seq in _best(scores).values()]
 
 
 def _conditions(connection: Connection, body: Any, project_id: str) -> list[ColumnElement[bool]]:
@@ -178,7 +184,7 @@ def _most_similar(
     snapshot: Snapshot,
     similarity: Floats,
     conditions: list[ColumnElement[bool]] | None,
-) -> dict[str, float]:
+) -> Similar:
     """The SEARCH_LIMIT most similar threads of the snapshot that the filters admit: the best
     are checked first, in growing rounds; a search the filters leave little of scans them."""
     candidates = np.flatnonzero(similarity >= MIN_SIMILARITY)
@@ -216,7 +222,7 @@ def _passing(connection: Connection, conditions: list[ColumnElement[bool]]) -> I
 
 def _among_passing(
     snapshot: Snapshot, similarity: Floats, candidates: Ints, passing: Ints
-) -> dict[str, float]:
+) -> Similar:
     """The SEARCH_LIMIT most similar of the candidate rows whose seq is in `passing`."""
     rows = candidates[np.isin(snapshot.seqs[candidates], passing)]
     return _scores(
@@ -238,10 +244,9 @@ def _ranked(
     return np.asarray([row for _, _, row in ordered], dtype=np.int64)
 
 
-def _scores(
-    snapshot: Snapshot, similarity: Floats, rows: npt.NDArray[np.int64]
-) -> dict[str, float]:
-    return dict(zip(snapshot.ids[rows].tolist(), similarity[rows].tolist(), strict=True))
+def _scores(snapshot: Snapshot, similarity: Floats, rows: npt.NDArray[np.int64]) -> Similar:
+    scored = zip(similarity[rows].tolist(), snapshot.seqs[rows].tolist(), strict=True)
+    return dict(zip(snapshot.ids[rows].tolist(), scored, strict=True))
 
 
 def _admitted(
@@ -265,8 +270,8 @@ def _admitted(
     return admitted
 
 
-def _best(scores: dict[str, float]) -> dict[str, float]:
+def _best(scores: Similar) -> Similar:
     """The SEARCH_LIMIT best, most similar first; equal scores by id, so the order is the
     same on every backend."""
-    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:SEARCH_LIMIT]
+    ranked = sorted(scores.items(), key=lambda item: (-item[1][0], item[0]))[:SEARCH_LIMIT]
     return dict(ranked)

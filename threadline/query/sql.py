@@ -47,8 +47,8 @@ MICROS = {
 _MONDAY_OFFSET = 4 * 86_400_000_000
 
 JsonPath = Sequence[str]
-# Between the strings of a list whose order `Sql.position` tells: a character no row id holds
-# (thread ids are hex digests).
+# Between the values of a list whose order `Sql.position` tells: a character seqs and generated
+# ids never hold (a client's own conversation id may: its place is then where it first matches).
 POSITION_SEPARATOR = "\n"
 
 
@@ -115,14 +115,14 @@ class Sql(abc.ABC):
         one list parameter where the backend takes one (SQLite binds each value, cheaply)."""
         return expression.in_(values)
 
-    def position(self, expression: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[int]:
-        """A number that grows with the place of `expression` among `values` (strings without
-        POSITION_SEPARATOR), to order rows as `values` are: one bound string searched per row,
-        where a CASE would compile, bind and test one branch per value (a search's page orders
-        1,000 ids)."""
-        joined = POSITION_SEPARATOR.join(["", *values, ""])
+    def position(self, expression: ColumnElement[int], values: Sequence[int]) -> ColumnElement[int]:
+        """A number that grows with the place of `expression` among `values`, to order rows as
+        `values` are: one bound string of the values searched per row, where a CASE would
+        compile, bind and test one branch per value (a search's page orders 1,000 seqs)."""
+        joined = POSITION_SEPARATOR.join(["", *map(str, values), ""])
+        as_text = cast(expression, String())
         return self._find(
-            literal(joined, String()), POSITION_SEPARATOR + expression + POSITION_SEPARATOR
+            literal(joined, String()), POSITION_SEPARATOR + as_text + POSITION_SEPARATOR
         )
 
     def _find(self, haystack: ColumnElement[str], needle: ColumnElement[str]) -> ColumnElement[int]:
