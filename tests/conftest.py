@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from duckdb_engine import ConnectionWrapper
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.pool import QueuePool
 from starlette.testclient import TestClient
 
@@ -65,12 +65,39 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+TEST_DATABASE_PREFIX = "threadline_test_"
+
+
+def _drop_leftovers(connection: Connection) -> None:
+    """Drops the databases of test sessions that ended without dropping their own (an
+    interrupted run): named after a process of this machine that is gone."""
+    names = connection.execute(
+        text("SELECT datname FROM pg_database WHERE starts_with(datname, :prefix)"),
+        {"prefix": TEST_DATABASE_PREFIX},
+    ).scalars()
+    for name in list(names):
+        pid = name.removeprefix(TEST_DATABASE_PREFIX)
+        if pid.isdigit() and not _alive(int(pid)):
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A database of its own for this test session, migrated once, dropped at the end."""
-    name = f"threadline_test_{os.getpid()}"
+    name = f"{TEST_DATABASE_PREFIX}{os.getpid()}"
     admin = create_engine(normalize_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
+        _drop_leftovers(connection)
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = normalize_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
