@@ -183,5 +183,3 @@ def test_the_worker_rests_in_proportion_to_its_work(
         rest = stop.waits[0]
         assert rest is not None and 0 < rest != 5.0
         assert stop.waits[1] == 5.0
-
-
