@@ -3,10 +3,10 @@ export) and the dashboard's search box over threads (query.semantic, docs/insigh
 
 from __future__ import annotations
 
-import asyncio
+import functools
 from typing import Any
 
-from threadline.api.reads import analytic_read, read
+from threadline.api.reads import analytic_reads, read
 from threadline.query.semantic import (
     literal_matches,
     ranked,
@@ -25,11 +25,14 @@ async def ranking(ctx: Services, view: str, body: Any, project_id: str) -> list[
     scored = await read(
         ctx, score_threads, body=body, project_id=project_id, embed=_embed, index=ctx.vectors
     )
-    # The filter checks of the most similar and the literal search of the nearest at once
-    # (two analytic reads): the database lets go of the GIL, so the two use both cores.
-    similar, literal = await asyncio.gather(
-        analytic_read(ctx, similar_threads, body=body, project_id=project_id, scored=scored),
-        analytic_read(ctx, literal_matches, body=body, project_id=project_id, scored=scored),
+    # The filter checks of the most similar and the literal search of the nearest: one
+    # analytic read (one slot, one deadline) whose two parts run at once on the columnar copy,
+    # where DuckDB lets go of the GIL, so the two use both cores.
+    arguments = {"body": body, "project_id": project_id, "scored": scored}
+    similar, literal = await analytic_reads(
+        ctx,
+        functools.partial(similar_threads, **arguments),
+        functools.partial(literal_matches, **arguments),
     )
     return ranked(scored, similar, literal)
 
