@@ -81,6 +81,7 @@ KEPT = [
     "build +20240501 or +123",  # a + before an impossible number
     "ids 12345678, 000123456789 and 2024000123",
     "order 00123, v1.0044 2079460958, id 100442079460958 and 0012 34",  # no 00-dialled number
+    "ID:004915112345678, #004915112345678, x-004915112345678",  # ids, not numbers dialled
     "ISBN 978-3-16-148410-0",
     "12:30, 10:20:30, std::vector, a::b",
     "the docs/getting-started/installation-guide page",
