@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,12 +67,14 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-TEST_DATABASE_PREFIX = "threadline_test_"
+# A session's database is named after this machine and its process: only this machine's
+# leftovers are dropped (a PostgreSQL server may serve test runs of several machines).
+TEST_DATABASE_PREFIX = f"threadline_test_{zlib.crc32(socket.gethostname().encode()):08x}_"
 
 
 def _drop_leftovers(connection: Connection) -> None:
-    """Drops the databases of test sessions that ended without dropping their own (an
-    interrupted run): named after a process of this machine that is gone."""
+    """Drops the databases of this machine's test sessions that ended without dropping their
+    own (an interrupted run): named after a process that is gone."""
     names = connection.execute(
         text("SELECT datname FROM pg_database WHERE starts_with(datname, :prefix)"),
         {"prefix": TEST_DATABASE_PREFIX},

@@ -25,6 +25,7 @@ def registered(connection: Connection, **columns: npt.NDArray[Any]) -> Iterator[
     statements on `connection` (a connection to the columnar copy) until the block ends."""
     name = f"arrays_{next(_names)}"
     raw = connection.connection.driver_connection
+    assert raw is not None  # a connection checked out of the copy's pool
     raw.register(name, columns)
     try:
         yield table(name, *(column(key) for key in columns))

@@ -96,7 +96,7 @@ class Snapshot:
                 rows = segment.vectors[start : start + SCORE_CHUNK]
                 chunks.append((rows, out[offset + start : offset + start + len(rows)]))
             offset += len(segment.vectors)
-        list(_SCORING.map(lambda chunk: _score(*chunk, query), chunks))
+        list(_SCORING.map(lambda chunk: _score(chunk[0], chunk[1], query), chunks))
         return out.astype(np.float64)
 
     def rows_of(self, seqs: Ints) -> Ints:
