@@ -40,15 +40,17 @@ def _run_share(connection: Connection, parts: Sequence[Part]) -> list[Any]:
 
 def concurrently(connection: Connection, parts: Sequence[Part]) -> list[Any]:
     """part(connection) of each part, in order: on the columnar copy WIDTH cursors at once, each
-    taking every WIDTH-th part; one after another on `connection` elsewhere. An error of any
-    part is raised (after the others have ended)."""
+    taking every WIDTH-th part (the first share on `connection` itself, so a read holds WIDTH
+    cursors of the copy's pool, not WIDTH + 1); one after another on `connection` elsewhere.
+    An error of any part is raised (after the others have ended)."""
     if connection.dialect.name != "duckdb" or len(parts) < 2:
         return [part(connection) for part in parts]
     width = min(WIDTH, len(parts))
-    with concurrent.futures.ThreadPoolExecutor(width, "threadline-read") as pool:
-        futures = [pool.submit(_run_share, connection, parts[i::width]) for i in range(width)]
-        concurrent.futures.wait(futures)
     answers: list[Any] = [None] * len(parts)
-    for first, future in enumerate(futures):
+    with concurrent.futures.ThreadPoolExecutor(width - 1, "threadline-read") as pool:
+        futures = [pool.submit(_run_share, connection, parts[i::width]) for i in range(1, width)]
+        # On leaving the block the pool waits for the other shares, also when this one raised.
+        answers[0::width] = [part(connection) for part in parts[0::width]]
+    for first, future in enumerate(futures, start=1):
         answers[first::width] = future.result()
     return answers
