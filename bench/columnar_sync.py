@@ -13,6 +13,8 @@ one sync takes in at 10,000 events/s with the copy's 0.25 s interval.
 from __future__ import annotations
 
 import argparse
+import shutil
+import tempfile
 import time
 
 from writer_direct import fresh_database
@@ -52,7 +54,9 @@ def main() -> None:
     args = parser.parse_args()
     with fresh_database(args.database_url) as database:
         commit_events(database, 0, args.preload)
-        copy = ColumnarCopy(database.writer, ":memory:")
+        # A file, as a server keeps it (its commits write DuckDB's WAL).
+        directory = tempfile.mkdtemp(prefix="threadline-bench-")
+        copy = ColumnarCopy(database.writer, f"{directory}/copy.duckdb")
         cursor = copy._database.cursor()
         copy._build(cursor)
         cpu = wall = 0.0
@@ -68,6 +72,7 @@ def main() -> None:
         (copied,) = cursor.execute("SELECT count(*) FROM events").fetchone() or (0,)
         cursor.close()
         copy.stop()
+        shutil.rmtree(directory)
     assert copied == args.preload + synced, (copied, args.preload + synced)
     print(
         f"{synced:,} events in {syncs} syncs of {args.per_sync}: "
