@@ -319,14 +319,23 @@ class ColumnarCopy:
         self._events.saw(seqs, time.monotonic())
 
     def _save_state(self, cursor: duckdb.DuckDBPyConnection, identity: str | None = None) -> None:
-        values: dict[str, object] = {
+        if identity is None:
+            # Every sync: the two cursors, whose rows a build or the copy kept on disk has
+            # made (_stale requires them). One UPDATE costs a third of INSERT OR REPLACE's
+            # delete and insert in the key's index, twice (~1 ms against ~3.5 per sync).
+            cursor.execute(
+                "UPDATE columnar_state SET value = CASE name WHEN 'events' THEN ? ELSE ? END "
+                "WHERE name IN ('events', 'changes')",
+                [str(self._events.cursor), str(self._changes.cursor)],
+            )
+            return
+        values = {  # a new copy
             "events": self._events.cursor,
             "changes": self._changes.cursor,
+            "identity": identity,
+            "shredded": self.shredded.encode(),
+            "columns": COLUMNS,
         }
-        if identity is not None:  # a new copy
-            values["identity"] = identity
-            values["shredded"] = self.shredded.encode()
-            values["columns"] = COLUMNS
         for name, value in values.items():
             cursor.execute(
                 "INSERT OR REPLACE INTO columnar_state VALUES (?, ?)", [name, str(value)]
