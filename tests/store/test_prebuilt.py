@@ -12,7 +12,7 @@ from threadline.store import events as event_store
 from threadline.store import idempotency, message_merge
 from threadline.store.engine import Database
 from threadline.store.events import EventWrite, insert_events, prepare_event
-from threadline.store.prebuilt import PrebuiltInsert
+from threadline.store.prebuilt import MULTIROW_MAX, PrebuiltInsert
 from threadline.store.tables import conversations, events, idempotency_keys, messages
 from threadline.wire.events import ConversationEventIn, MessageEventIn, SearchEventIn
 
@@ -85,6 +85,28 @@ def test_a_conflicting_row_is_not_counted(db: Database) -> None:
     with db.writer.begin() as connection:
         inserted = event_store._INSERT.execute(connection, [parameters, parameters])
     assert inserted == 1
+
+
+def test_many_rows_are_stored_in_order_and_counted_once(db: Database) -> None:
+    # More rows than one SQLite statement takes, not a power of two, with ids repeated within
+    # one statement and across statements: each stored once, in the order sent.
+    count = MULTIROW_MAX * 2 + 37
+    ids = [f"e{i}" for i in range(count)] + ["e3", f"e{MULTIROW_MAX + 5}", "e3"]
+    rows = [
+        event_store._INSERT.parameters(
+            prepare_event(
+                project_id="p",
+                integration_id="i",
+                body=MessageEventIn(type="t", messageId="m", id=i),
+            ).row
+        )
+        for i in ids
+    ]
+    with db.writer.begin() as connection:
+        assert event_store._INSERT.execute(connection, rows) == count
+    with db.reader.connect() as connection:
+        stored = connection.execute(select(events.c.id).order_by(events.c.seq)).scalars().all()
+    assert stored == ids[:count]
 
 
 def test_every_entity_type_and_time_is_stored(db: Database) -> None:

@@ -10,11 +10,10 @@ while DuckDB inserts and shreds the last one on its own threads (it releases the
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import duckdb
-import numpy as np
 from sqlalchemy import Connection, Table, bindparam
 
 from threadline.analytics import load
@@ -22,7 +21,6 @@ from threadline.analytics.schema import READ_TYPES
 from threadline.analytics.shred import Shredded
 
 CHUNK_ROWS = 50_000  # rows per fetch and per DuckDB insert (tens of MB of Python objects)
-_INTEGERS = ("BIGINT", "BOOLEAN")
 
 
 def _chunks(primary: Connection, table: Table) -> Iterator[list[tuple[Any, ...]]]:
@@ -54,57 +52,6 @@ def _chunks(primary: Connection, table: Table) -> Iterator[list[tuple[Any, ...]]
         cursor.close()
 
 
-def _columns(table_name: str, rows: Sequence[tuple[Any, ...]]) -> dict[str, np.ndarray[Any, Any]]:
-    """The chunk as NumPy columns DuckDB can scan: text as object arrays; integers and
-    booleans as int64 (an object array of ints would be typed by DuckDB from a sample of its
-    first values), with a `<name>__null` mask beside those that hold NULLs."""
-    matrix = np.array(rows, dtype=object)
-    columns: dict[str, np.ndarray[Any, Any]] = {}
-    for i, (name, kind) in enumerate(READ_TYPES[table_name].items()):
-        values = matrix[:, i]
-        if kind not in _INTEGERS:
-            columns[name] = values
-            continue
-        nulls = cast(Any, np.equal)(values, None)
-        if nulls.any():
-            columns[f"{name}__null"] = nulls
-            values = np.where(nulls, 0, values)
-        columns[name] = values.astype(np.int64)
-    return columns
-
-
-def _insert(
-    cursor: duckdb.DuckDBPyConnection,
-    table_name: str,
-    columns: dict[str, np.ndarray[Any, Any]],
-    shredded: Shredded,
-) -> None:
-    """Appends one chunk (from _columns) to the copy of table_name, shredded keys filled."""
-    names = list(READ_TYPES[table_name])
-    typed = []
-    for name, kind in READ_TYPES[table_name].items():
-        value = f"CAST({name} AS {kind})"
-        if f"{name}__null" in columns:
-            value = f"CASE WHEN {name}__null THEN NULL ELSE {value} END"
-        typed.append(f"{value} AS {name}")
-    source = f"(SELECT {', '.join(typed)} FROM chunk)"
-    extractions = shredded.extractions(table_name)
-    if extractions:
-        targets = names + [name for name, _ in shredded.columns(table_name)]
-        values = [f"r.{name}" for name in names] + shredded.expressions(table_name, "r")
-        source = f"(SELECT *, {', '.join(extractions)} FROM {source})"
-    else:
-        targets = values = names
-    cursor.register("chunk", columns)
-    try:
-        cursor.execute(
-            f"INSERT INTO {table_name} ({', '.join(targets)}) "
-            f"SELECT {', '.join(values)} FROM {source} AS r"
-        )
-    finally:
-        cursor.unregister("chunk")
-
-
 def copy_table(
     cursor: duckdb.DuckDBPyConnection,
     primary: Connection,
@@ -121,12 +68,12 @@ def copy_table(
     with concurrent.futures.ThreadPoolExecutor(1, "threadline-columnar-build") as inserter:
         pending: concurrent.futures.Future[None] | None = None
         for rows in _chunks(primary, table):
-            columns = _columns(table.name, rows)
+            columns = load.columns(table.name, rows)
             if seen is not None:
                 seen([row[seq_at] for row in rows])
             if pending is not None:
                 pending.result()
-            pending = inserter.submit(_insert, cursor, table.name, columns, shredded)
+            pending = inserter.submit(load.insert_columns, cursor, table.name, columns, shredded)
             copied += len(rows)
         if pending is not None:
             pending.result()

@@ -50,7 +50,7 @@ from sqlalchemy.pool import QueuePool
 from threadline.analytics import build, load
 from threadline.analytics.follow import Follower
 from threadline.analytics.rollups import Rollups
-from threadline.analytics.schema import CHANGING, COLUMNS, MIRRORED, STATE_DDL
+from threadline.analytics.schema import CHANGING, COLUMNS, MIRRORED, READ_TYPES, STATE_DDL
 from threadline.analytics.shred import Shredded, discover
 from threadline.errors import Unavailable
 from threadline.store import tables
@@ -62,6 +62,7 @@ from threadline.timestamps import now_us
 log = logging.getLogger(__name__)
 
 CHUNK = 50_000  # rows fetched from the primary and written to the copy at a time
+_SEQ = list(READ_TYPES["events"]).index("seq")  # in an event row load.fetch returns
 # Rows of `changes` older than this are deleted; a copy that was away longer is rebuilt.
 CHANGES_RETENTION_US = 24 * 3600 * 1_000_000
 # On a fresh build the changes log is replayed from a little before its end, so changes
@@ -318,14 +319,23 @@ class ColumnarCopy:
         self._events.saw(seqs, time.monotonic())
 
     def _save_state(self, cursor: duckdb.DuckDBPyConnection, identity: str | None = None) -> None:
-        values: dict[str, object] = {
+        if identity is None:
+            # Every sync: the two cursors, whose rows a build or the copy kept on disk has
+            # made (_stale requires them). One UPDATE costs a third of INSERT OR REPLACE's
+            # delete and insert in the key's index, twice (~1 ms against ~3.5 per sync).
+            cursor.execute(
+                "UPDATE columnar_state SET value = CASE name WHEN 'events' THEN ? ELSE ? END "
+                "WHERE name IN ('events', 'changes')",
+                [str(self._events.cursor), str(self._changes.cursor)],
+            )
+            return
+        values = {  # a new copy
             "events": self._events.cursor,
             "changes": self._changes.cursor,
+            "identity": identity,
+            "shredded": self.shredded.encode(),
+            "columns": COLUMNS,
         }
-        if identity is not None:  # a new copy
-            values["identity"] = identity
-            values["shredded"] = self.shredded.encode()
-            values["columns"] = COLUMNS
         for name, value in values.items():
             cursor.execute(
                 "INSERT OR REPLACE INTO columnar_state VALUES (?, ?)", [name, str(value)]
@@ -376,9 +386,9 @@ class ColumnarCopy:
                 load.insert(cursor, name, refetched.get(name, []), self.shredded)
             load.insert(cursor, "events", [*reborn, *events], self.shredded)
             self.rollups.take_in(
-                cursor, self.shredded, [r.seq for r in [*reborn, *events]], emptied
+                cursor, self.shredded, [r[_SEQ] for r in [*reborn, *events]], emptied
             )
-            self._events.saw([row.seq for row in events], now)
+            self._events.saw([row[_SEQ] for row in events], now)
             if newest is not None and not more_changes and self._events.cursor > newest:
                 self._events.cursor = newest  # every deleted event is gone from the copy by now
             self._save_state(cursor)
@@ -394,14 +404,14 @@ class ColumnarCopy:
         deleted) the primary's newest event seq, which later inserts will follow."""
         if not deleted:
             return [], None
-        copied = {row.seq for row in copying}
+        copied = {row[_SEQ] for row in copying}
         reborn = [
             row
             for part in deleted
             for row in load.fetch(
                 primary, load.rows_select(tables.events).where(tables.events.c.seq.in_(part))
             )
-            if row.seq not in copied
+            if row[_SEQ] not in copied
         ]
         if primary.dialect.name != "sqlite":
             return reborn, None  # PostgreSQL's sequences never give a value twice

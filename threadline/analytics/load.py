@@ -1,26 +1,27 @@
 """Moving rows from the primary store into the columnar copy.
 
-Rows travel as one JSON document per batch: msgspec writes it (JSON columns pass through as
-the text the primary already holds, never parsed) and DuckDB's read_json reads it with the
-column types given, which is several times faster than inserting row by row through the
-driver. Python only shuttles bytes; both ends do the work in C.
+Rows travel as NumPy columns that DuckDB scans in C (registered as a relation): text as object
+arrays (JSON columns as the text the primary holds, never parsed in Python), integers and
+booleans as int64 with a null mask where needed. Python only slices the driver's tuples into
+columns; DuckDB casts, inserts and shreds. A sync (analytics.columnar) and a build
+(analytics.build) both load this way; the sync's rows went through a JSON document and
+read_json before, which cost the sync twice the CPU (docs/performance.md, issue 14 session 4).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import duckdb
-import msgspec
-from sqlalchemy import Connection, Select, Table, Text, cast, select
+import numpy as np
+from sqlalchemy import Connection, Select, Table, Text, select
+from sqlalchemy import cast as sql_cast
 
 from threadline.analytics.schema import JSON_COLUMNS, READ_TYPES
 from threadline.analytics.shred import Shredded
 
-_encoder = msgspec.json.Encoder()
+_INTEGERS = ("BIGINT", "BOOLEAN")
 
 
 def rows_select(table: Table) -> Select[Any]:
@@ -28,72 +29,90 @@ def rows_select(table: Table) -> Select[Any]:
     json_columns = JSON_COLUMNS[table.name]
     return select(
         *(
-            cast(column, Text).label(column.name) if column.name in json_columns else column
+            sql_cast(column, Text).label(column.name) if column.name in json_columns else column
             for column in table.columns
         )
     )
 
 
-def fetch(connection: Connection, statement: Select[Any]) -> list[Any]:
-    return list(connection.execute(statement).all())
+def fetch(connection: Connection, statement: Select[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a rows_select() statement as the driver's own tuples: none of their
+    columns needs a result processor (integers, booleans, text; JSON as text), and NumPy
+    turns tuples into columns in C, where it probes each SQLAlchemy Row slowly."""
+    result = connection.execute(statement)
+    try:
+        return cast(list[tuple[Any, ...]], result.cursor.fetchall())
+    finally:
+        result.close()
 
 
-def _encode(table_name: str, rows: Sequence[Any]) -> bytes:
+def columns(table_name: str, rows: Sequence[Sequence[Any]]) -> dict[str, np.ndarray[Any, Any]]:
+    """Rows (in the primary's column order) as NumPy columns DuckDB can scan: text as object
+    arrays; integers and booleans as int64 (an object array of ints would be typed by DuckDB
+    from a sample of its first values), with a `<name>__null` mask beside those that hold
+    NULLs."""
+    matrix = np.array(rows, dtype=object)
+    found: dict[str, np.ndarray[Any, Any]] = {}
+    for i, (name, kind) in enumerate(READ_TYPES[table_name].items()):
+        values = matrix[:, i]
+        if kind not in _INTEGERS:
+            found[name] = values
+            continue
+        nulls = cast(Any, np.equal)(values, None)
+        if nulls.any():
+            found[f"{name}__null"] = nulls
+            values = np.where(nulls, 0, values)
+        found[name] = values.astype(np.int64)
+    return found
+
+
+def insert_columns(
+    cursor: duckdb.DuckDBPyConnection,
+    table_name: str,
+    chunk: dict[str, np.ndarray[Any, Any]],
+    shredded: Shredded,
+) -> None:
+    """Appends one chunk (from columns()) to the copy of table_name, shredded keys filled."""
     names = list(READ_TYPES[table_name])
-    json_columns = JSON_COLUMNS[table_name]
-    documents = []
-    for row in rows:
-        document = {}
-        for name, value in zip(names, row, strict=True):
-            if name in json_columns and value is not None:
-                value = msgspec.Raw(value.encode() if isinstance(value, str) else value)
-            document[name] = value
-        documents.append(document)
-    return _encoder.encode(documents)
+    typed = []
+    for name, kind in READ_TYPES[table_name].items():
+        value = f"CAST({name} AS {kind})"
+        if f"{name}__null" in chunk:
+            value = f"CASE WHEN {name}__null THEN NULL ELSE {value} END"
+        typed.append(f"{value} AS {name}")
+    source = f"(SELECT {', '.join(typed)} FROM chunk)"
+    extractions = shredded.extractions(table_name)
+    if extractions:
+        targets = names + [name for name, _ in shredded.columns(table_name)]
+        values = [f"r.{name}" for name in names] + shredded.expressions(table_name, "r")
+        source = f"(SELECT *, {', '.join(extractions)} FROM {source})"
+    else:
+        targets = values = names
+    cursor.register("chunk", chunk)
+    try:
+        cursor.execute(
+            f"INSERT INTO {table_name} ({', '.join(targets)}) "
+            f"SELECT {', '.join(values)} FROM {source} AS r"
+        )
+    finally:
+        cursor.unregister("chunk")
 
 
 def insert(
     cursor: duckdb.DuckDBPyConnection,
     table_name: str,
-    rows: Sequence[Any],
+    rows: Sequence[Sequence[Any]],
     shredded: Shredded,
 ) -> None:
     """Appends rows (tuples in the primary's column order) to the copy of table_name, with
     the shredded keys' columns filled from one parse of each JSON document."""
-    if not rows:
-        return
-    payload = _encode(table_name, rows)
-    names = list(READ_TYPES[table_name])
-    types = ", ".join(f"{name}: '{kind}'" for name, kind in READ_TYPES[table_name].items())
-    # The reader allocates buffers from maximum_object_size whatever the file's size (2 GiB for
-    # 1 GiB): sized to this payload, a sync stays within THREADLINE_ANALYTICS_MEMORY_LIMIT.
-    source = (
-        f"read_json(?, format = 'array', columns = {{{types}}}, "
-        f"maximum_object_size = {len(payload) + 1})"
-    )
-    extractions = shredded.extractions(table_name)
-    if extractions:
-        targets = names + [name for name, _ in shredded.columns(table_name)]
-        values = [f"r.{name}" for name in names] + shredded.expressions(table_name, "r")
-        source = f"(SELECT *, {', '.join(extractions)} FROM {source}) AS r"
-    else:
-        targets = values = names
-    descriptor, path = tempfile.mkstemp(prefix="threadline-columnar-", suffix=".json")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(payload)
-        cursor.execute(
-            f"INSERT INTO {table_name} ({', '.join(targets)}) "
-            f"SELECT {', '.join(values)} FROM {source}",
-            [path],
-        )
-    finally:
-        os.unlink(path)
+    if rows:
+        insert_columns(cursor, table_name, columns(table_name, rows), shredded)
 
 
 def create_tables(cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
     """The copy's tables, made anew (what they held is dropped)."""
     for name, types in READ_TYPES.items():
-        columns = [*types.items(), *shredded.columns(name)]
+        found = [*types.items(), *shredded.columns(name)]
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
-        cursor.execute(f"CREATE TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns)})")
+        cursor.execute(f"CREATE TABLE {name} ({', '.join(f'{c} {t}' for c, t in found)})")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -22,6 +23,9 @@ import msgspec
 from sqlalchemy import JSON, Connection, Table
 
 _ENCODE = msgspec.json.encode
+# Rows in one SQLite statement at most: 256 rows of the widest table (19 columns) bind 4,864
+# values, well under SQLite's least limit (32,766 since 3.32).
+MULTIROW_MAX = 256
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,11 +44,12 @@ class PrebuiltInsert:
         )
 
     @functools.cache  # noqa: B019 -- two dialects at most; statements live as long as the process
-    def sql(self, paramstyle: str) -> str:
+    def sql(self, paramstyle: str, rows: int = 1) -> str:
+        """The statement for `paramstyle`, with `rows` rows of values."""
         marker = "?" if paramstyle == "qmark" else "%s"
         names = ", ".join(f'"{name}"' for name in self.columns)
-        values = ", ".join([marker] * len(self.columns))
-        statement = f"INSERT INTO {self.table.name} ({names}) VALUES ({values})"
+        row = f"({', '.join([marker] * len(self.columns))})"
+        statement = f"INSERT INTO {self.table.name} ({names}) VALUES {', '.join([row] * rows)}"
         if self.ignore_conflicts_on:
             keys = ", ".join(self.ignore_conflicts_on)
             statement += f" ON CONFLICT ({keys}) DO NOTHING"
@@ -69,6 +74,27 @@ class PrebuiltInsert:
         """Insert the rows (from `parameters`); how many were inserted (conflicts not counted)."""
         if not rows:
             return 0
-        statement = self.sql(connection.dialect.paramstyle)
+        paramstyle = connection.dialect.paramstyle
+        if paramstyle == "qmark" and len(rows) > 1:
+            return self._execute_multirow(connection, rows)
+        statement = self.sql(paramstyle)
         result = connection.exec_driver_sql(statement, list(rows) if len(rows) > 1 else rows[0])
         return int(result.rowcount)
+
+    def _execute_multirow(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+        """SQLite: the rows in a few multi-row statements (powers of two, at most
+        MULTIROW_MAX rows each), not an executemany. Python's sqlite3 lets go of the GIL
+        around each step, once per row in an executemany, and while the event loop holds it
+        the writer waited for it again after every row (docs/performance.md, issue 14 session
+        4): one step per statement instead. Conflicts are skipped row by row within one
+        statement as across statements, so the count inserted is the same."""
+        inserted = 0
+        start = 0
+        while start < len(rows):
+            size = min(MULTIROW_MAX, 1 << ((len(rows) - start).bit_length() - 1))
+            chunk = rows[start : start + size]
+            values = tuple(itertools.chain.from_iterable(chunk))
+            result = connection.exec_driver_sql(self.sql("qmark", size), values)
+            inserted += int(result.rowcount)
+            start += size
+        return inserted
