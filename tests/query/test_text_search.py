@@ -90,6 +90,8 @@ CORPUS = {
     "ko": "데이터를 내보내는 방법",
     "hi": "हिन्दी भाषा में खोज",
     "mixed": "Exporting 导出 to Café Müller",
+    # Punctuation inside a token of PostgreSQL's parser (e-mail, host, URL, path, version).
+    "joined": "Mail help@acme.io, see https://docs.acme.io/v2.1/setup or ~/acme_cli/config.yml",
 }
 
 
@@ -126,6 +128,14 @@ def corpus(db: Database) -> Database:
         ('"export data"', set()),
         ('"export"', {"en"}),  # quoted: the whole word only
         ("?!", set()),  # nothing searchable
+        ("acme", {"joined"}),  # in an e-mail address, a host, a path: punctuation splits words
+        ("help@acme.io", {"joined"}),
+        ("acme.io", {"joined"}),
+        ("v2.1", {"joined"}),
+        ("docs.acme.io/v2", {"joined"}),
+        ("cli config", {"joined"}),
+        ('"acme.io/v2.1"', {"joined"}),  # as a phrase, word for word
+        ('"acme v2"', set()),
     ],
 )
 def test_what_a_query_finds(corpus: Database, query: str, expected: set[str]) -> None:

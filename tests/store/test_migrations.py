@@ -252,3 +252,27 @@ def test_0015_indexes_the_messages_already_stored(empty: Database) -> None:
     assert found("exportiere") == ["c1"]
     assert found("diagram 导出") == ["c2"]
     assert found("daten") == ["c1"]
+
+
+def test_0016_splits_the_words_of_the_messages_already_stored(empty: Database) -> None:
+    upgrade(empty.writer, "0015")
+    with empty.writer.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO conversations (project_id, id, type, created_at, updated_at) "
+                "VALUES ('p', 'c1', 'openai', 0, 0)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO messages (project_id, conversation_id, id, position, role, "
+                "content, created_at, updated_at) "
+                "VALUES ('p', 'c1', 'm1', 0, 'user', 'write to help@acme.io about v2.1', 0, 0)"
+            )
+        )
+    upgrade(empty.writer)
+    with empty.reader.connect() as connection:
+        found = ranked_conversations(
+            connection, project_id="p", query="acme v2.1", conditions=[], limit=10
+        ).ids
+    assert found == ["c1"]

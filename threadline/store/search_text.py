@@ -33,6 +33,9 @@ UNSPACED = (
 FINAL_SIGMA, SIGMA = "\u03c2", "\u03c3"
 _DIACRITIC = re.compile(f"[{DIACRITICS}]")
 _UNSPACED_CHAR = re.compile(f"([{UNSPACED}])")
+# ASCII punctuation: PostgreSQL's parser would keep "help@acme.io" or "v2.1" as one token
+# (migration 0016); spaces in their place split them, as FTS5 and the query do.
+_ASCII_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
 _decode = msgspec.json.Decoder()
 
 
@@ -62,6 +65,12 @@ def message_text(content: str | None, parts: Any) -> str:
 def document_text(content: str | None, parts: Any) -> str:
     """What the index holds for a message (content_parts as SQLite stores it: JSON text)."""
     return fold(message_text(content, parts))
+
+
+def index_words_text(content: str | None, parts: Any) -> str:
+    """document_text with ASCII punctuation as spaces: what PostgreSQL's tsvector is made of
+    (threadline_search_words, migration 0016); FTS5 splits the same words from document_text."""
+    return _ASCII_PUNCTUATION.sub(" ", document_text(content, parts))
 
 
 @functools.cache
