@@ -63,14 +63,9 @@ def message_text(content: str | None, parts: Any) -> str:
 
 
 def document_text(content: str | None, parts: Any) -> str:
-    """What the index holds for a message (content_parts as SQLite stores it: JSON text)."""
-    return fold(message_text(content, parts))
-
-
-def index_words_text(content: str | None, parts: Any) -> str:
-    """document_text with ASCII punctuation as spaces: what PostgreSQL's tsvector is made of
-    (threadline_search_words, migration 0016); FTS5 splits the same words from document_text."""
-    return _ASCII_PUNCTUATION.sub(" ", document_text(content, parts))
+    """What the index holds for a message (content_parts as SQLite stores it: JSON text): its
+    folded text, with a space for each ASCII punctuation character (migration 0016)."""
+    return _ASCII_PUNCTUATION.sub(" ", fold(message_text(content, parts)))
 
 
 @functools.cache
