@@ -12,6 +12,8 @@ they sum, so distinct users and event counts over days and ranges need not scan 
 - EventCounts: events per (project, quarter hour, entity type, type, integration), as signed
   deltas (a deleted event adds a -1 row), compacted now and then. Grouped counts and the
   dashboard's per-quarter-hour series read it instead of the events (query.rollup).
+- SearchFolds (analytics.search_folds): which searches fold into a neighbour of the same
+  person, so the search statistics need no window over every search (store.searches).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any
 import duckdb
 from pyroaring import FrozenBitMap
 
+from threadline.analytics.search_folds import TABLE as SEARCH_FOLDS_TABLE
+from threadline.analytics.search_folds import SearchFolds
 from threadline.analytics.shred import Shredded
 from threadline.store.tables import events
 
@@ -303,6 +307,7 @@ class Rollups:
     def __init__(self) -> None:
         self.users = UserDays()
         self.counts = EventCounts()
+        self.searches = SearchFolds()
 
     @property
     def answered(self) -> int:
@@ -317,6 +322,7 @@ class Rollups:
         """Makes every rollup anew (inside the caller's transaction)."""
         self.users.build(cursor, shredded)
         self.counts.build(cursor)
+        self.searches.build(cursor, shredded)
 
     def open(self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
         """Reads the rollups a copy kept on disk, or builds them if the copy has none yet."""
@@ -326,7 +332,7 @@ class Rollups:
                 "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'rollup_%'"
             ).fetchall()
         }
-        if present != {*_TABLES, COUNTS_TABLE}:
+        if present != {*_TABLES, COUNTS_TABLE, SEARCH_FOLDS_TABLE}:
             cursor.begin()
             self.build(cursor, shredded)
             cursor.commit()
@@ -334,12 +340,15 @@ class Rollups:
             return
         self.users.load(cursor)
 
-    def before_delete(self, cursor: duckdb.DuckDBPyConnection, seqs: list[int]) -> set[DayKey]:
+    def before_delete(
+        self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded, seqs: list[int]
+    ) -> set[DayKey]:
         """Takes out of the rollups the events about to be deleted from the copy; returns the
         days take_in must sum again."""
         if not seqs:
             return set()
         self.counts.add(cursor, "seq IN (SELECT unnest(?::BIGINT[]))", [seqs], sign=-1)
+        self.searches.before_delete(cursor, shredded, seqs)
         return self.users.before_delete(cursor, seqs)
 
     def take_in(
@@ -348,8 +357,9 @@ class Rollups:
         shredded: Shredded,
         inserted: list[int],
         deleted_days: set[DayKey],
+        deleted: list[int] | None = None,
     ) -> None:
-        """Adds the events just inserted into the copy (their seqs)."""
+        """Adds the events just inserted into the copy (their seqs), after those `deleted`."""
         named = None
         if inserted:
             low, high = min(inserted), max(inserted)
@@ -361,9 +371,11 @@ class Rollups:
             named = (where, parameters)
             self.counts.add(cursor, where, parameters)
         self.users.take_in(cursor, shredded, named, deleted_days)
+        self.searches.take_in(cursor, shredded, named, deleted or [])
 
     def publish(self) -> None:
         self.users.publish()
 
     def discard(self) -> None:
         self.users.discard()
+        self.searches.discard()

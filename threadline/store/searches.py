@@ -2,9 +2,10 @@
 
 The widget sends two or three events per search and, with its default `debounceTimeMs: 0`, a
 search per keystroke (inkeep-widget.md §10). Only the searches count, and the prefixes one
-person typed on the way to a query fold into it. The stored events are never changed: this is
-one SQL statement with window functions that SQLite, PostgreSQL and the columnar copy's DuckDB
-answer alike.
+person typed on the way to a query fold into it. The stored events are never changed: on the
+primary store this is one SQL statement with window functions that SQLite and PostgreSQL answer
+alike; the columnar copy keeps the same marks per search from its sync (analytics.search_folds)
+and reads them instead of windowing every search of the range.
 """
 
 from __future__ import annotations
@@ -12,10 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    Column,
     ColumnElement,
     FunctionElement,
+    MetaData,
     Over,
+    Select,
+    String,
     Subquery,
+    Table,
     and_,
     case,
     func,
@@ -38,6 +45,20 @@ WHITESPACE = (
 )
 # The widget's answer to a search follows it; it is not another search (inkeep-widget.md §10).
 RESPONSE_TYPES = ("search_query_response_received",)
+
+# In the columnar copy only (analytics.search_folds keeps it at sync time): each search of a
+# known person that a neighbour of theirs folds, with that neighbour's time, so a read can tell
+# whether the neighbour is inside its range. Searches no neighbour folds have no row.
+SEARCH_FOLDS = Table(
+    "rollup_search_folds",
+    MetaData(),
+    Column("project_id", String),
+    Column("seq", BigInteger),
+    # The person's next search, when it extends this one within the window; else NULL.
+    Column("typed_on_at", BigInteger),
+    # The person's previous search, when it extends this one within the window; else NULL.
+    Column("erased_at", BigInteger),
+)
 
 
 def search_conditions(
@@ -71,28 +92,32 @@ def searcher(sql: Sql) -> ColumnElement[Any]:
     return case((user_id != "", user_id), else_=any_id)
 
 
-def search_rows(
-    sql: Sql, project_id: str, after: int | None, before: int | None = None
-) -> Subquery:
-    """Every search between `after` and `before`, keystrokes included: (text, at, who, seq).
+def typed_searches(sql: Sql, *conditions: ColumnElement[bool]) -> Select[Any]:
+    """Every search event matching `conditions` that is a search, keystrokes included:
+    (project_id, text, at, who, seq).
 
     A search event is a search unless it is a click or the widget's response event, or its
     query is blank."""
-    return (
-        select(
-            events.c.search_query.label("text"),
-            events.c.created_at.label("at"),
-            searcher(sql).label("who"),
-            events.c.seq,
-        )
-        .where(
-            *search_conditions(project_id, after, before),
-            not_(is_click()),
-            events.c.type.not_in(RESPONSE_TYPES),
-            func.ltrim(events.c.search_query, WHITESPACE) != "",
-        )
-        .subquery("typed")
+    return select(
+        events.c.project_id,
+        events.c.search_query.label("text"),
+        events.c.created_at.label("at"),
+        searcher(sql).label("who"),
+        events.c.seq,
+    ).where(
+        events.c.entity_type == "search",
+        *conditions,
+        not_(is_click()),
+        events.c.type.not_in(RESPONSE_TYPES),
+        func.ltrim(events.c.search_query, WHITESPACE) != "",
     )
+
+
+def search_rows(
+    sql: Sql, project_id: str, after: int | None, before: int | None = None
+) -> Subquery:
+    """Every search between `after` and `before`, keystrokes included (typed_searches)."""
+    return typed_searches(sql, *search_conditions(project_id, after, before)).subquery("typed")
 
 
 def _extends(longer: ColumnElement[Any], shorter: ColumnElement[Any]) -> ColumnElement[bool]:
@@ -102,25 +127,21 @@ def _extends(longer: ColumnElement[Any], shorter: ColumnElement[Any]) -> ColumnE
     return and_(func.length(longer) > size, func.substr(longer, 1, size) == shorter)
 
 
-def searches_made(
-    sql: Sql, project_id: str, after: int | None, before: int | None = None
-) -> Subquery:
-    """The searches people made between `after` and `before`: (text, at, who) per search,
-    keystrokes folded.
-
-    One person's (`who`) search is folded away when their search just before or just after
-    it, within FOLD_WINDOW_US, extends it: typing on ("in" before "ins") or erasing ("ins"
-    after "inst"). What is left of a burst is each query the person typed out. Searches of
-    nobody known are never folded: two visitors' keystrokes cannot be told apart. Only events
-    in the range are looked at, so a burst cut by the range's edge folds on each side of it.
-    """
-    typed = search_rows(sql, project_id, after, before)
+def fold_marks(typed: Subquery) -> Select[Any]:
+    """`typed` (typed_searches' columns) with each search's marks: typed_on_at, the time of the
+    person's next search when it extends this one within FOLD_WINDOW_US (typing on: "in"
+    before "ins"), and erased_at, the time of their previous one when it does (erasing: "ins"
+    after "inst"); NULL when it does not. A person is a `who` of one project."""
 
     def neighbour(step: Any, column: ColumnElement[Any]) -> Over[Any]:
         function: FunctionElement[Any] = step(column)
-        return function.over(partition_by=typed.c.who, order_by=(typed.c.at, typed.c.seq))
+        return function.over(
+            partition_by=(typed.c.project_id, typed.c.who), order_by=(typed.c.at, typed.c.seq)
+        )
 
     near = select(
+        typed.c.project_id,
+        typed.c.seq,
         typed.c.text,
         typed.c.at,
         typed.c.who,
@@ -129,17 +150,59 @@ def searches_made(
         neighbour(func.lead, typed.c.text).label("after_text"),
         neighbour(func.lead, typed.c.at).label("after_at"),
     ).subquery("near")
-    # A missing neighbour is NULL; each branch starts with an IS NOT NULL test, so it is
-    # FALSE (never NULL) then and NOT(...) keeps the search.
+    # A missing neighbour is NULL: the condition is NULL then, and CASE gives NULL.
     typed_on = and_(
-        near.c.after_at.is_not(None),
-        near.c.after_at - near.c.at <= FOLD_WINDOW_US,
-        _extends(near.c.after_text, near.c.text),
+        near.c.after_at - near.c.at <= FOLD_WINDOW_US, _extends(near.c.after_text, near.c.text)
     )
     erased = and_(
-        near.c.before_at.is_not(None),
         near.c.at - near.c.before_at <= FOLD_WINDOW_US,
         _extends(near.c.before_text, near.c.text),
     )
-    folded = and_(near.c.who.is_not(None), or_(typed_on, erased))
-    return select(near.c.text, near.c.at, near.c.who).where(not_(folded)).subquery("searches")
+    return select(
+        near.c.project_id,
+        near.c.seq,
+        near.c.text,
+        near.c.at,
+        near.c.who,
+        case((typed_on, near.c.after_at)).label("typed_on_at"),
+        case((erased, near.c.before_at)).label("erased_at"),
+    )
+
+
+def searches_made(
+    sql: Sql, project_id: str, after: int | None, before: int | None = None
+) -> Subquery:
+    """The searches people made between `after` and `before`: (text, at) per search,
+    keystrokes folded.
+
+    One person's (`who`) search is folded away when their search just before or just after
+    it, within FOLD_WINDOW_US, extends it: typing on ("in" before "ins") or erasing ("ins"
+    after "inst"). What is left of a burst is each query the person typed out. Searches of
+    nobody known are never folded: two visitors' keystrokes cannot be told apart. Only events
+    in the range are looked at, so a burst cut by the range's edge folds on each side of it.
+    """
+    if sql.search_folds:
+        return _searches_kept(sql, project_id, after, before)
+    marks = fold_marks(search_rows(sql, project_id, after, before)).subquery("marks")
+    folded = and_(
+        marks.c.who.is_not(None),
+        or_(marks.c.typed_on_at.is_not(None), marks.c.erased_at.is_not(None)),
+    )
+    return select(marks.c.text, marks.c.at).where(not_(folded)).subquery("searches")
+
+
+def _searches_kept(sql: Sql, project_id: str, after: int | None, before: int | None) -> Subquery:
+    """searches_made from the marks the columnar copy keeps for every search. They were taken
+    over all of a person's searches; a neighbour outside the range is not one inside it (the
+    range is a span of time, so a search's neighbour in the range is its neighbour overall or
+    none), hence a mark folds a search only when its neighbour's time is inside the range."""
+    typed = search_rows(sql, project_id, after, before)
+    folds = SEARCH_FOLDS.c
+    typed_on: ColumnElement[bool] = folds.typed_on_at.is_not(None)
+    if before is not None:
+        typed_on = and_(typed_on, folds.typed_on_at < before)
+    erased: ColumnElement[bool] = folds.erased_at.is_not(None)
+    if after is not None:
+        erased = and_(erased, folds.erased_at >= after)
+    folded = select(folds.seq).where(folds.project_id == project_id, or_(typed_on, erased))
+    return select(typed.c.text, typed.c.at).where(typed.c.seq.not_in(folded)).subquery("searches")
