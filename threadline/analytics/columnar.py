@@ -368,7 +368,7 @@ class ColumnarCopy:
                 return  # nothing new: no DuckDB transaction (an idle server's every poll)
             cursor.begin()
             deleted_events = sorted(changed.get("events", ()))
-            emptied = self.rollups.before_delete(cursor, self.shredded, deleted_events)
+            emptied = self.rollups.before_delete(cursor, deleted_events)
             for name, name_parts in parts.items():
                 for part in name_parts:
                     cursor.execute(

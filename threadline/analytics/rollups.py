@@ -12,8 +12,9 @@ they sum, so distinct users and event counts over days and ranges need not scan 
 - EventCounts: events per (project, quarter hour, entity type, type, integration), as signed
   deltas (a deleted event adds a -1 row), compacted now and then. Grouped counts and the
   dashboard's per-quarter-hour series read it instead of the events (query.rollup).
-- SearchFolds (analytics.search_folds): which searches fold into a neighbour of the same
-  person, so the search statistics need no window over every search (store.searches).
+- KeptSearches (analytics.searches): the searches and clicks, each search with its person and
+  whether a neighbour of the same person folds it, so the search statistics read those rows
+  and need no window over every search (store.searches).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from typing import Any
 import duckdb
 from pyroaring import FrozenBitMap
 
-from threadline.analytics.search_folds import TABLE as SEARCH_FOLDS_TABLE
-from threadline.analytics.search_folds import SearchFolds
+from threadline.analytics.searches import TABLE as SEARCHES_TABLE
+from threadline.analytics.searches import KeptSearches
 from threadline.analytics.shred import Shredded
 from threadline.store.tables import events
 
@@ -307,7 +308,7 @@ class Rollups:
     def __init__(self) -> None:
         self.users = UserDays()
         self.counts = EventCounts()
-        self.searches = SearchFolds()
+        self.searches = KeptSearches()
 
     @property
     def answered(self) -> int:
@@ -332,7 +333,7 @@ class Rollups:
                 "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'rollup_%'"
             ).fetchall()
         }
-        if present != {*_TABLES, COUNTS_TABLE, SEARCH_FOLDS_TABLE}:
+        if present != {*_TABLES, COUNTS_TABLE, SEARCHES_TABLE}:
             cursor.begin()
             self.build(cursor, shredded)
             cursor.commit()
@@ -340,15 +341,13 @@ class Rollups:
             return
         self.users.load(cursor)
 
-    def before_delete(
-        self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded, seqs: list[int]
-    ) -> set[DayKey]:
+    def before_delete(self, cursor: duckdb.DuckDBPyConnection, seqs: list[int]) -> set[DayKey]:
         """Takes out of the rollups the events about to be deleted from the copy; returns the
         days take_in must sum again."""
         if not seqs:
             return set()
         self.counts.add(cursor, "seq IN (SELECT unnest(?::BIGINT[]))", [seqs], sign=-1)
-        self.searches.before_delete(cursor, shredded, seqs)
+        self.searches.before_delete(cursor, seqs)
         return self.users.before_delete(cursor, seqs)
 
     def take_in(
@@ -378,4 +377,3 @@ class Rollups:
 
     def discard(self) -> None:
         self.users.discard()
-        self.searches.discard()

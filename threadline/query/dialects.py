@@ -23,6 +23,6 @@ def sql_of(connection: Connection) -> Sql:
         options = connection.get_execution_options()
         rollups = options.get("threadline_rollups") is not None
         return DuckDbSql(
-            options.get("threadline_shredded"), event_counts=rollups, search_folds=rollups
+            options.get("threadline_shredded"), event_counts=rollups, kept_searches=rollups
         )
     return sql_for(connection.dialect.name)

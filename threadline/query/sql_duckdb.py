@@ -61,11 +61,11 @@ class DuckDbSql(Sql):
         shredded: Shredded | None = None,
         *,
         event_counts: bool = False,
-        search_folds: bool = False,
+        kept_searches: bool = False,
     ) -> None:
         self.shredded = shredded
         self.event_counts = event_counts
-        self.search_folds = search_folds
+        self.kept_searches = kept_searches
 
     def among(self, expression: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
         # One list parameter: DuckDB takes thousands of bound values 5-8x slower (8,000 seqs of

@@ -4,8 +4,8 @@ The widget sends two or three events per search and, with its default `debounceT
 search per keystroke (inkeep-widget.md §10). Only the searches count, and the prefixes one
 person typed on the way to a query fold into it. The stored events are never changed: on the
 primary store this is one SQL statement with window functions that SQLite and PostgreSQL answer
-alike; the columnar copy keeps the same marks per search from its sync (analytics.search_folds)
-and reads them instead of windowing every search of the range.
+alike; the columnar copy keeps the searches with the same marks from its sync
+(analytics.searches) and reads them instead of windowing every search of the range.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ColumnElement,
     FunctionElement,
@@ -46,15 +47,21 @@ WHITESPACE = (
 # The widget's answer to a search follows it; it is not another search (inkeep-widget.md §10).
 RESPONSE_TYPES = ("search_query_response_received",)
 
-# In the columnar copy only (analytics.search_folds keeps it at sync time): each search of a
-# known person that a neighbour of theirs folds, with that neighbour's time, so a read can tell
-# whether the neighbour is inside its range. Searches no neighbour folds have no row.
-SEARCH_FOLDS = Table(
-    "rollup_search_folds",
+# In the columnar copy only (analytics.searches keeps it at sync time): every search event that
+# is a search or a click, with what the statistics need of it already worked out (the person,
+# and the marks of fold_marks), so they read these rows instead of filtering every event,
+# parsing its userProperties and windowing the range's searches.
+SEARCHES = Table(
+    "rollup_searches",
     MetaData(),
     Column("project_id", String),
     Column("seq", BigInteger),
-    # The person's next search, when it extends this one within the window; else NULL.
+    Column("search_query", String),
+    Column("created_at", BigInteger),
+    Column("who", String),  # searcher(); NULL on clicks
+    Column("click", Boolean),  # is_click(); else a search (typed_searches)
+    # The person's next search, when it extends this one within the window; else NULL (also
+    # when `who` is NULL: nobody's searches fold).
     Column("typed_on_at", BigInteger),
     # The person's previous search, when it extends this one within the window; else NULL.
     Column("erased_at", BigInteger),
@@ -117,7 +124,50 @@ def search_rows(
     sql: Sql, project_id: str, after: int | None, before: int | None = None
 ) -> Subquery:
     """Every search between `after` and `before`, keystrokes included (typed_searches)."""
+    if sql.kept_searches:
+        kept = SEARCHES.c
+        return (
+            select(
+                kept.search_query.label("text"),
+                kept.created_at.label("at"),
+                kept.who,
+                kept.seq,
+            )
+            .where(*_kept(project_id, after, before, click=False))
+            .subquery("typed")
+        )
     return typed_searches(sql, *search_conditions(project_id, after, before)).subquery("typed")
+
+
+def _kept(
+    project_id: str, after: int | None, before: int | None, *, click: bool
+) -> list[ColumnElement[bool]]:
+    """search_conditions on the copy's SEARCHES, its searches or its clicks."""
+    kept = SEARCHES.c
+    conditions = [kept.project_id == project_id, kept.click.is_(click)]
+    if after is not None:
+        conditions.append(kept.created_at >= after)
+    if before is not None:
+        conditions.append(kept.created_at < before)
+    return conditions
+
+
+def clicked_queries(
+    sql: Sql, project_id: str, after: int | None, before: int | None = None
+) -> Select[Any]:
+    """The texts of the clicks on results between `after` and `before`, each once."""
+    if sql.kept_searches:
+        kept = SEARCHES.c
+        return (
+            select(kept.search_query)
+            .where(*_kept(project_id, after, before, click=True))
+            .distinct()
+        )
+    return (
+        select(events.c.search_query)
+        .where(*search_conditions(project_id, after, before), is_click())
+        .distinct()
+    )
 
 
 def _extends(longer: ColumnElement[Any], shorter: ColumnElement[Any]) -> ColumnElement[bool]:
@@ -181,8 +231,8 @@ def searches_made(
     nobody known are never folded: two visitors' keystrokes cannot be told apart. Only events
     in the range are looked at, so a burst cut by the range's edge folds on each side of it.
     """
-    if sql.search_folds:
-        return _searches_kept(sql, project_id, after, before)
+    if sql.kept_searches:
+        return _searches_kept(project_id, after, before)
     marks = fold_marks(search_rows(sql, project_id, after, before)).subquery("marks")
     folded = and_(
         marks.c.who.is_not(None),
@@ -191,18 +241,20 @@ def searches_made(
     return select(marks.c.text, marks.c.at).where(not_(folded)).subquery("searches")
 
 
-def _searches_kept(sql: Sql, project_id: str, after: int | None, before: int | None) -> Subquery:
-    """searches_made from the marks the columnar copy keeps for every search. They were taken
+def _searches_kept(project_id: str, after: int | None, before: int | None) -> Subquery:
+    """searches_made from the marks the columnar copy keeps on each search. They were taken
     over all of a person's searches; a neighbour outside the range is not one inside it (the
     range is a span of time, so a search's neighbour in the range is its neighbour overall or
     none), hence a mark folds a search only when its neighbour's time is inside the range."""
-    typed = search_rows(sql, project_id, after, before)
-    folds = SEARCH_FOLDS.c
-    typed_on: ColumnElement[bool] = folds.typed_on_at.is_not(None)
+    kept = SEARCHES.c
+    typed_on: ColumnElement[bool] = kept.typed_on_at.is_not(None)
     if before is not None:
-        typed_on = and_(typed_on, folds.typed_on_at < before)
-    erased: ColumnElement[bool] = folds.erased_at.is_not(None)
+        typed_on = and_(typed_on, kept.typed_on_at < before)
+    erased: ColumnElement[bool] = kept.erased_at.is_not(None)
     if after is not None:
-        erased = and_(erased, folds.erased_at >= after)
-    folded = select(folds.seq).where(folds.project_id == project_id, or_(typed_on, erased))
-    return select(typed.c.text, typed.c.at).where(typed.c.seq.not_in(folded)).subquery("searches")
+        erased = and_(erased, kept.erased_at >= after)
+    return (
+        select(kept.search_query.label("text"), kept.created_at.label("at"))
+        .where(*_kept(project_id, after, before, click=False), not_(or_(typed_on, erased)))
+        .subquery("searches")
+    )
