@@ -177,17 +177,17 @@ def _extends(longer: ColumnElement[Any], shorter: ColumnElement[Any]) -> ColumnE
     return and_(func.length(longer) > size, func.substr(longer, 1, size) == shorter)
 
 
-def fold_marks(typed: Subquery) -> Select[Any]:
+def fold_marks(typed: Subquery, *, projects: bool = True) -> Select[Any]:
     """`typed` (typed_searches' columns) with each search's marks: typed_on_at, the time of the
     person's next search when it extends this one within FOLD_WINDOW_US (typing on: "in"
     before "ins"), and erased_at, the time of their previous one when it does (erasing: "ins"
-    after "inst"); NULL when it does not. A person is a `who` of one project."""
+    after "inst"); NULL when it does not. A person is a `who` of one project (`projects`
+    False: `typed` holds one project's searches, and the window need not split by project)."""
+    person = (typed.c.project_id, typed.c.who) if projects else (typed.c.who,)
 
     def neighbour(step: Any, column: ColumnElement[Any]) -> Over[Any]:
         function: FunctionElement[Any] = step(column)
-        return function.over(
-            partition_by=(typed.c.project_id, typed.c.who), order_by=(typed.c.at, typed.c.seq)
-        )
+        return function.over(partition_by=person, order_by=(typed.c.at, typed.c.seq))
 
     near = select(
         typed.c.project_id,
@@ -233,7 +233,8 @@ def searches_made(
     """
     if sql.kept_searches:
         return _searches_kept(project_id, after, before)
-    marks = fold_marks(search_rows(sql, project_id, after, before)).subquery("marks")
+    typed = search_rows(sql, project_id, after, before)
+    marks = fold_marks(typed, projects=False).subquery("marks")
     folded = and_(
         marks.c.who.is_not(None),
         or_(marks.c.typed_on_at.is_not(None), marks.c.erased_at.is_not(None)),
