@@ -102,8 +102,60 @@ def _rows(shredded: Shredded, *conditions: ColumnElement[bool]) -> tuple[Select[
     return searches, clicks
 
 
+def _marked_again() -> str:
+    """The statement marking again the searches of the people in _ZONE (a span each), from
+    their searches within a window more on each side; $low and $high bound them all."""
+    kept, zone = SEARCHES.c, _ZONE.c
+    near = (
+        select(
+            kept.project_id,
+            kept.seq,
+            kept.search_query.label("text"),
+            kept.created_at.label("at"),
+            kept.who,
+        )
+        .join(
+            _ZONE,
+            and_(
+                zone.project_id == kept.project_id,
+                zone.who == kept.who,
+                kept.created_at >= zone.low - FOLD_WINDOW_US,
+                kept.created_at <= zone.high + FOLD_WINDOW_US,
+            ),
+        )
+        # Bounds on created_at alone too: DuckDB skips the row groups outside them.
+        .where(
+            kept.click.is_(False),
+            kept.created_at >= literal_column("$low"),
+            kept.created_at <= literal_column("$high"),
+        )
+        .subquery("typed")
+    )
+    marks = fold_marks(near).subquery("marks")
+    redone = select(marks.c.seq, marks.c.typed_on_at, marks.c.erased_at).join(
+        _ZONE,
+        and_(
+            zone.project_id == marks.c.project_id,
+            zone.who == marks.c.who,
+            marks.c.at >= zone.low,
+            marks.c.at <= zone.high,
+        ),
+    )
+    return f"CREATE OR REPLACE TEMP TABLE {_REDONE} AS {_render(redone)}"
+
+
+_MARK_AGAIN = _marked_again()
+# Where a sync's own condition goes in the statements rendered once per copy.
+_WHERE = "__sync_where__"
+
+
 class KeptSearches:
     """The sync thread's side: build, before_delete, take_in (in the sync's transaction)."""
+
+    def __init__(self) -> None:
+        # The statements adding a sync's rows, rendered once per set of shredded columns
+        # (rendering them each time took ~6 ms of a sync).
+        self._inserts: tuple[str, tuple[str, ...]] = ("", ())
 
     def build(self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
         """Every search and click of the copy, in time order (DuckDB then skips whole row
@@ -144,8 +196,8 @@ class KeptSearches:
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_TOUCHED} ({_TOUCHED_DDL})")
         if inserted is not None:
             where, parameters = inserted
-            for rows in _rows(shredded, _sql_condition(where)):
-                cursor.execute(f"INSERT INTO {TABLE} {_render(rows)}", parameters)
+            for statement in self._inserting(shredded):
+                cursor.execute(statement.replace(_WHERE, where), parameters)
             cursor.execute(
                 f"INSERT INTO {_TOUCHED} SELECT project_id, who, created_at FROM {TABLE} "
                 f"WHERE who IS NOT NULL AND {where}",
@@ -156,49 +208,24 @@ class KeptSearches:
             self._mark_again(cursor, int(bounds[0]), int(bounds[1]))
         cursor.execute(f"DROP TABLE {_TOUCHED}")
 
+    def _inserting(self, shredded: Shredded) -> tuple[str, ...]:
+        key = shredded.encode()
+        if self._inserts[0] != key:
+            rows = _rows(shredded, _sql_condition(_WHERE))
+            self._inserts = (key, tuple(f"INSERT INTO {TABLE} {_render(r)}" for r in rows))
+        return self._inserts[1]
+
     @staticmethod
     def _mark_again(cursor: duckdb.DuckDBPyConnection, first: int, last: int) -> None:
         """Marks again the touched people's searches within a window of their touched times
-        (first to last, over all of them), windowing over their searches within two windows."""
-        window = FOLD_WINDOW_US
+        (first to last: the earliest and latest of them all)."""
         cursor.execute(
             f"CREATE OR REPLACE TEMP TABLE {_ZONE.name} AS SELECT project_id, who, "
-            f"min(t) - {window} AS low, max(t) + {window} AS high FROM {_TOUCHED} GROUP BY ALL"
+            f"min(t) - {FOLD_WINDOW_US} AS low, max(t) + {FOLD_WINDOW_US} AS high "
+            f"FROM {_TOUCHED} GROUP BY ALL"
         )
-        low, high = first - 2 * window, last + 2 * window
-        kept, zone = SEARCHES.c, _ZONE.c
-        near = (
-            select(
-                kept.project_id,
-                kept.seq,
-                kept.search_query.label("text"),
-                kept.created_at.label("at"),
-                kept.who,
-            )
-            .join(
-                _ZONE,
-                and_(
-                    zone.project_id == kept.project_id,
-                    zone.who == kept.who,
-                    kept.created_at >= zone.low - window,
-                    kept.created_at <= zone.high + window,
-                ),
-            )
-            # The bounds on created_at alone first: DuckDB skips row groups outside them.
-            .where(kept.click.is_(False), kept.created_at >= low, kept.created_at <= high)
-            .subquery("typed")
-        )
-        marks = fold_marks(near).subquery("marks")
-        redone = select(marks.c.seq, marks.c.typed_on_at, marks.c.erased_at).join(
-            _ZONE,
-            and_(
-                zone.project_id == marks.c.project_id,
-                zone.who == marks.c.who,
-                marks.c.at >= zone.low,
-                marks.c.at <= zone.high,
-            ),
-        )
-        cursor.execute(f"CREATE OR REPLACE TEMP TABLE {_REDONE} AS {_render(redone)}")
+        window = 2 * FOLD_WINDOW_US
+        cursor.execute(_MARK_AGAIN, {"low": first - window, "high": last + window})
         cursor.execute(
             f"UPDATE {TABLE} SET typed_on_at = r.typed_on_at, erased_at = r.erased_at "
             f"FROM {_REDONE} r WHERE {TABLE}.seq = r.seq"
