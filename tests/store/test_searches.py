@@ -212,3 +212,59 @@ def test_the_widgets_own_sequence(searches: Searches) -> None:
     page = searches.read(search_page)
     assert (page.top, page.distinct, page.weeks) == ([(typed, 2)], 1, [("2026-02-02", 1)])
     assert (page.unclicked.top, page.unclicked.total) == ([], 0)
+
+
+def _us(seconds: float) -> int:
+    """START + seconds, in microseconds (the statistics' `after` and `before`)."""
+    return int((START + timedelta(seconds=seconds)).timestamp() * 1_000_000)
+
+
+def test_a_burst_cut_by_the_range_folds_on_each_side(searches: Searches) -> None:
+    # Keys at 0, 0.15, ... 0.9 s: "i" ... "install". The copy reads the marks it kept over all
+    # the searches; a neighbour outside the range must not fold a search inside it.
+    searches.typed(0, "install", "u1")
+    assert searches.read(top_search_queries, after=_us(0.45))[0] == [("install", 1)]
+    assert searches.read(top_search_queries, after=_us(0), before=_us(0.5))[0] == [("inst", 1)]
+    assert searches.read(top_search_queries, after=_us(0.3), before=_us(0.7))[0] == [("insta", 1)]
+    assert searches.read(top_search_queries, after=_us(0.95))[0] == []
+    # ...and the copy did read its marks: every prefix but the last has one.
+    with searches.client.app.state.services.columnar.reading(  # type: ignore[attr-defined]
+        timeout=0.0, retry_after=1
+    ) as connection:
+        marked = connection.exec_driver_sql(
+            "SELECT count(*) FROM rollup_searches WHERE typed_on_at IS NOT NULL "
+            "OR erased_at IS NOT NULL"
+        ).scalar()
+    assert marked == len("install") - 1
+
+
+def test_keystrokes_synced_apart_and_out_of_order_fold_alike(searches: Searches) -> None:
+    # The copy marks searches sync by sync: a keystroke arriving later, or older than those it
+    # has, marks its neighbours again.
+    submitted = "search_query_submitted"
+    searches.post((0.3, submitted, "ins", "u1"), (0.9, submitted, "install", "u1"))
+    assert searches.top() == [("install", 1)]
+    searches.post((0.45, submitted, "inst", "u1"), (6.5, submitted, "install dbg0", "u1"))
+    assert searches.top() == [("install", 1), ("install dbg0", 1)]
+    searches.post((0, submitted, "i", "u1"), (3, submitted, "install d", "u1"))
+    assert searches.top() == [("install dbg0", 1)]
+
+
+def test_an_erased_keystroke_unfolds_the_one_it_folded(searches: Searches) -> None:
+    # "docs" was searched by u1 on a device whose id is erased as a user of its own: the event
+    # goes, and u1's "doc" is a search again, on both read paths.
+    searches.post((0, "search_query_submitted", "doc", "u1"))
+    body = {
+        "entityType": "search",
+        "type": "search_query_submitted",
+        "searchQuery": "docs",
+        "createdAt": (START + timedelta(seconds=0.5)).isoformat(),
+        "userProperties": {"identificationType": "COOKIED", "id": "device-9", "userId": "u1"},
+    }
+    response = searches.client.post("/events", json=body, headers=searches.headers)
+    assert response.status_code in (200, 201), response.text
+    searches.post((30, "search_query_submitted", "pricing", "u2"))
+    assert searches.top() == [("docs", 1), ("pricing", 1)]
+    erased = searches.client.delete("/users/device-9", headers=searches.headers)
+    assert erased.status_code == 200, erased.text
+    assert searches.top() == [("doc", 1), ("pricing", 1)]

@@ -377,7 +377,8 @@ class ColumnarCopy:
                 self._events.saw([], now)  # gaps waited for long enough are given up
                 return  # nothing new: no DuckDB transaction (an idle server's every poll)
             cursor.begin()
-            emptied = self.rollups.before_delete(cursor, sorted(changed.get("events", ())))
+            deleted_events = sorted(changed.get("events", ()))
+            emptied = self.rollups.before_delete(cursor, deleted_events)
             for name, name_parts in parts.items():
                 for part in name_parts:
                     cursor.execute(
@@ -386,7 +387,11 @@ class ColumnarCopy:
                 load.insert(cursor, name, refetched.get(name, []), self.shredded)
             load.insert(cursor, "events", [*reborn, *events], self.shredded)
             self.rollups.take_in(
-                cursor, self.shredded, [r[_SEQ] for r in [*reborn, *events]], emptied
+                cursor,
+                self.shredded,
+                [r[_SEQ] for r in [*reborn, *events]],
+                emptied,
+                deleted_events,
             )
             self._events.saw([row[_SEQ] for row in events], now)
             if newest is not None and not more_changes and self._events.cursor > newest:

@@ -12,6 +12,9 @@ they sum, so distinct users and event counts over days and ranges need not scan 
 - EventCounts: events per (project, quarter hour, entity type, type, integration), as signed
   deltas (a deleted event adds a -1 row), compacted now and then. Grouped counts and the
   dashboard's per-quarter-hour series read it instead of the events (query.rollup).
+- KeptSearches (analytics.searches): the searches and clicks, each search with its person and
+  whether a neighbour of the same person folds it, so the search statistics read those rows
+  and need no window over every search (store.searches).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from typing import Any
 import duckdb
 from pyroaring import FrozenBitMap
 
+from threadline.analytics.searches import TABLE as SEARCHES_TABLE
+from threadline.analytics.searches import KeptSearches
 from threadline.analytics.shred import Shredded
 from threadline.store.tables import events
 
@@ -303,6 +308,7 @@ class Rollups:
     def __init__(self) -> None:
         self.users = UserDays()
         self.counts = EventCounts()
+        self.searches = KeptSearches()
 
     @property
     def answered(self) -> int:
@@ -317,6 +323,7 @@ class Rollups:
         """Makes every rollup anew (inside the caller's transaction)."""
         self.users.build(cursor, shredded)
         self.counts.build(cursor)
+        self.searches.build(cursor, shredded)
 
     def open(self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
         """Reads the rollups a copy kept on disk, or builds them if the copy has none yet."""
@@ -326,7 +333,7 @@ class Rollups:
                 "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'rollup_%'"
             ).fetchall()
         }
-        if present != {*_TABLES, COUNTS_TABLE}:
+        if present != {*_TABLES, COUNTS_TABLE, SEARCHES_TABLE}:
             cursor.begin()
             self.build(cursor, shredded)
             cursor.commit()
@@ -340,6 +347,7 @@ class Rollups:
         if not seqs:
             return set()
         self.counts.add(cursor, "seq IN (SELECT unnest(?::BIGINT[]))", [seqs], sign=-1)
+        self.searches.before_delete(cursor, seqs)
         return self.users.before_delete(cursor, seqs)
 
     def take_in(
@@ -348,8 +356,9 @@ class Rollups:
         shredded: Shredded,
         inserted: list[int],
         deleted_days: set[DayKey],
+        deleted: list[int] | None = None,
     ) -> None:
-        """Adds the events just inserted into the copy (their seqs)."""
+        """Adds the events just inserted into the copy (their seqs), after those `deleted`."""
         named = None
         if inserted:
             low, high = min(inserted), max(inserted)
@@ -361,6 +370,7 @@ class Rollups:
             named = (where, parameters)
             self.counts.add(cursor, where, parameters)
         self.users.take_in(cursor, shredded, named, deleted_days)
+        self.searches.take_in(cursor, shredded, named, deleted or [])
 
     def publish(self) -> None:
         self.users.publish()

@@ -21,8 +21,8 @@ def sql_of(connection: Connection) -> Sql:
     and whether it keeps rollups (the copy's engine carries both as execution options)."""
     if connection.dialect.name == "duckdb":
         options = connection.get_execution_options()
+        rollups = options.get("threadline_rollups") is not None
         return DuckDbSql(
-            options.get("threadline_shredded"),
-            event_counts=options.get("threadline_rollups") is not None,
+            options.get("threadline_shredded"), event_counts=rollups, kept_searches=rollups
         )
     return sql_for(connection.dialect.name)

@@ -58,6 +58,8 @@ class Sql(abc.ABC):
     name = ""
     # Whether the connection has the columnar copy's rollup of event counts (query.counts).
     event_counts = False
+    # Whether it keeps the searches worked out for their statistics (store.searches.SEARCHES).
+    kept_searches = False
 
     @abc.abstractmethod
     def json_text(self, doc: ColumnElement[Any], path: JsonPath) -> ColumnElement[str]:

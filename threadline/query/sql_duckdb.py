@@ -56,9 +56,16 @@ def _pointer(path: JsonPath) -> str:
 class DuckDbSql(Sql):
     name = "duckdb"
 
-    def __init__(self, shredded: Shredded | None = None, *, event_counts: bool = False) -> None:
+    def __init__(
+        self,
+        shredded: Shredded | None = None,
+        *,
+        event_counts: bool = False,
+        kept_searches: bool = False,
+    ) -> None:
         self.shredded = shredded
         self.event_counts = event_counts
+        self.kept_searches = kept_searches
 
     def among(self, expression: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
         # One list parameter: DuckDB takes thousands of bound values 5-8x slower (8,000 seqs of

@@ -17,8 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, distinct, func, select
 
 from threadline.query.dialects import sql_of
-from threadline.store.searches import is_click, search_conditions, search_rows, searches_made
-from threadline.store.tables import events
+from threadline.store.searches import clicked_queries, search_rows, searches_made
 
 TOP_QUERIES = 100
 DAY_US = 86_400 * 1_000_000
@@ -148,11 +147,7 @@ def _clicked(
     connection: Connection, project_id: str, after: int | None, before: int | None
 ) -> set[str]:
     """The case-folded spellings of the queries a result was clicked for."""
-    statement = (
-        select(events.c.search_query)
-        .where(*search_conditions(project_id, after, before), is_click())
-        .distinct()
-    )
+    statement = clicked_queries(sql_of(connection), project_id, after, before)
     return {spelling(text).casefold() for text in connection.scalars(statement)}
 
 

@@ -2,9 +2,10 @@
 
 The widget sends two or three events per search and, with its default `debounceTimeMs: 0`, a
 search per keystroke (inkeep-widget.md §10). Only the searches count, and the prefixes one
-person typed on the way to a query fold into it. The stored events are never changed: this is
-one SQL statement with window functions that SQLite, PostgreSQL and the columnar copy's DuckDB
-answer alike.
+person typed on the way to a query fold into it. The stored events are never changed: on the
+primary store this is one SQL statement with window functions that SQLite and PostgreSQL answer
+alike; the columnar copy keeps the searches with the same marks from its sync
+(analytics.searches) and reads them instead of windowing every search of the range.
 """
 
 from __future__ import annotations
@@ -12,10 +13,17 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
     ColumnElement,
     FunctionElement,
+    MetaData,
     Over,
+    Select,
+    String,
     Subquery,
+    Table,
     and_,
     case,
     func,
@@ -38,6 +46,26 @@ WHITESPACE = (
 )
 # The widget's answer to a search follows it; it is not another search (inkeep-widget.md §10).
 RESPONSE_TYPES = ("search_query_response_received",)
+
+# In the columnar copy only (analytics.searches keeps it at sync time): every search event that
+# is a search or a click, with what the statistics need of it already worked out (the person,
+# and the marks of fold_marks), so they read these rows instead of filtering every event,
+# parsing its userProperties and windowing the range's searches.
+SEARCHES = Table(
+    "rollup_searches",
+    MetaData(),
+    Column("project_id", String),
+    Column("seq", BigInteger),
+    Column("search_query", String),
+    Column("created_at", BigInteger),
+    Column("who", String),  # searcher(); NULL on clicks
+    Column("click", Boolean),  # is_click(); else a search (typed_searches)
+    # The person's next search, when it extends this one within the window; else NULL (also
+    # when `who` is NULL: nobody's searches fold).
+    Column("typed_on_at", BigInteger),
+    # The person's previous search, when it extends this one within the window; else NULL.
+    Column("erased_at", BigInteger),
+)
 
 
 def search_conditions(
@@ -71,27 +99,74 @@ def searcher(sql: Sql) -> ColumnElement[Any]:
     return case((user_id != "", user_id), else_=any_id)
 
 
-def search_rows(
-    sql: Sql, project_id: str, after: int | None, before: int | None = None
-) -> Subquery:
-    """Every search between `after` and `before`, keystrokes included: (text, at, who, seq).
+def typed_searches(sql: Sql, *conditions: ColumnElement[bool]) -> Select[Any]:
+    """Every search event matching `conditions` that is a search, keystrokes included:
+    (project_id, text, at, who, seq).
 
     A search event is a search unless it is a click or the widget's response event, or its
     query is blank."""
+    return select(
+        events.c.project_id,
+        events.c.search_query.label("text"),
+        events.c.created_at.label("at"),
+        searcher(sql).label("who"),
+        events.c.seq,
+    ).where(
+        events.c.entity_type == "search",
+        *conditions,
+        not_(is_click()),
+        events.c.type.not_in(RESPONSE_TYPES),
+        func.ltrim(events.c.search_query, WHITESPACE) != "",
+    )
+
+
+def search_rows(
+    sql: Sql, project_id: str, after: int | None, before: int | None = None
+) -> Subquery:
+    """Every search between `after` and `before`, keystrokes included (typed_searches)."""
+    if sql.kept_searches:
+        kept = SEARCHES.c
+        return (
+            select(
+                kept.search_query.label("text"),
+                kept.created_at.label("at"),
+                kept.who,
+                kept.seq,
+            )
+            .where(*_kept(project_id, after, before, click=False))
+            .subquery("typed")
+        )
+    return typed_searches(sql, *search_conditions(project_id, after, before)).subquery("typed")
+
+
+def _kept(
+    project_id: str, after: int | None, before: int | None, *, click: bool
+) -> list[ColumnElement[bool]]:
+    """search_conditions on the copy's SEARCHES, its searches or its clicks."""
+    kept = SEARCHES.c
+    conditions = [kept.project_id == project_id, kept.click.is_(click)]
+    if after is not None:
+        conditions.append(kept.created_at >= after)
+    if before is not None:
+        conditions.append(kept.created_at < before)
+    return conditions
+
+
+def clicked_queries(
+    sql: Sql, project_id: str, after: int | None, before: int | None = None
+) -> Select[Any]:
+    """The texts of the clicks on results between `after` and `before`, each once."""
+    if sql.kept_searches:
+        kept = SEARCHES.c
+        return (
+            select(kept.search_query)
+            .where(*_kept(project_id, after, before, click=True))
+            .distinct()
+        )
     return (
-        select(
-            events.c.search_query.label("text"),
-            events.c.created_at.label("at"),
-            searcher(sql).label("who"),
-            events.c.seq,
-        )
-        .where(
-            *search_conditions(project_id, after, before),
-            not_(is_click()),
-            events.c.type.not_in(RESPONSE_TYPES),
-            func.ltrim(events.c.search_query, WHITESPACE) != "",
-        )
-        .subquery("typed")
+        select(events.c.search_query)
+        .where(*search_conditions(project_id, after, before), is_click())
+        .distinct()
     )
 
 
@@ -102,25 +177,21 @@ def _extends(longer: ColumnElement[Any], shorter: ColumnElement[Any]) -> ColumnE
     return and_(func.length(longer) > size, func.substr(longer, 1, size) == shorter)
 
 
-def searches_made(
-    sql: Sql, project_id: str, after: int | None, before: int | None = None
-) -> Subquery:
-    """The searches people made between `after` and `before`: (text, at, who) per search,
-    keystrokes folded.
-
-    One person's (`who`) search is folded away when their search just before or just after
-    it, within FOLD_WINDOW_US, extends it: typing on ("in" before "ins") or erasing ("ins"
-    after "inst"). What is left of a burst is each query the person typed out. Searches of
-    nobody known are never folded: two visitors' keystrokes cannot be told apart. Only events
-    in the range are looked at, so a burst cut by the range's edge folds on each side of it.
-    """
-    typed = search_rows(sql, project_id, after, before)
+def fold_marks(typed: Subquery, *, projects: bool = True) -> Select[Any]:
+    """`typed` (typed_searches' columns) with each search's marks: typed_on_at, the time of the
+    person's next search when it extends this one within FOLD_WINDOW_US (typing on: "in"
+    before "ins"), and erased_at, the time of their previous one when it does (erasing: "ins"
+    after "inst"); NULL when it does not. A person is a `who` of one project (`projects`
+    False: `typed` holds one project's searches, and the window need not split by project)."""
+    person = (typed.c.project_id, typed.c.who) if projects else (typed.c.who,)
 
     def neighbour(step: Any, column: ColumnElement[Any]) -> Over[Any]:
         function: FunctionElement[Any] = step(column)
-        return function.over(partition_by=typed.c.who, order_by=(typed.c.at, typed.c.seq))
+        return function.over(partition_by=person, order_by=(typed.c.at, typed.c.seq))
 
     near = select(
+        typed.c.project_id,
+        typed.c.seq,
         typed.c.text,
         typed.c.at,
         typed.c.who,
@@ -129,17 +200,62 @@ def searches_made(
         neighbour(func.lead, typed.c.text).label("after_text"),
         neighbour(func.lead, typed.c.at).label("after_at"),
     ).subquery("near")
-    # A missing neighbour is NULL; each branch starts with an IS NOT NULL test, so it is
-    # FALSE (never NULL) then and NOT(...) keeps the search.
+    # A missing neighbour is NULL: the condition is NULL then, and CASE gives NULL.
     typed_on = and_(
-        near.c.after_at.is_not(None),
-        near.c.after_at - near.c.at <= FOLD_WINDOW_US,
-        _extends(near.c.after_text, near.c.text),
+        near.c.after_at - near.c.at <= FOLD_WINDOW_US, _extends(near.c.after_text, near.c.text)
     )
     erased = and_(
-        near.c.before_at.is_not(None),
         near.c.at - near.c.before_at <= FOLD_WINDOW_US,
         _extends(near.c.before_text, near.c.text),
     )
-    folded = and_(near.c.who.is_not(None), or_(typed_on, erased))
-    return select(near.c.text, near.c.at, near.c.who).where(not_(folded)).subquery("searches")
+    return select(
+        near.c.project_id,
+        near.c.seq,
+        near.c.text,
+        near.c.at,
+        near.c.who,
+        case((typed_on, near.c.after_at)).label("typed_on_at"),
+        case((erased, near.c.before_at)).label("erased_at"),
+    )
+
+
+def searches_made(
+    sql: Sql, project_id: str, after: int | None, before: int | None = None
+) -> Subquery:
+    """The searches people made between `after` and `before`: (text, at) per search,
+    keystrokes folded.
+
+    One person's (`who`) search is folded away when their search just before or just after
+    it, within FOLD_WINDOW_US, extends it: typing on ("in" before "ins") or erasing ("ins"
+    after "inst"). What is left of a burst is each query the person typed out. Searches of
+    nobody known are never folded: two visitors' keystrokes cannot be told apart. Only events
+    in the range are looked at, so a burst cut by the range's edge folds on each side of it.
+    """
+    if sql.kept_searches:
+        return _searches_kept(project_id, after, before)
+    typed = search_rows(sql, project_id, after, before)
+    marks = fold_marks(typed, projects=False).subquery("marks")
+    folded = and_(
+        marks.c.who.is_not(None),
+        or_(marks.c.typed_on_at.is_not(None), marks.c.erased_at.is_not(None)),
+    )
+    return select(marks.c.text, marks.c.at).where(not_(folded)).subquery("searches")
+
+
+def _searches_kept(project_id: str, after: int | None, before: int | None) -> Subquery:
+    """searches_made from the marks the columnar copy keeps on each search. They were taken
+    over all of a person's searches; a neighbour outside the range is not one inside it (the
+    range is a span of time, so a search's neighbour in the range is its neighbour overall or
+    none), hence a mark folds a search only when its neighbour's time is inside the range."""
+    kept = SEARCHES.c
+    typed_on: ColumnElement[bool] = kept.typed_on_at.is_not(None)
+    if before is not None:
+        typed_on = and_(typed_on, kept.typed_on_at < before)
+    erased: ColumnElement[bool] = kept.erased_at.is_not(None)
+    if after is not None:
+        erased = and_(erased, kept.erased_at >= after)
+    return (
+        select(kept.search_query.label("text"), kept.created_at.label("at"))
+        .where(*_kept(project_id, after, before, click=False), not_(or_(typed_on, erased)))
+        .subquery("searches")
+    )
