@@ -574,9 +574,9 @@ def _searches_by_rule(stored: list[tuple[str, str, str, Any]]) -> dict[str, int]
     """Searches per query by the rule of docs/decisions.md ("Counting searches"), worked out
     here from what was stored (with the times the server gave each event): a submitted search
     folds away when one person's search just before or after it, within FOLD_WINDOW_US, extends
-    it. When the server received the keystrokes decides what folds (a POST held up for seconds
-    on a loaded machine arrives late), so the test compares the answer with the rule applied to
-    what arrived, not with what was typed."""
+    it, or the next one repeats it. When the server received the keystrokes decides what folds
+    (a POST held up for seconds on a loaded machine arrives late), so the test compares the
+    answer with the rule applied to what arrived, not with what was typed."""
     window = FOLD_WINDOW_US / 1e6
     typed: dict[Any, list[tuple[float, str]]] = {}
     for at, type_, query, user in stored:
@@ -591,7 +591,9 @@ def _searches_by_rule(stored: list[tuple[str, str, str, Any]]) -> dict[str, int]
                 abs(other_at - at) <= window and len(other) > len(query) and other.startswith(query)
                 for other_at, other in near
             )
-            if who is None or not extended:
+            repeated = i + 1 < len(searches) and searches[i + 1][1] == query
+            repeated = repeated and searches[i + 1][0] - at <= window
+            if who is None or not (extended or repeated):
                 counts[query] = counts.get(query, 0) + 1
     return counts
 

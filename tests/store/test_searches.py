@@ -171,6 +171,16 @@ def test_a_query_typed_again_counts_again(searches: Searches) -> None:
     assert searches.top() == [("install", 2)]
 
 
+def test_a_search_asked_again_at_once_is_one_search(searches: Searches) -> None:
+    # The widget asks again for a search the next key cut short (seen in chromium): "ins" twice.
+    submitted = "search_query_submitted"
+    keys = ["i", "in", "ins", "ins", "inst", "insta", "instal", "install"]
+    searches.post(*[(0.15 * n, submitted, text, "u1") for n, text in enumerate(keys)])
+    # Apart by more than the window, the same query is searched again.
+    searches.post((10, submitted, "install", "u1"))
+    assert searches.top() == [("install", 2)]
+
+
 def test_prefixes_compare_characters_in_any_script(searches: Searches) -> None:
     searches.typed(0, "日本語", "u1")
     searches.typed(10, "e\u0301te\u0301", "u2")  # decomposed accents: é as e + U+0301

@@ -179,9 +179,10 @@ def _extends(longer: ColumnElement[Any], shorter: ColumnElement[Any]) -> ColumnE
 
 def fold_marks(typed: Subquery, *, projects: bool = True) -> Select[Any]:
     """`typed` (typed_searches' columns) with each search's marks: typed_on_at, the time of the
-    person's next search when it extends this one within FOLD_WINDOW_US (typing on: "in"
-    before "ins"), and erased_at, the time of their previous one when it does (erasing: "ins"
-    after "inst"); NULL when it does not. A person is a `who` of one project (`projects`
+    person's next search when it extends or repeats this one within FOLD_WINDOW_US (typing on:
+    "in" before "ins"; the widget asking again for a search cut short: "ins" before "ins"), and
+    erased_at, the time of their previous one when it extends this one (erasing: "ins" after
+    "inst"); NULL when it does not. A person is a `who` of one project (`projects`
     False: `typed` holds one project's searches, and the window need not split by project)."""
     person = (typed.c.project_id, typed.c.who) if projects else (typed.c.who,)
 
@@ -202,7 +203,8 @@ def fold_marks(typed: Subquery, *, projects: bool = True) -> Select[Any]:
     ).subquery("near")
     # A missing neighbour is NULL: the condition is NULL then, and CASE gives NULL.
     typed_on = and_(
-        near.c.after_at - near.c.at <= FOLD_WINDOW_US, _extends(near.c.after_text, near.c.text)
+        near.c.after_at - near.c.at <= FOLD_WINDOW_US,
+        or_(_extends(near.c.after_text, near.c.text), near.c.after_text == near.c.text),
     )
     erased = and_(
         near.c.at - near.c.before_at <= FOLD_WINDOW_US,
@@ -227,7 +229,8 @@ def searches_made(
 
     One person's (`who`) search is folded away when their search just before or just after
     it, within FOLD_WINDOW_US, extends it: typing on ("in" before "ins") or erasing ("ins"
-    after "inst"). What is left of a burst is each query the person typed out. Searches of
+    after "inst"); or when the next one repeats it (the widget asks again for a search the
+    next key cut short). What is left of a burst is each query the person typed out. Searches of
     nobody known are never folded: two visitors' keystrokes cannot be told apart. Only events
     in the range are looked at, so a burst cut by the range's edge folds on each side of it.
     """
