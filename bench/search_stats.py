@@ -27,8 +27,8 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from threadline.analytics.columnar import ColumnarCopy
+from threadline.query.search_stats import search_page, top_search_queries
 from threadline.store.engine import open_database
-from threadline.store.search_stats import search_page, top_search_queries
 from threadline.store.tables import events, projects
 
 DAY_US = 86_400_000_000

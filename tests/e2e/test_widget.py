@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import LiveServer, log_excerpt
-from threadline.store.searches import FOLD_WINDOW_US
+from threadline.query.searches import FOLD_WINDOW_US
 
 # One worker runs this module's tests (scripts/test runs pytest-xdist with --dist loadgroup), so
 # the session's `npm ci` happens once, not once per worker.
@@ -530,8 +530,8 @@ def test_inkeep_widget_against_threadline(build: str, site: Site, server: LiveSe
 
 # Typed into Inkeep's search bar key by key, as a person types (widget §10).
 TYPED = "install dbg0"
-# Where the test writes the events the search bar sent, as tests/store/test_searches.py reads
-# them (tests/store/widget_search_events.json was written so), when this names a file.
+# Where the test writes the events the search bar sent, as tests/query/test_searches.py reads
+# them (tests/query/widget_search_events.json was written so), when this names a file.
 CAPTURE = os.environ.get("THREADLINE_CAPTURE_SEARCH_EVENTS", "")
 
 

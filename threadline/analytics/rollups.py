@@ -14,7 +14,7 @@ they sum, so distinct users and event counts over days and ranges need not scan 
   dashboard's per-quarter-hour series read it instead of the events (query.rollup).
 - KeptSearches (analytics.searches): the searches and clicks, each search with its person and
   whether a neighbour of the same person folds it, so the search statistics read those rows
-  and need no window over every search (store.searches).
+  and need no window over every search (query.searches).
 """
 
 from __future__ import annotations

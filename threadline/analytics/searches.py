@@ -1,4 +1,4 @@
-"""The searches and clicks the search statistics read (store.searches.SEARCHES), kept in the
+"""The searches and clicks the search statistics read (query.searches.SEARCHES), kept in the
 columnar copy at sync time: each search with its person and fold marks already worked out, so
 the statistics neither filter nor parse every event nor window the searches of their range.
 
@@ -35,14 +35,14 @@ from sqlalchemy import (
 )
 
 from threadline.analytics.shred import Shredded
-from threadline.query.sql_duckdb import DuckDbSql
-from threadline.store.searches import (
+from threadline.query.searches import (
     FOLD_WINDOW_US,
     SEARCHES,
     fold_marks,
     is_click,
     typed_searches,
 )
+from threadline.query.sql_duckdb import DuckDbSql
 from threadline.store.tables import events
 
 TABLE = SEARCHES.name
@@ -63,7 +63,7 @@ _REDONE = "search_redone"
 
 
 def _render(statement: ClauseElement) -> str:
-    """DuckDB SQL for a statement built on store.searches, its constants inlined (the sync's
+    """DuckDB SQL for a statement built on query.searches, its constants inlined (the sync's
     own parameters, if any, are `?` in a _sql_condition)."""
     return str(statement.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
 

@@ -15,7 +15,7 @@ from threadline.api.responses import JSONResponse, authorized
 from threadline.api.routing import route
 from threadline.auth import API_ONLY
 from threadline.errors import BadRequest, FieldViolation
-from threadline.store.search_stats import top_search_queries, weekly_search_users
+from threadline.query.search_stats import top_search_queries, weekly_search_users
 from threadline.timestamps import to_us
 from threadline.wire.common import Timestamp
 from threadline.wire.search_stats import (

@@ -9,7 +9,7 @@ from threadline.api.reads import analytic_read
 from threadline.dashboard.charts import line_chart
 from threadline.dashboard.render import PAGE_ROWS, period_links, renderer
 from threadline.dashboard.viewer import viewer
-from threadline.store.search_stats import search_page as search_statistics
+from threadline.query.search_stats import search_page as search_statistics
 
 
 def _page_of(rows: list[tuple[str, int]], page: int) -> list[tuple[str, int]]:

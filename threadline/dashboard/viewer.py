@@ -22,9 +22,9 @@ from threadline.dashboard.insights_data import gaps_body, threads_body
 from threadline.dashboard.period import Period, period_from
 from threadline.dashboard.render import PAGE_ROWS, viewer_zone
 from threadline.dashboard.session import Session, require_session
+from threadline.query.search_stats import unclicked_search_queries
 from threadline.query.text_search import Ranked
 from threadline.services import Services
-from threadline.store.search_stats import unclicked_search_queries
 
 
 @dataclasses.dataclass(frozen=True)

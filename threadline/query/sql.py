@@ -58,7 +58,7 @@ class Sql(abc.ABC):
     name = ""
     # Whether the connection has the columnar copy's rollup of event counts (query.counts).
     event_counts = False
-    # Whether it keeps the searches worked out for their statistics (store.searches.SEARCHES).
+    # Whether it keeps the searches worked out for their statistics (query.searches.SEARCHES).
     kept_searches = False
 
     @abc.abstractmethod

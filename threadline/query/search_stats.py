@@ -1,4 +1,4 @@
-"""Search statistics over the searches people made (reference §8.3, §8.4): store.searches
+"""Search statistics over the searches people made (reference §8.3, §8.4): query.searches
 says which search events those are, keystrokes folded into the query typed.
 
 All are computed so that SQLite and PostgreSQL give the same answer: weeks are bucketed with
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, distinct, func, select
 
 from threadline.query.dialects import sql_of
-from threadline.store.searches import clicked_queries, search_rows, searches_made
+from threadline.query.searches import clicked_queries, search_rows, searches_made
 
 TOP_QUERIES = 100
 DAY_US = 86_400 * 1_000_000

@@ -1,5 +1,5 @@
 """Which search events count as searches, and keystrokes folded into the query typed
-(threadline.store.searches), through every search statistic: each answer is read from the
+(threadline.query.searches), through every search statistic: each answer is read from the
 primary store and from the columnar copy, which must agree, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from typing import Any, TypeVar
 import pytest
 from starlette.testclient import TestClient
 
-from threadline.store.search_stats import (
+from threadline.query.search_stats import (
     search_page,
     top_search_queries,
     unclicked_search_queries,
     weekly_search_users,
 )
-from threadline.store.searches import FOLD_WINDOW_US
+from threadline.query.searches import FOLD_WINDOW_US
 
 T = TypeVar("T")
 START = datetime(2026, 2, 4, 10, 0, tzinfo=UTC)  # a Wednesday
