@@ -185,8 +185,9 @@ def _most_similar(
     similarity: Floats,
     conditions: list[ColumnElement[bool]] | None,
 ) -> Similar:
-    """The SEARCH_LIMIT most similar threads of the snapshot that the filters admit: the best
-    are checked first, in growing rounds; a search the filters leave little of scans them."""
+    """The SEARCH_LIMIT most similar threads of the snapshot that the filters admit. On the
+    columnar copy every admitted seq is read at once; on the primary store the best are checked
+    first, in growing rounds, and a search the filters leave little of reads them all."""
     candidates = np.flatnonzero(similarity >= MIN_SIMILARITY)
     if conditions is None:
         return _scores(
@@ -209,15 +210,17 @@ def _most_similar(
         if len(found) >= SEARCH_LIMIT or checked >= len(candidates):
             return _scores(snapshot, similarity, np.asarray(found[:SEARCH_LIMIT], dtype=np.int64))
         want *= 4
-    t = semantic_threads.c
-    passing = connection.execute(select(t.seq).where(*conditions)).scalars().all()
-    return _among_passing(snapshot, similarity, candidates, np.asarray(passing, dtype=np.int64))
+    return _among_passing(snapshot, similarity, candidates, _passing(connection, conditions))
 
 
 def _passing(connection: Connection, conditions: list[ColumnElement[bool]]) -> Ints:
-    """The seqs of every thread the filters admit, from the columnar copy."""
-    seqs: Ints = fetched(connection, select(semantic_threads.c.seq).where(*conditions))["seq"]
-    return seqs
+    """The seqs of every thread the filters admit (from the columnar copy as numpy columns,
+    without a row object each)."""
+    statement = select(semantic_threads.c.seq).where(*conditions)
+    if sql_of(connection).name == "duckdb":
+        seqs: Ints = fetched(connection, statement)["seq"]
+        return seqs
+    return np.asarray(connection.execute(statement).scalars().all(), dtype=np.int64)
 
 
 def _among_passing(
