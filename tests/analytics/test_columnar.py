@@ -4,6 +4,7 @@ On real SQLite and PostgreSQL (tests/conftest.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy import delete, func, insert, make_url, select
 from starlette.testclient import TestClient
 
-from threadline.analytics import build
+from threadline.analytics import build, columnar
 from threadline.analytics.columnar import (
     CHANGES_RETENTION_US,
     ColumnarCopy,
@@ -396,6 +397,27 @@ def test_a_read_past_duckdbs_memory_limit_is_a_503(db: Database) -> None:
         assert "THREADLINE_ANALYTICS_MEMORY_LIMIT" in raised.value.detail
         assert raised.value.headers == {"Retry-After": "3"}
         with copy.reading(timeout=600.0, retry_after=3) as connection:
+            assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        copy.stop()
+
+
+def test_a_read_that_waits_out_the_pool_for_a_cursor_is_a_503(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(columnar, "POOL_WAIT_SECONDS", 0.05)
+    copy = ColumnarCopy(db.reader, ":memory:")  # not started: no sync
+    try:
+        reads = 0
+        with contextlib.ExitStack() as held:
+            with pytest.raises(Unavailable) as raised:
+                for reads in range(100):  # more reads than the pool has cursors, none ending
+                    held.enter_context(copy.reading(timeout=600.0, retry_after=3))
+            assert reads > 1  # the pool served some before it ran out
+            assert raised.value.status == 503
+            assert raised.value.headers == {"Retry-After": "3"}
+            assert "busy" in raised.value.detail
+        with copy.reading(timeout=600.0, retry_after=3) as connection:  # freed: served again
             assert connection.exec_driver_sql("SELECT 1").scalar() == 1
     finally:
         copy.stop()

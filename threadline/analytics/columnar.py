@@ -45,6 +45,7 @@ import duckdb
 from duckdb_engine import ConnectionWrapper
 from sqlalchemy import Connection, Engine, create_engine, delete, func, select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import QueuePool
 
 from threadline.analytics import build, load
@@ -68,6 +69,8 @@ CHANGES_RETENTION_US = 24 * 3600 * 1_000_000
 # On a fresh build the changes log is replayed from a little before its end, so changes
 # committed out of order by other instances while the tables were copied are not missed.
 REPLAY_MARGIN = 1_000
+# Seconds a read waits for one of the copy's pooled cursors before it is answered 503.
+POOL_WAIT_SECONDS = 30.0
 # A copy kept from last time is rebuilt when a JSON key without columns of its own is on this
 # share of the newest rows (analytics.shred shreds keys from 1%: the gap avoids rebuilding
 # over a key that hovers around the threshold).
@@ -118,6 +121,7 @@ class ColumnarCopy:
             # A read's parts run on cursors of their own (analytics.concurrent):
             # concurrent.WIDTH for each of a few reads at once.
             max_overflow=16,
+            pool_timeout=POOL_WAIT_SECONDS,
         )
 
     def _open(
@@ -142,10 +146,17 @@ class ColumnarCopy:
     def reading(self, *, timeout: float, retry_after: int) -> Iterator[Connection]:
         """A connection to the copy for one analytic read, stopped at `timeout` seconds
         (store.deadline). A read that needs more than the memory limit leaves (all reads and the
-        sync share it) is a 503: it may pass once fewer run (docs/decisions.md)."""
+        sync share it) is a 503: it may pass once fewer run (docs/decisions.md); so is one that
+        waited POOL_WAIT_SECONDS for a cursor while every one was in use."""
         try:
             with self.engine.connect() as connection, bounded(connection, timeout):
                 yield connection
+        except PoolTimeout as exc:
+            raise Unavailable(
+                "The analytic store is busy; retry shortly.",
+                retry_after=retry_after,
+                reason="analytics_busy",
+            ) from exc
         except DBAPIError as exc:
             if not isinstance(exc.orig, duckdb.OutOfMemoryException):
                 raise

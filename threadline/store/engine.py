@@ -17,6 +17,7 @@ import msgspec
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from threadline.errors import Unavailable
 from threadline.store import search_text
@@ -144,10 +145,16 @@ def is_outage(exc: OperationalError | InterfaceError) -> bool:
 
 @contextlib.contextmanager
 def reading(engine: Engine, *, retry_after: int = 1) -> Iterator[Connection]:
-    """A connection for a read; the database being unreachable becomes 503 + Retry-After."""
+    """A connection for a read; the database being unreachable, or every pooled connection
+    staying in use past the pool's wait, becomes 503 + Retry-After (not a 500: storage is not
+    keeping up, and the read may pass on a retry)."""
     try:
         with engine.connect() as connection:
             yield connection
+    except PoolTimeout as exc:
+        raise Unavailable(
+            "Storage is busy; retry shortly.", retry_after=retry_after, reason="storage_busy"
+        ) from exc
     except (OperationalError, InterfaceError) as exc:
         if not is_outage(exc):
             raise
