@@ -411,8 +411,9 @@ def test_a_read_that_waits_out_the_pool_for_a_cursor_is_a_503(
         reads = 0
         with contextlib.ExitStack() as held:
             with pytest.raises(Unavailable) as raised:
-                for reads in range(100):  # more reads than the pool has cursors, none ending
+                while reads < 100:  # more reads than the pool has cursors, none ending
                     held.enter_context(copy.reading(timeout=600.0, retry_after=3))
+                    reads += 1
             assert reads > 1  # the pool served some before it ran out
             assert raised.value.status == 503
             assert raised.value.headers == {"Retry-After": "3"}
