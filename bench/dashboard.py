@@ -184,6 +184,8 @@ def main() -> int:
             p95 = _nearest_rank(seconds, 0.95) * 1000
             print(f"| {name} | {median:,.0f} | {p95:,.0f} |", flush=True)
         print(f"\nload average {os.getloadavg()[0]:.2f} after")
+        # Issue 15's 50M target bounds the server's memory, copy build included.
+        print(f"server peak RSS {server.peak_rss_mb():,.0f} MB")
     finally:
         server.stop()
     return 0
