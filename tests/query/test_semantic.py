@@ -239,3 +239,18 @@ def test_the_index_ranks_as_brute_force_and_follows_changes(
         newest = connection.execute(select(func.max(changes.c.seq))).scalar_one()
         connection.execute(delete(changes).where(changes.c.seq < newest))
     _check(store, index, rng)
+
+
+def test_more_literal_matches_than_a_search_keeps_rank_as_brute_force(
+    store: Store, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 30 threads ask about "alpha": the 10 kept must be the best of them, not the first 10
+    # a scan meets (a LIMIT without an order kept those: review of session 4).
+    monkeypatch.setattr(semantic, "SEARCH_LIMIT", 10)
+    for centre in (1, 2):
+        query = store.centres[centre] + store.centres[centre - 1] + rng.normal(0, 0.8, DIMENSIONS)
+        query = (query / np.linalg.norm(query)).astype(np.float32)
+        expected = store.brute_force(query, "alpha", None)
+        found, literal = _search(store.db, VectorIndex(), query, "alpha", None)
+        assert found == expected
+        assert len(literal) == semantic.SEARCH_LIMIT

@@ -86,8 +86,9 @@ def literal_matches(
     connection: Connection, *, body: Any, project_id: str, scored: Scored
 ) -> list[Any]:
     """(seq, id) of the threads the body's filters admit whose question or answer holds its
-    `query` text (case-blind), SEARCH_LIMIT at most, among the LITERAL_POOL threads nearest
-    in meaning and those not embedded. An analytic read, beside similar_threads."""
+    `query` text (case-blind), among the LITERAL_POOL threads nearest in meaning and those not
+    embedded: the SEARCH_LIMIT that `ranked` ranks first. Any match past those is outranked by
+    SEARCH_LIMIT others, so it could never be found. An analytic read, beside similar_threads."""
     text = search_text(body)
     assert text is not None
     # ILIKE where there is one (PostgreSQL, the columnar copy: DuckDB's is ~40 % faster than
@@ -95,7 +96,7 @@ def literal_matches(
     literal = or_(*[c.icontains(text, autoescape=True) for c in SEMANTIC_THREADS.searchable])
     t = semantic_threads.c
     conditions = _conditions(connection, body, project_id)
-    pool = literal_pool(scored)
+    pool, worth = literal_pool(scored)
     if not len(pool):
         return []
     if sql_of(connection).name == "duckdb":
@@ -103,22 +104,32 @@ def literal_matches(
         # `= ANY` is a join there); the text behind a CASE on the joined pool is read only
         # for the pool's rows (~40 against ~90 ms of CPU for 1M rows of 140 characters). The
         # pool comes as a registered numpy array: bound as a list, 50,000 seqs cost ~17 ms.
-        with registered(connection, seq=pool) as pooled:
+        with registered(connection, seq=pool, worth=worth) as pooled:
             gated = [case((pooled.c.seq.is_not(None), c)) for c in SEMANTIC_THREADS.searchable]
             literal = or_(*[c.icontains(text, autoescape=True) for c in gated])
             joined = semantic_threads.join(pooled, pooled.c.seq == t.seq)
             statement = select(t.seq, t.id).select_from(joined).where(*conditions, literal)
-            return list(connection.execute(statement.limit(SEARCH_LIMIT)).all())
+            best_first = statement.order_by(pooled.c.worth.desc(), t.id).limit(SEARCH_LIMIT)
+            return list(connection.execute(best_first).all())
     # The pool first (PostgreSQL orders its conditions by cost; SQLite looks each seq up by
-    # its key): the text is then read for those rows only.
+    # its key): the text is then read for those rows only. Every match (the pool bounds
+    # them), then the best in Python: the pool's worths are not in this statement.
     among = sql_of(connection).among(t.seq, pool.tolist())
-    statement = select(t.seq, t.id).where(among, *conditions, literal)
-    return list(connection.execute(statement.limit(SEARCH_LIMIT)).all())
+    matches = connection.execute(select(t.seq, t.id).where(among, *conditions, literal)).all()
+    if len(matches) <= SEARCH_LIMIT:
+        return list(matches)
+    by_seq = np.argsort(pool)
+    found = np.asarray([seq for seq, _ in matches], dtype=np.int64)
+    their_worth = worth[by_seq[np.searchsorted(pool, found, sorter=by_seq)]].tolist()
+    best = sorted(zip(their_worth, matches, strict=True), key=lambda w: (-w[0], w[1][1]))
+    return [match for _, match in best[:SEARCH_LIMIT]]
 
 
-def literal_pool(scored: Scored) -> Ints:
+def literal_pool(scored: Scored) -> tuple[Ints, Floats]:
     """Seqs of the threads literal_matches reads: the LITERAL_POOL most similar (alive) ones,
-    with every thread tied with the last, and those without a vector (in no particular order)."""
+    with every thread tied with the last, and those without a vector (in no particular order);
+    and each one's worth as `ranked` counts it before the literal bonus (its similarity, or 0
+    below MIN_SIMILARITY or without a vector)."""
     snapshot, similarity = scored.snapshot, scored.similarity
     # Dead rows score -inf, so they fall below the cut unless fewer than LITERAL_POOL live.
     if len(similarity) > LITERAL_POOL:
@@ -126,8 +137,12 @@ def literal_pool(scored: Scored) -> Ints:
         rows = np.flatnonzero((similarity >= cut) & snapshot.alive)
     else:
         rows = np.flatnonzero(snapshot.alive)
+    near = similarity[rows]
+    worth = np.where(near >= MIN_SIMILARITY, near, 0.0)
+    unembedded = np.zeros(len(snapshot.unembedded), dtype=np.float64)
     # A thread without a vector has no row: the two lists never share a seq.
-    return np.concatenate([snapshot.seqs[rows], snapshot.unembedded])
+    seqs = np.concatenate([snapshot.seqs[rows], snapshot.unembedded])
+    return seqs, np.concatenate([worth, unembedded])
 
 
 def similar_threads(
