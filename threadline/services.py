@@ -104,6 +104,7 @@ class Services:
                 memory_limit=settings.analytics_memory_limit,
                 threads=settings.analytics_threads,
                 temp_directory=settings.analytics_temp_directory,
+                reads=settings.max_concurrent_queries,
             )
         return cls(
             settings=settings,

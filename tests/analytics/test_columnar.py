@@ -23,6 +23,7 @@ from threadline.analytics.columnar import (
     default_path,
     forget_old_changes,
 )
+from threadline.analytics.concurrent import WIDTH
 from threadline.app import create_app
 from threadline.config import Settings
 from threadline.errors import Unavailable
@@ -420,6 +421,21 @@ def test_a_read_that_waits_out_the_pool_for_a_cursor_is_a_503(
             assert "busy" in raised.value.detail
         with copy.reading(timeout=600.0, retry_after=3) as connection:  # freed: served again
             assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        copy.stop()
+
+
+def test_the_pool_holds_every_cursor_the_allowed_reads_can_take(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 15 reads at once (THREADLINE_MAX_CONCURRENT_QUERIES), each running its parts on WIDTH
+    # cursors: with a pool of 20 some would each hold one and wait out the pool for a second.
+    monkeypatch.setattr(columnar, "POOL_WAIT_SECONDS", 0.05)
+    copy = ColumnarCopy(db.reader, ":memory:", reads=15)  # not started: no sync
+    try:
+        with contextlib.ExitStack() as held:
+            for _ in range(15 * WIDTH):
+                held.enter_context(copy.reading(timeout=600.0, retry_after=3))
     finally:
         copy.stop()
 

@@ -49,6 +49,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import QueuePool
 
 from threadline.analytics import build, load
+from threadline.analytics.concurrent import WIDTH
 from threadline.analytics.follow import Follower
 from threadline.analytics.rollups import Rollups
 from threadline.analytics.schema import CHANGING, COLUMNS, MIRRORED, READ_TYPES, STATE_DDL
@@ -89,6 +90,7 @@ class ColumnarCopy:
         memory_limit: str = "1GB",
         threads: int = 2,
         temp_directory: str = "",
+        reads: int = 4,
     ) -> None:
         self.primary = primary
         self.path = path
@@ -118,9 +120,10 @@ class ColumnarCopy:
             creator=lambda: ConnectionWrapper(self._database.cursor()),
             poolclass=QueuePool,
             pool_size=4,
-            # A read's parts run on cursors of their own (analytics.concurrent):
-            # concurrent.WIDTH for each of a few reads at once.
-            max_overflow=16,
+            # A read's parts run on cursors of their own (analytics.concurrent): WIDTH for
+            # each of the `reads` at once (THREADLINE_MAX_CONCURRENT_QUERIES), or reads that
+            # each hold one cursor could all wait for their second one.
+            max_overflow=max(16, WIDTH * reads - 4),
             pool_timeout=POOL_WAIT_SECONDS,
         )
 
