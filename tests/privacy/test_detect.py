@@ -27,6 +27,7 @@ REDACTED = [
     ("call 0044 20 7946 0958 now", "call [phone] now"),
     ("0049 151 23456789; 0033 1 42 68 53 00.", "[phone]; [phone]."),
     ("tel:0041446681800", "tel:[phone]"),
+    ("(0049) 151 23456789 or 0044-20-7946-0958", "[phone] or [phone]"),
     # card (Luhn-valid, with a network's prefix)
     ("visa 4111 1111 1111 1111 exp 12/27", "visa [card] exp 12/27"),
     ("4111-1111-1111-1111", "[card]"),
@@ -82,6 +83,7 @@ KEPT = [
     "ids 12345678, 000123456789 and 2024000123",
     "order 00123, v1.0044 2079460958, id 100442079460958 and 0012 34",  # no 00-dialled number
     "ID:004915112345678, #004915112345678, x-004915112345678",  # ids, not numbers dialled
+    "Order 0012025550143 shipped, invoice 0033612345678, serial 00493012345678",  # unbroken
     "ISBN 978-3-16-148410-0",
     "12:30, 10:20:30, std::vector, a::b",
     "the docs/getting-started/installation-guide page",

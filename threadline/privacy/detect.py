@@ -102,9 +102,11 @@ _VERSION_BEFORE = re.compile(r"(?:\bv|\bversion\s*|\brelease\s*|\bv\.\s*)$", re.
 _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 _PHONE_HINT = re.compile(r"\+\s?\(?\d")
 # The international call prefix written as 00 (Europe, most of Africa and Asia) before a country
-# code, which never starts with 0: at the start, after white space or "(", or in a tel: link;
-# not after other punctuation ("ID:0049151…" is an id, and redaction cannot be undone).
-_DIALLED_00 = re.compile(r"(?:(?<![^\s(])|(?<=[Tt][Ee][Ll]:))00(?=[1-9])")
+# code, which never starts with 0: in a tel: link; or at the start, after white space or "(",
+# with the country code set apart ("0044 20 7946 0958", "(0049) 151…"). Not an unbroken run of
+# digits ("Order 0012025550143" is an id) nor after other punctuation ("ID:0049151…"):
+# redaction cannot be undone, so a 00 number written without spaces is kept.
+_DIALLED_00 = re.compile(r"(?<=[Tt][Ee][Ll]:)00(?=[1-9])|(?<![^\s(])00(?=[1-9]\d{0,2}[\s().-])")
 
 
 def luhn_valid(digits: str) -> bool:
