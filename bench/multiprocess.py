@@ -31,6 +31,7 @@ from typing import Any
 
 import msgspec
 import uvicorn
+from ceiling import lifespan
 
 from threadline.api.events import event_out
 from threadline.auth import hash_key
@@ -94,7 +95,7 @@ class Front:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
             return
         body = b""
         more = True
@@ -125,16 +126,6 @@ class Front:
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
         self.submit(pending)
-
-
-async def _lifespan(receive: Any, send: Any) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 
 
 async def _answer(send: Any, status: int, body: bytes) -> None:
