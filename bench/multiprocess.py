@@ -5,7 +5,7 @@ hash, `wire.decode` of EventIn, `store.events.prepare_event`, the prebuilt inser
 
 - one:   one uvicorn process; a writer thread in it, fed by a queue (the issue's ~90-line shape);
 - split: --http-processes uvicorn processes on one port (SO_REUSEPORT), each sending its events
-         over a Unix socket to one writer process, which commits them and sends back their ids.
+         over a Unix socket to one writer process, which commits them and sends back their tokens.
 
 bench/multiprocess_run.py measures them beside `threadline serve`. Not here, so not paid for:
 rate limits, shedding (503), Idempotency-Key, redaction, the columnar copy, CORS, the head and
