@@ -7,7 +7,8 @@ Each variant is a fresh SQLite server (bench/threads_named.py names its threads)
 bench/run.py's scenario, and the CPU each thread spent during it, read from /proc: the event loop
 (the main thread), threadline-writer, threadline-columnar (with DuckDB's threads, which inherit
 its name), the rest. Variants: default; nocopy (THREADLINE_ANALYTICS=off); switch=S
-(sys.setswitchinterval(S), CPython's default 0.005); several at once joined by "+".
+(sys.setswitchinterval(S), CPython's default 0.005); sync=S (the copy syncs at most every S
+seconds, THREADLINE_ANALYTICS_SYNC_SECONDS, default 0.25); several at once joined by "+".
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def environment(variant: str) -> dict[str, str]:
             env["THREADLINE_ANALYTICS"] = "off"
         elif part.startswith("switch="):
             env["BENCH_SWITCH_INTERVAL"] = part.removeprefix("switch=")
+        elif part.startswith("sync="):
+            env["THREADLINE_ANALYTICS_SYNC_SECONDS"] = part.removeprefix("sync=")
         elif part != "default":
             raise SystemExit(f"unknown variant part {part!r}")
     return env
