@@ -198,18 +198,32 @@ class Server:
         except OSError:
             return None
 
+    def _serving_pid(self) -> int:
+        """The process that runs the app: granian's one worker (a child of its supervisor, which
+        only watches it), else the server process itself."""
+        pid = self.process.pid
+        if HTTP_SERVER == "granian":
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            if children:
+                return int(children[0])
+        return pid
+
     def peak_rss_mb(self) -> float:
-        """The process's resident-set high-water mark (VmHWM) so far."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+        """The serving process's resident-set high-water mark (VmHWM) so far."""
+        for line in Path(f"/proc/{self._serving_pid()}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
         return float("nan")
 
     def cpu_seconds(self) -> tuple[float, float]:
         """User + system CPU time used so far: (main thread, which runs the event loop; every
-        other thread together: threadline's writer, thread pools, live or exited)."""
-        whole = _cpu_seconds(Path(f"/proc/{self.process.pid}/stat"))
-        main = _cpu_seconds(Path(f"/proc/{self.process.pid}/task/{self.process.pid}/stat"))
+        other thread together: threadline's writer, thread pools, live or exited; under
+        granian, its worker's and its supervisor's)."""
+        pid = self._serving_pid()
+        whole = _cpu_seconds(Path(f"/proc/{pid}/stat"))
+        if pid != self.process.pid:
+            whole += _cpu_seconds(Path(f"/proc/{self.process.pid}/stat"))
+        main = _cpu_seconds(Path(f"/proc/{pid}/task/{pid}/stat"))
         return main, whole - main
 
     def stop(self) -> int | None:

@@ -37,39 +37,57 @@ BODY = (
     b'{"id":"e%d","type":"assistant_message_copied","messageId":"msg-%d","entityType":"message",'
     b'"properties":{"source":"bench"},"userProperties":{"id":"u-%d"}}'
 )
+# What bench/common.lua's next_event() sends through HTTP (--body wrk): more properties, and
+# message and user ids that repeat.
+WRK_BODY = (
+    b'{"id":"b1-1-%d","type":"assistant_message_copied","messageId":"msg-%d",'
+    b'"entityType":"message","properties":{"source":"bench","page":"/docs/start"},'
+    b'"userProperties":{"id":"user-%d","identificationType":"COOKIED"}}'
+)
 BATCH = 100
+WRK = False  # --body wrk
 
 
 def writes(n: int) -> list[EventWrite]:
-    bodies: list[EventIn] = [decode(BODY % (i, i, i), EventIn) for i in range(n)]
+    if WRK:
+        texts = [WRK_BODY % (i, i % 5000, i % 20000) for i in range(1, n + 1)]
+    else:
+        texts = [BODY % (i, i, i) for i in range(n)]
+    bodies: list[EventIn] = [decode(text, EventIn) for text in texts]
     return [prepare_event(project_id="p", integration_id="i", body=body) for body in bodies]
 
 
-async def submit_all(writer: Writer, jobs: list[Any]) -> None:
-    await asyncio.gather(*(writer.submit(job) for job in jobs))
+async def submit_all(writer: Writer, jobs: list[Any], per_commit: int = 0) -> None:
+    """Every job at once (the writer commits as many together as it can), or `per_commit` jobs
+    at a time, each group waited for, so each commit holds that many jobs as under load."""
+    group = per_commit or len(jobs)
+    for start in range(0, len(jobs), group):
+        await asyncio.gather(*(writer.submit(job) for job in jobs[start : start + group]))
 
 
-def singles(database: Database, n: int) -> tuple[float, float, str]:
-    return _through_writer(database, writes(n), n)
+def singles(database: Database, n: int, per_commit: int) -> tuple[float, float, str]:
+    return _through_writer(database, writes(n), n, per_commit)
 
 
-def batches(database: Database, n: int) -> tuple[float, float, str]:
+def batches(database: Database, n: int, per_commit: int) -> tuple[float, float, str]:
     rows = writes(n)
     jobs = [BatchWrite(list(rows[i : i + BATCH])) for i in range(0, n, BATCH)]
-    return _through_writer(database, jobs, n)
+    return _through_writer(database, jobs, n, per_commit)
 
 
-def _through_writer(database: Database, jobs: list[Any], n: int) -> tuple[float, float, str]:
+def _through_writer(
+    database: Database, jobs: list[Any], n: int, per_commit: int
+) -> tuple[float, float, str]:
     writer = Writer(database.writer, queue_size=len(jobs))
     writer.start()
     try:
-        rate, cpu = _timed(lambda: asyncio.run(submit_all(writer, jobs)), n)
+        rate, cpu = _timed(lambda: asyncio.run(submit_all(writer, jobs, per_commit)), n)
     finally:
         writer.stop()
     return rate, cpu, f"{writer.batches} commits"
 
 
-def statements(database: Database, n: int) -> tuple[float, float, str]:
+def statements(database: Database, n: int, _per_commit: int) -> tuple[float, float, str]:
     rows = writes(n)
 
     def run() -> None:
@@ -115,11 +133,17 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--database-url", help="a PostgreSQL server (default: SQLite)")
     parser.add_argument("--ways", default="singles,batches,statements")
+    parser.add_argument(
+        "--jobs-per-commit", type=int, default=0, help="submit this many jobs at a time (0: all)"
+    )
+    parser.add_argument("--body", choices=["plain", "wrk"], default="plain")
     args = parser.parse_args()
+    global WRK
+    WRK = args.body == "wrk"
     ways = {"singles": singles, "batches": batches, "statements": statements}
     for way in args.ways.split(","):
         with fresh_database(args.database_url) as database:
-            rate, cpu, note = ways[way](database, args.events)
+            rate, cpu, note = ways[way](database, args.events, args.jobs_per_commit)
         print(f"{way:10s} {rate:9,.0f} events/s  {cpu:6.1f} µs CPU/event  ({note})")
 
 

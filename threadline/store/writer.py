@@ -120,7 +120,9 @@ class Writer:
     ) -> None:
         self._engine = engine
         # Unbounded underneath, so stop() can always queue its marker; submit() keeps the bound.
-        self._queue: queue.Queue[Any] = queue.Queue()
+        # A SimpleQueue: its put is C, where Queue's runs a Python Condition.notify per write,
+        # ~10 % of the event loop's samples on single events (docs/performance.md, issue 14).
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._queue_size = queue_size
         self._max_batch = max_batch
         self._retry_after = retry_after
