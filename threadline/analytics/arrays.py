@@ -34,7 +34,9 @@ def registered(connection: Connection, **columns: npt.NDArray[Any]) -> Iterator[
 
 
 def fetched(connection: Connection, statement: Executable) -> dict[str, npt.NDArray[Any]]:
-    """The statement's result as one numpy array per column (a connection to the columnar copy)."""
+    """The statement's result as one numpy array per column (a connection to the columnar copy).
+    For columns that are never NULL: DuckDB gives a nullable column as a masked array, and the
+    mask is dropped here."""
     result = connection.execute(statement)
     try:
         columns: dict[str, npt.NDArray[Any]] = result.cursor.fetchnumpy()

@@ -6,6 +6,11 @@ thread) at the same time and releases the GIL while it works, so on the copy the
 shared out between a few connections, each in a thread of its own. SQLite and PostgreSQL answer
 one statement at a time per connection, and a read holds one: there the parts run one after
 another.
+
+Each cursor reads the copy as of its own first statement: a sync that commits while a page runs
+may be in some of its parts and not in others (a chart and a table of one page a few events
+apart, for a moment). Accepted: the copy is a second behind the primary anyway, and a page that
+must agree with itself to the event (an export, a transcript) reads the primary store.
 """
 
 from __future__ import annotations

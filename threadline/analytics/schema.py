@@ -30,7 +30,8 @@ def _duckdb_type(column: Column[object]) -> str:
 
 
 # Each copied table's columns and their DuckDB types, in the primary's order: the copy's DDL,
-# and what read_json is told, so it neither guesses nor parses JSON columns.
+# and the types the rows handed over as numpy columns are cast to (analytics.load), so DuckDB
+# neither guesses them nor parses JSON columns.
 READ_TYPES = {table.name: {c.name: _duckdb_type(c) for c in table.columns} for table in MIRRORED}
 # The copied columns, as kept in the copy's state: a copy made before a migration changed them
 # is rebuilt rather than followed (it has no place for a new column's values).
