@@ -16,11 +16,11 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, func, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, Select, func, select
 
 from threadline.analytics.concurrent import Part, concurrently
 from threadline.dashboard.filters import count_by, period_where, times_of
-from threadline.dashboard.period import QUARTER_HOUR_US, Period
+from threadline.dashboard.period import Period
 from threadline.query.catalogue import VIEWS
 from threadline.query.compile import CompiledQuery, QueryCompiler
 from threadline.query.dialects import sql_of
@@ -55,23 +55,38 @@ def query_page(
     return [compiled.render(row) for row in rows], total
 
 
-def _quarter_hours(connection: Connection, compiled: CompiledQuery) -> list[tuple[int, int]]:
-    """(quarter-hour start, rows) over a query whose only column is a time (µs); summed from
-    the columnar copy's rollup of event counts when it can count them (query.counts)."""
-    times = (compiled.unordered if compiled.counted is None else compiled.counted).subquery()
-    bucket = (times.c.c0 // QUARTER_HOUR_US * QUARTER_HOUR_US).label("bucket")
-    rows = func.count() if compiled.counted is None else func.sum(times.c.weight)
-    statement = select(bucket, rows).group_by(bucket)
-    return [(int(start), int(count)) for start, count in connection.execute(statement)]
+def _buckets(
+    connection: Connection, times: Select[Any], period: Period, weight: Any = None
+) -> list[int]:
+    """Rows of `times` (a query whose time column `c0` is in µs) per local day of `period`,
+    summing `weight` (its column of counts) if given, else counting rows. The database groups
+    them by Period.buckets (a day when the zone's offset stays put) and Python folds those
+    into local days. The bounds are said again so no row outside the period meets the integer
+    division, which rounds negative numbers differently on each backend."""
+    inner = times.subquery()
+    origin, width = period.buckets()
+    slot = ((inner.c.c0 - origin) // width).label("slot")
+    rows = func.count() if weight is None else func.sum(inner.c[weight])
+    statement = (
+        select(slot, rows)
+        .where(inner.c.c0 >= origin, inner.c.c0 < period.end_us)
+        .group_by(slot)
+    )
+    # .all(): one fetch of every row; iterating fetches them one at a time (slow on DuckDB).
+    found = connection.execute(statement).all()
+    return period.fold((origin + int(n) * width, int(count)) for n, count in found)
 
 
 def daily_counts(
     connection: Connection, *, view: str, where: dict[str, Any], project_id: str, period: Period
 ) -> list[int]:
-    """Rows of a view matching `where`, per local day of `period`."""
+    """Rows of a view matching `where`, per local day of `period`; summed from the columnar
+    copy's rollup of event counts when it can count them (query.counts)."""
     body = times_of(view, TIME_FIELDS[view], where)
     compiled = compile_for(connection, view, body, project_id)
-    return period.fold(_quarter_hours(connection, compiled))
+    if compiled.counted is not None:
+        return _buckets(connection, compiled.counted, period, weight="weight")
+    return _buckets(connection, compiled.unordered, period)
 
 
 def counts_by(
@@ -104,17 +119,12 @@ class Overview:
 
 def _message_daily(connection: Connection, project_id: str, period: Period) -> list[int]:
     created = messages.c.created_at
-    bucket = (created // QUARTER_HOUR_US * QUARTER_HOUR_US).label("bucket")
-    statement = (
-        select(bucket, func.count())
-        .where(
-            messages.c.project_id == project_id,
-            created >= period.start_us,
-            created < period.end_us,
-        )
-        .group_by(bucket)
+    times = select(created.label("c0")).where(
+        messages.c.project_id == project_id,
+        created >= period.start_us,
+        created < period.end_us,
     )
-    return period.fold((int(b), int(n)) for b, n in connection.execute(statement))
+    return _buckets(connection, times, period)
 
 
 def _total(connection: Connection, *, view: str, project_id: str, period: Period) -> int:
