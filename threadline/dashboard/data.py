@@ -68,9 +68,7 @@ def _buckets(
     slot = ((inner.c.c0 - origin) // width).label("slot")
     rows = func.count() if weight is None else func.sum(inner.c[weight])
     statement = (
-        select(slot, rows)
-        .where(inner.c.c0 >= origin, inner.c.c0 < period.end_us)
-        .group_by(slot)
+        select(slot, rows).where(inner.c.c0 >= origin, inner.c.c0 < period.end_us).group_by(slot)
     )
     # .all(): one fetch of every row; iterating fetches them one at a time (slow on DuckDB).
     found = connection.execute(statement).all()
@@ -296,39 +294,42 @@ def conversation_summaries(
     """For a page of conversations: the first user message, and the ratings of its messages."""
     if not conversation_ids:
         return {}
+    of_page = (messages.c.project_id == project_id) & messages.c.conversation_id.in_(
+        conversation_ids
+    )
     rows = connection.execute(
         select(
+            messages.c.id,
             messages.c.conversation_id,
             messages.c.role,
             messages.c.content,
             messages.c.content_parts,
         )
-        .where(
-            messages.c.project_id == project_id,
-            messages.c.conversation_id.in_(conversation_ids),
-        )
+        .where(of_page)
         .order_by(messages.c.conversation_id, messages.c.position)
     )
     first: dict[str, str] = {}
     counts: collections.Counter[str] = collections.Counter()
+    conversation_of: dict[str, str] = {}
     for row in rows:
         counts[row.conversation_id] += 1
+        conversation_of[row.id] = row.conversation_id
         if row.role == "user" and row.conversation_id not in first:
             first[row.conversation_id] = _text(row)[:SNIPPET_CHARS]
+    # The feedback of those messages, found from the messages: joined the other way round,
+    # SQLite read every feedback row of the project (100 ms at 3M events).
     rated = connection.execute(
-        select(messages.c.conversation_id, feedback.c.type, func.count())
-        .join(
-            messages,
-            (messages.c.project_id == feedback.c.project_id)
-            & (messages.c.id == feedback.c.message_id),
-        )
+        select(feedback.c.message_id, feedback.c.type, func.count())
         .where(
             feedback.c.project_id == project_id,
-            messages.c.conversation_id.in_(conversation_ids),
+            feedback.c.message_id.in_(select(messages.c.id).where(of_page)),
         )
-        .group_by(messages.c.conversation_id, feedback.c.type)
+        .group_by(feedback.c.message_id, feedback.c.type)
     )
-    ratings: dict[tuple[str, str], int] = {(c, t): int(n) for c, t, n in rated}
+    ratings: collections.Counter[tuple[str, str]] = collections.Counter()
+    for message_id, kind, n in rated:
+        if message_id in conversation_of:  # else written since the first statement read
+            ratings[(conversation_of[message_id], kind)] += int(n)
     return {
         cid: ConversationSummary(
             first.get(cid, ""),
