@@ -10,7 +10,8 @@ from typing import Any
 
 import msgspec
 import pytest
-from sqlalchemy import ColumnElement, delete, func, insert, select, text, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy import text as sql_text
 
 from threadline.query.text_search import (
     RANK_AT_MOST,
@@ -251,7 +252,7 @@ def _map_is_the_join(db: Database) -> None:
     )
     with db.reader.connect() as connection:
         kept = connection.execute(
-            text(
+            sql_text(
                 "SELECT message_seq, conversation_seq FROM message_conversations "
                 "ORDER BY message_seq"
             )

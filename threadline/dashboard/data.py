@@ -22,7 +22,7 @@ from threadline.analytics.concurrent import Part, concurrently
 from threadline.dashboard.filters import count_by, period_where, times_of
 from threadline.dashboard.period import Period
 from threadline.query.catalogue import VIEWS
-from threadline.query.compile import CompiledQuery, QueryCompiler
+from threadline.query.compile import QueryCompiler
 from threadline.query.dialects import sql_of
 from threadline.query.run import compile_for
 from threadline.query.text_search import Ranked, ranked_conversations
