@@ -56,6 +56,21 @@ def query_page(
     return [compiled.render(row) for row in rows], total
 
 
+def query_rows(
+    connection: Connection,
+    *,
+    view: str,
+    body: Any,
+    project_id: str,
+    limit: int,
+    ranking: Sequence[Any] | None = None,
+) -> list[dict[str, Any]]:
+    """query_page's rows without its count, for a caller that has the total already (a text
+    search counted its matches; the count here scanned the copy's conversations again)."""
+    compiled = compile_for(connection, view, body, project_id, ranking=ranking)
+    return [compiled.render(row) for row in connection.execute(compiled.page(limit)).all()]
+
+
 def _buckets(
     connection: Connection, times: Select[Any], period: Period, weight: Any = None
 ) -> list[int]:
