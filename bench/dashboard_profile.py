@@ -6,12 +6,19 @@
 Runs the app in process (Starlette's TestClient), signs in through the form, opens each page of
 bench/dashboard.py twice (the second is timed) and prints, per page, its time and the statements
 that took the most of it, with which store answered (columnar copy or primary).
+
+With --runs N it instead opens each page N more times and prints its median wall time and its
+CPU time per page (time.process_time of the whole process: the request's Python, the copy's
+DuckDB threads and SQLite; the copy's sync thread is idle): a figure that two runs in the same
+minute can compare on a busy machine, where wall times cannot be compared.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import statistics
 import sys
 import time
 from typing import Any
@@ -47,6 +54,8 @@ def main() -> int:
     parser.add_argument("--project", default="bench")
     parser.add_argument("--to", required=True)
     parser.add_argument("--top", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=0, help="time each page N times (CPU)")
+    parser.add_argument("--pages", default="", help="only the pages whose name contains this")
     args = parser.parse_args()
     key = create_api_key(args.database_url, args.project)
     settings = Settings(database_url=args.database_url, analytics_path=args.analytics_path)
@@ -60,10 +69,13 @@ def main() -> int:
         csrf = CSRF.search(form)
         assert csrf
         client.post("/dashboard/sign-in", data={"key": key, "csrf": csrf.group(1), "tz": "UTC"})
-        pages = page_paths(args.to)
-        transcript = TRANSCRIPT.search(client.get(pages["conversations"]).text)
-        if transcript:
+        pages = {name: path for name, path in page_paths(args.to).items() if args.pages in name}
+        transcript = TRANSCRIPT.search(client.get(page_paths(args.to)["conversations"]).text)
+        if transcript and args.pages in "transcript":
             pages["transcript"] = transcript.group(1)
+        if args.runs:
+            _cpu_per_page(client, pages, args.runs)
+            return 0
         for name, path in pages.items():
             client.get(path)
             timed.clear()
@@ -75,6 +87,23 @@ def main() -> int:
             for ms, store, head in sorted(timed, reverse=True)[: args.top]:
                 print(f"  {ms:7,.0f} ms  {store:8}  {head}")
     return 0
+
+
+def _cpu_per_page(client: TestClient, pages: dict[str, str], runs: int) -> None:
+    print(f"load average {os.getloadavg()[0]:.2f} before; {runs} runs after a warm-up\n")
+    print("| page | median ms | CPU ms per page |\n|---|--:|--:|")
+    for name, path in pages.items():
+        assert client.get(path).status_code == 200
+        walls = []
+        cpu = time.process_time()
+        for _ in range(runs):
+            started = time.perf_counter()
+            assert client.get(path).status_code == 200
+            walls.append(time.perf_counter() - started)
+        cpu = time.process_time() - cpu
+        median = statistics.median(walls) * 1000
+        print(f"| {name} | {median:,.0f} | {cpu * 1000 / runs:,.1f} |", flush=True)
+    print(f"\nload average {os.getloadavg()[0]:.2f} after")
 
 
 if __name__ == "__main__":

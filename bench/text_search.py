@@ -6,8 +6,11 @@ same data.
     .venv/bin/python bench/text_search.py --database-url sqlite:////tmp/big.db --project demo \\
         --to 2026-12-06
 
-Each query runs once to warm up, then --runs times; prints median and p95 (nearest rank) in ms
-and how many conversations each found.
+Each query runs once to warm up, then --runs times; prints median and p95 (nearest rank) in ms,
+how many conversations each found and, for the index, its CPU time per search
+(time.process_time: comparable between two runs in the same minute on a busy machine).
+--index-only leaves the LIKE scan out; --page N asks for the Nth page of 25 (the dashboard's
+"page 5" reads past four pages of matches).
 """
 
 from __future__ import annotations
@@ -55,7 +58,9 @@ def like_search(connection: Connection, project: str, start: int, end: int, text
     return len(connection.execute(statement).all())
 
 
-def index_search(connection: Connection, project: str, start: int, end: int, text: str) -> int:
+def index_search(
+    connection: Connection, project: str, start: int, end: int, text: str, page: int = 1
+) -> int:
     first = func.coalesce(conversations.c.first_message_at, conversations.c.created_at)
     ranked = ranked_conversations(
         connection,
@@ -63,18 +68,21 @@ def index_search(connection: Connection, project: str, start: int, end: int, tex
         query=text,
         conditions=[first >= start, first < end],
         limit=25,
+        offset=(page - 1) * 25,
     )
     return ranked.total
 
 
-def _timed(run: Callable[[], int], runs: int) -> tuple[list[float], int]:
+def _timed(run: Callable[[], int], runs: int) -> tuple[list[float], int, float]:
+    """(wall seconds of each run, what the first found, CPU seconds per run)."""
     found = run()
     seconds = []
+    cpu = time.process_time()
     for _ in range(runs):
         started = time.perf_counter()
         run()
         seconds.append(time.perf_counter() - started)
-    return seconds, found
+    return seconds, found, (time.process_time() - cpu) / runs
 
 
 def _p95(values: list[float]) -> float:
@@ -91,17 +99,19 @@ def main() -> int:
     parser.add_argument("--to", required=True, help="last day of the data (UTC)")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--days", type=int, nargs="+", default=[30, 90])
+    parser.add_argument("--page", type=int, default=1, help="the index search's page of 25")
+    parser.add_argument("--index-only", action="store_true", help="leave the LIKE scan out")
     args = parser.parse_args()
     database = open_database(args.database_url, read_pool_size=1)
     end_day = datetime.strptime(args.to, "%Y-%m-%d").replace(tzinfo=UTC) + timedelta(days=1)
     end = int(end_day.timestamp() * 1_000_000)
     print(f"load average {os.getloadavg()[0]:.2f} before; {args.runs} runs after a warm-up\n")
-    print(
-        "| query | days | LIKE median | LIKE p95 | LIKE found (≤ 1,000) "
-        "| index median | index p95 | index total |"
-    )
-    print("|---|--:|--:|--:|--:|--:|--:|--:|")
-    searches: dict[str, Any] = {"like": like_search, "index": index_search}
+    like = "" if args.index_only else "LIKE median | LIKE p95 | LIKE found (≤ 1,000) | "
+    print(f"| query | days | {like}index median | index p95 | index total | index CPU per search |")
+    print("|---|--:|" + "--:|" * (4 if args.index_only else 7))
+    searches: dict[str, Any] = {"index": functools.partial(index_search, page=args.page)}
+    if not args.index_only:
+        searches = {"like": like_search, **searches}
     with database.reader.connect() as connection:
         project = connection.execute(
             select(projects.c.id).where(
@@ -113,7 +123,7 @@ def main() -> int:
                 start = end - days * 86_400_000_000
                 row = [f"`{text}`", str(days)]
                 for search in searches.values():
-                    seconds, found = _timed(
+                    seconds, found, cpu = _timed(
                         functools.partial(search, connection, project, start, end, text),
                         args.runs,
                     )
@@ -122,6 +132,7 @@ def main() -> int:
                         f"{_p95(seconds) * 1000:,.0f}",
                         f"{found:,}",
                     ]
+                row.append(f"{cpu * 1000:,.1f}")
                 print("| " + " | ".join(row) + " |", flush=True)
     print(f"\nload average {os.getloadavg()[0]:.2f} after")
     database.dispose()

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from threadline.app import create_app
 from threadline.config import Settings
 from threadline.store.engine import Database
-from threadline.store.tables import events
+from threadline.store.tables import events, messages
 
 USERS_KEY = "countDistinct_userProperties.userId"
 DAILY_USERS = {
@@ -180,3 +180,53 @@ def test_event_counts_follow_deletes_and_compaction(
             "SELECT type, events FROM rollup_event_counts ORDER BY created_at, type"
         ).all()
     assert [tuple(row) for row in rows] == [("search", 1), ("view", 1), ("view", 1)]
+
+
+def _kept_and_counted(copy: Any, rollup: str, table: str) -> tuple[list[Any], list[Any]]:
+    """A rollup's sums per (project, quarter hour), and the same counted from the copy's rows."""
+    quarter = "created_at // 900000000 * 900000000"
+    with copy.engine.connect() as connection:
+        kept = connection.exec_driver_sql(
+            f"SELECT project_id, created_at, sum({table})::BIGINT FROM {rollup} "
+            f"GROUP BY ALL HAVING sum({table}) <> 0 ORDER BY ALL"
+        ).all()
+        counted = connection.exec_driver_sql(
+            f"SELECT project_id, {quarter} AS q, count(*) FROM {table} GROUP BY ALL ORDER BY ALL"
+        ).all()
+    return [tuple(row) for row in kept], [tuple(row) for row in counted]
+
+
+def test_totals_of_events_and_messages_follow_writes(
+    ready: TestClient, api_headers: dict[str, str], db: Database
+) -> None:
+    copy = ready.app.state.services.columnar  # type: ignore[attr-defined]
+    _post(
+        ready, api_headers, *[_event(f"e{i}", f"2026-03-01T10:{i:02d}:00Z", None) for i in (0, 20)]
+    )
+
+    def conversation(*texts: str) -> None:
+        messages = [
+            {"id": f"m{n}", "role": "user", "content": t, "createdAt": f"2026-03-01T1{n}:00:00Z"}
+            for n, t in enumerate(texts)
+        ]
+        body = {"id": "c1", "type": "openai", "messages": messages}
+        response = ready.post("/conversations", json=body, headers=api_headers)
+        assert response.status_code in (200, 201), response.text
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+
+    conversation("one", "two", "three")
+    conversation("one", "two again", "three", "four")  # updated and added messages
+    with db.writer.begin() as connection:
+        connection.execute(delete(messages).where(messages.c.id == "m1"))
+        connection.execute(delete(events).where(events.c.id == "e0"))
+    assert copy.wait_until(time.monotonic(), timeout=30.0)
+    kept, counted = _kept_and_counted(copy, "rollup_message_counts", "messages")
+    assert kept == counted and sum(row[2] for row in kept) == 3
+    kept, counted = _kept_and_counted(copy, "rollup_event_totals", "events")
+    assert kept == counted and sum(row[2] for row in kept) >= 1
+    copy.rollups.messages.appended = 10**9  # the next sync compacts the deltas
+    conversation("one", "two again", "three", "four", "five")
+    # Compacted when the sync took out the changed rows, then their new deltas appended.
+    assert copy.rollups.messages.appended <= 1
+    kept, counted = _kept_and_counted(copy, "rollup_message_counts", "messages")
+    assert kept == counted and sum(row[2] for row in kept) == 5  # m1 came back

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from threadline.dashboard.period import QUARTER_HOUR_US, period_from, zone_named
+import pytest
+
+from threadline.dashboard.period import QUARTER_HOUR_US, local_date, period_from, zone_named
 from threadline.timestamps import to_us
 
 TODAY = date(2026, 3, 29)  # Europe's switch to summer time
@@ -43,6 +45,22 @@ def test_quarter_hours_fold_into_half_hour_offset_days() -> None:
     counts = period.fold([(late, 2), (late + QUARTER_HOUR_US, 5), (0, 99)])
     assert counts[-2:] == [2, 5]
     assert sum(counts) == 7  # outside the period: not counted
+
+
+@pytest.mark.parametrize("zone_name", ["Europe/Berlin", "America/Havana", "Asia/Kolkata", "UTC"])
+def test_folding_puts_each_quarter_hour_on_its_local_day(zone_name: str) -> None:
+    # Havana's summer time begins at local midnight: the 8th of March 2026 starts at 01:00.
+    zone = zone_named(zone_name)
+    for today in (TODAY, date(2026, 3, 10), date(2026, 11, 3)):
+        period = period_from({"range": "7d"}, zone, today)
+        start = period.start_us - 4 * 96 * QUARTER_HOUR_US
+        buckets = [(start + n * QUARTER_HOUR_US, n + 1) for n in range(15 * 96)]
+        expected = [0] * len(period.days)
+        for bucket, count in buckets:
+            day = local_date(bucket, zone)
+            if period.first_day <= day <= period.last_day:
+                expected[(day - period.first_day).days] += count
+        assert period.fold(buckets) == expected
 
 
 def test_unknown_zones_are_utc() -> None:

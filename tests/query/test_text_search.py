@@ -10,7 +10,8 @@ from typing import Any
 
 import msgspec
 import pytest
-from sqlalchemy import ColumnElement, delete, func, insert, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy import text as sql_text
 
 from threadline.query.text_search import (
     RANK_AT_MOST,
@@ -234,6 +235,80 @@ def test_the_index_follows_updates_and_deletes(db: Database) -> None:
     with db.writer.begin() as connection:
         connection.execute(delete(messages).where(messages.c.conversation_id == "c1"))
     assert _found(db, "phrasing") == set()
+
+
+def _map_is_the_join(db: Database) -> None:
+    """The map of migration 0017 holds, for every message, its conversation row's seq (NULL
+    when there is none): what joining messages to conversations gives."""
+    m, c = messages.c, conversations.c
+    joined = (
+        select(m.seq, c.seq)
+        .select_from(
+            messages.outerjoin(
+                conversations, (c.project_id == m.project_id) & (c.id == m.conversation_id)
+            )
+        )
+        .order_by(m.seq)
+    )
+    with db.reader.connect() as connection:
+        kept = connection.execute(
+            sql_text(
+                "SELECT message_seq, conversation_seq FROM message_conversations "
+                "ORDER BY message_seq"
+            )
+        ).all()
+        assert [tuple(row) for row in kept] == [tuple(row) for row in connection.execute(joined)]
+
+
+def test_the_map_of_conversations_follows_every_write(db: Database) -> None:
+    now = 1_767_225_600_000_000
+    message = {
+        "project_id": "p",
+        "position": 0,
+        "role": "user",
+        "created_at": now,
+        "updated_at": now,
+    }
+    row = {"project_id": "p", "type": "openai", "created_at": now, "updated_at": now}
+    with db.writer.begin() as connection:  # messages before their conversation's row
+        connection.execute(
+            insert(messages),
+            [
+                {**message, "id": "early-1", "conversation_id": "early", "content": "kiwi"},
+                {**message, "id": "early-2", "conversation_id": "early", "content": "fig"},
+            ],
+        )
+    _map_is_the_join(db)
+    assert _found(db, "kiwi") == set()  # no conversation row: nothing to list
+    with db.writer.begin() as connection:
+        connection.execute(insert(conversations).values(id="early", **row))
+    _map_is_the_join(db)
+    assert _found(db, "kiwi") == {"early"}
+    _post(db, "c1", "kiwi and plum", "melon")
+    _post(db, "c2", "plum")
+    _map_is_the_join(db)
+    assert _found(db, "plum") == {"c1", "c2"}
+    with db.writer.begin() as connection:  # a conversation deleted, then made again
+        connection.execute(delete(conversations).where(conversations.c.id == "c1"))
+    _map_is_the_join(db)
+    assert _found(db, "plum") == {"c2"}
+    with db.writer.begin() as connection:
+        connection.execute(insert(conversations).values(id="c1", **row))
+    _map_is_the_join(db)
+    assert _found(db, "plum") == {"c1", "c2"}
+    with db.writer.begin() as connection:  # a message moved, a conversation renamed
+        connection.execute(
+            update(messages).where(messages.c.id == "c2-0").values(conversation_id="early")
+        )
+        connection.execute(
+            update(conversations).where(conversations.c.id == "c1").values(id="renamed")
+        )
+    _map_is_the_join(db)
+    assert _found(db, "plum") == {"early"}
+    with db.writer.begin() as connection:
+        connection.execute(delete(messages).where(messages.c.conversation_id == "early"))
+    _map_is_the_join(db)
+    assert _found(db, "kiwi") == set()
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from tests.conftest import BACKENDS, POSTGRES_ADMIN_URL
 from threadline.query.text_search import ranked_conversations
 from threadline.store.engine import Database, normalize_url, open_database
 from threadline.store.migrate import alembic_config, upgrade
-from threadline.store.search_text import POSTGRES_COLUMN, POSTGRES_INDEX, SQLITE_INDEX_TABLES
+from threadline.store.search_text import POSTGRES_COLUMN, POSTGRES_INDEX, TRIGGER_KEPT_TABLES
 from threadline.store.tables import metadata, projects
 
 
@@ -56,14 +56,15 @@ def empty(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 
 
 def table_names(database: Database) -> set[str]:
-    """The tables, but for SQLite's full-text index (virtual, not in tables.py)."""
+    """The tables, but for those triggers keep outside tables.py (the full-text index of
+    messages, the map of their conversations)."""
     with database.reader.connect() as connection:
-        return set(inspect(connection).get_table_names()) - SQLITE_INDEX_TABLES
+        return set(inspect(connection).get_table_names()) - TRIGGER_KEPT_TABLES
 
 
 def _not_search_index(name: str | None, type_: str, parent_names: Any) -> bool:
-    """compare_metadata skips the full-text index of messages, made outside tables.py."""
-    return name not in (*SQLITE_INDEX_TABLES, POSTGRES_COLUMN, POSTGRES_INDEX)
+    """compare_metadata skips what triggers keep outside tables.py (store.search_text)."""
+    return name not in (*TRIGGER_KEPT_TABLES, POSTGRES_COLUMN, POSTGRES_INDEX)
 
 
 def versions(database: Database) -> list[str]:
@@ -276,3 +277,38 @@ def test_0016_splits_the_words_of_the_messages_already_stored(empty: Database) -
             connection, project_id="p", query="acme v2.1", conditions=[], limit=10
         ).ids
     assert found == ["c1"]
+
+
+def test_0017_maps_the_messages_already_stored_to_their_conversations(empty: Database) -> None:
+    upgrade(empty.writer, "0016")
+    with empty.writer.begin() as connection:
+        for project in ("p", "q"):  # the same conversation id in two projects
+            connection.execute(
+                text(
+                    "INSERT INTO conversations (project_id, id, type, created_at, updated_at) "
+                    f"VALUES ('{project}', 'c1', 'openai', 0, 0)"
+                )
+            )
+        for project, conversation, message in (
+            ("q", "c1", "m1"),
+            ("p", "c1", "m2"),
+            ("p", "x", "m3"),
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO messages (project_id, conversation_id, id, position, role, "
+                    "content, created_at, updated_at) "
+                    f"VALUES ('{project}', '{conversation}', '{message}', 0, 'user', 'hi', 0, 0)"
+                )
+            )
+    upgrade(empty.writer)
+    with empty.reader.connect() as connection:
+        mapped = connection.execute(
+            text(
+                "SELECT m.id, c.project_id FROM message_conversations k "
+                "JOIN messages m ON m.seq = k.message_seq "
+                "LEFT JOIN conversations c ON c.seq = k.conversation_seq ORDER BY m.id"
+            )
+        ).all()
+    # m3's conversation has no row: mapped to none (a text search cannot list it).
+    assert [tuple(row) for row in mapped] == [("m1", "q"), ("m2", "p"), ("m3", None)]

@@ -395,10 +395,15 @@ class ColumnarCopy:
             emptied = self.rollups.before_delete(cursor, deleted_events)
             for name, name_parts in parts.items():
                 for part in name_parts:
+                    self.rollups.rows_changing(cursor, name, part, -1)
                     cursor.execute(
                         f"DELETE FROM {name} WHERE seq IN ({', '.join('?' * len(part))})", part
                     )
                 load.insert(cursor, name, refetched.get(name, []), self.shredded)
+                if name in READ_TYPES:
+                    at = list(READ_TYPES[name]).index("seq")
+                    seqs = [row[at] for row in refetched.get(name, [])]
+                    self.rollups.rows_changing(cursor, name, seqs, +1)
             load.insert(cursor, "events", [*reborn, *events], self.shredded)
             self.rollups.take_in(
                 cursor,

@@ -30,7 +30,10 @@ from threadline.store.conversations import get_conversation
 async def conversations_page(request: Request) -> Response:
     v = await viewer(request)
     rows, total = await conversations_table(v)
-    summaries = await analytic_read(
+    # A page's 25 conversations: lookups on the primary store's indexes (messages by
+    # conversation, feedback by message) take a millisecond or two, where the columnar copy
+    # scans every message's conversation id (up to 30 ms at 3M events: docs/performance.md).
+    summaries = await read(
         v.ctx,
         conversation_summaries,
         project_id=v.project_id,

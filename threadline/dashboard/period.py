@@ -8,7 +8,9 @@ the same portable integer arithmetic on every backend.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -73,14 +75,33 @@ class Period:
     def label(self) -> str:
         return f"{self.first_day:%b %-d, %Y} to {self.last_day:%b %-d, %Y}"
 
+    def buckets(self) -> tuple[int, int]:
+        """(origin, width) in µs: the period's first instant, and the widest span such that
+        every local midnight of the period is the origin plus a whole number of widths. A
+        count grouped by `(time - origin) // width` therefore never mixes two local days: a
+        day in a zone whose offset stays put over the period (UTC, most of the world, most
+        30-day periods), an hour across a summer-time change, a quarter-hour at worst
+        (module docstring). 91 groups instead of 8,640 quarter hours for 90 days of UTC."""
+        origin = self.start_us
+        width = 0
+        for day in self.days[1:]:
+            width = math.gcd(width, local_midnight_us(day, self.zone) - origin)
+        return origin, math.gcd(width, self.end_us - origin)
+
     def fold(self, buckets: Iterable[tuple[int, int]]) -> list[int]:
-        """(bucket start in µs UTC, count) rows summed into this period's local days."""
-        index = {day: n for n, day in enumerate(self.days)}
-        totals = [0] * len(index)
+        """(bucket start in µs UTC, count) rows summed into this period's local days. A bucket
+        belongs to the day whose local midnight is the last at or before it (the day
+        local_date gives it): found by bisection among the period's midnights, not by a
+        timezone conversion per bucket (90 days are 8,640 quarter hours a series)."""
+        days = self.days
+        midnights = [local_midnight_us(day, self.zone) for day in days]
+        midnights.append(self.end_us)
+        totals = [0] * len(days)
+        last = len(days)
         for start, count in buckets:
-            slot = index.get(local_date(start, self.zone))
-            if slot is not None:
-                totals[slot] += count
+            slot = bisect.bisect_right(midnights, start)
+            if 0 < slot <= last:
+                totals[slot - 1] += count
         return totals
 
 

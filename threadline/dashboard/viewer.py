@@ -16,6 +16,7 @@ from threadline.dashboard import filters as f
 from threadline.dashboard.data import (
     matching_conversation_ids,
     query_page,
+    query_rows,
     searched_conversations,
 )
 from threadline.dashboard.insights_data import gaps_body, threads_body
@@ -111,14 +112,13 @@ async def conversations_table(v: Viewer) -> tuple[list[dict[str, Any]], int]:
     offset = (v.filters.page - 1) * PAGE_ROWS
     ranked = await _searched(v, limit=PAGE_ROWS, offset=offset)
     body = f.conversations_body(v.filters, ranked.ids, ranked=True)
-    rows, _ = await analytic_read(
+    rows = await analytic_read(
         v.ctx,
-        query_page,
+        query_rows,
         view="conversations",
         body=body,
         project_id=v.project_id,
         limit=PAGE_ROWS,
-        offset=0,
         ranking=ranked.ids,
     )
     return rows, ranked.total

@@ -21,7 +21,7 @@ from sqlalchemy import Case, Column, ColumnElement, Select, case, false, func, o
 
 from threadline.errors import BadRequest, Unprocessable
 from threadline.query.catalogue import Field, Kind, View
-from threadline.query.counts import EVENT_COUNTS, countable, on_counts
+from threadline.query.counts import countable, counts_table, on_counts
 from threadline.query.filters import FilterCompiler, refuse
 from threadline.query.sql import Sql
 from threadline.timestamps import to_iso
@@ -393,9 +393,10 @@ class QueryCompiler:
             narrow = (table, self.where, order_expressions)
         counted = None
         if self._countable(grouped=False):
+            rollup = counts_table(self.where)
             counted = select(
-                EVENT_COUNTS.c.created_at.label("c0"), EVENT_COUNTS.c.events.label("weight")
-            ).where(*[on_counts(condition) for condition in self.where])
+                rollup.c.created_at.label("c0"), rollup.c.events.label("weight")
+            ).where(*[on_counts(condition, rollup) for condition in self.where])
         return CompiledQuery(self.view, outputs, base.order_by(*order), base, narrow, counted)
 
     def _countable(self, *, grouped: bool) -> bool:
@@ -433,13 +434,16 @@ class QueryCompiler:
         everything = outputs + group_only
         counted = self._countable(grouped=True)
         if counted:  # the same columns from the rollup; counts are sums of its counts
+            rollup = counts_table(
+                [*self.where, *[o.expression for o in everything if not o.aggregation]]
+            )
             expressions = [
-                EVENT_COUNTS.c.events if o.aggregation else on_counts(o.expression)
+                rollup.c.events if o.aggregation else on_counts(o.expression, rollup)
                 for o in everything
             ]
-            source: Any = EVENT_COUNTS
-            where = [on_counts(condition) for condition in self.where]
-            expressions.append(EVENT_COUNTS.c.events)  # the weight, last
+            source: Any = rollup
+            where = [on_counts(condition, rollup) for condition in self.where]
+            expressions.append(rollup.c.events)  # the weight, last
         else:
             expressions = [o.expression for o in everything]
             source, where = self._source(), self.where

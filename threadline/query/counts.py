@@ -11,11 +11,12 @@ and sums its counts instead of counting rows (query.compile); answers are the sa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from msgspec import UNSET
 from sqlalchemy import BigInteger, Column, ColumnElement, MetaData, String, Table
-from sqlalchemy.sql.visitors import replacement_traverse
+from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from threadline.query.filters import time_value
 from threadline.store.tables import events
@@ -32,6 +33,23 @@ EVENT_COUNTS = Table(
     Column("integration_id", String),
     Column("created_at", BigInteger),
     Column("events", BigInteger),
+)
+# The same per (project, quarter hour) alone, for a query that filters and groups on nothing
+# else (all of a project's events per day, their total): tens of times fewer rows.
+EVENT_TOTALS = Table(
+    "rollup_event_totals",
+    MetaData(),
+    Column("project_id", String),
+    Column("created_at", BigInteger),
+    Column("events", BigInteger),
+)
+# Messages per (project, quarter hour of created_at): the dashboard's messages series.
+MESSAGE_COUNTS = Table(
+    "rollup_message_counts",
+    MetaData(),
+    Column("project_id", String),
+    Column("created_at", BigInteger),
+    Column("messages", BigInteger),
 )
 _KEPT_FIELDS = frozenset({"type", "eventType", "integrationId", "projectId", "organizationId"})
 _TIME_BOUNDS = {"gte": 0, "lt": 0, "gt": 1, "lte": 1}  # operator -> what makes the bound
@@ -79,12 +97,24 @@ def _filter_kept(node: Any) -> bool:
     return bound % QUARTER_US == 0
 
 
-def on_counts(expression: ColumnElement[Any]) -> ColumnElement[Any]:
+def counts_table(expressions: Iterable[ColumnElement[Any]]) -> Table:
+    """The rollup that can count rows with these conditions and groups: the totals when they
+    read nothing but the project and the time, else the counts by type and integration."""
+    read = {
+        element.name
+        for expression in expressions
+        for element in iterate(expression)
+        if isinstance(element, Column) and element.table is events
+    }
+    return EVENT_TOTALS if read <= {"project_id", "created_at"} else EVENT_COUNTS
+
+
+def on_counts(expression: ColumnElement[Any], rollup: Table = EVENT_COUNTS) -> ColumnElement[Any]:
     """`expression` over the events, said over the rollup's columns of the same names."""
 
     def replace(element: Any, **_: Any) -> Any:
         if isinstance(element, Column) and element.table is events:
-            return EVENT_COUNTS.c[element.name]
+            return rollup.c[element.name]
         return None
 
     replaced: ColumnElement[Any] = replacement_traverse(expression, {}, replace)

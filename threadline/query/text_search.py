@@ -29,7 +29,13 @@ from sqlalchemy import (
     text,
 )
 
-from threadline.store.search_text import POSTGRES_COLUMN, UNSPACED, fold, words
+from threadline.store.search_text import (
+    CONVERSATION_MAP,
+    POSTGRES_COLUMN,
+    UNSPACED,
+    fold,
+    words,
+)
 from threadline.store.tables import conversations, messages
 
 # A phrase in quotes, or a run of anything else up to a space or a quote.
@@ -46,6 +52,7 @@ RANK_AT_MOST = 1_000
 # statement into the grouping around it.
 _fts = table("message_search", column("rowid"), column("rank"))
 _search_document: ColumnClause[Any] = column(POSTGRES_COLUMN)
+_map = table(CONVERSATION_MAP, column("message_seq"), column("conversation_seq"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,32 +97,46 @@ def tsquery(terms: Sequence[Term]) -> str:
 
 
 def _message_hits(
-    connection: Connection, terms: Sequence[Term], project_id: str, *, scored: bool
+    connection: Connection,
+    terms: Sequence[Term],
+    project_id: str,
+    message_conditions: Sequence[ColumnElement[bool]],
+    *,
+    scored: bool,
 ) -> Any:
-    """(conversation_id[, score]) of every message of the project matching the terms; a lower
-    score is a better match (bm25 on SQLite, minus ts_rank on PostgreSQL). Unscored, neither
-    index computes a score: that is most of the cost of a common word (docs/performance.md)."""
+    """(conversation_seq[, score]) of every message matching the terms (and
+    `message_conditions`, on `messages`): the seq of its conversation row from the map of
+    migration 0017, so matches are grouped by an integer and their conversations found by
+    primary key (the caller keeps those of the project). A lower score is a better match
+    (bm25 on SQLite, minus ts_rank on PostgreSQL). Unscored, neither index computes a score:
+    that is most of the cost of a common word (docs/performance.md)."""
     m = messages.c
     if connection.dialect.name == "postgresql":
         query = func.to_tsquery(literal_column("'simple'::regconfig"), tsquery(terms))
         score = -func.ts_rank(_search_document, query)
-        return select(m.conversation_id, *([score.label("score")] if scored else [])).where(
-            m.project_id == project_id, _search_document.op("@@")(query)
+        return (
+            select(_map.c.conversation_seq, *([score.label("score")] if scored else []))
+            .select_from(messages.join(_map, _map.c.message_seq == m.seq))
+            .where(m.project_id == project_id, _search_document.op("@@")(query))
+            .where(*message_conditions)
         )
     # LIMIT -1 (none): a subquery with a LIMIT is never merged into the statement around it,
-    # so SQLite reads the index's matches first and looks their messages up by seq. Merged, it
-    # walked every message of the project and asked the index about each one (10M events:
-    # 1.9 million lookups).
+    # so SQLite reads the index's matches first and looks each up in the map by its seq.
+    # Merged, it walked every message of the project and asked the index about each one (10M
+    # events: 1.9 million lookups).
     found = (
         select(_fts.c.rowid, *([_fts.c.rank] if scored else []))
         .where(text("message_search MATCH :fts").bindparams(fts=fts5_query(terms)))
         .limit(-1)
         .subquery("found")
     )
+    hits = found.join(_map, _map.c.message_seq == found.c.rowid)
+    if message_conditions:  # only then are the messages' own rows read
+        hits = hits.join(messages, m.seq == found.c.rowid)
     return (
-        select(m.conversation_id, *([found.c.rank.label("score")] if scored else []))
-        .select_from(found.join(messages, m.seq == found.c.rowid))
-        .where(m.project_id == project_id)
+        select(_map.c.conversation_seq, *([found.c.rank.label("score")] if scored else []))
+        .select_from(hits)
+        .where(*message_conditions)
     )
 
 
@@ -170,26 +191,24 @@ def _page(
 ) -> Ranked:
     """One page of the matching conversations and their total: by best score then newest if
     `scored`, else newest first."""
-    hits = (
-        _message_hits(connection, terms, project_id, scored=scored)
-        .where(*message_conditions)
-        .subquery()
-    )
+    hits = _message_hits(
+        connection, terms, project_id, message_conditions, scored=scored
+    ).subquery()
     c = conversations.c
     first = func.coalesce(c.first_message_at, c.created_at)
     if scored:
         best = (
-            select(hits.c.conversation_id, func.min(hits.c.score).label("score"))
-            .group_by(hits.c.conversation_id)
+            select(hits.c.conversation_seq, func.min(hits.c.score).label("score"))
+            .group_by(hits.c.conversation_seq)
             .subquery("best")
         )
         order: list[ColumnElement[Any]] = [best.c.score]
     else:
-        best = select(hits.c.conversation_id).distinct().subquery("best")
+        best = select(hits.c.conversation_seq).distinct().subquery("best")
         order = []
     matching: Select[Any] = (
         select(c.id, func.count().over().label("total"))
-        .join(best, best.c.conversation_id == c.id)
+        .join(best, best.c.conversation_seq == c.seq)
         .where(c.project_id == project_id, *conditions)
     )
     page = matching.order_by(*order, first.desc(), c.id.desc()).limit(limit).offset(offset)

@@ -93,5 +93,9 @@ def register(dbapi_connection: Any) -> None:
 # tables FTS5 keeps beside it; PostgreSQL's generated column on messages and its GIN index.
 _SHADOWS = ("config", "content", "data", "docsize", "idx")
 SQLITE_INDEX_TABLES = frozenset({"message_search", *(f"message_search_{s}" for s in _SHADOWS)})
+# Each message's conversation row (migration 0017), on both backends, kept by triggers.
+CONVERSATION_MAP = "message_conversations"
+# Every table outside tables.py that triggers keep (a copy leaves them to the target's own).
+TRIGGER_KEPT_TABLES = SQLITE_INDEX_TABLES | {CONVERSATION_MAP}
 POSTGRES_COLUMN = "search_document"
 POSTGRES_INDEX = "ix_messages_search_document"

@@ -23,15 +23,16 @@ from sqlalchemy.engine import Row
 from threadline.errors import BadRequest, Conflict
 from threadline.store.engine import Database, describe_url, normalize_url, open_database
 from threadline.store.migrate import head_revision, stored_revision, upgrade
-from threadline.store.search_text import SQLITE_INDEX_TABLES
+from threadline.store.search_text import TRIGGER_KEPT_TABLES
 from threadline.store.tables import changes, metadata, store_identity
 
 BATCH_ROWS = 2_000
 PROGRESS_ROWS = 200_000  # a line on stderr this often within a long table
 # Each database keeps its own random identity: a columnar copy made from the source must not be
 # taken for one made from the target (threadline.analytics rebuilds it from the target).
-# The full-text index of messages is filled by the target's own triggers (store.search_text).
-_NOT_COPIED = {store_identity.name, "alembic_version", *SQLITE_INDEX_TABLES}
+# The full-text index of messages and the map of their conversations are filled by the
+# target's own triggers (store.search_text).
+_NOT_COPIED = {store_identity.name, "alembic_version", *TRIGGER_KEPT_TABLES}
 _CHECKSUM_MODULUS = 1 << 256
 _encode = msgspec.json.Encoder(order="sorted").encode
 
