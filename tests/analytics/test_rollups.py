@@ -180,3 +180,62 @@ def test_event_counts_follow_deletes_and_compaction(
             "SELECT type, events FROM rollup_event_counts ORDER BY created_at, type"
         ).all()
     assert [tuple(row) for row in rows] == [("search", 1), ("view", 1), ("view", 1)]
+
+
+TOP_QUERIES = {
+    "select": [
+        {"type": "field", "field": "searchQuery"},
+        {"type": "aggregation", "aggregation": "count", "field": "id"},
+    ],
+    "groupBy": [{"field": "searchQuery"}],
+    "where": {"condition": {"field": "eventType", "operator": "eq", "value": "search"}},
+    "orderBy": [{"field": "count_id", "direction": "desc"}],
+}
+
+
+def _top_queries(client: TestClient, headers: dict[str, str]) -> list[tuple[str, int]]:
+    response = client.post("/query/events", json=TOP_QUERIES, headers=headers)
+    assert response.status_code == 200, response.text
+    return [(row["searchQuery"], row["count_id"]) for row in response.json()["data"]["result"]]
+
+
+def test_search_counts_follow_deletes_and_compaction(
+    ready: TestClient, api_headers: dict[str, str], db: Database
+) -> None:
+    bodies = [
+        {**_event(f"s{i}", at, None), "searchQuery": query}
+        for i, (query, at) in enumerate(
+            [
+                ("api", "2026-03-01T10:00:00Z"),
+                ("api", "2026-03-02T23:59:59Z"),
+                ("zapier", "2026-03-02T00:00:00Z"),
+                ("zapier", "2026-03-01T10:00:00Z"),
+                ("zapier", "2026-03-03T10:00:00Z"),
+            ]
+        )
+    ]
+    _post(ready, api_headers, *bodies)
+    assert _top_queries(ready, api_headers) == [("zapier", 3), ("api", 2)]
+    with db.writer.begin() as connection:  # two zapier searches go: api leads
+        connection.execute(delete(events).where(events.c.id.in_(["s2", "s4"])))
+    copy = ready.app.state.services.columnar  # type: ignore[attr-defined]
+    assert copy.wait_until(time.monotonic(), timeout=30.0)
+    assert _top_queries(ready, api_headers) == [("api", 2), ("zapier", 1)]
+    copy.rollups.search_counts.appended = 10**9  # the next sync compacts the deltas
+    _post(ready, api_headers, {**_event("s9", "2026-03-01T10:20:00Z", None), "searchQuery": "x"})
+    assert copy.wait_until(time.monotonic(), timeout=30.0)
+    assert copy.rollups.search_counts.appended == 0
+    assert _top_queries(ready, api_headers) == [("api", 2), ("x", 1), ("zapier", 1)]
+    with copy.engine.connect() as connection:  # one row per query and day, none for 03-02's
+        rows = connection.exec_driver_sql(
+            "SELECT search_query, created_at, events FROM rollup_search_counts "
+            "ORDER BY created_at, search_query"
+        ).all()
+    day = 86_400_000_000
+    march_1 = 1772323200000000
+    assert [tuple(row) for row in rows] == [
+        ("api", march_1, 1),
+        ("x", march_1, 1),
+        ("zapier", march_1, 1),
+        ("api", march_1 + day, 1),
+    ]

@@ -190,13 +190,49 @@ COUNTED: list[dict[str, Any]] = [
 NOT_COUNTED: list[dict[str, Any]] = [
     {"select": [COUNT], "where": _created("gte", "2026-02-01T09:05:00Z")},
     {"select": [COUNT], "where": _created("eq", "2026-02-01T09:05:00Z")},
-    {"select": [{"type": "field", "field": "searchQuery"}, COUNT]},
     {"select": [{**COUNT, "field": "messageId"}]},
     {
         "select": [COUNT],
         "where": {"condition": {"field": "messageId", "operator": "eq", "value": "x"}},
     },
     {"select": [{"type": "aggregation", "aggregation": "min", "field": "createdAt"}]},
+    # With the search query: per hour, or cut inside a day (its rollup is per UTC day).
+    {"select": [_bucket("hour"), {"type": "field", "field": "searchQuery"}, COUNT]},
+    {
+        "select": [{"type": "field", "field": "searchQuery"}, COUNT],
+        "where": _created("gte", "2026-02-03T08:15:00Z"),
+    },
+]
+_QUERY = {"type": "field", "field": "searchQuery"}
+# Counts the rollup per UTC day with the search query answers.
+SEARCH_COUNTED: list[dict[str, Any]] = [
+    {  # bench/queries.py's top search queries
+        "select": [_QUERY, {**COUNT, "field": "id"}],
+        "groupBy": [{"field": "searchQuery"}],
+        "where": _entity("search"),
+        "orderBy": [{"field": "count_id", "direction": "desc"}],
+    },
+    {"select": [_QUERY, COUNT]},  # every event's: no query is a group too
+    {
+        "select": [_bucket("week"), _QUERY, COUNT],
+        "where": {"and": [_created("gte", "2026-02-03"), _created("lt", "2026-02-10")]},
+    },
+    {
+        "select": [_bucket("day"), COUNT],
+        "where": {
+            "condition": {
+                "field": "searchQuery",
+                "operator": "in",
+                "value": ["how to log events", "x"],
+            }
+        },
+    },
+    {"select": [_bucket("month"), _QUERY, COUNT], "where": _created("lt", "2026-02-10")},
+    # Rows: counted for their total only.
+    {
+        "select": [{"type": "field", "field": "createdAt"}],
+        "where": {"condition": {"field": "searchQuery", "operator": "isNotNull"}},
+    },
 ]
 
 
@@ -213,7 +249,15 @@ def test_event_counts_are_exact_on_both_paths(dataset: Dataset, body: dict[str, 
     assert "rollup_event_counts" in _duckdb_sql(body)
 
 
+@pytest.mark.parametrize("body", SEARCH_COUNTED)
+def test_search_counts_are_exact_on_both_paths(dataset: Dataset, body: dict[str, Any]) -> None:
+    dataset.data("events", body)  # on the columnar path: compared with the primary's answer
+    assert "rollup_search_counts" in _duckdb_sql(body)
+
+
 @pytest.mark.parametrize("body", NOT_COUNTED)
 def test_other_counts_read_the_events(dataset: Dataset, body: dict[str, Any]) -> None:
     dataset.data("events", body)
-    assert "rollup_event_counts" not in _duckdb_sql(body)
+    sql = _duckdb_sql(body)
+    assert "rollup_event_counts" not in sql
+    assert "rollup_search_counts" not in sql

@@ -11,7 +11,8 @@ they sum, so distinct users and event counts over days and ranges need not scan 
   in-memory copy of the sets, replaced whole after each commit, so none sees half a sync.
 - EventCounts: events per (project, quarter hour, entity type, type, integration), as signed
   deltas (a deleted event adds a -1 row), compacted now and then. Grouped counts and the
-  dashboard's per-quarter-hour series read it instead of the events (query.rollup).
+  dashboard's per-quarter-hour series read it instead of the events (query.rollup). A second
+  one per UTC day keeps the search query as well (query.counts.SEARCH_COUNTS).
 - KeptSearches (analytics.searches): the searches and clicks, each search with its person and
   whether a neighbour of the same person folds it, so the search statistics read those rows
   and need no window over every search (query.searches).
@@ -24,10 +25,12 @@ from typing import Any
 
 import duckdb
 from pyroaring import FrozenBitMap
+from sqlalchemy import Table
 
 from threadline.analytics.searches import TABLE as SEARCHES_TABLE
 from threadline.analytics.searches import KeptSearches
 from threadline.analytics.shred import Shredded
+from threadline.query.counts import EVENT_COUNTS, QUARTER_US, SEARCH_COUNTS
 from threadline.store.tables import events
 
 DAY_US = 86_400_000_000
@@ -41,9 +44,9 @@ _TABLES = {
 }
 # query.rollup.EVENT_COUNTS reads it: the events' columns it keeps, under the same names, with
 # created_at the quarter hour's start and `events` how many (negative: deleted since).
-COUNTS_TABLE = "rollup_event_counts"
-QUARTER_US = 15 * 60 * 1_000_000
-_COUNTED = "project_id, entity_type, type, integration_id"
+_NOT_KEPT = ("created_at", "events")
+COUNTS_TABLE = EVENT_COUNTS.name
+SEARCH_COUNTS_TABLE = SEARCH_COUNTS.name
 
 # (project_id, entity_type) -> {day start (µs): (events, users)}
 Days = dict[tuple[str, str], dict[int, tuple[int, FrozenBitMap]]]
@@ -260,44 +263,48 @@ class UserDays:
 
 
 class EventCounts:
-    """Events per (project, quarter hour, entity type, type, integration), kept as deltas."""
+    """Events per (project, period, and the kept columns of `table`), kept as deltas."""
 
-    # Delta rows appended since the table was last compacted, and the size then.
-    appended = 0
-    compacted_size = 0
+    def __init__(self, table: Table, period: int) -> None:
+        self.table = table.name
+        self.period = period
+        # The events' columns it keeps (all of the table's but the period and the count).
+        self.kept = ", ".join(c.name for c in table.columns if c.name not in _NOT_KEPT)
+        # Delta rows appended since the table was last compacted, and the size then.
+        self.appended = 0
+        self.compacted_size = 0
 
     def build(self, cursor: duckdb.DuckDBPyConnection) -> None:
-        cursor.execute(f"DROP TABLE IF EXISTS {COUNTS_TABLE}")
-        cursor.execute(f"CREATE TABLE {COUNTS_TABLE} AS {self._sums('true')}")
-        found = cursor.execute(f"SELECT count(*) FROM {COUNTS_TABLE}").fetchone()
+        cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+        cursor.execute(f"CREATE TABLE {self.table} AS {self._sums('true')}")
+        found = cursor.execute(f"SELECT count(*) FROM {self.table}").fetchone()
         self.compacted_size, self.appended = (int(found[0]) if found else 0), 0
 
     def add(
         self, cursor: duckdb.DuckDBPyConnection, where: str, parameters: list[Any], sign: int = 1
     ) -> None:
         """Counts the events matching `where` (sign -1: events about to be deleted)."""
-        cursor.execute(f"INSERT INTO {COUNTS_TABLE} {self._sums(where, sign)}", parameters)
-        self.appended += 1  # rows, roughly: a sync's events fall in a few quarter hours
+        cursor.execute(f"INSERT INTO {self.table} {self._sums(where, sign)}", parameters)
+        self.appended += 1  # rows, roughly: a sync's events fall in a few periods
         if self.appended > max(10_000, self.compacted_size):
             self.compact(cursor)
 
     def compact(self, cursor: duckdb.DuckDBPyConnection) -> None:
         """One row per key again, and none for keys whose events were all deleted."""
         cursor.execute(
-            f"CREATE OR REPLACE TABLE {COUNTS_TABLE} AS SELECT {_COUNTED}, created_at, "
-            f"sum(events)::BIGINT AS events FROM {COUNTS_TABLE} "
-            f"GROUP BY {_COUNTED}, created_at HAVING sum(events) <> 0"
+            f"CREATE OR REPLACE TABLE {self.table} AS SELECT {self.kept}, created_at, "
+            f"sum(events)::BIGINT AS events FROM {self.table} "
+            f"GROUP BY {self.kept}, created_at HAVING sum(events) <> 0"
         )
-        found = cursor.execute(f"SELECT count(*) FROM {COUNTS_TABLE}").fetchone()
+        found = cursor.execute(f"SELECT count(*) FROM {self.table}").fetchone()
         self.compacted_size, self.appended = (int(found[0]) if found else 0), 0
 
-    @staticmethod
-    def _sums(where: str, sign: int = 1) -> str:
-        quarter = f"created_at // {QUARTER_US} * {QUARTER_US}"
+    def _sums(self, where: str, sign: int = 1) -> str:
+        period = f"created_at // {self.period} * {self.period}"
         return (
-            f"SELECT {_COUNTED}, {quarter} AS created_at, "
+            f"SELECT {self.kept}, {period} AS created_at, "
             f"({sign} * count(*))::BIGINT AS events FROM events WHERE {where} "
-            f"GROUP BY {_COUNTED}, {quarter}"
+            f"GROUP BY {self.kept}, {period}"
         )
 
 
@@ -307,7 +314,8 @@ class Rollups:
 
     def __init__(self) -> None:
         self.users = UserDays()
-        self.counts = EventCounts()
+        self.counts = EventCounts(EVENT_COUNTS, QUARTER_US)
+        self.search_counts = EventCounts(SEARCH_COUNTS, DAY_US)
         self.searches = KeptSearches()
 
     @property
@@ -323,6 +331,7 @@ class Rollups:
         """Makes every rollup anew (inside the caller's transaction)."""
         self.users.build(cursor, shredded)
         self.counts.build(cursor)
+        self.search_counts.build(cursor)
         self.searches.build(cursor, shredded)
 
     def open(self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
@@ -333,7 +342,8 @@ class Rollups:
                 "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'rollup_%'"
             ).fetchall()
         }
-        if present != {*_TABLES, COUNTS_TABLE, SEARCHES_TABLE}:
+        # A copy made before a rollup was added gets them all anew.
+        if present != {*_TABLES, COUNTS_TABLE, SEARCH_COUNTS_TABLE, SEARCHES_TABLE}:
             cursor.begin()
             self.build(cursor, shredded)
             cursor.commit()
@@ -346,7 +356,8 @@ class Rollups:
         days take_in must sum again."""
         if not seqs:
             return set()
-        self.counts.add(cursor, "seq IN (SELECT unnest(?::BIGINT[]))", [seqs], sign=-1)
+        for counts in (self.counts, self.search_counts):
+            counts.add(cursor, "seq IN (SELECT unnest(?::BIGINT[]))", [seqs], sign=-1)
         self.searches.before_delete(cursor, seqs)
         return self.users.before_delete(cursor, seqs)
 
@@ -369,6 +380,7 @@ class Rollups:
                 parameters = [inserted]
             named = (where, parameters)
             self.counts.add(cursor, where, parameters)
+            self.search_counts.add(cursor, where, parameters)
         self.users.take_in(cursor, shredded, named, deleted_days)
         self.searches.take_in(cursor, shredded, named, deleted or [])
 

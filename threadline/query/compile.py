@@ -22,7 +22,7 @@ from sqlalchemy import Case, Column, ColumnElement, Select, case, false, func, o
 
 from threadline.errors import BadRequest, Unprocessable
 from threadline.query.catalogue import Field, Kind, View
-from threadline.query.counts import EVENT_COUNTS, countable, on_counts
+from threadline.query.counts import counting_table, on_counts
 from threadline.query.filters import FilterCompiler, refuse
 from threadline.query.sql import Sql
 from threadline.timestamps import to_iso
@@ -402,20 +402,17 @@ class QueryCompiler:
         if self.joined and all(_only_on(e, table) for e in [*self.where, *order_expressions]):
             narrow = (table, self.where, order_expressions)
         counted = None
-        if self._countable(grouped=False):
+        if (counts := self._counting(grouped=False)) is not None:
             counted = select(
-                EVENT_COUNTS.c.created_at.label("c0"), EVENT_COUNTS.c.events.label("weight")
-            ).where(*[on_counts(condition) for condition in self.where])
+                counts.c.created_at.label("c0"), counts.c.events.label("weight")
+            ).where(*[on_counts(condition, counts) for condition in self.where])
         return CompiledQuery(self.view, outputs, base.order_by(*order), base, narrow, counted)
 
-    def _countable(self, *, grouped: bool) -> bool:
-        """Whether the rollup of event counts can answer (query.counts)."""
-        return (
-            self.sql.event_counts
-            and self.view.name == "events"
-            and self.ranking is None
-            and countable(self.body, grouped=grouped)
-        )
+    def _counting(self, *, grouped: bool) -> Any:
+        """The rollup of event counts that can answer, if any (query.counts)."""
+        if not self.sql.event_counts or self.view.name != "events" or self.ranking is not None:
+            return None
+        return counting_table(self.body, grouped=grouped)
 
     def _row_order(self, key: str, where: str) -> ColumnElement[Any]:
         """An orderBy key that is not a result column: a field, or a field's time bucket."""
@@ -441,15 +438,16 @@ class QueryCompiler:
 
     def _groups(self, outputs: list[Output], group_only: list[Output]) -> CompiledQuery:
         everything = outputs + group_only
-        counted = self._countable(grouped=True)
-        if counted:  # the same columns from the rollup; counts are sums of its counts
+        counts = self._counting(grouped=True)
+        counted = counts is not None
+        if counts is not None:  # the same columns from the rollup; counts are sums of its counts
             expressions = [
-                EVENT_COUNTS.c.events if o.aggregation else on_counts(o.expression)
+                counts.c.events if o.aggregation else on_counts(o.expression, counts)
                 for o in everything
             ]
-            source: Any = EVENT_COUNTS
-            where = [on_counts(condition) for condition in self.where]
-            expressions.append(EVENT_COUNTS.c.events)  # the weight, last
+            source: Any = counts
+            where = [on_counts(condition, counts) for condition in self.where]
+            expressions.append(counts.c.events)  # the weight, last
         else:
             expressions = [o.expression for o in everything]
             source, where = self._source(), self.where
