@@ -150,10 +150,17 @@ COUNT_BY_TYPE = {
 }
 
 
-def _types(client: TestClient, headers: dict[str, str]) -> list[tuple[str, int]]:
-    response = client.post("/query/events", json=COUNT_BY_TYPE, headers=headers)
+def _pairs(
+    client: TestClient, headers: dict[str, str], body: dict[str, Any], key: str, count: str
+) -> list[tuple[str, int]]:
+    """(row[key], row[count]) of each row the events query `body` answers."""
+    response = client.post("/query/events", json=body, headers=headers)
     assert response.status_code == 200, response.text
-    return [(row["type"], row["count"]) for row in response.json()["data"]["result"]]
+    return [(row[key], row[count]) for row in response.json()["data"]["result"]]
+
+
+def _types(client: TestClient, headers: dict[str, str]) -> list[tuple[str, int]]:
+    return _pairs(client, headers, COUNT_BY_TYPE, "type", "count")
 
 
 def test_event_counts_follow_deletes_and_compaction(
@@ -194,9 +201,7 @@ TOP_QUERIES = {
 
 
 def _top_queries(client: TestClient, headers: dict[str, str]) -> list[tuple[str, int]]:
-    response = client.post("/query/events", json=TOP_QUERIES, headers=headers)
-    assert response.status_code == 200, response.text
-    return [(row["searchQuery"], row["count_id"]) for row in response.json()["data"]["result"]]
+    return _pairs(client, headers, TOP_QUERIES, "searchQuery", "count_id")
 
 
 def test_search_counts_follow_deletes_and_compaction(
