@@ -42,8 +42,9 @@ _TABLES = {
         "project_id VARCHAR, entity_type VARCHAR, day BIGINT, events BIGINT, users BLOB"
     ),
 }
-# query.rollup.EVENT_COUNTS reads it: the events' columns it keeps, under the same names, with
-# created_at the quarter hour's start and `events` how many (negative: deleted since).
+# The count rollups' tables are declared in query.counts (EVENT_COUNTS per quarter hour,
+# SEARCH_COUNTS per UTC day): the events' columns each keeps, under the same names, with
+# created_at its period's start and `events` how many (negative: deleted since).
 _NOT_KEPT = ("created_at", "events")
 COUNTS_TABLE = EVENT_COUNTS.name
 SEARCH_COUNTS_TABLE = SEARCH_COUNTS.name
