@@ -244,3 +244,52 @@ def test_search_counts_follow_deletes_and_compaction(
         ("zapier", march_1, 1),
         ("api", march_1 + day, 1),
     ]
+
+
+def _users_events(client: TestClient, headers: dict[str, str], user: str) -> int:
+    body = {
+        "select": [{"type": "aggregation", "aggregation": "count"}],
+        "where": {
+            "condition": {
+                "field": "userProperties",
+                "operator": "jsonContains",
+                "value": {"userId": user},
+            }
+        },
+    }
+    response = client.post("/query/events", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    return int(response.json()["data"]["result"][0]["count"])
+
+
+def test_user_counts_follow_deletes(
+    database_url: str, tmp_path: Path, api_headers: dict[str, str], db: Database
+) -> None:
+    settings = Settings(database_url=database_url, analytics_path=str(tmp_path / "copy.duckdb"))
+    with TestClient(create_app(settings)) as first:
+        copy = first.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        _post(
+            first,
+            api_headers,
+            *[_event(f"u{i}", "2026-03-01T10:00:00Z", "ann") for i in range(3)],
+            _event("v0", "2026-03-02T10:00:00Z", "bob"),
+            _event("v1", "2026-03-02T11:00:00Z", None),
+        )
+    # Rebuilt: userId is common now, so it is shredded and each user's events are counted.
+    with TestClient(create_app(settings)) as second:
+        copy = second.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        assert copy.rollups.user_counts is not None
+        assert [_users_events(second, api_headers, user) for user in ("ann", "bob")] == [3, 1]
+        with db.writer.begin() as connection:
+            connection.execute(delete(events).where(events.c.id.in_(["u1", "v0"])))
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        assert [_users_events(second, api_headers, user) for user in ("ann", "bob")] == [2, 0]
+        # Its deltas: 3 - 1 for ann, 1 - 1 for bob, 1 for the event naming nobody.
+        with copy.engine.connect() as connection:
+            counts = copy.rollups.user_counts
+            rows = connection.exec_driver_sql(
+                f"SELECT sum(events) FROM {counts.table} GROUP BY {counts.kept} ORDER BY 1"
+            ).all()
+        assert [row[0] for row in rows] == [0, 1, 2]

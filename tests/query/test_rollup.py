@@ -13,6 +13,7 @@ import msgspec
 import pytest
 
 from tests.query.conftest import Dataset, columnar_view
+from threadline.analytics.shred import Shredded
 from threadline.query.catalogue import VIEWS
 from threadline.query.compile import compile_query
 from threadline.query.sql_duckdb import DuckDbSql
@@ -236,11 +237,63 @@ SEARCH_COUNTED: list[dict[str, Any]] = [
 ]
 
 
-def _duckdb_sql(body: dict[str, Any]) -> str:
+# The user counts (each user's events, for all time): counts and totals filtered only on the
+# shredded userId (and the project).
+def _user(operator: str, value: Any) -> dict[str, Any]:
+    return {"condition": {"field": "userProperties", "operator": operator, "value": value}}
+
+
+USER_COUNTED: list[dict[str, Any]] = [
+    {"select": [COUNT], "where": _user("jsonContains", {"userId": "u1"})},
+    {
+        "select": [{**COUNT, "field": "id"}],
+        "where": _user("eq", {"path": ["userId"], "value": "u2"}),
+    },
+    {"select": [COUNT], "where": _user("jsonContains", {"userId": 7})},  # a number: not "7"
+    {"select": [COUNT], "where": _user("jsonContains", {"userId": "nobody"})},
+    {
+        "select": [COUNT],
+        "where": {
+            "or": [_user("jsonContains", {"userId": "u1"}), _user("jsonContains", {"userId": "u2"})]
+        },
+    },
+    {"where": _user("jsonContains", {"userId": "u1"})},  # rows: counted for their total
+]
+USER_NOT_COUNTED: list[dict[str, Any]] = [
+    {
+        "select": [COUNT],
+        "where": {"and": [_user("jsonContains", {"userId": "u1"}), _created("gte", "2026-02-01")]},
+    },
+    {"select": [_bucket("day"), COUNT], "where": _user("jsonContains", {"userId": "u1"})},
+    {
+        "select": [COUNT],
+        "where": {"and": [_user("jsonContains", {"userId": "u1"}), _entity("message")]},
+    },
+    {"select": [COUNT], "where": _user("jsonContains", {"supportAgentName": "Ann"})},
+    {"select": [COUNT], "where": _user("jsonContains", {"userId": "u1", "x": "y"})},
+]
+_SHREDDED_USER = Shredded({"events": {"user_properties": ("identificationType", "userId")}})
+
+
+def _duckdb_sql(body: dict[str, Any], shredded: Shredded | None = None) -> str:
     """The statements the compiler makes for the columnar copy with its rollups."""
     parsed = msgspec.convert(body, QUERY_TYPES["events"].body)
-    compiled = compile_query(VIEWS["events"], DuckDbSql(event_counts=True), parsed, project_id="p")
+    sql = DuckDbSql(shredded, event_counts=True)
+    compiled = compile_query(VIEWS["events"], sql, parsed, project_id="p")
     return f"{compiled.statement} {compiled.count_statement()}"
+
+
+@pytest.mark.parametrize("body", USER_COUNTED)
+def test_user_counts_are_exact_on_both_paths(dataset: Dataset, body: dict[str, Any]) -> None:
+    dataset.data("events", body)  # on the columnar path: compared with the primary's answer
+    assert "rollup_user_counts" in _duckdb_sql(body, _SHREDDED_USER)
+    assert "rollup_user_counts" not in _duckdb_sql(body)  # userId not shredded: no such rollup
+
+
+@pytest.mark.parametrize("body", USER_NOT_COUNTED)
+def test_other_user_queries_read_the_events(dataset: Dataset, body: dict[str, Any]) -> None:
+    dataset.data("events", body)
+    assert "rollup_user_counts" not in _duckdb_sql(body, _SHREDDED_USER)
 
 
 @pytest.mark.parametrize("body", COUNTED)

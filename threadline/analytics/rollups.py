@@ -30,11 +30,17 @@ from sqlalchemy import Table
 from threadline.analytics.searches import TABLE as SEARCHES_TABLE
 from threadline.analytics.searches import KeptSearches
 from threadline.analytics.shred import Shredded
-from threadline.query.counts import EVENT_COUNTS, QUARTER_US, SEARCH_COUNTS
+from threadline.query.counts import (
+    ALL_TIME,
+    EVENT_COUNTS,
+    QUARTER_US,
+    SEARCH_COUNTS,
+    USER_KEY,
+    user_counts_table,
+)
 from threadline.store.tables import events
 
 DAY_US = 86_400_000_000
-USER_KEY = "userId"
 
 _TABLES = {
     "rollup_user_codes": "user_id VARCHAR, code INTEGER",
@@ -48,6 +54,7 @@ _TABLES = {
 _NOT_KEPT = ("created_at", "events")
 COUNTS_TABLE = EVENT_COUNTS.name
 SEARCH_COUNTS_TABLE = SEARCH_COUNTS.name
+USER_COUNTS_TABLE = user_counts_table("kind", "text").name
 
 # (project_id, entity_type) -> {day start (µs): (events, users)}
 Days = dict[tuple[str, str], dict[int, tuple[int, FrozenBitMap]]]
@@ -285,8 +292,10 @@ class EventCounts:
         self, cursor: duckdb.DuckDBPyConnection, where: str, parameters: list[Any], sign: int = 1
     ) -> None:
         """Counts the events matching `where` (sign -1: events about to be deleted)."""
-        cursor.execute(f"INSERT INTO {self.table} {self._sums(where, sign)}", parameters)
-        self.appended += 1  # rows, roughly: a sync's events fall in a few periods
+        found = cursor.execute(
+            f"INSERT INTO {self.table} {self._sums(where, sign)}", parameters
+        ).fetchone()
+        self.appended += int(found[0]) if found else 0
         if self.appended > max(10_000, self.compacted_size):
             self.compact(cursor)
 
@@ -317,7 +326,18 @@ class Rollups:
         self.users = UserDays()
         self.counts = EventCounts(EVENT_COUNTS, QUARTER_US)
         self.search_counts = EventCounts(SEARCH_COUNTS, DAY_US)
+        self.user_counts: EventCounts | None = None  # when the copy shredded userProperties.userId
         self.searches = KeptSearches()
+
+    def _all_counts(self, shredded: Shredded) -> list[EventCounts]:
+        """The count rollups this copy keeps (each user's counts need the shredded userId)."""
+        found = shredded.lookup(events.c.user_properties, USER_KEY)
+        self.user_counts = None
+        if found is not None:  # its columns are named after the copy's shredded ones
+            self.user_counts = EventCounts(
+                user_counts_table(found[1].name, found[0].name), ALL_TIME
+            )
+        return self._counted()
 
     @property
     def answered(self) -> int:
@@ -331,8 +351,9 @@ class Rollups:
     def build(self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
         """Makes every rollup anew (inside the caller's transaction)."""
         self.users.build(cursor, shredded)
-        self.counts.build(cursor)
-        self.search_counts.build(cursor)
+        cursor.execute(f"DROP TABLE IF EXISTS {USER_COUNTS_TABLE}")
+        for counts in self._all_counts(shredded):
+            counts.build(cursor)
         self.searches.build(cursor, shredded)
 
     def open(self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
@@ -344,7 +365,8 @@ class Rollups:
             ).fetchall()
         }
         # A copy made before a rollup was added gets them all anew.
-        if present != {*_TABLES, COUNTS_TABLE, SEARCH_COUNTS_TABLE, SEARCHES_TABLE}:
+        counted = {counts.table for counts in self._all_counts(shredded)}
+        if present != {*_TABLES, *counted, SEARCHES_TABLE}:
             cursor.begin()
             self.build(cursor, shredded)
             cursor.commit()
@@ -357,7 +379,7 @@ class Rollups:
         days take_in must sum again."""
         if not seqs:
             return set()
-        for counts in (self.counts, self.search_counts):
+        for counts in self._counted():
             counts.add(cursor, "seq IN (SELECT unnest(?::BIGINT[]))", [seqs], sign=-1)
         self.searches.before_delete(cursor, seqs)
         return self.users.before_delete(cursor, seqs)
@@ -380,10 +402,14 @@ class Rollups:
                 where += " AND seq IN (SELECT unnest(?::BIGINT[]))"
                 parameters = [inserted]
             named = (where, parameters)
-            self.counts.add(cursor, where, parameters)
-            self.search_counts.add(cursor, where, parameters)
+            for counts in self._counted():
+                counts.add(cursor, where, parameters)
         self.users.take_in(cursor, shredded, named, deleted_days)
         self.searches.take_in(cursor, shredded, named, deleted or [])
+
+    def _counted(self) -> list[EventCounts]:
+        users = [] if self.user_counts is None else [self.user_counts]
+        return [self.counts, self.search_counts, *users]
 
     def publish(self) -> None:
         self.users.publish()

@@ -22,7 +22,7 @@ from sqlalchemy import Case, Column, ColumnElement, Select, case, false, func, o
 
 from threadline.errors import BadRequest, Unprocessable
 from threadline.query.catalogue import Field, Kind, View
-from threadline.query.counts import counting_table, on_counts
+from threadline.query.counts import counting_table, counts_rows_only, on_counts, reads_only
 from threadline.query.filters import FilterCompiler, refuse
 from threadline.query.sql import Sql
 from threadline.timestamps import to_iso
@@ -412,7 +412,16 @@ class QueryCompiler:
         """The rollup of event counts that can answer, if any (query.counts)."""
         if not self.sql.event_counts or self.view.name != "events" or self.ranking is not None:
             return None
-        return counting_table(self.body, grouped=grouped)
+        found = counting_table(self.body, grouped=grouped)
+        users = self.sql.user_counts
+        if (
+            found is None
+            and users is not None
+            and counts_rows_only(self.body, grouped=grouped)
+            and all(reads_only(condition, users) for condition in self.where)
+        ):
+            return users
+        return found
 
     def _row_order(self, key: str, where: str) -> ColumnElement[Any]:
         """An orderBy key that is not a result column: a field, or a field's time bucket."""

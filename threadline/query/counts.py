@@ -12,6 +12,12 @@ A second rollup (SEARCH_COUNTS) keeps the searchQuery too, per UTC day: the top 
 (and counts filtered on a query's text) over whole days read ~14 times fewer rows than the
 search events at 10M (docs/performance.md, issue 15 session 5). A query is counted from the
 first rollup that keeps what it asks for.
+
+A third (user_counts_table) counts each user's events for all time, by the shredded userId's
+JSON type and text: the total of "this user's events" (`jsonContains {"userId": ...}`) is a
+sum over its rows. It is used when every compiled condition reads only the columns it keeps
+(reads_only): each of its rows stands for events alike in all of them, so a condition holds for
+all of a row's events or for none.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from typing import Any
 
 from msgspec import UNSET
 from sqlalchemy import BigInteger, Column, ColumnElement, MetaData, String, Table
-from sqlalchemy.sql.visitors import replacement_traverse
+from sqlalchemy.sql.expression import ColumnClause, FromClause
+from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from threadline.query.filters import time_value
 from threadline.store.tables import events
@@ -29,6 +36,8 @@ from threadline.wire.query import TIME_UNITS
 
 QUARTER_US = 15 * 60 * 1_000_000
 DAY_US = 96 * QUARTER_US
+ALL_TIME = 1 << 62  # the user counts' one period: created_at // ALL_TIME is 0 for any event
+USER_KEY = "userId"  # of userProperties: whose events the user counts count
 _KEPT = ("project_id", "entity_type", "type", "integration_id")
 
 
@@ -111,11 +120,44 @@ def counting_table(body: Any, *, grouped: bool) -> Table | None:
     return next((r.table for r in _ROLLUPS if r.counts(body, grouped=grouped)), None)
 
 
+def user_counts_table(kind: str, text: str) -> Table:
+    """Events per project and user: `kind` and `text` name the copy's shredded columns of the
+    userId's JSON type and text (analytics.shred)."""
+    return _counts_table("rollup_user_counts", "project_id", kind, text)
+
+
+def counts_rows_only(body: Any, *, grouped: bool) -> bool:
+    """Whether the query counts rows and nothing else: its rows' total, or one count."""
+    if not grouped:
+        return True
+    selections = [] if body.select in (UNSET, None) else body.select
+    group_by = [] if body.groupBy in (UNSET, None) else body.groupBy
+    return not group_by and all(
+        type(s).__name__.endswith("AggregationSelection")
+        and s.aggregation == "count"
+        and s.field in (UNSET, "id")
+        and s.path is UNSET
+        for s in selections
+    )
+
+
+def reads_only(expression: ColumnElement[Any], table: Table) -> bool:
+    """Whether `expression` reads no column but those of the events that `table` keeps under
+    the same names (created_at aside: the period's start is not the event's time)."""
+    kept = {c.name for c in table.columns} - {"created_at", "events"}
+    return all(
+        element.table is events and element.name in kept
+        for element in iterate(expression)
+        if isinstance(element, ColumnClause)
+    ) and not any(isinstance(element, FromClause) for element in iterate(expression))
+
+
 def on_counts(expression: ColumnElement[Any], table: Table) -> ColumnElement[Any]:
-    """`expression` over the events, said over the rollup's columns of the same names."""
+    """`expression` over the events, said over the rollup's columns of the same names (a
+    shredded column too: it is a ColumnClause of the events)."""
 
     def replace(element: Any, **_: Any) -> Any:
-        if isinstance(element, Column) and element.table is events:
+        if isinstance(element, ColumnClause) and element.table is events:
             return table.c[element.name]
         return None
 

@@ -30,7 +30,9 @@ from sqlalchemy import (
     union_all,
 )
 
+from threadline.query.counts import USER_KEY, user_counts_table
 from threadline.query.sql import MICROS, JsonPath, Sql, _by_type, any_of
+from threadline.store.tables import events
 
 if TYPE_CHECKING:
     from threadline.analytics.shred import Shredded
@@ -72,6 +74,9 @@ class DuckDbSql(Sql):
         self.shredded = shredded
         self.event_counts = event_counts
         self.kept_searches = kept_searches
+        found = shredded.lookup(events.c.user_properties, USER_KEY) if shredded else None
+        if event_counts and found is not None:
+            self.user_counts = user_counts_table(found[1].name, found[0].name)
 
     def among(self, expression: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
         # One list parameter: DuckDB takes thousands of bound values 5-8x slower (8,000 seqs of
