@@ -5,7 +5,8 @@
 
 Builds a new copy in a temporary directory (as a first start does, or a rebuild after a
 migration) with ColumnarCopy's own build, `--runs` times, and prints the build's seconds, the
-rows of each copied table and rows per second over all of them. Run it under
+rows of each copied table and rows per second over all of them, and the CPU seconds the process
+spent (the figure to compare on a shared machine). Run it under
 /work/wt/_tools/quiet: the figures go to docs/performance.md.
 """
 
@@ -24,19 +25,22 @@ from threadline.analytics.schema import MIRRORED
 from threadline.store.engine import open_database
 
 
-def _build(database_url: str, directory: str, threads: int, memory_limit: str) -> float:
+def _build(
+    database_url: str, directory: str, threads: int, memory_limit: str
+) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process: DuckDB's threads and the reader's)."""
     path = os.path.join(directory, "copy.duckdb")
     for leftover in (path, f"{path}.wal"):
         if os.path.exists(leftover):
             os.unlink(leftover)
     database = open_database(database_url)
     copy = ColumnarCopy(database.reader, path, threads=threads, memory_limit=memory_limit)
-    began = time.perf_counter()
+    began, began_cpu = time.perf_counter(), time.process_time()
     asked = time.monotonic()
     copy.start()
     try:
         assert copy.wait_until(asked, timeout=3600.0), "the copy was not built"
-        return time.perf_counter() - began
+        return time.perf_counter() - began, time.process_time() - began_cpu
     finally:
         copy.stop()
         database.dispose()
@@ -66,8 +70,12 @@ def main() -> int:
     print("rows:", ", ".join(f"{name} {count:,}" for name, count in rows.items()), f"= {total:,}")
     with tempfile.TemporaryDirectory(prefix="columnar-build-") as directory:
         for run in range(args.runs):
-            seconds = _build(args.database_url, directory, args.threads, args.memory_limit)
-            print(f"run {run + 1}: {seconds:.1f} s, {total / seconds:,.0f} rows/s")
+            seconds, cpu = _build(args.database_url, directory, args.threads, args.memory_limit)
+            print(
+                f"run {run + 1}: {seconds:.1f} s, {total / seconds:,.0f} rows/s; "
+                f"CPU {cpu:.1f} s, {cpu / total * 1e6:.2f} µs a row (load average "
+                f"{os.getloadavg()[0]:.2f})"
+            )
     return 0
 
 

@@ -10,7 +10,8 @@ bench/queries.py generates and loads its own data every run (20 minutes at 10M e
 reuses a database. Dates are relative to the data's newest event; the user and conversation
 looked up are the project's most active ones. With --compare each answer is also computed on
 the primary store (slow: the primary path takes seconds per query at 10M) and must be equal.
-Prints Markdown (median and p95, nearest rank, ms); exits 1 on an error or a disagreement.
+Prints Markdown (median and p95, nearest rank, and CPU per run, ms); exits 1 on an error or a
+disagreement.
 """
 
 from __future__ import annotations
@@ -186,22 +187,25 @@ def _subjects(connection: Connection, project_id: str) -> tuple[int, str, str]:
 
 def _timed(
     engine: Any, view: str, body: Any, project_id: str, runs: int
-) -> tuple[Any, list[float]]:
-    """The answer, and the seconds of `runs` runs after a warm-up."""
+) -> tuple[Any, list[float], float]:
+    """The answer, the seconds of `runs` runs after a warm-up, and the process's CPU seconds
+    per run (DuckDB's threads included): on a shared machine, the figure to compare."""
     seconds = []
+    cpu = 0.0
     for run in range(runs + 1):
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         with engine.connect() as connection:
             data = run_query(connection, view=view, body=body, project_id=project_id)
         if run:
             seconds.append(time.perf_counter() - began)
-    return data, seconds
+            cpu += time.process_time() - began_cpu
+    return data, seconds, cpu / max(1, runs)
 
 
-def _ms(seconds: list[float]) -> str:
-    """median | p95 (nearest rank), ms"""
+def _ms(seconds: list[float], cpu: float) -> str:
+    """median | p95 (nearest rank) | CPU per run, ms"""
     median = statistics.median(seconds) * 1000
-    return f"{median:,.1f} | {_nearest_rank(seconds, 0.95) * 1000:,.1f}"
+    return f"{median:,.1f} | {_nearest_rank(seconds, 0.95) * 1000:,.1f} | {cpu * 1000:,.1f}"
 
 
 def _nearest_rank(values: list[float], share: float) -> float:
@@ -239,11 +243,12 @@ def main() -> int:
     print(f"copy ready in {time.perf_counter() - started:.1f} s (resumed: {copy.resumed})")
     load = os.getloadavg()[0]
     print(f"\nQueries, ms ({args.runs} runs after a warm-up; load average {load:.2f} before)\n")
-    header = "| query | rows | median | p95 |"
+    header = "| query | rows | median | p95 | CPU |"
     if args.without_rollups:
-        header += " without rollups: median | p95 | same answer |"
+        header += " without rollups: median | p95 | CPU | same answer |"
     print(
-        f"{header} primary agrees |\n|---|--:|--:|--:|{'--:|--:|---|' * args.without_rollups}---|"
+        f"{header} primary agrees |\n|---|--:|--:|--:|--:|"
+        f"{'--:|--:|--:|---|' * args.without_rollups}---|"
     )
     plain = copy.engine.execution_options(threadline_rollups=None)
     failed = False
@@ -252,13 +257,13 @@ def main() -> int:
         if wanted is not None and name not in wanted:
             continue
         body = msgspec.convert(raw, QUERY_TYPES[view].body)
-        data, seconds = _timed(copy.engine, view, body, project_id, args.runs)
-        columns = f"| `{name}` | {data.count:,} | {_ms(seconds)} |"
+        data, seconds, cpu = _timed(copy.engine, view, body, project_id, args.runs)
+        columns = f"| `{name}` | {data.count:,} | {_ms(seconds, cpu)} |"
         if args.without_rollups:
-            sql, sql_seconds = _timed(plain, view, body, project_id, args.runs)
+            sql, sql_seconds, sql_cpu = _timed(plain, view, body, project_id, args.runs)
             same = msgspec.json.encode(sql) == msgspec.json.encode(data)
             failed = failed or not same
-            columns += f" {_ms(sql_seconds)} | {'yes' if same else '**NO**'} |"
+            columns += f" {_ms(sql_seconds, sql_cpu)} | {'yes' if same else '**NO**'} |"
         agrees = "—"
         if args.compare:
             with database.reader.connect() as connection:

@@ -150,10 +150,17 @@ COUNT_BY_TYPE = {
 }
 
 
-def _types(client: TestClient, headers: dict[str, str]) -> list[tuple[str, int]]:
-    response = client.post("/query/events", json=COUNT_BY_TYPE, headers=headers)
+def _pairs(
+    client: TestClient, headers: dict[str, str], body: dict[str, Any], key: str, count: str
+) -> list[tuple[str, int]]:
+    """(row[key], row[count]) of each row the events query `body` answers."""
+    response = client.post("/query/events", json=body, headers=headers)
     assert response.status_code == 200, response.text
-    return [(row["type"], row["count"]) for row in response.json()["data"]["result"]]
+    return [(row[key], row[count]) for row in response.json()["data"]["result"]]
+
+
+def _types(client: TestClient, headers: dict[str, str]) -> list[tuple[str, int]]:
+    return _pairs(client, headers, COUNT_BY_TYPE, "type", "count")
 
 
 def test_event_counts_follow_deletes_and_compaction(
@@ -226,7 +233,114 @@ def test_totals_of_events_and_messages_follow_writes(
     assert kept == counted and sum(row[2] for row in kept) >= 1
     copy.rollups.messages.appended = 10**9  # the next sync compacts the deltas
     conversation("one", "two again", "three", "four", "five")
-    # Compacted when the sync took out the changed rows, then their new deltas appended.
-    assert copy.rollups.messages.appended <= 1
+    # Compacted when the sync took out the changed rows, then their new delta rows appended
+    # (one per quarter hour of a changed message at most).
+    assert copy.rollups.messages.appended <= 5
     kept, counted = _kept_and_counted(copy, "rollup_message_counts", "messages")
     assert kept == counted and sum(row[2] for row in kept) == 5  # m1 came back
+
+
+TOP_QUERIES = {
+    "select": [
+        {"type": "field", "field": "searchQuery"},
+        {"type": "aggregation", "aggregation": "count", "field": "id"},
+    ],
+    "groupBy": [{"field": "searchQuery"}],
+    "where": {"condition": {"field": "eventType", "operator": "eq", "value": "search"}},
+    "orderBy": [{"field": "count_id", "direction": "desc"}],
+}
+
+
+def _top_queries(client: TestClient, headers: dict[str, str]) -> list[tuple[str, int]]:
+    return _pairs(client, headers, TOP_QUERIES, "searchQuery", "count_id")
+
+
+def test_search_counts_follow_deletes_and_compaction(
+    ready: TestClient, api_headers: dict[str, str], db: Database
+) -> None:
+    bodies = [
+        {**_event(f"s{i}", at, None), "searchQuery": query}
+        for i, (query, at) in enumerate(
+            [
+                ("api", "2026-03-01T10:00:00Z"),
+                ("api", "2026-03-02T23:59:59Z"),
+                ("zapier", "2026-03-02T00:00:00Z"),
+                ("zapier", "2026-03-01T10:00:00Z"),
+                ("zapier", "2026-03-03T10:00:00Z"),
+            ]
+        )
+    ]
+    _post(ready, api_headers, *bodies)
+    assert _top_queries(ready, api_headers) == [("zapier", 3), ("api", 2)]
+    with db.writer.begin() as connection:  # two zapier searches go: api leads
+        connection.execute(delete(events).where(events.c.id.in_(["s2", "s4"])))
+    copy = ready.app.state.services.columnar  # type: ignore[attr-defined]
+    assert copy.wait_until(time.monotonic(), timeout=30.0)
+    assert _top_queries(ready, api_headers) == [("api", 2), ("zapier", 1)]
+    copy.rollups.search_counts.appended = 10**9  # the next sync compacts the deltas
+    _post(ready, api_headers, {**_event("s9", "2026-03-01T10:20:00Z", None), "searchQuery": "x"})
+    assert copy.wait_until(time.monotonic(), timeout=30.0)
+    assert copy.rollups.search_counts.appended == 0
+    assert _top_queries(ready, api_headers) == [("api", 2), ("x", 1), ("zapier", 1)]
+    with copy.engine.connect() as connection:  # one row per query and day, none for 03-02's
+        rows = connection.exec_driver_sql(
+            "SELECT search_query, created_at, events FROM rollup_search_counts "
+            "ORDER BY created_at, search_query"
+        ).all()
+    day = 86_400_000_000
+    march_1 = 1772323200000000
+    assert [tuple(row) for row in rows] == [
+        ("api", march_1, 1),
+        ("x", march_1, 1),
+        ("zapier", march_1, 1),
+        ("api", march_1 + day, 1),
+    ]
+
+
+def _users_events(client: TestClient, headers: dict[str, str], user: str) -> int:
+    body = {
+        "select": [{"type": "aggregation", "aggregation": "count"}],
+        "where": {
+            "condition": {
+                "field": "userProperties",
+                "operator": "jsonContains",
+                "value": {"userId": user},
+            }
+        },
+    }
+    response = client.post("/query/events", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    return int(response.json()["data"]["result"][0]["count"])
+
+
+def test_user_counts_follow_deletes(
+    database_url: str, tmp_path: Path, api_headers: dict[str, str], db: Database
+) -> None:
+    settings = Settings(database_url=database_url, analytics_path=str(tmp_path / "copy.duckdb"))
+    with TestClient(create_app(settings)) as first:
+        copy = first.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        _post(
+            first,
+            api_headers,
+            *[_event(f"u{i}", "2026-03-01T10:00:00Z", "ann") for i in range(3)],
+            _event("v0", "2026-03-02T10:00:00Z", "bob"),
+            _event("v1", "2026-03-02T11:00:00Z", None),
+        )
+    # Rebuilt: userId is common now, so it is shredded and each user's events are counted.
+    with TestClient(create_app(settings)) as second:
+        copy = second.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        assert copy.rollups.user_counts is not None
+        assert [_users_events(second, api_headers, user) for user in ("ann", "bob")] == [3, 1]
+        with db.writer.begin() as connection:
+            connection.execute(delete(events).where(events.c.id.in_(["u1", "v0"])))
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        assert [_users_events(second, api_headers, user) for user in ("ann", "bob")] == [2, 0]
+        # Its deltas: 3 - 1 for ann, 1 - 1 for bob, 1 for the event naming nobody.
+        with copy.engine.connect() as connection:
+            counts = copy.rollups.user_counts
+            rows = connection.exec_driver_sql(
+                f"SELECT sum(events) FROM {counts.table} GROUP BY {counts.kept} ORDER BY 1"
+            ).all()
+        assert [row[0] for row in rows] == [0, 1, 2]

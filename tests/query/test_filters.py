@@ -245,6 +245,9 @@ def test_time_fields_of_every_view(dataset: Dataset) -> None:
         (cond("languages", "arrayContains", "de"), ["t2"]),
         (cond("languages", "jsonContains", ["en", "de"]), ["t2"]),
         (cond("languages", "jsonContains", []), ["t1", "t2", "t3"]),
+        # An array contains no object, even one whose key spells an index of the array.
+        (cond("languages", "jsonContains", {"0": "en"}), []),
+        (cond("languages", "jsonContains", {"0": "en", "x": "en"}), []),
         (cond("languages", "jsonContainedBy", ["en", "fr"]), ["t1", "t3"]),
         (cond("languages", "eq", ["de", "en"]), ["t2"]),
         (cond("languages", "eq", []), ["t3"]),

@@ -13,6 +13,7 @@ import msgspec
 import pytest
 
 from tests.query.conftest import Dataset, columnar_view
+from threadline.analytics.shred import Shredded
 from threadline.query.catalogue import VIEWS
 from threadline.query.compile import compile_query
 from threadline.query.sql_duckdb import DuckDbSql
@@ -190,26 +191,114 @@ COUNTED: list[dict[str, Any]] = [
 NOT_COUNTED: list[dict[str, Any]] = [
     {"select": [COUNT], "where": _created("gte", "2026-02-01T09:05:00Z")},
     {"select": [COUNT], "where": _created("eq", "2026-02-01T09:05:00Z")},
-    {"select": [{"type": "field", "field": "searchQuery"}, COUNT]},
     {"select": [{**COUNT, "field": "messageId"}]},
     {
         "select": [COUNT],
         "where": {"condition": {"field": "messageId", "operator": "eq", "value": "x"}},
     },
     {"select": [{"type": "aggregation", "aggregation": "min", "field": "createdAt"}]},
+    # With the search query: per hour, or cut inside a day (its rollup is per UTC day).
+    {"select": [_bucket("hour"), {"type": "field", "field": "searchQuery"}, COUNT]},
+    {
+        "select": [{"type": "field", "field": "searchQuery"}, COUNT],
+        "where": _created("gte", "2026-02-03T08:15:00Z"),
+    },
+]
+_QUERY = {"type": "field", "field": "searchQuery"}
+# Counts the rollup per UTC day with the search query answers.
+SEARCH_COUNTED: list[dict[str, Any]] = [
+    {  # bench/queries.py's top search queries
+        "select": [_QUERY, {**COUNT, "field": "id"}],
+        "groupBy": [{"field": "searchQuery"}],
+        "where": _entity("search"),
+        "orderBy": [{"field": "count_id", "direction": "desc"}],
+    },
+    {"select": [_QUERY, COUNT]},  # every event's: no query is a group too
+    {
+        "select": [_bucket("week"), _QUERY, COUNT],
+        "where": {"and": [_created("gte", "2026-02-03"), _created("lt", "2026-02-10")]},
+    },
+    {
+        "select": [_bucket("day"), COUNT],
+        "where": {
+            "condition": {
+                "field": "searchQuery",
+                "operator": "in",
+                "value": ["how to log events", "x"],
+            }
+        },
+    },
+    {"select": [_bucket("month"), _QUERY, COUNT], "where": _created("lt", "2026-02-10")},
+    # Rows: counted for their total only.
+    {
+        "select": [{"type": "field", "field": "createdAt"}],
+        "where": {"condition": {"field": "searchQuery", "operator": "isNotNull"}},
+    },
 ]
 
 
-def _duckdb_sql(body: dict[str, Any]) -> str:
+# The user counts (each user's events, for all time): counts and totals filtered only on the
+# shredded userId (and the project).
+def _user(operator: str, value: Any) -> dict[str, Any]:
+    return {"condition": {"field": "userProperties", "operator": operator, "value": value}}
+
+
+USER_COUNTED: list[dict[str, Any]] = [
+    {"select": [COUNT], "where": _user("jsonContains", {"userId": "u1"})},
+    {
+        "select": [{**COUNT, "field": "id"}],
+        "where": _user("eq", {"path": ["userId"], "value": "u2"}),
+    },
+    {"select": [COUNT], "where": _user("jsonContains", {"userId": 7})},  # a number: not "7"
+    {"select": [COUNT], "where": _user("jsonContains", {"userId": "nobody"})},
+    {
+        "select": [COUNT],
+        "where": {
+            "or": [_user("jsonContains", {"userId": "u1"}), _user("jsonContains", {"userId": "u2"})]
+        },
+    },
+    {"where": _user("jsonContains", {"userId": "u1"})},  # rows: counted for their total
+]
+USER_NOT_COUNTED: list[dict[str, Any]] = [
+    {
+        "select": [COUNT],
+        "where": {"and": [_user("jsonContains", {"userId": "u1"}), _created("gte", "2026-02-01")]},
+    },
+    {"select": [_bucket("day"), COUNT], "where": _user("jsonContains", {"userId": "u1"})},
+    {
+        "select": [COUNT],
+        "where": {"and": [_user("jsonContains", {"userId": "u1"}), _entity("message")]},
+    },
+    {"select": [COUNT], "where": _user("jsonContains", {"supportAgentName": "Ann"})},
+    {"select": [COUNT], "where": _user("jsonContains", {"userId": "u1", "x": "y"})},
+]
+_SHREDDED_USER = Shredded({"events": {"user_properties": ("identificationType", "userId")}})
+
+
+def _duckdb_sql(body: dict[str, Any], shredded: Shredded | None = None) -> str:
     """The statements the compiler makes for the columnar copy with its rollups."""
     parsed = msgspec.convert(body, QUERY_TYPES["events"].body)
-    compiled = compile_query(VIEWS["events"], DuckDbSql(event_counts=True), parsed, project_id="p")
+    sql = DuckDbSql(shredded, event_counts=True)
+    compiled = compile_query(VIEWS["events"], sql, parsed, project_id="p")
     return f"{compiled.statement} {compiled.count_statement()}"
 
 
 # Of those, the ones on nothing but the project and the time: read from the totals per quarter
 # hour (rollup_event_totals), tens of times fewer rows than the counts by type and integration.
 TOTALLED = [COUNTED[0], COUNTED[4], COUNTED[5]]
+
+
+@pytest.mark.parametrize("body", USER_COUNTED)
+def test_user_counts_are_exact_on_both_paths(dataset: Dataset, body: dict[str, Any]) -> None:
+    dataset.data("events", body)  # on the columnar path: compared with the primary's answer
+    assert "rollup_user_counts" in _duckdb_sql(body, _SHREDDED_USER)
+    assert "rollup_user_counts" not in _duckdb_sql(body)  # userId not shredded: no such rollup
+
+
+@pytest.mark.parametrize("body", USER_NOT_COUNTED)
+def test_other_user_queries_read_the_events(dataset: Dataset, body: dict[str, Any]) -> None:
+    dataset.data("events", body)
+    assert "rollup_user_counts" not in _duckdb_sql(body, _SHREDDED_USER)
 
 
 @pytest.mark.parametrize("body", COUNTED)
@@ -222,8 +311,18 @@ def test_event_counts_are_exact_on_both_paths(dataset: Dataset, body: dict[str, 
         assert "rollup_event_counts" in sql and "rollup_event_totals" not in sql
 
 
+@pytest.mark.parametrize("body", SEARCH_COUNTED)
+def test_search_counts_are_exact_on_both_paths(dataset: Dataset, body: dict[str, Any]) -> None:
+    dataset.data("events", body)  # on the columnar path: compared with the primary's answer
+    assert "rollup_search_counts" in _duckdb_sql(body)
+
+
 @pytest.mark.parametrize("body", NOT_COUNTED)
 def test_other_counts_read_the_events(dataset: Dataset, body: dict[str, Any]) -> None:
     dataset.data("events", body)
     assert "rollup_event_counts" not in _duckdb_sql(body)
     assert "rollup_event_totals" not in _duckdb_sql(body)
+
+    sql = _duckdb_sql(body)
+    assert "rollup_event_counts" not in sql
+    assert "rollup_search_counts" not in sql

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import msgspec
 from duckdb_engine import ConnectionWrapper
 from sqlalchemy import Connection, Engine, create_engine, delete, func, select
 from sqlalchemy.exc import DBAPIError
@@ -119,6 +120,9 @@ class ColumnarCopy:
             "duckdb://",
             creator=lambda: ConnectionWrapper(self._database.cursor()),
             poolclass=QueuePool,
+            # The primary store's decoder (store.engine): JSON columns read alike on both read
+            # paths, and 1,000 events' documents decode in a third of json.loads's time.
+            json_deserializer=msgspec.json.decode,
             pool_size=4,
             # A read's parts run on cursors of their own (analytics.concurrent): WIDTH for
             # each of the `reads` at once (THREADLINE_MAX_CONCURRENT_QUERIES), or reads that

@@ -9,12 +9,13 @@ they sum, so distinct users and event counts over days and ranges need not scan 
   event (erasure, retention) is summed again from the copy's rows: a set cannot forget a user
   without knowing whether another event of that day still names them. Readers use an
   in-memory copy of the sets, replaced whole after each commit, so none sees half a sync.
-- EventCounts: events per (project, quarter hour, entity type, type, integration), as signed
+- CountDeltas: events per (project, quarter hour, entity type, type, integration), as signed
   deltas (a deleted event adds a -1 row), compacted now and then. Grouped counts and the
-  dashboard's per-quarter-hour series read it instead of the events (query.rollup).
-  EventTotals and MessageCounts: the same per (project, quarter hour) alone, for all events
-  and for messages (the overview's series and totals; messages are followed through their
-  deletes and re-inserts as the copy applies them).
+  dashboard's per-quarter-hour series read it instead of the events (query.rollup). A second
+  one per UTC day keeps the search query as well (query.counts.SEARCH_COUNTS), a third each
+  user's events for all time (query.counts.user_counts_table), and two more per (project,
+  quarter hour) alone: all events (EVENT_TOTALS) and messages (MESSAGE_COUNTS, the overview's
+  series; messages are followed through their deletes and re-inserts as the copy applies them).
 - KeptSearches (analytics.searches): the searches and clicks, each search with its person and
   whether a neighbour of the same person folds it, so the search statistics read those rows
   and need no window over every search (query.searches).
@@ -27,14 +28,24 @@ from typing import Any
 
 import duckdb
 from pyroaring import FrozenBitMap
+from sqlalchemy import Table
 
 from threadline.analytics.searches import TABLE as SEARCHES_TABLE
 from threadline.analytics.searches import KeptSearches
 from threadline.analytics.shred import Shredded
+from threadline.query.counts import (
+    ALL_TIME,
+    EVENT_COUNTS,
+    EVENT_TOTALS,
+    MESSAGE_COUNTS,
+    QUARTER_US,
+    SEARCH_COUNTS,
+    USER_KEY,
+    user_counts_table,
+)
 from threadline.store.tables import events
 
 DAY_US = 86_400_000_000
-USER_KEY = "userId"
 
 _TABLES = {
     "rollup_user_codes": "user_id VARCHAR, code INTEGER",
@@ -42,13 +53,13 @@ _TABLES = {
         "project_id VARCHAR, entity_type VARCHAR, day BIGINT, events BIGINT, users BLOB"
     ),
 }
-# query.rollup.EVENT_COUNTS reads it: the events' columns it keeps, under the same names, with
-# created_at the quarter hour's start and `events` how many (negative: deleted since).
-COUNTS_TABLE = "rollup_event_counts"
-TOTALS_TABLE = "rollup_event_totals"  # query.counts.EVENT_TOTALS
-MESSAGES_TABLE = "rollup_message_counts"  # query.counts.MESSAGE_COUNTS
-QUARTER_US = 15 * 60 * 1_000_000
-_COUNTED = "project_id, entity_type, type, integration_id"
+# The count rollups' tables are declared in query.counts (EVENT_COUNTS and EVENT_TOTALS per
+# quarter hour, SEARCH_COUNTS per UTC day, MESSAGE_COUNTS): the columns each keeps of the table
+# it counts, under the same names, with created_at its period's start and its last column how
+# many rows (negative: deleted since).
+COUNTS_TABLE = EVENT_COUNTS.name
+SEARCH_COUNTS_TABLE = SEARCH_COUNTS.name
+USER_COUNTS_TABLE = user_counts_table("kind", "text").name
 
 # (project_id, entity_type) -> {day start (µs): (events, users)}
 Days = dict[tuple[str, str], dict[int, tuple[int, FrozenBitMap]]]
@@ -265,71 +276,57 @@ class UserDays:
 
 
 class CountDeltas:
-    """Rows of one copied table per (key columns, quarter hour of created_at), kept as signed
-    deltas (a deleted row adds a -1 row) and compacted when the deltas outgrow the table."""
+    """Rows of the copied table `source` per (period of created_at, and the columns of `table`
+    it keeps), kept as signed deltas (a deleted row adds a -1 row) and compacted when the deltas
+    outgrow the table."""
 
-    def __init__(self, name: str, source: str, keys: str, counts: str) -> None:
-        self.name, self.source, self.keys, self.counts = name, source, keys, counts
+    def __init__(self, table: Table, period: int, source: str = "events") -> None:
+        self.table = table.name
+        self.period = period
+        self.source = source
+        # How many, the table's last column; the source's columns it keeps, all the others
+        # but the period's start.
+        self.count = list(table.columns)[-1].name
+        kept = [c.name for c in table.columns if c.name not in ("created_at", self.count)]
+        self.kept = ", ".join(kept)
         # Delta rows appended since the table was last compacted, and the size then.
         self.appended = 0
         self.compacted_size = 0
 
     def build(self, cursor: duckdb.DuckDBPyConnection) -> None:
-        cursor.execute(f"DROP TABLE IF EXISTS {self.name}")
-        cursor.execute(f"CREATE TABLE {self.name} AS {self._sums('true')}")
-        self._measured(cursor)
+        cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+        cursor.execute(f"CREATE TABLE {self.table} AS {self._sums('true')}")
+        found = cursor.execute(f"SELECT count(*) FROM {self.table}").fetchone()
+        self.compacted_size, self.appended = (int(found[0]) if found else 0), 0
 
     def add(
         self, cursor: duckdb.DuckDBPyConnection, where: str, parameters: list[Any], sign: int = 1
     ) -> None:
         """Counts the rows matching `where` (sign -1: rows about to be deleted)."""
-        cursor.execute(f"INSERT INTO {self.name} {self._sums(where, sign)}", parameters)
-        self.appended += 1  # rows, roughly: a sync's rows fall in a few quarter hours
+        found = cursor.execute(
+            f"INSERT INTO {self.table} {self._sums(where, sign)}", parameters
+        ).fetchone()
+        self.appended += int(found[0]) if found else 0
         if self.appended > max(10_000, self.compacted_size):
             self.compact(cursor)
 
     def compact(self, cursor: duckdb.DuckDBPyConnection) -> None:
         """One row per key again, and none for keys whose rows were all deleted."""
         cursor.execute(
-            f"CREATE OR REPLACE TABLE {self.name} AS SELECT {self.keys}, created_at, "
-            f"sum({self.counts})::BIGINT AS {self.counts} FROM {self.name} "
-            f"GROUP BY {self.keys}, created_at HAVING sum({self.counts}) <> 0"
+            f"CREATE OR REPLACE TABLE {self.table} AS SELECT {self.kept}, created_at, "
+            f"sum({self.count})::BIGINT AS {self.count} FROM {self.table} "
+            f"GROUP BY {self.kept}, created_at HAVING sum({self.count}) <> 0"
         )
-        self._measured(cursor)
-
-    def _measured(self, cursor: duckdb.DuckDBPyConnection) -> None:
-        found = cursor.execute(f"SELECT count(*) FROM {self.name}").fetchone()
+        found = cursor.execute(f"SELECT count(*) FROM {self.table}").fetchone()
         self.compacted_size, self.appended = (int(found[0]) if found else 0), 0
 
     def _sums(self, where: str, sign: int = 1) -> str:
-        quarter = f"created_at // {QUARTER_US} * {QUARTER_US}"
+        period = f"created_at // {self.period} * {self.period}"
         return (
-            f"SELECT {self.keys}, {quarter} AS created_at, "
-            f"({sign} * count(*))::BIGINT AS {self.counts} FROM {self.source} WHERE {where} "
-            f"GROUP BY {self.keys}, {quarter}"
+            f"SELECT {self.kept}, {period} AS created_at, "
+            f"({sign} * count(*))::BIGINT AS {self.count} FROM {self.source} WHERE {where} "
+            f"GROUP BY {self.kept}, {period}"
         )
-
-
-class EventCounts(CountDeltas):
-    """Events per (project, quarter hour, entity type, type, integration): grouped counts."""
-
-    def __init__(self) -> None:
-        super().__init__(COUNTS_TABLE, "events", _COUNTED, "events")
-
-
-class EventTotals(CountDeltas):
-    """Events per (project, quarter hour): a series or total of all a project's events reads
-    at most 8,640 rows per 90 days here, where the grouped counts hold tens of times more."""
-
-    def __init__(self) -> None:
-        super().__init__(TOTALS_TABLE, "events", "project_id", "events")
-
-
-class MessageCounts(CountDeltas):
-    """Messages per (project, quarter hour of created_at): the overview's messages series."""
-
-    def __init__(self) -> None:
-        super().__init__(MESSAGES_TABLE, "messages", "project_id", "messages")
 
 
 class Rollups:
@@ -338,10 +335,22 @@ class Rollups:
 
     def __init__(self) -> None:
         self.users = UserDays()
-        self.counts = EventCounts()
-        self.totals = EventTotals()
-        self.messages = MessageCounts()
+        self.counts = CountDeltas(EVENT_COUNTS, QUARTER_US)
+        self.totals = CountDeltas(EVENT_TOTALS, QUARTER_US)
+        self.search_counts = CountDeltas(SEARCH_COUNTS, DAY_US)
+        self.user_counts: CountDeltas | None = None  # when the copy shredded userProperties.userId
+        self.messages = CountDeltas(MESSAGE_COUNTS, QUARTER_US, source="messages")
         self.searches = KeptSearches()
+
+    def _all_counts(self, shredded: Shredded) -> list[CountDeltas]:
+        """The count rollups this copy keeps (each user's counts need the shredded userId)."""
+        found = shredded.lookup(events.c.user_properties, USER_KEY)
+        self.user_counts = None
+        if found is not None:  # its columns are named after the copy's shredded ones
+            self.user_counts = CountDeltas(
+                user_counts_table(found[1].name, found[0].name), ALL_TIME
+            )
+        return [*self._counted(), self.messages]
 
     @property
     def answered(self) -> int:
@@ -355,8 +364,9 @@ class Rollups:
     def build(self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
         """Makes every rollup anew (inside the caller's transaction)."""
         self.users.build(cursor, shredded)
-        for deltas in (self.counts, self.totals, self.messages):
-            deltas.build(cursor)
+        cursor.execute(f"DROP TABLE IF EXISTS {USER_COUNTS_TABLE}")
+        for counts in self._all_counts(shredded):
+            counts.build(cursor)
         self.searches.build(cursor, shredded)
 
     def open(self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
@@ -367,7 +377,9 @@ class Rollups:
                 "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'rollup_%'"
             ).fetchall()
         }
-        if present != {*_TABLES, COUNTS_TABLE, TOTALS_TABLE, MESSAGES_TABLE, SEARCHES_TABLE}:
+        # A copy made before a rollup was added gets them all anew.
+        counted = {counts.table for counts in self._all_counts(shredded)}
+        if present != {*_TABLES, *counted, SEARCHES_TABLE}:
             cursor.begin()
             self.build(cursor, shredded)
             cursor.commit()
@@ -380,8 +392,8 @@ class Rollups:
         days take_in must sum again."""
         if not seqs:
             return set()
-        for deltas in (self.counts, self.totals):
-            deltas.add(cursor, "seq IN (SELECT unnest(?::BIGINT[]))", [seqs], sign=-1)
+        for counts in self._counted():
+            counts.add(cursor, "seq IN (SELECT unnest(?::BIGINT[]))", [seqs], sign=-1)
         self.searches.before_delete(cursor, seqs)
         return self.users.before_delete(cursor, seqs)
 
@@ -403,8 +415,8 @@ class Rollups:
                 where += " AND seq IN (SELECT unnest(?::BIGINT[]))"
                 parameters = [inserted]
             named = (where, parameters)
-            for deltas in (self.counts, self.totals):
-                deltas.add(cursor, where, parameters)
+            for counts in self._counted():
+                counts.add(cursor, where, parameters)
         self.users.take_in(cursor, shredded, named, deleted_days)
         self.searches.take_in(cursor, shredded, named, deleted or [])
 
@@ -415,6 +427,11 @@ class Rollups:
         inserted into it (+1): an update is both. Only messages are counted."""
         if table == "messages" and seqs:
             self.messages.add(cursor, "seq IN (SELECT unnest(?::BIGINT[]))", [seqs], sign)
+
+    def _counted(self) -> list[CountDeltas]:
+        """The count rollups of events."""
+        users = [] if self.user_counts is None else [self.user_counts]
+        return [self.counts, self.totals, self.search_counts, *users]
 
     def publish(self) -> None:
         self.users.publish()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import decimal
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,7 +22,13 @@ from sqlalchemy import Case, Column, ColumnElement, Select, case, false, func, o
 
 from threadline.errors import BadRequest, Unprocessable
 from threadline.query.catalogue import Field, Kind, View
-from threadline.query.counts import countable, counts_table, on_counts
+from threadline.query.counts import (
+    counting_table,
+    counts_rows_only,
+    narrowest,
+    on_counts,
+    reads_only,
+)
 from threadline.query.filters import FilterCompiler, refuse
 from threadline.query.sql import Sql
 from threadline.timestamps import to_iso
@@ -159,13 +166,22 @@ class CompiledQuery:
         )
         return self.statement.where(table.c.seq == keys.c.page_seq)
 
+    @functools.cached_property
+    def _rendering(self) -> list[tuple[str, Callable[[Any], Any] | None, bool]]:
+        """(key, render or None for a value kept as it is, omit_null) of each output."""
+        return [
+            (o.key, None if o.render is _as_is else o.render, o.omit_null) for o in self.outputs
+        ]
+
     def render(self, row: Any) -> dict[str, Any]:
+        # Per value of up to 1,000 rows a page: no call where the value is kept as it is.
         out: dict[str, Any] = {}
-        for output, value in zip(self.outputs, row, strict=False):
-            rendered = output.render(value)
-            if rendered is None and output.omit_null:
+        for (key, render, omit_null), value in zip(self._rendering, row, strict=False):
+            if render is not None:
+                value = render(value)
+            if value is None and omit_null:
                 continue
-            out[output.key] = rendered
+            out[key] = value
         return out
 
 
@@ -392,21 +408,29 @@ class QueryCompiler:
         if self.joined and all(_only_on(e, table) for e in [*self.where, *order_expressions]):
             narrow = (table, self.where, order_expressions)
         counted = None
-        if self._countable(grouped=False):
-            rollup = counts_table(self.where)
+        if (counts := self._counting(self.where, grouped=False)) is not None:
             counted = select(
-                rollup.c.created_at.label("c0"), rollup.c.events.label("weight")
-            ).where(*[on_counts(condition, rollup) for condition in self.where])
+                counts.c.created_at.label("c0"), counts.c.events.label("weight")
+            ).where(*[on_counts(condition, counts) for condition in self.where])
         return CompiledQuery(self.view, outputs, base.order_by(*order), base, narrow, counted)
 
-    def _countable(self, *, grouped: bool) -> bool:
-        """Whether the rollup of event counts can answer (query.counts)."""
-        return (
-            self.sql.event_counts
-            and self.view.name == "events"
-            and self.ranking is None
-            and countable(self.body, grouped=grouped)
-        )
+    def _counting(self, reads: list[ColumnElement[Any]], *, grouped: bool) -> Any:
+        """The rollup of event counts that can answer, if any (query.counts); `reads` are the
+        query's conditions and groups."""
+        if not self.sql.event_counts or self.view.name != "events" or self.ranking is not None:
+            return None
+        found = counting_table(self.body, grouped=grouped)
+        if found is not None:
+            found = narrowest(found, reads)
+        users = self.sql.user_counts
+        if (
+            found is None
+            and users is not None
+            and counts_rows_only(self.body, grouped=grouped)
+            and all(reads_only(condition, users) for condition in self.where)
+        ):
+            return users
+        return found
 
     def _row_order(self, key: str, where: str) -> ColumnElement[Any]:
         """An orderBy key that is not a result column: a field, or a field's time bucket."""
@@ -432,18 +456,17 @@ class QueryCompiler:
 
     def _groups(self, outputs: list[Output], group_only: list[Output]) -> CompiledQuery:
         everything = outputs + group_only
-        counted = self._countable(grouped=True)
-        if counted:  # the same columns from the rollup; counts are sums of its counts
-            rollup = counts_table(
-                [*self.where, *[o.expression for o in everything if not o.aggregation]]
-            )
+        grouping = [o.expression for o in everything if not o.aggregation]
+        counts = self._counting([*self.where, *grouping], grouped=True)
+        counted = counts is not None
+        if counts is not None:  # the same columns from the rollup; counts are sums of its counts
             expressions = [
-                rollup.c.events if o.aggregation else on_counts(o.expression, rollup)
+                counts.c.events if o.aggregation else on_counts(o.expression, counts)
                 for o in everything
             ]
-            source: Any = rollup
-            where = [on_counts(condition, rollup) for condition in self.where]
-            expressions.append(rollup.c.events)  # the weight, last
+            source: Any = counts
+            where = [on_counts(condition, counts) for condition in self.where]
+            expressions.append(counts.c.events)  # the weight, last
         else:
             expressions = [o.expression for o in everything]
             source, where = self._source(), self.where

@@ -58,6 +58,8 @@ class Sql(abc.ABC):
     name = ""
     # Whether the connection has the columnar copy's rollup of event counts (query.counts).
     event_counts = False
+    # The columnar copy's rollup of each user's events (query.counts), if it keeps one.
+    user_counts: Any = None
     # Whether it keeps the searches worked out for their statistics (query.searches.SEARCHES).
     kept_searches = False
 
