@@ -3,11 +3,7 @@ load, and a project deleted with everything it owns."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 
 from threadline.auth import issue_key
 from threadline.store.bulk import bulk_writer, delete_project, event_count, find_project
@@ -47,40 +43,3 @@ def test_bulk_write_then_delete_the_project(db: Database) -> None:
             left = select(func.count()).select_from(table)
             assert connection.execute(left).scalar() == 1  # the other project's
         assert connection.execute(select(func.count()).select_from(projects)).scalar() == 1
-
-
-def test_a_load_into_an_empty_table_ends_with_every_index_it_had(db: Database) -> None:
-    # SQLite loads an empty table without its secondary indexes, then makes them again.
-    with db.writer.begin() as connection:
-        issued = issue_key(connection, project="demo", integration="API", kind="api")
-    indexes = _index_names(db)
-    assert len(indexes) >= 4  # events' secondary indexes, and the primary key's
-    rows = [
-        (issued.project_id, f"evt_{i}", "search", "search_query_submitted", "sso", "{}", i)
-        for i in range(1_000)
-    ]
-    with bulk_writer(db) as writer:
-        writer.write("events", COLUMNS, iter(rows))
-        writer.write("events", COLUMNS, iter([(*rows[0][:1], "evt_x", *rows[0][2:])]))  # not empty
-    assert _index_names(db) == indexes
-    with db.reader.connect() as connection:
-        first = select(events.c.id).where(
-            events.c.project_id == issued.project_id, events.c.created_at == 7
-        )
-        assert connection.execute(first).scalar() == "evt_7"
-
-
-def test_a_load_that_fails_still_ends_with_every_index(db: Database) -> None:
-    indexes = _index_names(db)
-
-    def rows() -> Iterator[tuple[Any, ...]]:
-        yield ("p", "evt_1", "search", "search_query_submitted", "sso", "{}", 1)
-        raise RuntimeError("the source broke")
-
-    with pytest.raises(RuntimeError), bulk_writer(db) as writer:
-        writer.write("events", COLUMNS, rows())
-    assert _index_names(db) == indexes
-
-
-def _index_names(db: Database) -> set[str]:
-    return {str(index["name"]) for index in inspect(db.reader).get_indexes("events")}

@@ -60,37 +60,12 @@ class BulkWriter:
         )
         written = 0
         iterator = iter(rows)
-        with self._indexes_built_after(table):
-            while batch := list(itertools.islice(iterator, _BATCH)):
-                self._connection.execute("BEGIN")
-                self._connection.executemany(statement, batch)
-                self._connection.execute("COMMIT")
-                written += len(batch)
+        while batch := list(itertools.islice(iterator, _BATCH)):
+            self._connection.execute("BEGIN")
+            self._connection.executemany(statement, batch)
+            self._connection.execute("COMMIT")
+            written += len(batch)
         return written
-
-    @contextlib.contextmanager
-    def _indexes_built_after(self, table: str) -> Iterator[None]:
-        """Into an empty SQLite table, the rows go in without its secondary indexes, which are
-        made again from their own DDL afterwards (also when the load fails): an index built
-        by sorting every row once is far cheaper than one kept up row by row, whose random
-        keys (conversation and message ids) stop fitting the cache past a few million rows
-        (docs/performance.md, "Loading 50 million demo events"). The indexes that back a
-        primary key or a UNIQUE constraint cannot be dropped and are kept up as before."""
-        if self._connection.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None:
-            yield
-            return
-        indexes = self._connection.execute(
-            "SELECT name, sql FROM sqlite_master"
-            " WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
-            (table,),
-        ).fetchall()
-        for name, _ in indexes:
-            self._connection.execute(f'DROP INDEX "{name}"')
-        try:
-            yield
-        finally:
-            for _, sql in indexes:
-                self._connection.execute(sql)
 
     def _copy(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> int:
         quoted = ", ".join(f'"{name}"' for name in columns)
