@@ -4,6 +4,8 @@ GET and DELETE /feedback/{id} (§6.4, §6.5)."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from typing import Any
 
 import msgspec
 from sqlalchemy import RowMapping
@@ -32,7 +34,7 @@ from threadline.wire.feedback import FeedbackIn, FeedbackList, FeedbackOut, Feed
 from threadline.wire.stored import conversation_out, message_out
 
 
-def feedback_out(row: RowMapping) -> FeedbackOut:
+def feedback_out(row: Mapping[str, Any]) -> FeedbackOut:
     return FeedbackOut(
         id=row["id"],
         type=row["type"],
@@ -49,7 +51,7 @@ def feedback_out(row: RowMapping) -> FeedbackOut:
 
 def prepare_feedback(
     principal: Principal, body: FeedbackIn, _settings: Settings
-) -> Job[RowMapping]:
+) -> Job[Mapping[str, Any]]:
     return functools.partial(
         upsert_feedback,
         project_id=principal.project_id,

@@ -1,4 +1,4 @@
-"""Hot INSERTs as plain SQL text run with tuples: no per-row work in SQLAlchemy.
+"""Hot statements as plain SQL text run with tuples: no per-row work in SQLAlchemy.
 
 SQLAlchemy's compiled inserts process every parameter of every row (type coercion, JSON
 serialisation through a bind processor, dict-to-positional reshaping) and, for many rows with
@@ -8,6 +8,11 @@ the SQL is built once per (table, dialect) and short enough for psycopg's prepar
 cache; rows are tuples in column order with JSON already encoded as text. It still runs through
 `Connection.exec_driver_sql`, so driver errors are wrapped (and disconnects noticed) exactly as
 for any other statement, and the writer's outage and retry rules hold unchanged.
+
+Rows read back (`fetch_rows`: a RETURNING, a lock, the widget's re-posted messages) come as
+dicts by column name with JSON columns decoded as SQLAlchemy's JSON type decodes them: psycopg
+does it itself with the engine's deserializer (SQLAlchemy registers it as the connection's JSONB
+loader), SQLite hands back the stored text, decoded here with the same msgspec decoder.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import msgspec
 from sqlalchemy import JSON, Connection, Table
 
 _ENCODE = msgspec.json.encode
+_DECODE = msgspec.json.decode
 # Rows in one SQLite statement at most: 256 rows of the widest table (19 columns) bind 4,864
 # values, well under SQLite's least limit (32,766 since 3.32).
 MULTIROW_MAX = 256
@@ -35,6 +41,8 @@ class PrebuiltInsert:
     table: Table
     columns: tuple[str, ...]
     ignore_conflicts_on: tuple[str, ...] = ()
+    # RETURNING these columns (`insert_returning`); one row at a time then.
+    returning: tuple[str, ...] = ()
 
     @functools.cached_property
     def json_positions(self) -> tuple[int, ...]:
@@ -53,6 +61,9 @@ class PrebuiltInsert:
         if self.ignore_conflicts_on:
             keys = ", ".join(self.ignore_conflicts_on)
             statement += f" ON CONFLICT ({keys}) DO NOTHING"
+        if self.returning:
+            returned = ", ".join(f'"{name}"' for name in self.returning)
+            statement += f" RETURNING {returned}"
         return statement
 
     @functools.cached_property
@@ -69,6 +80,14 @@ class PrebuiltInsert:
             if value is not None:
                 values[i] = _ENCODE(value).decode()
         return tuple(values)
+
+    def insert_returning(
+        self, connection: Connection, row: tuple[Any, ...]
+    ) -> dict[str, Any] | None:
+        """Insert one row (from `parameters`); the `returning` columns of it as inserted, or
+        None when a conflict skipped it."""
+        found = fetch_rows(connection, self.table, self.sql(connection.dialect.paramstyle), row)
+        return found[0] if found else None
 
     def execute(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
         """Insert the rows (from `parameters`); how many were inserted (conflicts not counted)."""
@@ -98,3 +117,64 @@ class PrebuiltInsert:
             inserted += int(result.rowcount)
             start += size
         return inserted
+
+
+def marker(connection: Connection) -> str:
+    """The connection's driver's placeholder for one parameter."""
+    return "?" if connection.dialect.paramstyle == "qmark" else "%s"
+
+
+@functools.cache
+def _json_columns(table: Table) -> frozenset[str]:
+    return frozenset(column.name for column in table.c if isinstance(column.type, JSON))
+
+
+def fetch_rows(
+    connection: Connection, table: Table, statement: str, parameters: Sequence[Any]
+) -> list[dict[str, Any]]:
+    """The rows of a statement on `table` (written with the driver's placeholders), as dicts by
+    column name, JSON columns decoded as the engine's JSON type would decode them."""
+    result = connection.exec_driver_sql(statement, tuple(parameters))
+    names = tuple(result.keys())
+    rows = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+    if connection.dialect.name != "sqlite":  # psycopg has decoded JSONB already
+        return rows
+    decoded = [name for name in names if name in _json_columns(table)]
+    for row in rows:
+        for name in decoded:
+            value = row[name]
+            if value is not None:
+                row[name] = _DECODE(value)
+    return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class PrebuiltUpdate:
+    """UPDATE table SET <columns> WHERE <keys> = … RETURNING *, one statement per set of columns."""
+
+    table: Table
+    keys: tuple[str, ...]
+
+    @functools.cache  # noqa: B019 -- a few column sets per dialect; they live as long as the process
+    def sql(self, placeholder: str, columns: tuple[str, ...]) -> str:
+        values = ", ".join(f'"{name}" = {placeholder}' for name in columns)
+        keys = " AND ".join(f'"{name}" = {placeholder}' for name in self.keys)
+        returned = ", ".join(f'"{column.name}"' for column in self.table.c)
+        return f"UPDATE {self.table.name} SET {values} WHERE {keys} RETURNING {returned}"
+
+    def execute(
+        self, connection: Connection, changes: Mapping[str, Any], key: Sequence[Any]
+    ) -> dict[str, Any] | None:
+        """Apply `changes` (column: value, JSON columns as Python values) to the row `key`
+        names; the row as it now is, or None if there is no such row."""
+        columns = tuple(sorted(changes))
+        json_columns = _json_columns(self.table)
+        values = [
+            _ENCODE(value).decode()
+            if name in json_columns and value is not None
+            else value
+            for name, value in ((name, changes[name]) for name in columns)
+        ]
+        statement = self.sql(marker(connection), columns)
+        found = fetch_rows(connection, self.table, statement, [*values, *key])
+        return found[0] if found else None
