@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
-from sqlalchemy import RowMapping
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -34,7 +33,7 @@ from threadline.wire.feedback import FeedbackIn, FeedbackList, FeedbackOut, Feed
 from threadline.wire.stored import conversation_out, message_out
 
 
-def feedback_out(row: Mapping[str, Any]) -> FeedbackOut:
+def feedback_out(row: Mapping[Any, Any]) -> FeedbackOut:
     return FeedbackOut(
         id=row["id"],
         type=row["type"],
@@ -51,7 +50,7 @@ def feedback_out(row: Mapping[str, Any]) -> FeedbackOut:
 
 def prepare_feedback(
     principal: Principal, body: FeedbackIn, _settings: Settings
-) -> Job[Mapping[str, Any]]:
+) -> Job[Mapping[Any, Any]]:
     return functools.partial(
         upsert_feedback,
         project_id=principal.project_id,

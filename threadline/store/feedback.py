@@ -52,7 +52,7 @@ def upsert_feedback(
     integration_id: str,
     key_kind: KeyKind,
     body: FeedbackIn,
-) -> Mapping[str, Any]:
+) -> Mapping[Any, Any]:
     now = now_us()
     given = sent(body, _COLUMNS)
     # Absent or null timestamps mean "now" on a new row; an update keeps the creation time.
