@@ -37,6 +37,9 @@ _DECODE = msgspec.json.decode
 # Rows in one SQLite statement at most: 256 rows of the widest table (19 columns) bind 4,864
 # values, well under SQLite's least limit (32,766 since 3.32).
 MULTIROW_MAX = 256
+# PostgreSQL: from this many rows on, psycopg's pipelined executemany costs the client less CPU
+# than one multi-row statement (measured at 1, 2, 4, 8, 32 rows: issue 14 session 5).
+PIPELINE_FROM = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,27 +102,31 @@ class PrebuiltInsert:
         if not rows:
             return 0
         paramstyle = connection.dialect.paramstyle
-        if paramstyle == "qmark" and len(rows) > 1:
-            return self._execute_multirow(connection, rows)
+        if len(rows) > 1 and (paramstyle == "qmark" or len(rows) < PIPELINE_FROM):
+            return self._execute_multirow(connection, paramstyle, rows)
         statement = self.sql(paramstyle)
         if len(rows) > 1:
             return _execute(connection, statement, list(rows), many=True).rowcount
         return _execute(connection, statement, rows[0]).rowcount
 
-    def _execute_multirow(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
-        """SQLite: the rows in a few multi-row statements (powers of two, at most
-        MULTIROW_MAX rows each), not an executemany. Python's sqlite3 lets go of the GIL
-        around each step, once per row in an executemany, and while the event loop holds it
-        the writer waited for it again after every row (docs/performance.md, issue 14 session
-        4): one step per statement instead. Conflicts are skipped row by row within one
-        statement as across statements, so the count inserted is the same."""
+    def _execute_multirow(
+        self, connection: Connection, paramstyle: str, rows: Sequence[tuple[Any, ...]]
+    ) -> int:
+        """The rows in a few multi-row statements (powers of two, at most MULTIROW_MAX rows
+        each), not an executemany. SQLite: Python's sqlite3 lets go of the GIL around each
+        step, once per row in an executemany, and while the event loop holds it the writer
+        waited for it again after every row (docs/performance.md, issue 14 session 4): one
+        step per statement instead. PostgreSQL, a widget post's two new messages: psycopg's
+        executemany enters and leaves pipeline mode, twice the client CPU of one statement
+        (issue 14 session 5). Conflicts are skipped row by row within one statement as across
+        statements, so the count inserted is the same."""
         inserted = 0
         start = 0
         while start < len(rows):
             size = min(MULTIROW_MAX, 1 << ((len(rows) - start).bit_length() - 1))
             chunk = rows[start : start + size]
             values = tuple(itertools.chain.from_iterable(chunk))
-            inserted += _execute(connection, self.sql("qmark", size), values).rowcount
+            inserted += _execute(connection, self.sql(paramstyle, size), values).rowcount
             start += size
         return inserted
 
