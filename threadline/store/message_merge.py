@@ -23,7 +23,7 @@ from sqlalchemy import Connection, bindparam, func, select
 from threadline.errors import FieldViolation, Unprocessable
 from threadline.ids import positional_message_id
 from threadline.store.fields import sent
-from threadline.store.prebuilt import PrebuiltInsert, PrebuiltSelect, marker
+from threadline.store.prebuilt import PrebuiltInsert, PrebuiltSelect, marker, scalar
 from threadline.store.tables import messages
 from threadline.timestamps import given_or
 from threadline.wire.conversations import OpenAIMessageIn, SupportMessageIn
@@ -297,9 +297,7 @@ def _insert(
     if not new:
         return
     statement = _LAST_POSITION.format(marker(connection))
-    last = connection.exec_driver_sql(
-        statement, (target.project_id, target.conversation_id)
-    ).scalar_one()
+    last = scalar(connection, statement, (target.project_id, target.conversation_id))
     position = -1 if last is None else last
     rows = []
     for message_id, (message, posted_digest) in new.items():
