@@ -1,7 +1,9 @@
 """The widget's writes in process: CPU per POST /feedback and per POST /conversations (a growing
-history, as bench/conversations.lua posts it), event loop and the other threads apart (issue 14).
+history, as bench/conversations.lua posts it), and per single POST /events beside them, event
+loop and the other threads apart (issue 14).
 
     .venv/bin/python bench/widget_writes.py [--requests 3200] [--database-url URL]
+        [--scenarios events,feedback,conversations]
 
 Each scenario gets a fresh database (a temp SQLite file, or a PostgreSQL database created on the
 given server and dropped after) and the whole served application (the write front, the writer,
@@ -68,7 +70,17 @@ def conversation_body(n: int) -> tuple[str, bytes]:
     )
 
 
+def event_body(n: int) -> tuple[str, bytes]:
+    return "/events", (
+        b'{"id":"e-%d","type":"assistant_message_copied","messageId":"msg-%d",'
+        b'"entityType":"message","properties":{"source":"bench"},'
+        b'"userProperties":{"id":"user-%d","identificationType":"COOKIED"}}'
+        % (n, n % 5000, n % 20000)
+    )
+
+
 SCENARIOS: dict[str, Callable[[int], tuple[str, bytes]]] = {
+    "events": event_body,
     "feedback": feedback_body,
     "conversations": conversation_body,
 }
