@@ -31,6 +31,7 @@ from typing import Any
 import uvloop
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from write_path import post
 
 from threadline.app import ThreadlineApp, create_app
 from threadline.auth import issue_key
@@ -86,40 +87,12 @@ SCENARIOS: dict[str, Callable[[int], tuple[str, bytes]]] = {
 }
 
 
-async def _post(app: Any, headers: list[tuple[bytes, bytes]], path: str, body: bytes) -> None:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "server": ("bench", 80),
-        "client": ("127.0.0.1", 1),
-        "headers": headers,
-    }
-    status: list[int] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            status.append(message["status"])
-
-    await app(scope, receive, send)
-    assert status == [200], status
-
-
 async def _run(app: Any, headers: list[tuple[bytes, bytes]], bodies: Iterator[Any], n: int) -> None:
     # Each client posts its own conversations in order, as a widget does: a post follows the
     # answer to the one before.
     async def client(mine: list[tuple[str, bytes]]) -> None:
         for path, body in mine:
-            await _post(app, headers, path, body)
+            await post(app, headers, path, body)
 
     work = [next(bodies) for _ in range(n)]
     per_client: list[list[tuple[str, bytes]]] = [[] for _ in range(CONCURRENT)]
