@@ -37,22 +37,22 @@ def _event() -> bytes:
     )
 
 
-async def _post(target: Any, headers: list[tuple[bytes, bytes]]) -> None:
+async def post(target: Any, headers: list[tuple[bytes, bytes]], path: str, body: bytes) -> None:
+    """One POST through the ASGI app `target`, without a socket; it must answer 200."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": "POST",
         "scheme": "http",
-        "path": "/events",
-        "raw_path": b"/events",
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
         "server": ("bench", 80),
         "client": ("127.0.0.1", 1),
         "headers": headers,
     }
-    body = _event()
     status: list[int] = []
 
     async def receive() -> dict[str, Any]:
@@ -69,7 +69,7 @@ async def _post(target: Any, headers: list[tuple[bytes, bytes]]) -> None:
 async def _run(target: Any, headers: list[tuple[bytes, bytes]], total: int) -> None:
     async def client() -> None:
         for _ in range(total // CONCURRENT):
-            await _post(target, headers)
+            await post(target, headers, "/events", _event())
 
     await asyncio.gather(*(client() for _ in range(CONCURRENT)))
 

@@ -1,4 +1,5 @@
-"""Prebuilt inserts (threadline.store.prebuilt) store exactly what SQLAlchemy's inserts stored."""
+"""Prebuilt statements (threadline.store.prebuilt) store exactly what SQLAlchemy's inserts stored,
+and read back exactly what SQLAlchemy reads."""
 
 from __future__ import annotations
 
@@ -6,14 +7,20 @@ from typing import Any
 
 import pytest
 from sqlalchemy import JSON, Table, Text, cast, select
+from sqlalchemy.exc import NoResultFound
 
 from threadline.store import conversations as conversation_store
 from threadline.store import events as event_store
 from threadline.store import idempotency, message_merge
 from threadline.store.engine import Database
 from threadline.store.events import EventWrite, insert_events, prepare_event
-from threadline.store.prebuilt import MULTIROW_MAX, PrebuiltInsert
-from threadline.store.tables import conversations, events, idempotency_keys, messages
+from threadline.store.prebuilt import (
+    MULTIROW_MAX,
+    PrebuiltInsert,
+    PrebuiltSelect,
+    PrebuiltUpdate,
+)
+from threadline.store.tables import conversations, events, feedback, idempotency_keys, messages
 from threadline.wire.events import ConversationEventIn, MessageEventIn, SearchEventIn
 
 # JSON with what could go wrong in an encoding: key order, nesting, non-ASCII, escapes, numbers
@@ -147,3 +154,61 @@ def test_an_id_stored_before_answers_the_stored_event(db: Database) -> None:
     assert answers[2] is again.row and answers[0]["properties"] == {"b": 1}
     with db.reader.connect() as connection:
         assert sorted(connection.execute(select(events.c.id)).scalars()) == ["e1", "e2"]
+
+
+def _read(db: Database, table: Table, project_id: str) -> list[dict[str, Any]]:
+    """The rows as SQLAlchemy reads them (JSON decoded by the engine's JSON type)."""
+    with db.reader.connect() as connection:
+        query = select(table).where(table.c.project_id == project_id).order_by(table.c.seq)
+        return [dict(row) for row in connection.execute(query).mappings()]
+
+
+@pytest.mark.parametrize("table", [conversations, messages, feedback])
+def test_rows_read_back_are_what_sqlalchemy_reads(db: Database, table: Table) -> None:
+    # JSON key order included: on PostgreSQL both see JSONB's order, on SQLite the text's.
+    row = _row(table, "p")
+    with db.writer.begin() as connection:
+        connection.execute(table.insert(), row)
+        by_key = PrebuiltSelect(table, ("project_id", "id")).rows(connection, ("p", row["id"]))
+        among = PrebuiltSelect(table, ("project_id",), among="id", lock=True)
+        found = among.rows(connection, ("p",), [row["id"], "absent", row["id"]])
+    expected = _read(db, table, "p")
+    assert by_key == expected and found == expected
+    assert [list(r) for r in by_key] == [list(r) for r in expected]
+    assert [list(r["properties"]) for r in by_key if r["properties"]] == [
+        list(r["properties"]) for r in expected if r["properties"]
+    ]
+
+
+def test_a_select_among_no_values_reads_nothing(db: Database) -> None:
+    with db.writer.begin() as connection:
+        connection.execute(messages.insert(), _row(messages, "p"))
+        among = PrebuiltSelect(messages, ("project_id",), among="id")
+        assert among.rows(connection, ("p",), []) == []
+
+
+def test_an_update_answers_the_row_as_sqlalchemy_reads_it(db: Database) -> None:
+    row = _row(conversations, "p")
+    changes = {"properties": {"b": [2, {"y": None}], "a": "é"}, "tags": None, "message_count": 9}
+    with db.writer.begin() as connection:
+        connection.execute(conversations.insert(), row)
+        update = PrebuiltUpdate(conversations, ("project_id", "id"))
+        answered = update.execute(connection, changes, ("p", row["id"]))
+        with pytest.raises(NoResultFound):
+            update.execute(connection, changes, ("p", "absent"))
+    stored = _read(db, conversations, "p")
+    assert [answered] == stored
+    assert stored[0]["tags"] is None and stored[0]["message_count"] == 9
+    assert stored[0]["properties"] == changes["properties"]
+
+
+def test_an_insert_returning_answers_the_row_or_none_on_a_conflict(db: Database) -> None:
+    columns = tuple(c.name for c in feedback.c if c.name != "seq")
+    insert = PrebuiltInsert(feedback, columns, ("project_id", "id"), returning=columns)
+    row = _row(feedback, "p")
+    with db.writer.begin() as connection:
+        answered = insert.insert_returning(connection, insert.parameters(row))
+        assert insert.insert_returning(connection, insert.parameters(row)) is None
+    stored = _read(db, feedback, "p")
+    assert len(stored) == 1
+    assert answered == {k: v for k, v in stored[0].items() if k != "seq"}

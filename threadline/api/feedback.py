@@ -4,9 +4,10 @@ GET and DELETE /feedback/{id} (§6.4, §6.5)."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from typing import Any
 
 import msgspec
-from sqlalchemy import RowMapping
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -32,7 +33,7 @@ from threadline.wire.feedback import FeedbackIn, FeedbackList, FeedbackOut, Feed
 from threadline.wire.stored import conversation_out, message_out
 
 
-def feedback_out(row: RowMapping) -> FeedbackOut:
+def feedback_out(row: Mapping[Any, Any]) -> FeedbackOut:
     return FeedbackOut(
         id=row["id"],
         type=row["type"],
@@ -49,7 +50,7 @@ def feedback_out(row: RowMapping) -> FeedbackOut:
 
 def prepare_feedback(
     principal: Principal, body: FeedbackIn, _settings: Settings
-) -> Job[RowMapping]:
+) -> Job[Mapping[Any, Any]]:
     return functools.partial(
         upsert_feedback,
         project_id=principal.project_id,

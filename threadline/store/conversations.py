@@ -22,12 +22,12 @@ from sqlalchemy import Connection, RowMapping, delete, func, select
 
 from threadline.errors import Unprocessable
 from threadline.ids import new_id
-from threadline.store.dialect import select_where, update_where, where
+from threadline.store.dialect import select_where, where
 from threadline.store.fields import sent
 from threadline.store.keys import KeyKind
 from threadline.store.message_merge import Message, Target, merge_messages
 from threadline.store.ownership import Access, check_may_change, check_may_delete
-from threadline.store.prebuilt import PrebuiltInsert
+from threadline.store.prebuilt import PrebuiltInsert, PrebuiltSelect, PrebuiltUpdate
 from threadline.store.tables import conversations, messages
 from threadline.timestamps import given_or, now_us
 from threadline.wire.conversations import ConversationIn
@@ -55,30 +55,34 @@ _INSERT = PrebuiltInsert(
 
 @dataclasses.dataclass(frozen=True)
 class StoredConversation:
-    conversation: RowMapping
+    conversation: Mapping[Any, Any]
     # Stored message rows (or, in an upsert's answer, rows as this post left them).
     messages: Sequence[Mapping[Any, Any]]
 
 
 _LOCK = select_where(conversations, _KEY).with_for_update()
 _HISTORY = select_where(messages, ("project_id", "conversation_id"), order_by="position")
+# The upsert's own statements, prebuilt (store.prebuilt): the widget re-posts a conversation on
+# every turn, and SQLAlchemy's per-statement work was most of the writer's cost per post.
+_LOCKED = PrebuiltSelect(conversations, _KEY, lock=True)
+_UPDATE = PrebuiltUpdate(conversations, _KEY)
 
 
 def _lock_or_create(
     connection: Connection, project_id: str, conversation_id: str, new_row: dict[str, Any]
-) -> RowMapping | None:
+) -> dict[str, Any] | None:
     """The stored conversation, locked for this transaction; None if this call created it."""
-    key = where(project_id=project_id, id=conversation_id)
-    row = connection.execute(_LOCK, key).mappings().first()
-    if row is not None:
+    for row in _LOCKED.rows(connection, (project_id, conversation_id)):
         return row
     if _INSERT.execute(connection, [_INSERT.parameters({**_EMPTY_CONVERSATION, **new_row})]):
         return None
     # Another instance created it between our two statements: lock theirs.
-    return connection.execute(_LOCK, key).mappings().one()
+    return _LOCKED.rows(connection, (project_id, conversation_id))[0]
 
 
-def _check_stored(stored: RowMapping, new_row: dict[str, Any], body: ConversationIn) -> Access:
+def _check_stored(
+    stored: Mapping[Any, Any], new_row: dict[str, Any], body: ConversationIn
+) -> Access:
     """Refuse a post the stored conversation cannot take, or say that it may only append;
     nothing has been written yet. The one place that looks at what is stored before changing
     it: its type, and who may change it (store.ownership)."""
@@ -163,9 +167,7 @@ def upsert_conversation(
             changes.update(given)
             if created_at is not None:
                 changes["created_at"] = created_at
-    statement = update_where(conversations, _KEY, frozenset(changes))
-    key = where(project_id=project_id, id=conversation_id)
-    row = connection.execute(statement, {**changes, **key}).mappings().one()
+    row = _UPDATE.execute(connection, changes, (project_id, conversation_id))
     # The posted messages, not the whole history: a client that follows the protocol posts all
     # of it (reference §4.4, widget §3-§4), so for it the two are the same, and a small post of
     # a long conversation gets a small answer without the writer re-reading every stored

@@ -8,17 +8,18 @@ whose message is not stored cannot be shown that way: it is counted, never liste
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, delete, exists, func, select
 
 from threadline.ids import new_id
 from threadline.store.conversations import StoredConversation, messages_of
-from threadline.store.dialect import insert_ignore, insert_or_update, select_where, where
+from threadline.store.dialect import insert_or_update, select_where, where
 from threadline.store.fields import sent
 from threadline.store.keys import KeyKind
 from threadline.store.ownership import check_may_change
+from threadline.store.prebuilt import PrebuiltInsert
 from threadline.store.tables import conversations, feedback, messages
 from threadline.timestamps import given_or, now_us
 from threadline.wire.feedback import FeedbackIn
@@ -37,22 +38,11 @@ _COLUMNS = {
 _OPTIONAL = ("reasons", "details", "sources", "properties", "user_properties")
 _KEY = ("project_id", "id")
 _LOCK = select_where(feedback, _KEY).with_for_update()
-_INSERT = feedback.insert().returning(*feedback.c)
-
-
-def _insert_or_lock(connection: Connection, row: dict[str, Any]) -> tuple[RowMapping, bool]:
-    """(row as inserted, True), or (the feedback stored under its id, locked, False). Not one
-    upsert statement: a stored row is checked before anything in it changes."""
-    key = where(project_id=row["project_id"], id=row["id"])
-    stored = connection.execute(_LOCK, key).mappings().first()
-    if stored is not None:
-        return stored, False
-    inserted = connection.execute(insert_ignore(connection, feedback, _KEY), row).mappings()
-    created = inserted.first()
-    if created is not None:
-        return created, True
-    # Another instance created it between our two statements: lock theirs.
-    return connection.execute(_LOCK, key).mappings().one(), False
+_STORED = tuple(column.name for column in feedback.c if column.name != "seq")
+# A new feedback, the usual case, is one prebuilt statement (store.prebuilt). Its answer comes
+# from RETURNING, as SQLAlchemy's insert's did: PostgreSQL's JSONB orders object keys its own
+# way, and the answer must show them as a later GET does.
+_INSERT = PrebuiltInsert(feedback, _STORED, ignore_conflicts_on=_KEY, returning=_STORED)
 
 
 def upsert_feedback(
@@ -62,7 +52,7 @@ def upsert_feedback(
     integration_id: str,
     key_kind: KeyKind,
     body: FeedbackIn,
-) -> RowMapping:
+) -> Mapping[Any, Any]:
     now = now_us()
     given = sent(body, _COLUMNS)
     # Absent or null timestamps mean "now" on a new row; an update keeps the creation time.
@@ -81,13 +71,13 @@ def upsert_feedback(
         **given,
         "created_at": given_or(created_at, now),
     }
-    if not body.id:
-        return connection.execute(_INSERT, row).mappings().one()
-    stored, created = _insert_or_lock(connection, row)
-    if created:
-        return stored
+    created = _INSERT.insert_returning(connection, _INSERT.parameters(row))
+    if created is not None:
+        return created
+    # Stored already (a new id never is): checked, locked, before anything in it changes.
+    stored = connection.execute(_LOCK, where(project_id=row["project_id"], id=row["id"]))
     check_may_change(
-        stored,
+        stored.mappings().one(),
         key_kind=key_kind,
         integration_id=integration_id,
         user_properties=body.userProperties,

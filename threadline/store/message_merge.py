@@ -18,12 +18,12 @@ from typing import Any
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import Connection, RowMapping, bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from threadline.errors import FieldViolation, Unprocessable
 from threadline.ids import positional_message_id
 from threadline.store.fields import sent
-from threadline.store.prebuilt import PrebuiltInsert
+from threadline.store.prebuilt import PrebuiltInsert, PrebuiltSelect, marker, scalar
 from threadline.store.tables import messages
 from threadline.timestamps import given_or
 from threadline.wire.conversations import OpenAIMessageIn, SupportMessageIn
@@ -64,6 +64,11 @@ _INSERT = PrebuiltInsert(
 )
 
 
+_LAST_POSITION = (
+    "SELECT max(position) FROM messages WHERE project_id = {0} AND conversation_id = {0}"
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class Target:
     """The conversation a post is merged into."""
@@ -71,7 +76,7 @@ class Target:
     project_id: str
     conversation_id: str
     # Its stored row, locked; None when this post creates it.
-    stored: RowMapping | None
+    stored: Mapping[Any, Any] | None
     max_messages: int
     # Only new messages are written; posted changes to stored ones are left unapplied (a web
     # key extending a conversation that names no user: store.ownership).
@@ -174,22 +179,21 @@ def merge_messages(
     return Merged(changes=changes, rows=[now_stored[message_id] for message_id in ids])
 
 
-# A cached statement with one expanding parameter: a post's ids are bound as one list.
-_KNOWN = select(messages).where(
-    messages.c.project_id == bindparam("project_id"),
-    messages.c.id.in_(bindparam("ids", expanding=True)),
-)
+# One prebuilt statement per length of a post's id list (store.prebuilt).
+_KNOWN = PrebuiltSelect(messages, ("project_id",), among="id")
 
 
-def _known(connection: Connection, project_id: str, ids: list[str]) -> dict[str, RowMapping]:
+def _known(connection: Connection, project_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
     """The stored messages among the posted ids, in any conversation: ids are unique within a
     project. Read through the (project_id, id) unique index, never the whole history; the
     rows are compared where digests differ and are the answer where they match."""
-    rows = connection.execute(_KNOWN, {"project_id": project_id, "ids": ids}).mappings()
+    rows = _KNOWN.rows(connection, (project_id,), list(dict.fromkeys(ids)))
     return {row["id"]: row for row in rows}
 
 
-def _check_not_elsewhere(known: dict[str, RowMapping], new: dict[str, tuple[Message, str]]) -> None:
+def _check_not_elsewhere(
+    known: dict[str, dict[str, Any]], new: dict[str, tuple[Message, str]]
+) -> None:
     for message_id in new:
         row = known.get(message_id)
         if row is not None:
@@ -199,7 +203,7 @@ def _check_not_elsewhere(known: dict[str, RowMapping], new: dict[str, tuple[Mess
             )
 
 
-def _counters(stored: RowMapping | None) -> _Counters:
+def _counters(stored: Mapping[Any, Any] | None) -> _Counters:
     if stored is None:
         return _Counters(message_count=0, user_message_count=0, first_message_at=None)
     return _Counters(
@@ -292,12 +296,8 @@ def _insert(
 ) -> None:
     if not new:
         return
-    last = connection.execute(
-        select(func.max(messages.c.position)).where(
-            messages.c.project_id == target.project_id,
-            messages.c.conversation_id == target.conversation_id,
-        )
-    ).scalar_one()
+    statement = _LAST_POSITION.format(marker(connection))
+    last = scalar(connection, statement, (target.project_id, target.conversation_id))
     position = -1 if last is None else last
     rows = []
     for message_id, (message, posted_digest) in new.items():

@@ -14,9 +14,8 @@ docs/decisions.md ("What a web key may change") gives the reasons.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
-
-from sqlalchemy import RowMapping
 
 from threadline.errors import Forbidden
 from threadline.store.keys import KeyKind
@@ -35,7 +34,7 @@ def user_id(user_properties: Any) -> str | int | float | None:
     return value
 
 
-def _written_by_integration(row: RowMapping, integration_id: str) -> bool:
+def _written_by_integration(row: Mapping[Any, Any], integration_id: str) -> bool:
     return bool(row["key_kind"] == "web" and row["integration_id"] == integration_id)
 
 
@@ -47,7 +46,7 @@ def _refuse(what: str) -> Forbidden:
 
 
 def check_may_change(
-    row: RowMapping,
+    row: Mapping[Any, Any],
     *,
     key_kind: KeyKind,
     integration_id: str,
@@ -70,7 +69,9 @@ def check_may_change(
     raise _refuse(what)
 
 
-def check_may_delete(row: RowMapping, *, key_kind: KeyKind, integration_id: str, what: str) -> None:
+def check_may_delete(
+    row: Mapping[Any, Any], *, key_kind: KeyKind, integration_id: str, what: str
+) -> None:
     """Raise Forbidden unless this key may delete `row` (a delete carries no user to compare)."""
     if key_kind == "api":
         return
