@@ -51,7 +51,6 @@ from sqlalchemy.pool import QueuePool
 
 from threadline.analytics import build, load
 from threadline.analytics.concurrent import WIDTH
-from threadline.analytics.follow import Follower
 from threadline.analytics.rollups import Rollups
 from threadline.analytics.schema import CHANGING, COLUMNS, MIRRORED, READ_TYPES, STATE_DDL
 from threadline.analytics.shred import Shredded, discover
@@ -59,6 +58,7 @@ from threadline.errors import Unavailable
 from threadline.store import tables
 from threadline.store.deadline import bounded
 from threadline.store.engine import is_storage_outage
+from threadline.store.follow import Follower
 from threadline.store.writer import Writer
 from threadline.timestamps import now_us
 

@@ -20,8 +20,8 @@ from msgspec import UNSET
 from sqlalchemy import ColumnElement, Connection, case, or_, select
 from sqlalchemy.sql.util import ClauseAdapter
 
-from threadline.analytics.arrays import fetched, registered
 from threadline.insights.embed import Vectors
+from threadline.query.arrays import fetched, registered
 from threadline.query.catalogue import SEMANTIC_THREADS
 from threadline.query.compile import QueryCompiler
 from threadline.query.dialects import sql_of

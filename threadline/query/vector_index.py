@@ -22,8 +22,8 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, and_, func, select
 
-from threadline.analytics.follow import Follower
 from threadline.insights.embed import DIMENSIONS
+from threadline.store.follow import Follower
 from threadline.store.tables import changes, semantic_threads, thread_vectors
 
 # Changes re-read below the log's top when a project is first loaded: a transaction still open

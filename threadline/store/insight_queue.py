@@ -6,7 +6,7 @@ rows to one worker (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one writer 
 
 Following `changes` on PostgreSQL: several writers commit out of seq order, so a seq skipped
 over is kept as a gap (a state row) and asked for again until it shows up or GAP_WAIT_US has
-passed (as threadline.analytics.follow does in memory; here any instance may follow next).
+passed (as threadline.store.follow does in memory; here any instance may follow next).
 """
 
 from __future__ import annotations

@@ -241,7 +241,7 @@ semantic_threads = Table(
 )
 
 # Which rows of conversations, messages, feedback and semantic threads were written or deleted,
-# in commit order (on one writer; see analytics.follow for several). Triggers fill it (migration
+# in commit order (on one writer; see store.follow for several). Triggers fill it (migration
 # 0004), so no write path can forget; the columnar copy reads it and re-copies those rows.
 changes = Table(
     "changes",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import column
 
-from threadline.analytics.follow import GAP_WAIT, Follower
+from threadline.store.follow import GAP_WAIT, Follower
 
 
 def test_in_order_rows_move_the_cursor() -> None:
