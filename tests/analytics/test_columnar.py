@@ -27,7 +27,7 @@ from threadline.analytics.concurrent import WIDTH
 from threadline.app import create_app
 from threadline.config import Settings
 from threadline.errors import Unavailable
-from threadline.store.engine import Database
+from threadline.store.engine import Database, open_database
 from threadline.store.tables import changes, events
 from threadline.timestamps import now_us
 
@@ -162,6 +162,54 @@ def test_the_copy_survives_a_restart(
         assert copy.resumed
         assert second.post("/events", json=_event("x"), headers=api_headers).status_code == 200
         assert _query(second, api_headers, "events", COUNT_BY_TYPE) == [{"type": "x", "count": 4}]
+
+
+def test_a_build_cut_short_after_a_commit_is_built_again_not_followed(
+    database_url: str, tmp_path: Path, api_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A build commits every COMMIT_ROWS rows; one that stops half way (a crash, a kill) must
+    # not leave a copy the next start takes for whole: the old copy's state went first.
+    settings = Settings(database_url=database_url, analytics_path=str(tmp_path / "copy.duckdb"))
+    with TestClient(create_app(settings)) as first:
+        for _ in range(5):
+            assert first.post("/events", json=_event("x"), headers=api_headers).status_code == 200
+        assert _query(first, api_headers, "events", COUNT_BY_TYPE) == [{"type": "x", "count": 5}]
+    # The copy of the next start is rebuilt (another database's identity), in chunks of 2
+    # rows committed every 2, and the third chunk of events fails.
+    monkeypatch.setattr(build, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(build, "COMMIT_ROWS", 2)
+    copy_path = str(tmp_path / "copy.duckdb")
+    with duckdb.connect(copy_path) as raw:
+        raw.execute("UPDATE columnar_state SET value = 'elsewhere' WHERE name = 'identity'")
+    inserted = build.load.insert_columns
+    calls = {"events": 0}
+
+    def failing(cursor: Any, table_name: str, *rest: Any) -> None:
+        if table_name == "events":
+            calls["events"] += 1
+            if calls["events"] == 3:
+                raise RuntimeError("the machine went down")
+        inserted(cursor, table_name, *rest)
+
+    monkeypatch.setattr(build.load, "insert_columns", failing)
+    db = open_database(database_url)
+    try:
+        cut = ColumnarCopy(db.reader, copy_path)
+        cut.start()
+        assert not cut.wait_until(time.monotonic(), timeout=1.0)  # the build failed
+        cut.stop()
+    finally:
+        db.dispose()
+    with duckdb.connect(copy_path) as raw:
+        assert raw.execute("SELECT count(*) FROM columnar_state").fetchone() == (0,)
+        (kept,) = raw.execute("SELECT count(*) FROM events").fetchone() or (0,)
+        assert 0 < kept < 5  # committed part way
+    monkeypatch.setattr(build.load, "insert_columns", inserted)
+    with TestClient(create_app(settings)) as second:
+        copy = second.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+        assert not copy.resumed  # built again, whole
+        assert _query(second, api_headers, "events", COUNT_BY_TYPE) == [{"type": "x", "count": 5}]
 
 
 def test_the_default_copy_is_on_disk_and_survives_a_restart(

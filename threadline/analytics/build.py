@@ -21,6 +21,11 @@ from threadline.analytics.schema import READ_TYPES
 from threadline.analytics.shred import Shredded
 
 CHUNK_ROWS = 50_000  # rows per fetch and per DuckDB insert (tens of MB of Python objects)
+# Rows a build commits at a time. DuckDB keeps the Python objects of every chunk scanned from
+# NumPy until the transaction ends (its strings point into them): a build in one transaction
+# held ~1.3 GB per million events, whatever the memory limit (docs/performance.md, issue 15
+# session 5).
+COMMIT_ROWS = 250_000
 
 
 def _chunks(primary: Connection, table: Table) -> Iterator[list[tuple[Any, ...]]]:
@@ -60,10 +65,11 @@ def copy_table(
     *,
     seen: Callable[[list[int]], None] | None = None,
 ) -> int:
-    """Copies every row of `table` into its (empty) copy, inside the cursor's transaction;
-    returns how many. DuckDB inserts one chunk on a thread of its own while the next is read.
-    `seen` is told the seqs of each chunk, ascending."""
-    copied = 0
+    """Copies every row of `table` into its (empty) copy, in the cursor's transaction, which
+    is committed and begun again every COMMIT_ROWS rows; returns how many. DuckDB inserts one
+    chunk on a thread of its own while the next is read. `seen` is told the seqs of each
+    chunk, ascending."""
+    copied = uncommitted = 0
     seq_at = list(READ_TYPES[table.name]).index("seq")
     with concurrent.futures.ThreadPoolExecutor(1, "threadline-columnar-build") as inserter:
         pending: concurrent.futures.Future[None] | None = None
@@ -73,8 +79,13 @@ def copy_table(
                 seen([row[seq_at] for row in rows])
             if pending is not None:
                 pending.result()
+            if uncommitted >= COMMIT_ROWS:
+                cursor.commit()
+                cursor.begin()
+                uncommitted = 0
             pending = inserter.submit(load.insert_columns, cursor, table.name, columns, shredded)
             copied += len(rows)
+            uncommitted += len(rows)
         if pending is not None:
             pending.result()
     return copied

@@ -315,6 +315,9 @@ class ColumnarCopy:
         changes_top = primary.execute(select(func.max(tables.changes.c.seq))).scalar() or 0
         self.shredded = discover(primary)
         cursor.begin()
+        # The build commits as it goes (build.COMMIT_ROWS): with the state of the copy it
+        # replaces gone, a build cut short is begun again at the next start, never followed.
+        cursor.execute("DELETE FROM columnar_state")
         load.create_tables(cursor, self.shredded)
         self._events = Follower()
         for table in MIRRORED:
