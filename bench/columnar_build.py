@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import resource
 import tempfile
 import time
 
@@ -76,6 +77,9 @@ def main() -> int:
                 f"CPU {cpu:.1f} s, {cpu / total * 1e6:.2f} µs a row (load average "
                 f"{os.getloadavg()[0]:.2f})"
             )
+    # The process's peak over all runs: the build's memory (issue 15 bounds the server's).
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {peak:,.0f} MB")
     return 0
 
 
