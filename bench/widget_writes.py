@@ -31,10 +31,9 @@ from typing import Any
 import uvloop
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from write_path import post
+from write_path import post, web_key_headers
 
 from threadline.app import ThreadlineApp, create_app
-from threadline.auth import issue_key
 from threadline.config import Settings
 
 CONCURRENT = 64
@@ -122,12 +121,7 @@ def measure(url: str, copy: Path, scenario: str, requests: int) -> tuple[float, 
     services = app.state.services
     services.start()
     try:
-        with services.database.writer.begin() as connection:
-            key = issue_key(connection, project="bench", integration="w", kind="web").secret
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"authorization", f"Bearer {key}".encode()),
-        ]
+        headers = web_key_headers(services)
         bodies = map(SCENARIOS[scenario], itertools.count())
 
         async def both() -> tuple[float, float]:

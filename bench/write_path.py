@@ -74,18 +74,23 @@ async def _run(target: Any, headers: list[tuple[bytes, bytes]], total: int) -> N
     await asyncio.gather(*(client() for _ in range(CONCURRENT)))
 
 
+def web_key_headers(services: Any) -> list[tuple[bytes, bytes]]:
+    """The ASGI headers of a JSON write with a new web key of project "bench"."""
+    with services.database.writer.begin() as connection:
+        key = issue_key(connection, project="bench", integration="w", kind="web").secret
+    return [
+        (b"content-type", b"application/json"),
+        (b"authorization", f"Bearer {key}".encode()),
+    ]
+
+
 def measure(mode: str, requests: int, workdir: Path) -> float:
     """Main-thread CPU µs per request for `mode` ("front" or "starlette")."""
     app: ThreadlineApp = create_app(Settings(database_url=f"sqlite:///{workdir / mode}.db"))
     services = app.state.services
     services.start()
     try:
-        with services.database.writer.begin() as connection:
-            key = issue_key(connection, project="bench", integration="w", kind="web").secret
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"authorization", f"Bearer {key}".encode()),
-        ]
+        headers = web_key_headers(services)
 
         async def starlette_only(scope: Any, receive: Any, send: Any) -> None:
             await Starlette.__call__(app, scope, receive, send)

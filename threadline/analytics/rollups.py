@@ -35,6 +35,7 @@ from threadline.analytics.searches import KeptSearches
 from threadline.analytics.shred import Shredded
 from threadline.query.counts import (
     ALL_TIME,
+    DAY_US,
     EVENT_COUNTS,
     EVENT_TOTALS,
     MESSAGE_COUNTS,
@@ -44,8 +45,6 @@ from threadline.query.counts import (
     user_counts_table,
 )
 from threadline.store.tables import events
-
-DAY_US = 86_400_000_000
 
 _TABLES = {
     "rollup_user_codes": "user_id VARCHAR, code INTEGER",
