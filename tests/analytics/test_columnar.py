@@ -89,8 +89,12 @@ def test_updates_and_deletes_follow(ready: TestClient, api_headers: dict[str, st
         ],
         "orderBy": [{"field": "id", "direction": "asc"}],
     }
+    copy = ready.app.state.services.columnar  # type: ignore[attr-defined]
     for body in (_conversation("c1", "hi"), _conversation("c2", "a")):
         assert ready.post("/conversations", json=body, headers=api_headers).status_code == 200
+    # Synced before each read, so the copy answers it however busy the machine: a sync that
+    # took over the read's 1 s freshness wait (load ~10) left the read to the primary store.
+    assert copy.wait_until(time.monotonic(), timeout=30.0)
     assert _query(ready, api_headers, "conversations", count_messages) == [
         {"id": "c1", "userMessageCount": 1},
         {"id": "c2", "userMessageCount": 1},
@@ -99,6 +103,7 @@ def test_updates_and_deletes_follow(ready: TestClient, api_headers: dict[str, st
     updated = _conversation("c1", "hi", "again", "and again")
     assert ready.post("/conversations", json=updated, headers=api_headers).status_code == 200
     assert ready.delete("/conversations/c2", headers=api_headers).status_code in (200, 204)
+    assert copy.wait_until(time.monotonic(), timeout=30.0)
     assert _query(ready, api_headers, "conversations", count_messages) == [
         {"id": "c1", "userMessageCount": 3}
     ]
@@ -310,6 +315,7 @@ def test_a_copy_made_with_other_columns_is_rebuilt(
             "/conversations", json=_conversation("c1", "hi", "again"), headers=api_headers
         )
         assert posted.status_code == 200, posted.text
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
         count = {"select": [{"type": "aggregation", "aggregation": "count"}]}
         assert _query(second, api_headers, "conversations", count) == [{"count": 1}]
         assert _served(second)["columnar"] >= 1
@@ -343,6 +349,7 @@ def test_keys_new_since_the_copy_was_built_are_read_from_the_documents(
     for plan in ("pro", "pro", "free"):
         body = _search("q", plan=plan, theme="dark")
         assert ready.post("/events", json=body, headers=api_headers).status_code == 200
+    assert copy.wait_until(time.monotonic(), timeout=30.0)  # the copy answers, however busy
     by_plan = {
         "select": [
             {"type": "field", "field": "properties", "path": ["plan"]},
