@@ -29,9 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from tests.e2e.conftest import LiveServer, log_excerpt
 from threadline.query.searches import FOLD_WINDOW_US
+from threadline.store.engine import open_database
+from threadline.store.tables import events
 
 # One worker runs this module's tests (scripts/test runs pytest-xdist with --dist loadgroup), so
 # the session's `npm ci` happens once, not once per worker.
@@ -564,13 +567,26 @@ def _drive_search(browser: Browser, site: Site) -> None:
     browser.wait_for(lambda: browser.pending == 0, "every analytics call to be answered")
 
 
-def _stored_sequence(api: Api) -> list[tuple[str, str, str, Any]]:
-    """The stored search events as (createdAt, type, searchQuery, userProperties), in order."""
-    rows = api.query("events", ["type", "searchQuery", "createdAt", "userProperties"])
-    return sorted((r["createdAt"], r["type"], r["searchQuery"], r["userProperties"]) for r in rows)
+def _stored_sequence(database_url: str) -> list[tuple[float, str, str, Any]]:
+    """The stored search events as (createdAt in seconds, type, searchQuery, userProperties),
+    read from the database in the order the server folds them by (its time to the
+    microsecond, then seq): the API's milliseconds tie, and ties sorted by text put one
+    person's searches in another order than the server's (a stray "in" once in CI)."""
+    database = open_database(database_url, read_pool_size=1)
+    try:
+        with database.reader.connect() as connection:
+            e = events.c
+            rows = connection.execute(
+                select(e.created_at, e.type, e.search_query, e.user_properties).order_by(
+                    e.created_at, e.seq
+                )
+            ).all()
+    finally:
+        database.dispose()
+    return [(at / 1e6, type_, query, user) for at, type_, query, user in rows]
 
 
-def _searches_by_rule(stored: list[tuple[str, str, str, Any]]) -> dict[str, int]:
+def _searches_by_rule(stored: list[tuple[float, str, str, Any]]) -> dict[str, int]:
     """Searches per query by the rule of docs/decisions.md ("Counting searches"), worked out
     here from what was stored (with the times the server gave each event): a submitted search
     folds away when one person's search just before or after it, within FOLD_WINDOW_US, extends
@@ -582,7 +598,7 @@ def _searches_by_rule(stored: list[tuple[str, str, str, Any]]) -> dict[str, int]
     for at, type_, query, user in stored:
         if type_ == "search_query_submitted" and query.strip():
             who = (user or {}).get("userId") or (user or {}).get("id")
-            typed.setdefault(who, []).append((datetime.fromisoformat(at).timestamp(), query))
+            typed.setdefault(who, []).append((at, query))
     counts: dict[str, int] = {}
     for who, searches in typed.items():
         for i, (at, query) in enumerate(searches):
@@ -657,7 +673,7 @@ def test_inkeep_search_bar_against_threadline(site: Site, server: LiveServer) ->
         assert top["result"][0] == {"search_query": TYPED, "count": "2"}, top
         # Every keystroke folded unless the server received it more than the window apart
         # from its neighbours (seen once in CI: two test processes and chromium on two cores).
-        stored = _stored_sequence(api)
+        stored = _stored_sequence(server.database_url)
         answered = {r["search_query"]: int(r["count"]) for r in top["result"]}
         assert answered == _searches_by_rule(stored), stored
         weeks = api.get("/query/weekly-search-users")["data"]["result"]
