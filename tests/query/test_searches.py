@@ -9,11 +9,12 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pytest
 from starlette.testclient import TestClient
 
+from threadline.analytics.searches import KeptSearches
 from threadline.query.search_stats import (
     search_page,
     top_search_queries,
@@ -278,3 +279,50 @@ def test_an_erased_keystroke_unfolds_the_one_it_folded(searches: Searches) -> No
     erased = searches.client.delete("/users/device-9", headers=searches.headers)
     assert erased.status_code == 200, erased.text
     assert searches.top() == [("doc", 1), ("pricing", 1)]
+
+
+def test_a_build_marks_searches_in_parts_as_in_one_statement(
+    searches: Searches, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A build marks whole days of searches per statement (analytics.searches.PART_ROWS), each
+    # from its neighbours within the window around it: bursts across midnight, several people
+    # and repeats must get the marks one statement over them all gives.
+    midnight = (datetime(2026, 2, 5, tzinfo=UTC) - START).total_seconds()
+    for day in range(3):
+        at = midnight + day * 86_400
+        searches.typed(at - 0.6, "install", "u1")
+        searches.typed(at - 0.3, "pricing", "u2")
+        searches.typed(at + 3600, "docs", "u1")
+        searches.post((at + 7200, "search_result_clicked", "docs", "u1"))
+    searches.post((midnight - 2, "search_query_submitted", "in", None))
+    copy = searches.client.app.state.services.columnar  # type: ignore[attr-defined]
+    assert copy.wait_until(time.monotonic(), timeout=30.0)
+    cursor = copy._database.cursor()
+    inserts: list[str] = []
+
+    class Recording:  # the copy's cursor, noting each statement filling the table
+        def execute(self, sql: str, *rest: Any) -> Any:
+            if sql.startswith("INSERT INTO rollup_searches"):
+                inserts.append(sql)
+            return cursor.execute(sql, *rest)
+
+    def built(part_rows: int) -> tuple[list[tuple[Any, ...]], int]:
+        """The table a build makes (rolled back after), and how many statements filled it."""
+        inserts.clear()
+        cursor.begin()
+        try:
+            KeptSearches().build(cast(Any, Recording()), copy.shredded, part_rows=part_rows)
+            return cursor.execute("SELECT * FROM rollup_searches ORDER BY seq").fetchall(), len(
+                inserts
+            )
+        finally:
+            cursor.rollback()
+
+    whole, statements = built(10**9)
+    assert statements == 1
+    parts, statements = built(1)
+    assert statements >= 3  # a part per day at least
+    assert parts == whole
+    assert sum(1 for row in whole if row[6] is not None) > 6  # keystrokes were marked
+    # Nobody's "in" is not folded into u1's "install".
+    assert searches.top() == [("docs", 3), ("install", 3), ("pricing", 3), ("in", 1)]

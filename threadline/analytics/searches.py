@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 
 from threadline.analytics.shred import Shredded
+from threadline.query.counts import DAY_US
 from threadline.query.searches import (
     FOLD_WINDOW_US,
     SEARCHES,
@@ -60,6 +61,9 @@ _ZONE = Table(
     Column("high", BigInteger),
 )
 _REDONE = "search_redone"
+# Search events a build marks in one statement, at most (unless one day has more): the window
+# over them is held in DuckDB's memory whole.
+PART_ROWS = 1_000_000
 
 
 def _render(statement: ClauseElement) -> str:
@@ -73,10 +77,18 @@ def _sql_condition(where: str) -> ColumnElement[bool]:
     return literal_column(f"({where})", Boolean())
 
 
-def _rows(shredded: Shredded, *conditions: ColumnElement[bool]) -> tuple[Select[Any], ...]:
+def _rows(
+    shredded: Shredded,
+    *conditions: ColumnElement[bool],
+    within: tuple[int | None, int | None] = (None, None),
+) -> tuple[Select[Any], ...]:
     """SEARCHES' rows of the events matching `conditions`: its searches marked among
-    themselves (right for a whole table; a sync marks again), and its clicks."""
-    marks = fold_marks(typed_searches(DuckDbSql(shredded), *conditions).subquery("typed"))
+    themselves (right for a whole table; a sync marks again), and its clicks. `within`: only
+    the rows at or after its first time and before its second (None: no bound), the searches
+    marked from those within FOLD_WINDOW_US more on each side (a build's part)."""
+    low, high = within
+    wider = [*conditions, *_between(events.c.created_at, low, high, FOLD_WINDOW_US)]
+    marks = fold_marks(typed_searches(DuckDbSql(shredded), *wider).subquery("typed"))
     marked = marks.subquery("marks")
     known = marked.c.who.is_not(None)
     searches = select(
@@ -88,7 +100,7 @@ def _rows(shredded: Shredded, *conditions: ColumnElement[bool]) -> tuple[Select[
         false(),
         case((known, marked.c.typed_on_at)),
         case((known, marked.c.erased_at)),
-    )
+    ).where(*_between(marked.c.at, low, high))
     clicks = select(
         events.c.project_id,
         events.c.seq,
@@ -98,8 +110,42 @@ def _rows(shredded: Shredded, *conditions: ColumnElement[bool]) -> tuple[Select[
         true(),
         null(),
         null(),
-    ).where(events.c.entity_type == "search", *conditions, is_click())
+    ).where(
+        events.c.entity_type == "search",
+        *conditions,
+        *_between(events.c.created_at, low, high),
+        is_click(),
+    )
     return searches, clicks
+
+
+def _between(
+    at: ColumnElement[Any], low: int | None, high: int | None, margin: int = 0
+) -> list[ColumnElement[bool]]:
+    """`at` in [low - margin, high + margin), each bound where given."""
+    found = []
+    if low is not None:
+        found.append(at >= low - margin)
+    if high is not None:
+        found.append(at < high + margin)
+    return found
+
+
+def _cuts(cursor: duckdb.DuckDBPyConnection, part_rows: int) -> list[int]:
+    """Times (day starts) cutting the copy's search events into parts of about part_rows
+    each, whole days, in time order; none when they fit in one."""
+    days = cursor.execute(
+        f"SELECT created_at // {DAY_US} * {DAY_US} AS day, count(*) FROM events "
+        "WHERE entity_type = 'search' GROUP BY ALL ORDER BY day"
+    ).fetchall()
+    cuts: list[int] = []
+    taken = 0
+    for day, count in days:
+        if taken and taken + count > part_rows:
+            cuts.append(int(day))
+            taken = 0
+        taken += int(count)
+    return cuts
 
 
 def _marked_again() -> str:
@@ -157,16 +203,23 @@ class KeptSearches:
         # (rendering them each time took ~6 ms of a sync).
         self._inserts: tuple[str, tuple[str, ...]] = ("", ())
 
-    def build(self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
+    def build(
+        self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded, part_rows: int = PART_ROWS
+    ) -> None:
         """Every search and click of the copy, in time order (DuckDB then skips whole row
-        groups outside a range)."""
+        groups outside a range), marked part by part: whole days of about part_rows search
+        events, each part's searches marked from those within a window around it (the same
+        marks as over all searches at once, which ran out of DuckDB's memory limit at 50M
+        events: docs/performance.md, issue 15 session 6)."""
         cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
         cursor.execute(f"CREATE TABLE {TABLE} ({_DDL})")
-        searches, clicks = _rows(shredded)
-        cursor.execute(
-            f"INSERT INTO {TABLE} SELECT * FROM ({_render(searches)} UNION ALL "
-            f"{_render(clicks)}) ORDER BY 4"
-        )
+        cuts = _cuts(cursor, part_rows)
+        for low, high in zip([None, *cuts], [*cuts, None], strict=True):
+            searches, clicks = _rows(shredded, within=(low, high))
+            cursor.execute(
+                f"INSERT INTO {TABLE} SELECT * FROM ({_render(searches)} UNION ALL "
+                f"{_render(clicks)}) ORDER BY 4"
+            )
 
     def before_delete(self, cursor: duckdb.DuckDBPyConnection, seqs: list[int]) -> None:
         """Notes who searched in the events about to be deleted, and when (for take_in, in the
@@ -226,9 +279,12 @@ class KeptSearches:
         )
         window = 2 * FOLD_WINDOW_US
         cursor.execute(_MARK_AGAIN, {"low": first - window, "high": last + window})
+        # The marked searches are within a window of the touched times: bounds on created_at
+        # let DuckDB skip the other row groups rather than join every search of the copy.
         cursor.execute(
             f"UPDATE {TABLE} SET typed_on_at = r.typed_on_at, erased_at = r.erased_at "
-            f"FROM {_REDONE} r WHERE {TABLE}.seq = r.seq"
+            f"FROM {_REDONE} r WHERE {TABLE}.seq = r.seq AND {TABLE}.created_at "
+            f"BETWEEN {first - FOLD_WINDOW_US} AND {last + FOLD_WINDOW_US}"
         )
         for name in (_REDONE, _ZONE.name):
             cursor.execute(f"DROP TABLE {name}")
