@@ -78,23 +78,37 @@ def copy_table(
     chunk on a thread of its own while the next is read. `seen` is told the seqs of each
     chunk, ascending."""
     copied = uncommitted = 0
-    seq_at = list(READ_TYPES[table.name]).index("seq")
     with concurrent.futures.ThreadPoolExecutor(1, "threadline-columnar-build") as inserter:
         pending: concurrent.futures.Future[None] | None = None
         for rows in _chunks(primary, table):
             columns = load.columns(table.name, rows)
             if seen is not None:
-                seen([row[seq_at] for row in rows])
+                seen(columns["seq"].tolist())
             if pending is not None:
                 pending.result()
-            if uncommitted >= COMMIT_ROWS:
-                cursor.commit()
-                _checkpoint(cursor)
-                cursor.begin()
+            committing = uncommitted >= COMMIT_ROWS
+            if committing:
                 uncommitted = 0
-            pending = inserter.submit(load.insert_columns, cursor, table.name, columns, shredded)
+            pending = inserter.submit(_insert, cursor, table.name, columns, shredded, committing)
             copied += len(rows)
             uncommitted += len(rows)
         if pending is not None:
             pending.result()
     return copied
+
+
+def _insert(
+    cursor: duckdb.DuckDBPyConnection,
+    table_name: str,
+    columns: dict[str, Any],
+    shredded: Shredded,
+    committing: bool,
+) -> None:
+    """One chunk on the inserting thread, after committing (and checkpointing) the rows before
+    it if `committing`: the reading thread meanwhile fetches the next chunk (a checkpoint took
+    as long as two chunks' inserts)."""
+    if committing:
+        cursor.commit()
+        _checkpoint(cursor)
+        cursor.begin()
+    load.insert_columns(cursor, table_name, columns, shredded)

@@ -9,6 +9,7 @@ uses up a sequence value for good). Transactions here last milliseconds; GAP_WAI
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import logging
 from typing import Any
@@ -34,11 +35,13 @@ class Follower:
 
     def saw(self, seqs: list[int], now: float) -> None:
         """These rows have been copied (seqs ascending, as read)."""
-        for seq in seqs:
-            self.gaps.pop(seq, None)
+        if self.gaps:
+            for seq in seqs:
+                self.gaps.pop(seq, None)
         top = seqs[-1] if seqs else self.cursor
         if top > self.cursor:
-            missing = top - self.cursor - sum(1 for s in seqs if s > self.cursor)
+            # Ascending: those beyond the cursor are the tail (a build sees a million at once).
+            missing = top - self.cursor - (len(seqs) - bisect.bisect_right(seqs, self.cursor))
             if missing > MAX_GAPS:
                 log.warning("%d sequence values skipped at once; not waiting for them", missing)
             elif missing:
