@@ -24,6 +24,7 @@ from threadline.analytics.columnar import (
     forget_old_changes,
 )
 from threadline.analytics.concurrent import WIDTH
+from threadline.analytics.schema import READ_TYPES
 from threadline.app import create_app
 from threadline.config import Settings
 from threadline.errors import Unavailable
@@ -182,21 +183,22 @@ def test_a_build_cut_short_after_a_commit_is_built_again_not_followed(
     # The copy of the next start is rebuilt (another database's identity), in chunks of 2
     # rows committed every 2, and the third chunk of events fails.
     monkeypatch.setattr(build, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(build, "CSV_CHUNK_ROWS", 2)
     monkeypatch.setattr(build, "COMMIT_ROWS", 2)
     copy_path = str(tmp_path / "copy.duckdb")
     with duckdb.connect(copy_path) as raw:
         raw.execute("UPDATE columnar_state SET value = 'elsewhere' WHERE name = 'identity'")
-    inserted = build.load.insert_columns
+    inserted = build._insert
     calls = {"events": 0}
 
-    def failing(cursor: Any, table_name: str, *rest: Any) -> None:
+    def failing(cursor: Any, table_name: str, *rest: Any) -> list[int]:
         if table_name == "events":
             calls["events"] += 1
             if calls["events"] == 3:
                 raise RuntimeError("the machine went down")
-        inserted(cursor, table_name, *rest)
+        return inserted(cursor, table_name, *rest)
 
-    monkeypatch.setattr(build.load, "insert_columns", failing)
+    monkeypatch.setattr(build, "_insert", failing)
     db = open_database(database_url)
     try:
         cut = ColumnarCopy(db.reader, copy_path)
@@ -209,7 +211,7 @@ def test_a_build_cut_short_after_a_commit_is_built_again_not_followed(
         assert raw.execute("SELECT count(*) FROM columnar_state").fetchone() == (0,)
         (kept,) = raw.execute("SELECT count(*) FROM events").fetchone() or (0,)
         assert 0 < kept < 5  # committed part way
-    monkeypatch.setattr(build.load, "insert_columns", inserted)
+    monkeypatch.setattr(build, "_insert", inserted)
     with TestClient(create_app(settings)) as second:
         copy = second.app.state.services.columnar  # type: ignore[attr-defined]
         assert copy.wait_until(time.monotonic(), timeout=30.0)
@@ -521,3 +523,67 @@ def test_while_the_copy_is_built_the_primary_store_answers(
         assert copy.wait_until(time.monotonic(), timeout=30.0)
         assert _query(client, api_headers, "events", COUNT_BY_TYPE) == expected
         assert _served(client) == {"columnar": 1, "primary": 1}
+
+
+TRICKY = [
+    "",
+    "a,b",
+    'say "hi"',
+    "line\nbreak",
+    "cr\r\nlf\r",
+    "back\\slash \\N",
+    "NULL",
+    " spaced ",
+    "tab\there",
+    "日本語 ü 🌊",
+    "'quoted'",
+]
+
+
+def test_a_copy_built_from_the_primary_holds_what_the_sync_copied(
+    database_url: str, tmp_path: Path, api_headers: dict[str, str]
+) -> None:
+    # A build reads rows its own way (from PostgreSQL as CSV: analytics.build_csv): text with
+    # the CSV's own characters, empty texts and NULLs must come out as the sync copied them.
+    settings = Settings(database_url=database_url, analytics_path=str(tmp_path / "synced.duckdb"))
+    with TestClient(create_app(settings)) as client:
+        for i, text in enumerate(TRICKY):
+            body = {
+                "type": text or "empty",
+                "entityType": "search",
+                "searchQuery": text,
+                "properties": {"text": text, "n": i, "nested": {"list": [text, None]}},
+                "userProperties": {"userId": text},
+            }
+            response = client.post("/events", json=body, headers=api_headers)
+            assert response.status_code == 200, response.text
+        response = client.post(
+            "/events",
+            json={"type": "bare", "entityType": "conversation", "conversationId": "c1"},
+            headers=api_headers,
+        )
+        assert response.status_code == 200, response.text
+        contents = [text for text in TRICKY if text]
+        response = client.post(
+            "/conversations", json=_conversation("c1", *contents), headers=api_headers
+        )
+        assert response.status_code in (200, 201), response.text
+        copy = client.app.state.services.columnar  # type: ignore[attr-defined]
+        assert copy.wait_until(time.monotonic(), timeout=30.0)
+    db = open_database(database_url)
+    try:
+        rebuilt = ColumnarCopy(db.reader, str(tmp_path / "rebuilt.duckdb"))
+        rebuilt.start()
+        assert rebuilt.wait_until(time.monotonic(), timeout=30.0)
+        rebuilt.stop()
+    finally:
+        db.dispose()
+    for name, types in READ_TYPES.items():
+        select_all = f"SELECT {', '.join(types)} FROM {name} ORDER BY seq"
+        with duckdb.connect(str(tmp_path / "synced.duckdb"), read_only=True) as synced:
+            expected = synced.execute(select_all).fetchall()
+        with duckdb.connect(str(tmp_path / "rebuilt.duckdb"), read_only=True) as built:
+            assert built.execute(select_all).fetchall() == expected, name
+        if name == "events":
+            queries = [row[list(types).index("search_query")] for row in expected]
+            assert queries[: len(TRICKY)] == TRICKY and queries[-1] is None

@@ -73,14 +73,32 @@ def insert_columns(
     shredded: Shredded,
 ) -> None:
     """Appends one chunk (from columns()) to the copy of table_name, shredded keys filled."""
+    masked = frozenset(name for name in READ_TYPES[table_name] if f"{name}__null" in chunk)
+    cursor.register("chunk", chunk)
+    try:
+        insert_from(cursor, table_name, "chunk", shredded, masked)
+    finally:
+        cursor.unregister("chunk")
+
+
+def insert_from(
+    cursor: duckdb.DuckDBPyConnection,
+    table_name: str,
+    relation: str,
+    shredded: Shredded,
+    masked: frozenset[str] = frozenset(),
+) -> None:
+    """Appends the rows of `relation` (SQL for a relation with the table's columns, under
+    their names, of any type that casts to theirs) to the copy of table_name, shredded keys
+    filled. `masked`: columns with a `<name>__null` mask beside them (columns())."""
     names = list(READ_TYPES[table_name])
     typed = []
     for name, kind in READ_TYPES[table_name].items():
         value = f"CAST({name} AS {kind})"
-        if f"{name}__null" in chunk:
+        if name in masked:
             value = f"CASE WHEN {name}__null THEN NULL ELSE {value} END"
         typed.append(f"{value} AS {name}")
-    source = f"(SELECT {', '.join(typed)} FROM chunk)"
+    source = f"(SELECT {', '.join(typed)} FROM {relation})"
     extractions = shredded.extractions(table_name)
     if extractions:
         targets = names + [name for name, _ in shredded.columns(table_name)]
@@ -88,14 +106,10 @@ def insert_columns(
         source = f"(SELECT *, {', '.join(extractions)} FROM {source})"
     else:
         targets = values = names
-    cursor.register("chunk", chunk)
-    try:
-        cursor.execute(
-            f"INSERT INTO {table_name} ({', '.join(targets)}) "
-            f"SELECT {', '.join(values)} FROM {source} AS r"
-        )
-    finally:
-        cursor.unregister("chunk")
+    cursor.execute(
+        f"INSERT INTO {table_name} ({', '.join(targets)}) "
+        f"SELECT {', '.join(values)} FROM {source} AS r"
+    )
 
 
 def insert(
