@@ -537,6 +537,7 @@ TRICKY = [
     "tab\there",
     "日本語 ü 🌊",
     "'quoted'",
+    "control \x01 and \x1f\x01\x01",
 ]
 
 
