@@ -13,6 +13,7 @@ and JSON columns travel as their text (analytics.load.rows_select).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
@@ -48,7 +49,7 @@ def chunks(primary: Connection, table: Table, directory: Path, rows: int) -> Ite
     cursor = primary.connection.driver_connection.cursor()  # type: ignore[union-attr]
     low = 0
     try:
-        for n in range(1 << 62):
+        for n in itertools.count():
             # The chunk's last seq, from the index alone: chunks of `rows` rows however sparse
             # the seqs are.
             high = primary.execute(
