@@ -35,9 +35,10 @@ from threadline.demo.generate import EVENT_TYPES
 from threadline.demo.generate import Dataset as DemoDataset
 from threadline.demo.generate import generate as generate_demo
 from threadline.demo.rows import is_dark
-from threadline.demo.shape import DAY_US, Shape, day_of, week_of
+from threadline.demo.shape import Shape, day_of
 from threadline.store.engine import Database
 from threadline.store.migrate import upgrade
+from threadline.timestamps import DAY_US, week_start
 
 END = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
 DAYS = 90
@@ -125,7 +126,7 @@ def _expected(data: DemoDataset) -> Expected:
             type_counts[name] += 1
             day_type[(day, name)] += 1
             day_users[day].add(user)
-            week_users[week_of(at)].add(user)
+            week_users[week_start(at)].add(user)
             per_user[user] += 1
             if is_dark(user):
                 dark[day] += 1
@@ -143,7 +144,7 @@ def _expected(data: DemoDataset) -> Expected:
         (day_of(f.at), "positive" if f.positive else "negative") for f in data.feedback
     )
     weeks: collections.Counter[int] = collections.Counter(
-        week_of(c.times[0]) for c in data.conversations
+        week_start(c.times[0]) for c in data.conversations
     )
     return Expected(
         type_counts=type_counts,

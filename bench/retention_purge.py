@@ -27,12 +27,11 @@ from sqlalchemy import Connection, create_engine, func, select, text
 
 from threadline.maintenance import retention
 from threadline.maintenance.purger import purge_once
-from threadline.maintenance.retention import DAY_US
 from threadline.store.engine import normalize_url, open_database
 from threadline.store.migrate import upgrade
 from threadline.store.tables import conversations, events, feedback, messages, projects
 from threadline.store.writer import Writer
-from threadline.timestamps import now_us
+from threadline.timestamps import DAY_US, now_us
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 from threadline.ids import new_id, positional_message_id
-from threadline.timestamps import now_us, to_iso, to_us
+from threadline.timestamps import now_us, to_iso, to_us, week_start
 
 
 def test_offsets_are_converted_to_utc() -> None:
@@ -40,3 +40,14 @@ def test_positional_message_ids_are_stable() -> None:
     assert positional_message_id("conv_1", 0) == positional_message_id("conv_1", 0)
     assert positional_message_id("conv_1", 0) != positional_message_id("conv_1", 1)
     assert positional_message_id("conv_1", 0) != positional_message_id("conv_2", 0)
+
+
+def test_weeks_start_on_monday_midnight_utc() -> None:
+    monday = to_us(datetime(2026, 11, 30, tzinfo=UTC))
+    sunday_night = to_us(datetime(2026, 12, 6, 23, 59, 59, tzinfo=UTC))
+    assert week_start(monday) == monday
+    assert week_start(sunday_night) == monday
+    assert week_start(monday - 1) == to_us(datetime(2026, 11, 23, tzinfo=UTC))
+    # Before the epoch's first Monday (1970-01-05), and before the epoch itself.
+    assert week_start(0) == to_us(datetime(1969, 12, 29, tzinfo=UTC))
+    assert week_start(to_us(datetime(1969, 12, 31, tzinfo=UTC))) == week_start(0)

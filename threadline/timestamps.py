@@ -12,6 +12,14 @@ from datetime import UTC, datetime
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+# The units timestamps are bucketed by, in microseconds: the only definitions of them.
+HOUR_US = 3_600_000_000
+DAY_US = 24 * HOUR_US
+WEEK_US = 7 * DAY_US
+# Weeks start on Monday (ISO 8601). The epoch, 1970-01-01, was a Thursday: the first Monday
+# came four days later, and every week starts a whole number of weeks from it.
+MONDAY_US = 4 * DAY_US
+
 
 def now_us() -> int:
     # Millisecond precision, like the timestamps JavaScript clients send.
@@ -21,6 +29,11 @@ def now_us() -> int:
 def given_or(value: int | None, default: int) -> int:
     """A timestamp the client sent, else `default`. Not `value or default`: the epoch is 0."""
     return default if value is None else value
+
+
+def week_start(us: int) -> int:
+    """The Monday 00:00 UTC starting the week of `us` (Python's // rounds down, before 1970 too)."""
+    return (us - MONDAY_US) // WEEK_US * WEEK_US + MONDAY_US
 
 
 def to_us(value: datetime) -> int:

@@ -17,7 +17,8 @@ from threadline.demo.generate import (
     generate,
 )
 from threadline.demo.scripts import KIND_SHARES, SCRIPTS
-from threadline.demo.shape import DAY_US, Shape
+from threadline.demo.shape import Shape
+from threadline.timestamps import DAY_US
 
 END_US = 1_795_392_000_000_000  # 2026-11-23T00:00:00Z
 EVENTS = 20_000

@@ -19,7 +19,7 @@ from threadline.app import create_app
 from threadline.cli import main
 from threadline.config import Settings
 from threadline.maintenance.purger import run_now
-from threadline.maintenance.retention import DAY_US, PG_LOCK_KEY
+from threadline.maintenance.retention import PG_LOCK_KEY
 from threadline.store.engine import Database
 from threadline.store.tables import (
     changes,
@@ -32,7 +32,7 @@ from threadline.store.tables import (
     semantic_threads,
     thread_vectors,
 )
-from threadline.timestamps import now_us
+from threadline.timestamps import DAY_US, now_us
 
 OLD = 40 * DAY_US  # older than the 30 days set below
 

@@ -35,7 +35,6 @@ from threadline.analytics.searches import KeptSearches
 from threadline.analytics.shred import Shredded
 from threadline.query.counts import (
     ALL_TIME,
-    DAY_US,
     EVENT_COUNTS,
     EVENT_TOTALS,
     MESSAGE_COUNTS,
@@ -45,6 +44,7 @@ from threadline.query.counts import (
     user_counts_table,
 )
 from threadline.store.tables import events
+from threadline.timestamps import DAY_US
 
 _TABLES = {
     "rollup_user_codes": "user_id VARCHAR, code INTEGER",

@@ -26,7 +26,8 @@ from threadline.demo.corpus import (
     Page,
 )
 from threadline.demo.scripts import SCRIPT_TOPICS, SCRIPTS, script_weights
-from threadline.demo.shape import DAY_US, Clock, Shape, Zipf
+from threadline.demo.shape import Clock, Shape, Zipf
+from threadline.timestamps import DAY_US
 
 # (type, entity, weight in % of all events). Conversation events carry a conversationId, message
 # events a messageId: the current widget's names (inkeep-widget.md §5) plus the reference's

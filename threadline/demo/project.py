@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from threadline.demo.generate import generate
 from threadline.demo.load import DEMO_PROJECT, issue_api_key, load
-from threadline.demo.shape import DAY_US, Shape
+from threadline.demo.shape import Shape
 from threadline.store.bulk import (
     delete_project,
     event_count,
@@ -20,7 +20,7 @@ from threadline.store.bulk import (
 from threadline.store.engine import Database, open_database
 from threadline.store.keys import list_keys
 from threadline.store.migrate import upgrade
-from threadline.timestamps import now_us
+from threadline.timestamps import DAY_US, now_us
 
 # `threadline demo` labels the newest LABEL_CONVERSATIONS conversations of the dashboard's
 # default period (LABEL_DAYS) before serving: a few seconds, enough for the Insights page to show

@@ -9,7 +9,8 @@ import datetime as dt
 import itertools
 import random
 
-DAY_US = 86_400_000_000
+from threadline.timestamps import DAY_US
+
 HOUR_US = 3_600_000_000
 
 
@@ -104,8 +105,3 @@ class Clock:
 
 def day_of(us: int) -> int:
     return us // DAY_US * DAY_US
-
-
-def week_of(us: int) -> int:
-    monday = 4 * DAY_US  # the epoch was a Thursday
-    return (us - monday) // (7 * DAY_US) * (7 * DAY_US) + monday

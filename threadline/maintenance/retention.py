@@ -32,8 +32,8 @@ from threadline.store.tables import (
     semantic_threads,
     thread_vectors,
 )
+from threadline.timestamps import DAY_US
 
-DAY_US = 86_400 * 1_000_000
 # Conversations per batch: each brings its messages (up to 500) and their rows along.
 CONVERSATIONS_PER_BATCH = 50
 # Events, feedback and threads of no stored conversation, per batch.

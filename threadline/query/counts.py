@@ -36,10 +36,10 @@ from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from threadline.query.filters import time_value
 from threadline.store.tables import events
+from threadline.timestamps import DAY_US
 from threadline.wire.query import TIME_UNITS
 
 QUARTER_US = 15 * 60 * 1_000_000
-DAY_US = 96 * QUARTER_US
 ALL_TIME = 1 << 62  # the user counts' one period: created_at // ALL_TIME is 0 for any event
 USER_KEY = "userId"  # of userProperties: whose events the user counts count
 _KEPT = ("project_id", "entity_type", "type", "integration_id")

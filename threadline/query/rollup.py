@@ -18,10 +18,8 @@ from msgspec import UNSET
 
 from threadline.query.compile import PAGE_SIZE, CompiledQuery
 from threadline.query.filters import time_value
+from threadline.timestamps import DAY_US, week_start
 
-DAY_US = 86_400_000_000
-WEEK_US = 7 * DAY_US
-_MONDAY_OFFSET = 4 * DAY_US  # 1970-01-01 was a Thursday (as query.sql buckets weeks)
 USERS_KEY = "countDistinct_userProperties.userId"
 COUNT_KEYS = ("count", "count_id")
 _NO_END = 1 << 62
@@ -130,7 +128,7 @@ def _bucket(day: int, unit: str) -> int:
     if unit == "day":
         return day
     if unit == "week":
-        return (day - _MONDAY_OFFSET) // WEEK_US * WEEK_US + _MONDAY_OFFSET
+        return week_start(day)
     moment = dt.datetime.fromtimestamp(day // 1_000_000, dt.UTC)
     return calendar.timegm((moment.year, moment.month, 1, 0, 0, 0)) * 1_000_000
 

@@ -18,12 +18,9 @@ from sqlalchemy import ColumnElement, Connection, distinct, func, select
 
 from threadline.query.dialects import sql_of
 from threadline.query.searches import clicked_queries, search_rows, searches_made
+from threadline.timestamps import MONDAY_US, WEEK_US
 
 TOP_QUERIES = 100
-DAY_US = 86_400 * 1_000_000
-WEEK_US = 7 * DAY_US
-# 1970-01-01 was a Thursday: shifted three days on, every Monday 00:00 UTC is a multiple of a week.
-_MONDAY_SHIFT_US = 3 * DAY_US
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -101,7 +98,7 @@ def _week_start(created: ColumnElement[int]) -> ColumnElement[int]:
     SQLite and PostgreSQL both truncate integer % toward zero; adding a week and taking % again
     keeps the offset in [0, week) for timestamps before 1970 too.
     """
-    into_week = ((created + _MONDAY_SHIFT_US) % WEEK_US + WEEK_US) % WEEK_US
+    into_week = ((created - MONDAY_US) % WEEK_US + WEEK_US) % WEEK_US
     return created - into_week
 
 

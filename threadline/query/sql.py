@@ -38,13 +38,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-MICROS = {
-    "hour": 3_600_000_000,
-    "day": 86_400_000_000,
-    "week": 7 * 86_400_000_000,
-}
-# Weeks start on Monday (ISO 8601); the epoch, 1970-01-01, was a Thursday, four days later.
-_MONDAY_OFFSET = 4 * 86_400_000_000
+from threadline.timestamps import DAY_US, HOUR_US, MONDAY_US, WEEK_US
+
+MICROS = {"hour": HOUR_US, "day": DAY_US, "week": WEEK_US}
 
 JsonPath = Sequence[str]
 # Between the values of a list whose order `Sql.position` tells: a character seqs and generated
@@ -140,7 +136,7 @@ class Sql(abc.ABC):
             return self.month(micros)
         size = MICROS[unit]
         if unit == "week":
-            return (micros - _MONDAY_OFFSET) // size * size + _MONDAY_OFFSET
+            return (micros - MONDAY_US) // size * size + MONDAY_US
         return micros // size * size
 
 

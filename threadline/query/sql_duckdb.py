@@ -33,12 +33,12 @@ from sqlalchemy import (
 from threadline.query.counts import USER_KEY, user_counts_table
 from threadline.query.sql import MICROS, JsonPath, Sql, _by_type, any_of
 from threadline.store.tables import events
+from threadline.timestamps import MONDAY_US
 
 if TYPE_CHECKING:
     from threadline.analytics.shred import Shredded
 
 _NUMBERS = ("BIGINT", "UBIGINT", "HUGEINT", "DOUBLE")
-_MONDAY_OFFSET = 4 * 86_400_000_000
 
 
 def _floor_div(left: ColumnElement[Any], right: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -219,6 +219,6 @@ class DuckDbSql(Sql):
             return self.month(micros)
         size = literal(MICROS[unit], BigInteger)
         if unit == "week":
-            offset = literal(_MONDAY_OFFSET, BigInteger)
+            offset = literal(MONDAY_US, BigInteger)
             return _floor_div(micros - offset, size) * size + offset
         return _floor_div(micros, size) * size
