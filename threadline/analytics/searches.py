@@ -35,7 +35,6 @@ from sqlalchemy import (
 )
 
 from threadline.analytics.shred import Shredded
-from threadline.query.counts import DAY_US
 from threadline.query.searches import (
     FOLD_WINDOW_US,
     SEARCHES,
@@ -45,6 +44,7 @@ from threadline.query.searches import (
 )
 from threadline.query.sql_duckdb import DuckDbSql
 from threadline.store.tables import events
+from threadline.timestamps import DAY_US
 
 TABLE = SEARCHES.name
 _DDL = ", ".join(f"{column.name} {column.type}" for column in SEARCHES.columns)
