@@ -108,7 +108,8 @@ POSTGRES_INDEX = "ix_messages_search_document"
 POSTGRES_CONVERSATION_INDEX = "ix_conversation_search_document"
 # Between two messages in a conversation's document, a word no query can hold (query words are
 # letters, digits and marks), so a phrase never spans two messages: a private-use character on
-# SQLite (a word to its tokenizer), the lexeme "-" on PostgreSQL. A document holds about its
-# first MAX_CONVERSATION_CHARS characters: a tsvector holds at most 1 MB.
+# SQLite (a word to its tokenizer), the lexeme "-" on PostgreSQL. A document holds a
+# conversation's messages up to the one that takes their text past MAX_CONVERSATION_CHARS (a
+# tsvector holds at most 1 MB; migration 0018).
 SQLITE_SEPARATOR = " \ue000 "
 MAX_CONVERSATION_CHARS = 200_000

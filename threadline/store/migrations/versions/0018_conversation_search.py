@@ -10,8 +10,10 @@ conversation").
 A separator token stands between messages, so a phrase never runs from one message into the
 next: on SQLite a private-use character (a word to FTS5's tokenizer, never one of a query's
 words, which are letters, digits and marks), on PostgreSQL a lexeme "-" (the same: no query
-word is punctuation). A conversation's document holds about its first 200,000 characters (the
-messages that would take it past are left out): PostgreSQL's tsvector holds at most 1 MB.
+word is punctuation). A conversation's document holds its messages, in order, up to the one
+that takes their text past 200,000 characters (`chars` counts them all: the content's length,
+or its parts' JSON text's, plus 3 each), the limit of one message's: a PostgreSQL tsvector
+holds at most 1 MB.
 
 SQLite: an FTS5 table `conversation_search` (rowid = conversations.seq), the messages' text read
 from `message_search`. The triggers of migration 0015 on messages are replaced by ones that keep
@@ -45,28 +47,32 @@ _MAX_CHARS = 200_000  # store.search_text.MAX_CONVERSATION_CHARS
 
 _SEPARATOR = " \ue000 "  # store.search_text.SQLITE_SEPARATOR: three characters
 _SQLITE_TABLE = (
-    "CREATE VIRTUAL TABLE conversation_search USING fts5(text, "
+    "CREATE VIRTUAL TABLE conversation_search USING fts5(text, chars UNINDEXED, "
     "tokenize = \"unicode61 remove_diacritics 2 categories 'L* N* Co M*'\")"
 )
-# The document of the conversation (project, id): each message's indexed text after a separator,
-# in order, up to the cap.
+# A message's share of the cap.
+_SQLITE_CHARS = "3 + length(coalesce({row}.content, {row}.content_parts, ''))"
+# The document and `chars` of the conversation (project, id): each message's indexed text after
+# a separator, in order, up to the cap.
 _SQLITE_DOCUMENT = (
-    "(SELECT coalesce(group_concat('{sep}' || t, ''), '') FROM ("
-    "SELECT s.text AS t, sum(length(s.text) + 3) OVER (ORDER BY m.position, m.seq) AS upto "
+    "(SELECT coalesce(group_concat(CASE WHEN upto <= {cap} THEN '{sep}' || t END, ''), ''), "
+    "coalesce(max(upto), 0) FROM ("
+    "SELECT s.text AS t, sum({n}) OVER (ORDER BY m.position, m.seq) AS upto "
     "FROM messages m JOIN message_search s ON s.rowid = m.seq "
-    "WHERE m.project_id = {row}.project_id AND m.conversation_id = {row}.{id}) "
-    f"WHERE upto <= {_MAX_CHARS})"
+    "WHERE m.project_id = {row}.project_id AND m.conversation_id = {row}.{id}))"
 )
 
 
 def _document(row: str, id_column: str) -> str:
-    return _SQLITE_DOCUMENT.format(sep=_SEPARATOR, row=row, id=id_column)
+    return _SQLITE_DOCUMENT.format(
+        cap=_MAX_CHARS, sep=_SEPARATOR, row=row, id=id_column, n=_SQLITE_CHARS.format(row="m")
+    )
 
 
 def _rebuild(row: str) -> str:
     """Rebuild the document of the conversation of message `row` (old or new)."""
     return (
-        f"UPDATE conversation_search SET text = {_document(row, 'conversation_id')} "
+        f"UPDATE conversation_search SET (text, chars) = {_document(row, 'conversation_id')} "
         "WHERE rowid = (SELECT seq FROM conversations "
         f"WHERE project_id = {row}.project_id AND id = {row}.conversation_id); "
     )
@@ -83,10 +89,11 @@ _SQLITE_TRIGGERS = (
     "DROP TRIGGER messages_search_delete",
     "CREATE TRIGGER messages_search_insert AFTER INSERT ON messages BEGIN "
     f"INSERT INTO message_search (rowid, text) VALUES (new.seq, {_TEXT_OF_NEW}); "
-    f"UPDATE conversation_search SET text = text || '{_SEPARATOR}' || {_NEW_TEXT} "
+    f"UPDATE conversation_search SET chars = chars + {_SQLITE_CHARS.format(row='new')}, "
+    f"text = CASE WHEN chars + {_SQLITE_CHARS.format(row='new')} <= {_MAX_CHARS} "
+    f"THEN text || '{_SEPARATOR}' || {_NEW_TEXT} ELSE text END "
     "WHERE rowid = (SELECT seq FROM conversations "
-    "WHERE project_id = new.project_id AND id = new.conversation_id) "
-    f"AND length(text) + 3 + length({_NEW_TEXT}) <= {_MAX_CHARS}; END",
+    "WHERE project_id = new.project_id AND id = new.conversation_id); END",
     "CREATE TRIGGER messages_search_update AFTER UPDATE OF content, content_parts ON messages "
     f"WHEN {_CONTENT_CHANGED} BEGIN "
     f"UPDATE message_search SET text = {_TEXT_OF_NEW} WHERE rowid = new.seq; "
@@ -97,23 +104,24 @@ _SQLITE_TRIGGERS = (
     "CREATE TRIGGER messages_search_move AFTER UPDATE OF project_id, conversation_id "
     f"ON messages WHEN {_MOVED} BEGIN {_rebuild('old')}{_rebuild('new')}END",
     "CREATE TRIGGER conversations_search_insert AFTER INSERT ON conversations BEGIN "
-    "INSERT INTO conversation_search (rowid, text) "
-    f"VALUES (new.seq, {_document('new', 'id')}); END",
+    "INSERT INTO conversation_search (rowid, text, chars) "
+    f"SELECT new.seq, * FROM {_document('new', 'id')}; END",
     "CREATE TRIGGER conversations_search_delete AFTER DELETE ON conversations BEGIN "
     "DELETE FROM conversation_search WHERE rowid = old.seq; END",
     "CREATE TRIGGER conversations_search_rename AFTER UPDATE OF project_id, id "
     "ON conversations WHEN old.project_id IS NOT new.project_id OR old.id IS NOT new.id BEGIN "
-    f"UPDATE conversation_search SET text = {_document('new', 'id')} WHERE rowid = new.seq; END",
+    f"UPDATE conversation_search SET (text, chars) = {_document('new', 'id')} "
+    "WHERE rowid = new.seq; END",
 )
 _SQLITE_BACKFILL = (
-    "INSERT INTO conversation_search (rowid, text) "
-    f"SELECT seq, coalesce(group_concat('{_SEPARATOR}' || t, ''), '') FROM ("
+    "INSERT INTO conversation_search (rowid, text, chars) "
+    f"SELECT seq, coalesce(group_concat(CASE WHEN upto <= {_MAX_CHARS} "
+    f"THEN '{_SEPARATOR}' || t END, ''), ''), coalesce(max(upto), 0) FROM ("
     "SELECT c.seq, s.text AS t, "
-    "sum(length(s.text) + 3) OVER (PARTITION BY c.seq ORDER BY m.position, m.seq) AS upto "
-    "FROM conversations c "
+    f"sum(CASE WHEN m.seq IS NOT NULL THEN {_SQLITE_CHARS.format(row='m')} END) "
+    "OVER (PARTITION BY c.seq ORDER BY m.position, m.seq) AS upto FROM conversations c "
     "LEFT JOIN messages m ON m.project_id = c.project_id AND m.conversation_id = c.id "
-    "LEFT JOIN message_search s ON s.rowid = m.seq) "
-    f"WHERE upto IS NULL OR upto <= {_MAX_CHARS} GROUP BY seq"
+    "LEFT JOIN message_search s ON s.rowid = m.seq) GROUP BY seq"
 )
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
@@ -139,15 +147,15 @@ _PG_FUNCTIONS = (
 CREATE FUNCTION threadline_conversation_document(
     project text, conversation text, OUT document tsvector, OUT chars integer
 ) LANGUAGE sql STABLE AS $$
-SELECT coalesce(threadline_tsvector_concat(d ORDER BY position, seq), ''),
-       coalesce(sum(n), 0)::integer
+SELECT coalesce(threadline_tsvector_concat(d ORDER BY position, seq)
+                FILTER (WHERE upto <= {_MAX_CHARS}), ''),
+       coalesce(max(upto), 0)::integer
 FROM (
-    SELECT m.position, m.seq, {_PG_SEPARATOR} || m.search_document AS d, m.n,
+    SELECT m.position, m.seq, {_PG_SEPARATOR} || m.search_document AS d,
            sum(m.n) OVER (ORDER BY m.position, m.seq) AS upto
     FROM (SELECT position, seq, search_document, {_PG_CHARS.format(row="messages")} AS n
           FROM messages WHERE project_id = project AND conversation_id = conversation) m
 ) x
-WHERE upto <= {_MAX_CHARS}
 $$
 """,
     """
@@ -168,10 +176,12 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         n := {_PG_CHARS.format(row="NEW")};
         UPDATE conversation_search s
-        SET document = s.document || {_PG_SEPARATOR} || NEW.search_document, chars = s.chars + n
+        SET document = CASE WHEN s.chars + n <= {_MAX_CHARS}
+                THEN s.document || {_PG_SEPARATOR} || NEW.search_document ELSE s.document END,
+            chars = s.chars + n
         FROM conversations c
         WHERE c.project_id = NEW.project_id AND c.id = NEW.conversation_id
-          AND s.conversation_seq = c.seq AND s.chars + n <= {_MAX_CHARS};
+          AND s.conversation_seq = c.seq;
         RETURN NULL;
     END IF;
     PERFORM threadline_rebuild_conversation_search(OLD.project_id, OLD.conversation_id);
@@ -239,17 +249,17 @@ SELECT c.seq, c.project_id, c.id, c.first_message_at, c.created_at,
 FROM conversations c
 LEFT JOIN (
     SELECT project_id, conversation_id,
-           threadline_tsvector_concat(d ORDER BY position, seq) AS document,
-           sum(n)::integer AS chars
+           threadline_tsvector_concat(d ORDER BY position, seq)
+               FILTER (WHERE upto <= {_MAX_CHARS}) AS document,
+           max(upto)::integer AS chars
     FROM (
         SELECT project_id, conversation_id, position, seq,
-               {_PG_SEPARATOR} || search_document AS d, n,
+               {_PG_SEPARATOR} || search_document AS d,
                sum(n) OVER (PARTITION BY project_id, conversation_id
                             ORDER BY position, seq) AS upto
         FROM (SELECT project_id, conversation_id, position, seq, search_document,
                      {_PG_CHARS.format(row="messages")} AS n FROM messages) m
     ) x
-    WHERE upto <= {_MAX_CHARS}
     GROUP BY project_id, conversation_id
 ) d ON d.project_id = c.project_id AND d.conversation_id = c.id
 """
