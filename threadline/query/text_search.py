@@ -1,12 +1,15 @@
-"""Conversation text search through the primary store's full-text index of messages (migration
-0015): SQLite's FTS5 table `message_search`, PostgreSQL's `search_document` tsvector column and
-its GIN index. The columnar copy has no such index (DuckDB's fts extension cannot be installed
-offline), so this step always runs on the primary store; the rows of the page it picks are
-then read as any other table's (docs/decisions.md, "Conversation text search").
+"""Conversation text search through the primary store's full-text indexes: one document per
+conversation (migration 0018: SQLite's FTS5 table `conversation_search`, PostgreSQL's table of the
+same name with a GIN index), and, for the feedback filter, the index of messages (migration
+0015: FTS5 table `message_search`; the tsvector column `search_document` on messages). The
+columnar copy has no such index (DuckDB's fts extension cannot be installed offline), so this
+step always runs on the primary store; the rows of the page it picks are then read as any other
+table's (docs/decisions.md, "Conversation text search").
 
 What people can type (docs/dashboard.md): words, each matched as the start of a word ("export"
-finds "exports"), all of them in one message; "quoted phrases", matched word for word; case and
-accents do not count; Chinese, Japanese and Korean text matches any run of its characters.
+finds "exports"), all of them in one conversation; "quoted phrases", matched word for word
+within one message; case and accents do not count; Chinese, Japanese and Korean text matches any
+run of its characters. With the feedback filter, every word in the one rated message.
 """
 
 from __future__ import annotations
@@ -189,9 +192,12 @@ def ranked_conversations(
     if not terms:
         return Ranked([], 0)
     if connection.dialect.name == "postgresql":
-        # Compiling a plan for tens of thousands of rows cost ~40 ms of JIT at 10M events, more
-        # than it saved (docs/performance.md).
-        connection.execute(text("SELECT set_config('jit', 'off', true)"))
+        # For this transaction only. JIT compiled each search's plan for ~40 ms at 10M events,
+        # more than it saved; sorting a common word's 100,000 matches by time spilled to disk
+        # with the default 4 MB (docs/performance.md).
+        connection.execute(
+            text("SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true)")
+        )
     page = _message_page if message_conditions else _conversation_page
     newest = page(connection, terms, project_id, conditions, message_conditions, limit, offset)
     if newest.total > rank_at_most or newest.total == 0:

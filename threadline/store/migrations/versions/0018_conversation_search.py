@@ -241,6 +241,8 @@ _PG_TRIGGERS = (
     "OR OLD.created_at IS DISTINCT FROM NEW.created_at) "
     "EXECUTE FUNCTION threadline_search_conversation()",
 )
+# In the conversations' order (about their time order): new conversations are added at the end
+# of the table too, so a period's rows stay near each other (the BRIN index below).
 _PG_BACKFILL = f"""
 INSERT INTO conversation_search
     (conversation_seq, project_id, id, first_message_at, created_at, document, chars)
@@ -262,6 +264,7 @@ LEFT JOIN (
     ) x
     GROUP BY project_id, conversation_id
 ) d ON d.project_id = c.project_id AND d.conversation_id = c.id
+ORDER BY c.seq
 """
 
 
