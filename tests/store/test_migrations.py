@@ -23,7 +23,7 @@ from threadline.store.engine import Database, normalize_url, open_database
 from threadline.store.migrate import alembic_config, upgrade
 from threadline.store.search_text import (
     POSTGRES_COLUMN,
-    POSTGRES_CONVERSATION_INDEX,
+    POSTGRES_CONVERSATION_INDEXES,
     POSTGRES_INDEX,
     TRIGGER_KEPT_TABLES,
 )
@@ -73,7 +73,7 @@ def _not_search_index(name: str | None, type_: str, parent_names: Any) -> bool:
         *TRIGGER_KEPT_TABLES,
         POSTGRES_COLUMN,
         POSTGRES_INDEX,
-        POSTGRES_CONVERSATION_INDEX,
+        POSTGRES_CONVERSATION_INDEXES,
     )
 
 

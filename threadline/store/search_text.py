@@ -105,7 +105,7 @@ CONVERSATION_INDEX_TABLES = frozenset(
 TRIGGER_KEPT_TABLES = SQLITE_INDEX_TABLES | {CONVERSATION_MAP} | CONVERSATION_INDEX_TABLES
 POSTGRES_COLUMN = "search_document"
 POSTGRES_INDEX = "ix_messages_search_document"
-POSTGRES_CONVERSATION_INDEX = "ix_conversation_search_document"
+POSTGRES_CONVERSATION_INDEXES = ("ix_conversation_search_document", "ix_conversation_search_time")
 # Between two messages in a conversation's document, a word no query can hold (query words are
 # letters, digits and marks), so a phrase never spans two messages: a private-use character on
 # SQLite (a word to its tokenizer), the lexeme "-" on PostgreSQL. A document holds a

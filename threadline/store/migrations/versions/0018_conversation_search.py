@@ -242,7 +242,7 @@ _PG_TRIGGERS = (
     "EXECUTE FUNCTION threadline_search_conversation()",
 )
 # In the conversations' order (about their time order): new conversations are added at the end
-# of the table too, so a period's rows stay near each other (the BRIN index below).
+# of the table too, so a period's rows stay near each other (the BRIN index in upgrade()).
 _PG_BACKFILL = f"""
 INSERT INTO conversation_search
     (conversation_seq, project_id, id, first_message_at, created_at, document, chars)
@@ -277,6 +277,12 @@ def upgrade() -> None:
         op.execute(
             "CREATE INDEX ix_conversation_search_document ON conversation_search "
             "USING gin (document)"
+        )
+        # A period's block ranges: ANDed with the GIN index's matches, a 30-day search of a
+        # common word reads a quarter of the table's pages instead of all of them.
+        op.execute(
+            "CREATE INDEX ix_conversation_search_time ON conversation_search "
+            "USING brin ((coalesce(first_message_at, created_at))) WITH (autosummarize = on)"
         )
         for trigger in _PG_TRIGGERS:
             op.execute(trigger)
