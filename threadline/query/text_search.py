@@ -198,15 +198,26 @@ def ranked_conversations(
         connection.execute(
             text("SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true)")
         )
+    search = _Search(terms, project_id, conditions, message_conditions, limit, offset)
     page = _message_page if message_conditions else _conversation_page
-    newest = page(connection, terms, project_id, conditions, message_conditions, limit, offset)
+    newest = page(connection, search)
     if newest.total > rank_at_most or newest.total == 0:
         return newest
-    ranked = page(
-        connection, terms, project_id, conditions, message_conditions, limit, offset, scored=True
-    )
+    ranked = page(connection, search, scored=True)
     # The matches are the same; only their order differs.
     return Ranked(ranked.ids, newest.total)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Search:
+    """What one search asks for, whichever index answers it."""
+
+    terms: Sequence[Term]
+    project_id: str
+    conditions: Sequence[ColumnElement[bool]]
+    message_conditions: Sequence[ColumnElement[bool]]
+    limit: int
+    offset: int
 
 
 def _first(row: Any) -> ColumnElement[Any]:
@@ -245,20 +256,12 @@ def _on_keys(conditions: Sequence[ColumnElement[bool]]) -> list[ColumnElement[bo
     return [visitors.replacement_traverse(condition, options, swap) for condition in conditions]
 
 
-def _conversation_page(
-    connection: Connection,
-    terms: Sequence[Term],
-    project_id: str,
-    conditions: Sequence[ColumnElement[bool]],
-    message_conditions: Sequence[ColumnElement[bool]],
-    limit: int,
-    offset: int,
-    *,
-    scored: bool = False,
-) -> Ranked:
+def _conversation_page(connection: Connection, search: _Search, *, scored: bool = False) -> Ranked:
     """One page of the conversations whose document matches and their total: by score then
     newest if `scored`, else newest first. Matches are conversations: nothing to group."""
     c = conversations.c
+    terms, project_id, conditions = search.terms, search.project_id, search.conditions
+    limit, offset = search.limit, search.offset
     order: list[ColumnElement[Any]]
     if connection.dialect.name == "postgresql":
         s = _conversation_search.c
@@ -293,24 +296,16 @@ def _conversation_page(
     return _result(connection, matching, page.limit(limit).offset(offset))
 
 
-def _message_page(
-    connection: Connection,
-    terms: Sequence[Term],
-    project_id: str,
-    conditions: Sequence[ColumnElement[bool]],
-    message_conditions: Sequence[ColumnElement[bool]],
-    limit: int,
-    offset: int,
-    *,
-    scored: bool = False,
-) -> Ranked:
+def _message_page(connection: Connection, search: _Search, *, scored: bool = False) -> Ranked:
     """One page of the conversations with a message matching the terms and
     `message_conditions`, and their total: by best score then newest if `scored`, else newest
     first."""
     hits = _message_hits(
-        connection, terms, project_id, message_conditions, scored=scored
+        connection, search.terms, search.project_id, search.message_conditions, scored=scored
     ).subquery()
     c = conversations.c
+    project_id, conditions = search.project_id, search.conditions
+    limit, offset = search.limit, search.offset
     if scored:
         best = (
             select(hits.c.conversation_seq, func.min(hits.c.score).label("score"))
