@@ -31,7 +31,7 @@ from threadline.config import Settings
 from threadline.store.engine import Database, normalize_url, open_database
 from threadline.store.keys import KeyKind
 from threadline.store.migrate import upgrade
-from threadline.store.search_text import CONVERSATION_MAP
+from threadline.store.search_text import CONVERSATION_INDEX, CONVERSATION_MAP
 from threadline.store.tables import DATA_TABLES
 
 BACKENDS = [
@@ -139,8 +139,9 @@ def read_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engi
 
 def _truncate(url: str) -> None:
     engine = create_engine(normalize_url(url))
-    # TRUNCATE fires no row triggers: the map they keep is emptied with the rows it maps.
-    names = ", ".join([*(table.name for table in DATA_TABLES), CONVERSATION_MAP])
+    # TRUNCATE fires no row triggers: what they keep is emptied with the rows it maps.
+    kept = (CONVERSATION_MAP, CONVERSATION_INDEX)
+    names = ", ".join([*(table.name for table in DATA_TABLES), *kept])
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()

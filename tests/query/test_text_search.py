@@ -108,7 +108,7 @@ def corpus(db: Database) -> Database:
     ("query", "expected"),
     [
         ("export", {"en", "mixed"}),  # a word is the start of words: "exporting" too
-        ("EXPORT csv", {"en"}),  # every word, in one message; case does not count
+        ("EXPORT csv", {"en"}),  # every word, in one conversation; case does not count
         ("cafe", {"fr", "mixed"}),  # nor accents, either way
         ("résumé", {"fr"}),
         ("uber strasse", set()),  # ß is a letter of its own, as in both indexes

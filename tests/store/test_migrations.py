@@ -21,7 +21,12 @@ from tests.conftest import BACKENDS, POSTGRES_ADMIN_URL
 from threadline.query.text_search import ranked_conversations
 from threadline.store.engine import Database, normalize_url, open_database
 from threadline.store.migrate import alembic_config, upgrade
-from threadline.store.search_text import POSTGRES_COLUMN, POSTGRES_INDEX, TRIGGER_KEPT_TABLES
+from threadline.store.search_text import (
+    POSTGRES_COLUMN,
+    POSTGRES_CONVERSATION_INDEXES,
+    POSTGRES_INDEX,
+    TRIGGER_KEPT_TABLES,
+)
 from threadline.store.tables import metadata, projects
 
 
@@ -64,7 +69,12 @@ def table_names(database: Database) -> set[str]:
 
 def _not_search_index(name: str | None, type_: str, parent_names: Any) -> bool:
     """compare_metadata skips what triggers keep outside tables.py (store.search_text)."""
-    return name not in (*TRIGGER_KEPT_TABLES, POSTGRES_COLUMN, POSTGRES_INDEX)
+    return name not in (
+        *TRIGGER_KEPT_TABLES,
+        POSTGRES_COLUMN,
+        POSTGRES_INDEX,
+        POSTGRES_CONVERSATION_INDEXES,
+    )
 
 
 def versions(database: Database) -> list[str]:

@@ -196,12 +196,14 @@ def _purge_conversations(connection: Connection, project_id: str, cutoff: int) -
             insights_queue.c.project_id == project_id, _in(insights_queue.c.conversation_id, ids)
         ),
     )
+    # Conversations before their messages: a message deleted from a conversation that is still
+    # there has its conversation's search document built again from the rest (migration 0018).
+    purged.conversations = _count(
+        connection, delete(conversations).where(c.project_id == project_id, _in(c.id, ids))
+    )
     purged.messages = _count(
         connection,
         delete(messages).where(m.project_id == project_id, _in(m.conversation_id, ids)),
-    )
-    purged.conversations = _count(
-        connection, delete(conversations).where(c.project_id == project_id, _in(c.id, ids))
     )
     return purged
 

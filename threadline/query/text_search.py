@@ -1,12 +1,15 @@
-"""Conversation text search through the primary store's full-text index of messages (migration
-0015): SQLite's FTS5 table `message_search`, PostgreSQL's `search_document` tsvector column and
-its GIN index. The columnar copy has no such index (DuckDB's fts extension cannot be installed
-offline), so this step always runs on the primary store; the rows of the page it picks are
-then read as any other table's (docs/decisions.md, "Conversation text search").
+"""Conversation text search through the primary store's full-text indexes: one document per
+conversation (migration 0018: SQLite's FTS5 table `conversation_search`, PostgreSQL's table of the
+same name with a GIN index), and, for the feedback filter, the index of messages (migration
+0015: FTS5 table `message_search`; the tsvector column `search_document` on messages). The
+columnar copy has no such index (DuckDB's fts extension cannot be installed offline), so this
+step always runs on the primary store; the rows of the page it picks are then read as any other
+table's (docs/decisions.md, "Conversation text search").
 
 What people can type (docs/dashboard.md): words, each matched as the start of a word ("export"
-finds "exports"), all of them in one message; "quoted phrases", matched word for word; case and
-accents do not count; Chinese, Japanese and Korean text matches any run of its characters.
+finds "exports"), all of them in one conversation; "quoted phrases", matched word for word
+within one message; case and accents do not count; Chinese, Japanese and Korean text matches any
+run of its characters. With the feedback filter, every word in the one rated message.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ from sqlalchemy import (
     table,
     text,
 )
+from sqlalchemy.sql import visitors
 
 from threadline.store.search_text import (
+    CONVERSATION_INDEX,
     CONVERSATION_MAP,
     POSTGRES_COLUMN,
     UNSPACED,
@@ -53,6 +58,21 @@ RANK_AT_MOST = 1_000
 _fts = table("message_search", column("rowid"), column("rank"))
 _search_document: ColumnClause[Any] = column(POSTGRES_COLUMN)
 _map = table(CONVERSATION_MAP, column("message_seq"), column("conversation_seq"))
+# One document per conversation (migration 0018): on SQLite an FTS5 table whose rowid is the
+# conversation's seq; on PostgreSQL a table that also holds what the search filters and sorts on.
+_conversation_fts = table(CONVERSATION_INDEX, column("rowid"), column("rank"))
+_conversation_search = table(
+    CONVERSATION_INDEX,
+    column("conversation_seq"),
+    column("project_id"),
+    column("id"),
+    column("first_message_at"),
+    column("created_at"),
+    column("document"),
+)
+# The conversations' columns `_conversation_search` holds too (PostgreSQL): conditions on these
+# alone are answered from it, with no conversation row read.
+_KEYS = frozenset({"project_id", "id", "first_message_at", "created_at"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,43 +179,133 @@ def ranked_conversations(
     offset: int = 0,
     rank_at_most: int = RANK_AT_MOST,
 ) -> Ranked:
-    """The conversations `conditions` admit that hold a message matching `query` (and
-    `message_conditions`), every one counted and reachable by paging. When at most
-    `rank_at_most` conversations match, best match first (by their best message's score, then
-    newest first); when more do, newest first: ranking every match of a common word is what
-    made it slow, and a word found in tens of thousands of conversations ranks them poorly
-    anyway (docs/decisions.md)."""
+    """The conversations `conditions` admit that match `query`, every one counted and
+    reachable by paging. When at most `rank_at_most` conversations match, best match first
+    (then newest first); when more do, newest first: ranking every match of a common word is
+    what made it slow, and a word found in tens of thousands of conversations ranks them poorly
+    anyway (docs/decisions.md).
+
+    A conversation matches when its messages hold every term, each phrase within one message
+    (its document, migration 0018). With `message_conditions` (on `messages`), one message must
+    hold every term and meet them: that is searched in the index of messages."""
     terms = parse(query)
     if not terms:
         return Ranked([], 0)
-    newest = _page(connection, terms, project_id, conditions, message_conditions, limit, offset)
+    if connection.dialect.name == "postgresql":
+        # For this transaction only. JIT compiled each search's plan for ~40 ms at 10M events,
+        # more than it saved; sorting a common word's 100,000 matches by time spilled to disk
+        # with the default 4 MB (docs/performance.md).
+        connection.execute(
+            text("SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true)")
+        )
+    search = _Search(terms, project_id, conditions, message_conditions, limit, offset)
+    page = _message_page if message_conditions else _conversation_page
+    newest = page(connection, search)
     if newest.total > rank_at_most or newest.total == 0:
         return newest
-    ranked = _page(
-        connection, terms, project_id, conditions, message_conditions, limit, offset, scored=True
-    )
+    ranked = page(connection, search, scored=True)
     # The matches are the same; only their order differs.
     return Ranked(ranked.ids, newest.total)
 
 
-def _page(
-    connection: Connection,
-    terms: Sequence[Term],
-    project_id: str,
-    conditions: Sequence[ColumnElement[bool]],
-    message_conditions: Sequence[ColumnElement[bool]],
-    limit: int,
-    offset: int,
-    *,
-    scored: bool = False,
-) -> Ranked:
-    """One page of the matching conversations and their total: by best score then newest if
-    `scored`, else newest first."""
+@dataclasses.dataclass(frozen=True)
+class _Search:
+    """What one search asks for, whichever index answers it."""
+
+    terms: Sequence[Term]
+    project_id: str
+    conditions: Sequence[ColumnElement[bool]]
+    message_conditions: Sequence[ColumnElement[bool]]
+    limit: int
+    offset: int
+
+
+def _first(row: Any) -> ColumnElement[Any]:
+    """The time a conversation sorts by: its first message's, else its creation's."""
+    return func.coalesce(row.first_message_at, row.created_at)
+
+
+def _result(connection: Connection, matching: Select[Any], page: Select[Any]) -> Ranked:
+    """Run `page` (ids and the window total); past the last page, count `matching`."""
+    rows = connection.execute(page).all()
+    if rows:
+        return Ranked([row.id for row in rows], int(rows[0].total))
+    # Past the last page (or nothing matched): the count alone.
+    count = select(func.count()).select_from(matching.subquery())
+    return Ranked([], int(connection.execute(count).scalar_one()))
+
+
+def _on_keys(conditions: Sequence[ColumnElement[bool]]) -> list[ColumnElement[bool]] | None:
+    """`conditions` on `_conversation_search`'s columns instead of the conversations', when
+    they read no other column; else None."""
+    named: list[Any] = [
+        element
+        for condition in conditions
+        for element in visitors.iterate(condition)
+        if getattr(element, "table", None) is conversations
+    ]
+    if any(element.name not in _KEYS for element in named):
+        return None
+
+    def swap(element: Any, **_: Any) -> Any:
+        if getattr(element, "table", None) is conversations:
+            return _conversation_search.c[element.name]
+        return None
+
+    options: dict[str, Any] = {}
+    return [visitors.replacement_traverse(condition, options, swap) for condition in conditions]
+
+
+def _conversation_page(connection: Connection, search: _Search, *, scored: bool = False) -> Ranked:
+    """One page of the conversations whose document matches and their total: by score then
+    newest if `scored`, else newest first. Matches are conversations: nothing to group."""
+    c = conversations.c
+    terms, project_id, conditions = search.terms, search.project_id, search.conditions
+    limit, offset = search.limit, search.offset
+    order: list[ColumnElement[Any]]
+    if connection.dialect.name == "postgresql":
+        s = _conversation_search.c
+        query = func.to_tsquery(literal_column("'simple'::regconfig"), tsquery(terms))
+        on_keys = _on_keys(conditions)
+        matching: Select[Any] = select(s.id, func.count().over().label("total")).where(
+            s.project_id == project_id, s.document.op("@@")(query)
+        )
+        if on_keys is None:  # conditions on other columns: their conversation rows are read
+            matching = matching.join(conversations, c.seq == s.conversation_seq).where(*conditions)
+        else:
+            matching = matching.where(*on_keys)
+        order = [-func.ts_rank(s.document, query)] if scored else []
+        page = matching.order_by(*order, _first(s).desc(), s.id.desc())
+        return _result(connection, matching, page.limit(limit).offset(offset))
+    # LIMIT -1 (none): the index's matches are read first and each conversation found by its
+    # primary key (merged, SQLite would ask the index about every conversation of the project).
+    fts = _conversation_fts.c
+    found = (
+        select(fts.rowid, *([fts.rank] if scored else []))
+        .where(text("conversation_search MATCH :fts").bindparams(fts=fts5_query(terms)))
+        .limit(-1)
+        .subquery("found")
+    )
+    matching = (
+        select(c.id, func.count().over().label("total"))
+        .join(found, found.c.rowid == c.seq)
+        .where(c.project_id == project_id, *conditions)
+    )
+    order = [found.c.rank] if scored else []
+    page = matching.order_by(*order, _first(c).desc(), c.id.desc())
+    return _result(connection, matching, page.limit(limit).offset(offset))
+
+
+def _message_page(connection: Connection, search: _Search, *, scored: bool = False) -> Ranked:
+    """One page of the conversations with a message matching the terms and
+    `message_conditions`, and their total: by best score then newest if `scored`, else newest
+    first."""
     hits = _message_hits(
-        connection, terms, project_id, message_conditions, scored=scored
+        connection, search.terms, search.project_id, search.message_conditions, scored=scored
     ).subquery()
     c = conversations.c
-    first = func.coalesce(c.first_message_at, c.created_at)
+    project_id, conditions = search.project_id, search.conditions
+    limit, offset = search.limit, search.offset
     if scored:
         best = (
             select(hits.c.conversation_seq, func.min(hits.c.score).label("score"))
@@ -211,10 +321,5 @@ def _page(
         .join(best, best.c.conversation_seq == c.seq)
         .where(c.project_id == project_id, *conditions)
     )
-    page = matching.order_by(*order, first.desc(), c.id.desc()).limit(limit).offset(offset)
-    rows = connection.execute(page).all()
-    if rows:
-        return Ranked([row.id for row in rows], int(rows[0].total))
-    # Past the last page (or nothing matched): the count alone.
-    count = select(func.count()).select_from(matching.subquery())
-    return Ranked([], int(connection.execute(count).scalar_one()))
+    page = matching.order_by(*order, _first(c).desc(), c.id.desc())
+    return _result(connection, matching, page.limit(limit).offset(offset))

@@ -95,7 +95,21 @@ _SHADOWS = ("config", "content", "data", "docsize", "idx")
 SQLITE_INDEX_TABLES = frozenset({"message_search", *(f"message_search_{s}" for s in _SHADOWS)})
 # Each message's conversation row (migration 0017), on both backends, kept by triggers.
 CONVERSATION_MAP = "message_conversations"
+# One document per conversation (migration 0018): SQLite's FTS5 table and its shadow tables;
+# on PostgreSQL a table of the same name (with the conversation's keys) and its GIN index.
+CONVERSATION_INDEX = "conversation_search"
+CONVERSATION_INDEX_TABLES = frozenset(
+    {CONVERSATION_INDEX, *(f"{CONVERSATION_INDEX}_{s}" for s in _SHADOWS)}
+)
 # Every table outside tables.py that triggers keep (a copy leaves them to the target's own).
-TRIGGER_KEPT_TABLES = SQLITE_INDEX_TABLES | {CONVERSATION_MAP}
+TRIGGER_KEPT_TABLES = SQLITE_INDEX_TABLES | {CONVERSATION_MAP} | CONVERSATION_INDEX_TABLES
 POSTGRES_COLUMN = "search_document"
 POSTGRES_INDEX = "ix_messages_search_document"
+POSTGRES_CONVERSATION_INDEXES = ("ix_conversation_search_document", "ix_conversation_search_time")
+# Between two messages in a conversation's document, a word no query can hold (query words are
+# letters, digits and marks), so a phrase never spans two messages: a private-use character on
+# SQLite (a word to its tokenizer), the lexeme "-" on PostgreSQL. A document holds a
+# conversation's messages up to the one that takes their text past MAX_CONVERSATION_CHARS (a
+# tsvector holds at most 1 MB; migration 0018).
+SQLITE_SEPARATOR = " \ue000 "
+MAX_CONVERSATION_CHARS = 200_000

@@ -1,0 +1,211 @@
+"""Conversation text search on one document per conversation (migration 0018): words anywhere
+in a conversation, phrases within one message, the document kept equal to one built afresh
+from the messages after every kind of write, and the cap on its size. On SQLite and PostgreSQL,
+with the same answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy import text as sql_text
+
+from tests.query.test_text_search import _found, _post, _search
+from threadline.query.text_search import Ranked, ranked_conversations
+from threadline.store.engine import Database
+from threadline.store.search_text import (
+    MAX_CONVERSATION_CHARS,
+    SQLITE_SEPARATOR,
+    document_text,
+)
+from threadline.store.tables import conversations, messages
+
+
+def _with_message_conditions(db: Database, query: str, condition: ColumnElement[bool]) -> Ranked:
+    with db.reader.connect() as connection:
+        return ranked_conversations(
+            connection,
+            project_id="p",
+            query=query,
+            conditions=[],
+            message_conditions=[condition],
+            limit=50,
+        )
+
+
+def _chars(row: Any) -> int:
+    """A message's share of a document's cap: its content's length, else its parts' JSON's."""
+    if row.content is not None:
+        return 3 + len(row.content)
+    return 3 + (len(row.parts) if row.parts is not None else 0)
+
+
+def _documents_are_rebuilt(db: Database) -> None:
+    """Every conversation's document is what building it afresh from its messages gives: on
+    SQLite the folded text of its messages in order, each after the separator, up to the cap;
+    on PostgreSQL what the migration's rebuild function returns."""
+    m, c = messages.c, conversations.c
+    with db.reader.connect() as connection:
+        seqs = connection.execute(select(c.seq, c.project_id, c.id).order_by(c.seq)).all()
+        if connection.dialect.name == "postgresql":
+            kept = connection.execute(
+                sql_text(
+                    "SELECT s.conversation_seq, s.project_id, s.id, s.first_message_at, "
+                    "s.created_at, s.chars, s.document = d.document AND s.chars = d.chars "
+                    "FROM conversation_search s, "
+                    "LATERAL threadline_conversation_document(s.project_id, s.id) d "
+                    "ORDER BY s.conversation_seq"
+                )
+            ).all()
+            rows = connection.execute(
+                select(c.seq, c.project_id, c.id, c.first_message_at, c.created_at).order_by(c.seq)
+            ).all()
+            assert [tuple(row[:5]) for row in kept] == [tuple(row) for row in rows]
+            assert all(row[6] for row in kept)
+            return
+        kept = connection.execute(
+            sql_text("SELECT rowid, text, chars FROM conversation_search ORDER BY rowid")
+        ).all()
+        expected = []
+        for seq, project_id, conversation_id in seqs:
+            rows = connection.execute(
+                select(m.content, m.content_parts.label("parts"))
+                .where(m.project_id == project_id, m.conversation_id == conversation_id)
+                .order_by(m.position, m.seq)
+            ).all()
+            raw = connection.execute(
+                sql_text(
+                    "SELECT content, content_parts AS parts FROM messages "
+                    "WHERE project_id = :p AND conversation_id = :c ORDER BY position, seq"
+                ),
+                {"p": project_id, "c": conversation_id},
+            ).all()
+            text, chars = "", 0
+            for row, stored in zip(rows, raw, strict=True):
+                chars += _chars(stored)
+                if chars <= MAX_CONVERSATION_CHARS:
+                    text += SQLITE_SEPARATOR + document_text(row.content, stored.parts)
+            expected.append((seq, text, chars))
+        assert [tuple(row) for row in kept] == expected
+
+
+def test_words_anywhere_in_a_conversation_phrases_within_a_message(db: Database) -> None:
+    _post(db, "c1", "How do I export", "my data to CSV?")
+    _post(db, "c2", "export to CSV")
+    assert _found(db, "export csv") == {"c1", "c2"}  # the words of one conversation
+    assert _found(db, '"export to csv"') == {"c2"}
+    assert _found(db, '"export my"') == set()  # a phrase never runs into the next message
+    assert _found(db, '"my data" export') == {"c1"}
+    _documents_are_rebuilt(db)
+
+
+def test_a_message_condition_keeps_every_word_in_that_message(db: Database) -> None:
+    """The feedback filter asks for a matching message that was rated: every term in it."""
+    _post(db, "c1", "How do I export", "my data to CSV?")
+    _post(db, "c2", "export to CSV")
+    user = messages.c.role == "user"
+    assert set(_with_message_conditions(db, "export csv", user).ids) == {"c2"}
+    assert set(_with_message_conditions(db, "export", user).ids) == {"c1", "c2"}
+
+
+def test_accents_and_unspaced_scripts_across_messages(db: Database) -> None:
+    _post(db, "c1", "Où est le café ?", "如何导出数据")
+    _post(db, "c2", "データをエクスポート", "RÉSUMÉ")
+    assert _found(db, "cafe 导出") == {"c1"}
+    assert _found(db, "résumé データ") == {"c2"}
+    assert _found(db, "数据 cafe") == {"c1"}
+    assert _found(db, "导出数据") == {"c1"}
+    assert _found(db, "cafe データ") == set()
+    _documents_are_rebuilt(db)
+
+
+def test_a_conversation_reposted_with_more_messages(db: Database) -> None:
+    _post(db, "c1", "a first question")
+    _post(db, "c1", "a first question", "about pineapples")
+    _post(db, "c1", "a first question", "about pineapples", "and mangoes")
+    assert _found(db, "first pineapples mangoes") == {"c1"}
+    assert _search(db, "question").total == 1
+    _documents_are_rebuilt(db)
+
+
+def test_the_document_follows_every_write(db: Database) -> None:
+    now = 1_767_225_600_000_000
+    message = {"project_id": "p", "conversation_id": "early", "role": "user", "created_at": now}
+    message |= {"updated_at": now}
+    row = {"project_id": "p", "type": "openai", "created_at": now, "updated_at": now}
+    fig = [{"type": "text", "text": "fig"}]
+    with db.writer.begin() as connection:  # messages before their conversation's row
+        connection.execute(
+            insert(messages),
+            [
+                {**message, "id": "e1", "position": 0, "content": "kiwi", "content_parts": None},
+                {**message, "id": "e2", "position": 1, "content": None, "content_parts": fig},
+            ],
+        )
+    assert _found(db, "kiwi") == set()
+    with db.writer.begin() as connection:
+        connection.execute(insert(conversations).values(id="early", **row))
+    assert _found(db, "kiwi fig") == {"early"}
+    _documents_are_rebuilt(db)
+    _post(db, "c1", "plum", "melon")
+    _post(db, "c2", "plum and cherry")
+    with db.writer.begin() as connection:  # an edit, a move, a rename, a re-timing
+        connection.execute(update(messages).where(messages.c.id == "c1-1").values(content="pear"))
+        connection.execute(
+            update(messages).where(messages.c.id == "c2-0").values(conversation_id="early")
+        )
+        connection.execute(
+            update(conversations).where(conversations.c.id == "c1").values(id="renamed")
+        )
+        connection.execute(
+            update(conversations)
+            .where(conversations.c.id == "early")
+            .values(first_message_at=now + 5)
+        )
+    _documents_are_rebuilt(db)
+    assert _found(db, "melon") == set()
+    assert _found(db, "pear") == set()  # the renamed row's messages are still c1's
+    with db.writer.begin() as connection:
+        connection.execute(
+            update(messages)
+            .where(messages.c.conversation_id == "c1")
+            .values(conversation_id="renamed")
+        )
+    assert _found(db, "plum pear") == {"renamed"}
+    _documents_are_rebuilt(db)
+    assert _found(db, "cherry kiwi") == {"early"}
+    with db.writer.begin() as connection:  # a message erased from a conversation that stays
+        connection.execute(delete(messages).where(messages.c.id == "e1"))
+    assert _found(db, "kiwi") == set()
+    assert _found(db, "cherry fig") == {"early"}
+    _documents_are_rebuilt(db)
+    with db.writer.begin() as connection:  # a conversation deleted, then its messages
+        connection.execute(delete(conversations).where(conversations.c.id == "renamed"))
+        connection.execute(delete(messages).where(messages.c.conversation_id == "renamed"))
+    assert _found(db, "plum") == {"early"}
+    _documents_are_rebuilt(db)
+
+
+@pytest.mark.parametrize("appended", [True, False])
+def test_a_document_stops_at_the_message_that_passes_the_cap(db: Database, appended: bool) -> None:
+    """Messages up to the one whose text takes the conversation past the cap; none after it,
+    even short ones: the same whether appended one post at a time or built at once."""
+    long = "alpha " * 25_000  # 150,000 characters
+    longer = "beta " * 12_000  # 60,000: past the cap
+    texts = [long, longer, "zebra"]
+    if appended:
+        for n in range(1, 4):
+            _post(db, "c1", *texts[:n])
+    else:
+        _post(db, "c1", *texts)
+    assert _found(db, "alpha") == {"c1"}
+    assert _found(db, "beta") == set()
+    assert _found(db, "zebra") == set()
+    # The index of messages still holds them (the feedback filter's search).
+    assert set(_with_message_conditions(db, "zebra", messages.c.role == "user").ids) == {"c1"}
+    _documents_are_rebuilt(db)
+    with db.writer.begin() as connection:  # the long message shortened: all of them fit again
+        connection.execute(update(messages).where(messages.c.id == "c1-0").values(content="x"))
+    assert _found(db, "beta zebra") == {"c1"}
+    _documents_are_rebuilt(db)
