@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from threadline.api.reads import analytic_read, indexed_read
+from threadline.api.reads import analytic_read, indexed_read, read
 from threadline.api.responses import services
 from threadline.api.search import ranking
 from threadline.dashboard import filters as f
@@ -105,14 +105,17 @@ async def conversations_query(v: Viewer) -> tuple[str, Any]:
 async def conversations_table(v: Viewer) -> tuple[list[dict[str, Any]], int]:
     """The conversations page's rows and how many match. A text search picks the page's
     conversations on the primary store (its full-text index), best match first, out of every
-    match; their rows are read like any table's."""
+    match; their rows are read from the primary store too, by primary key."""
     if not v.filters.text:
         view, body = await conversations_query(v)
         return await v.table_page(view, body)
     offset = (v.filters.page - 1) * PAGE_ROWS
     ranked = await _searched(v, limit=PAGE_ROWS, offset=offset)
     body = f.conversations_body(v.filters, ranked.ids, ranked=True)
-    rows = await analytic_read(
+    # 25 conversations by id are a few index lookups on the primary store (1-2 ms at 10M
+    # events on PostgreSQL), where the copy, which has no index, scanned every conversation
+    # and message for them (36-82 ms; docs/performance.md, issue 15 session 6).
+    rows = await read(
         v.ctx,
         query_rows,
         view="conversations",
