@@ -209,3 +209,22 @@ def test_a_document_stops_at_the_message_that_passes_the_cap(db: Database, appen
         connection.execute(update(messages).where(messages.c.id == "c1-0").values(content="x"))
     assert _found(db, "beta zebra") == {"c1"}
     _documents_are_rebuilt(db)
+
+
+def test_a_phrase_in_a_later_message_of_a_long_conversation(db: Database) -> None:
+    """A phrase is matched word for word within one message (docs/dashboard.md): also in the
+    last message of a conversation whose earlier messages used one of its words often (a
+    PostgreSQL tsvector keeps 256 positions of a word)."""
+    earlier = ["the question and the answer " * 10 for _ in range(30)]  # "the" 600 times
+    _post(db, "c1", *earlier, "how to export the report")
+    assert _found(db, "report") == {"c1"}
+    assert _found(db, '"export the report"') == {"c1"}
+    assert _found(db, '"the report export"') == set()
+
+
+def test_a_phrase_after_many_words(db: Database) -> None:
+    """Past 16,383 words of earlier messages (a PostgreSQL tsvector keeps no later position)."""
+    earlier = [" ".join(f"w{m}x{n}" for n in range(100)) for m in range(180)]  # 18,000 words
+    _post(db, "c1", *earlier, "export report")
+    assert _found(db, '"export report"') == {"c1"}
+    assert _found(db, '"report export"') == set()

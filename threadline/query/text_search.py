@@ -105,15 +105,42 @@ def fts5_query(terms: Sequence[Term]) -> str:
     )
 
 
-def tsquery(terms: Sequence[Term]) -> str:
-    """The same as a PostgreSQL tsquery in to_tsquery's syntax."""
-    phrases = []
+def tsquery(terms: Sequence[Term], *, phrases: bool = True) -> str:
+    """The same as a PostgreSQL tsquery in to_tsquery's syntax; with `phrases` False, each
+    phrase's words need only all be there (`&`), in any order and place."""
+    joiner = " <-> " if phrases else " & "
+    parts = []
     for term in terms:
         lexemes = [f"'{word}'" for word in term.words]
         if term.prefix:
             lexemes[-1] += ":*"
-        phrases.append("(" + " <-> ".join(lexemes) + ")")
-    return " & ".join(phrases)
+        parts.append("(" + joiner.join(lexemes) + ")")
+    return " & ".join(parts)
+
+
+def _phrases_in_a_message(terms: Sequence[Term], row: Any) -> list[ColumnElement[bool]]:
+    """For each phrase of `terms` (two words or more: a quoted phrase, or a run of Chinese,
+    Japanese or Korean), that one message of the conversation `row` (PostgreSQL's
+    conversation_search) holds it, checked in the index of messages. A conversation's document
+    cannot say so on PostgreSQL: a tsvector keeps at most 256 positions of a word and none past
+    16,383, so in a long conversation a later message's phrase has lost its positions
+    (docs/decisions.md)."""
+    m = messages.c
+    checks: list[ColumnElement[bool]] = []
+    for term in terms:
+        if len(term.words) < 2:
+            continue
+        phrase = func.to_tsquery(literal_column("'simple'::regconfig"), tsquery([term]))
+        checks.append(
+            select(m.seq)
+            .where(
+                m.project_id == row.project_id,
+                m.conversation_id == row.id,
+                _search_document.op("@@")(phrase),
+            )
+            .exists()
+        )
+    return checks
 
 
 def _message_hits(
@@ -265,10 +292,16 @@ def _conversation_page(connection: Connection, search: _Search, *, scored: bool 
     order: list[ColumnElement[Any]]
     if connection.dialect.name == "postgresql":
         s = _conversation_search.c
-        query = func.to_tsquery(literal_column("'simple'::regconfig"), tsquery(terms))
+        # The document says which conversations hold every word; each phrase is then looked
+        # for in their messages (_phrases_in_a_message).
+        query = func.to_tsquery(
+            literal_column("'simple'::regconfig"), tsquery(terms, phrases=False)
+        )
         on_keys = _on_keys(conditions)
         matching: Select[Any] = select(s.id, func.count().over().label("total")).where(
-            s.project_id == project_id, s.document.op("@@")(query)
+            s.project_id == project_id,
+            s.document.op("@@")(query),
+            *_phrases_in_a_message(terms, s),
         )
         if on_keys is None:  # conditions on other columns: their conversation rows are read
             matching = matching.join(conversations, c.seq == s.conversation_seq).where(*conditions)

@@ -160,13 +160,21 @@ $$
 """,
     """
 CREATE FUNCTION threadline_rebuild_conversation_search(project text, conversation text)
-RETURNS void LANGUAGE sql AS $$
-UPDATE conversation_search s SET (document, chars) = (
-    SELECT d.document, d.chars FROM threadline_conversation_document(project, conversation) d
-)
-FROM conversations c
-WHERE c.project_id = project AND c.id = conversation AND s.conversation_seq = c.seq
-$$
+RETURNS void AS $$
+BEGIN
+    -- The row's lock first, in a statement of its own: a post appending to this conversation
+    -- in another transaction holds it until it commits, and only a statement begun after that
+    -- sees the appended message (READ COMMITTED takes a snapshot per statement). Read in the
+    -- UPDATE's own snapshot, the message was lost from the document.
+    PERFORM 1 FROM conversation_search s JOIN conversations c ON s.conversation_seq = c.seq
+    WHERE c.project_id = project AND c.id = conversation FOR UPDATE OF s;
+    UPDATE conversation_search s SET (document, chars) = (
+        SELECT d.document, d.chars FROM threadline_conversation_document(project, conversation) d
+    )
+    FROM conversations c
+    WHERE c.project_id = project AND c.id = conversation AND s.conversation_seq = c.seq;
+END
+$$ LANGUAGE plpgsql
 """,
     f"""
 CREATE FUNCTION threadline_search_message() RETURNS trigger AS $$
