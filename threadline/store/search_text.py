@@ -106,10 +106,10 @@ TRIGGER_KEPT_TABLES = SQLITE_INDEX_TABLES | {CONVERSATION_MAP} | CONVERSATION_IN
 POSTGRES_COLUMN = "search_document"
 POSTGRES_INDEX = "ix_messages_search_document"
 POSTGRES_CONVERSATION_INDEXES = ("ix_conversation_search_document", "ix_conversation_search_time")
-# Between two messages in a conversation's document, a word no query can hold (query words are
-# letters, digits and marks), so a phrase never spans two messages: a private-use character on
-# SQLite (a word to its tokenizer), the lexeme "-" on PostgreSQL. A document holds a
-# conversation's messages up to the one that takes their text past MAX_CONVERSATION_CHARS (a
-# tsvector holds at most 1 MB; migration 0018).
+# Between two messages in a conversation's document on SQLite, a word no query can hold (query
+# words are letters, digits and marks), so a phrase never spans two messages: a private-use
+# character, a word to FTS5's tokenizer (PostgreSQL looks for phrases in the messages). A
+# document holds a conversation's messages up to the one that takes their text past
+# MAX_CONVERSATION_CHARS (a tsvector holds at most 1 MB; migration 0018).
 SQLITE_SEPARATOR = " \ue000 "
 MAX_CONVERSATION_CHARS = 200_000

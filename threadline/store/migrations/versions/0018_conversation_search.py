@@ -7,21 +7,21 @@ text) visited. Here each conversation has one document built from its messages' 
 a match is a conversation (docs/decisions.md, "Conversation text search, one entry per
 conversation").
 
-A separator token stands between messages, so a phrase never runs from one message into the
-next: on SQLite a private-use character (a word to FTS5's tokenizer, never one of a query's
-words, which are letters, digits and marks), on PostgreSQL a lexeme "-" (the same: no query
-word is punctuation). A conversation's document holds its messages, in order, up to the one
-that takes their text past 200,000 characters (`chars` counts them all: the content's length,
-or its parts' JSON text's, plus 3 each), the limit of one message's: a PostgreSQL tsvector
-holds at most 1 MB.
+On SQLite a separator token stands between messages, so a phrase never runs from one message
+into the next: a private-use character (a word to FTS5's tokenizer, never one of a query's words,
+which are letters, digits and marks). PostgreSQL's documents say only which words a conversation
+holds: a tsvector keeps at most 256 positions of a word and none past 16,383, so phrases are
+looked for in the messages' own index (query.text_search). A conversation's document holds its
+messages, in order, up to the one that takes their text past 200,000 characters (`chars` counts
+them all: the content's length, or its parts' JSON text's, plus 3 each, SQLite's separator, on
+both backends), the limit of one message's: a PostgreSQL tsvector holds at most 1 MB.
 
 SQLite: an FTS5 table `conversation_search` (rowid = conversations.seq), the messages' text read
 from `message_search`. The triggers of migration 0015 on messages are replaced by ones that keep
 both indexes in order (the message's row in `message_search` first, then its conversation's
 document from it), so the text is folded once per write. PostgreSQL: a table keyed by the
 conversation's seq that also holds what the search filters and sorts on (project, id, first
-message time, creation time) beside the tsvector and a GIN index, so a search reads nothing else;
-its documents live in TOAST (`toast_tuple_target`), so its heap rows are small.
+message time, creation time) beside the tsvector and a GIN index, so a search reads nothing else.
 
 Kept by triggers on both backends: a message inserted (appended to its conversation's document),
 changed, moved or deleted (the document built again from the messages); a conversation inserted
@@ -126,19 +126,17 @@ _SQLITE_BACKFILL = (
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
-# The lexeme "-" at position 1 (the colon escaped from SQLAlchemy's text(), which would take
-# ":1" for a parameter).
-_PG_SEPARATOR = "'''-''\\:1'::tsvector"
 _PG_TABLE = (
     "CREATE TABLE conversation_search ("
     "conversation_seq BIGINT NOT NULL PRIMARY KEY, project_id VARCHAR(64) NOT NULL, "
     "id TEXT NOT NULL, first_message_at BIGINT, created_at BIGINT NOT NULL, "
     "chars INTEGER NOT NULL, document tsvector NOT NULL) "
-    # Documents go to TOAST as soon as a row passes 128 bytes: a search's heap scan reads
-    # small rows, and a match needs no recheck of the document unless it holds a phrase.
+    # A row past PostgreSQL's ~2 kB threshold (a long conversation) is toasted down to 128
+    # bytes, its document out of line; shorter rows, most of them, stay whole in the heap
+    # (toasting starts at ~2 kB whatever this says: docs/performance.md, i-textsearch).
     "WITH (toast_tuple_target = 128)"
 )
-# A message's share of the cap: its raw text's length and the separator's.
+# A message's share of the cap: its raw text's length, and 3 as SQLite counts its separator.
 _PG_CHARS = "3 + length(coalesce({row}.content, {row}.content_parts::text, ''))"
 _PG_FUNCTIONS = (
     "CREATE AGGREGATE threadline_tsvector_concat(tsvector) "
@@ -151,7 +149,7 @@ SELECT coalesce(threadline_tsvector_concat(d ORDER BY position, seq)
                 FILTER (WHERE upto <= {_MAX_CHARS}), ''),
        coalesce(max(upto), 0)::integer
 FROM (
-    SELECT m.position, m.seq, {_PG_SEPARATOR} || m.search_document AS d,
+    SELECT m.position, m.seq, m.search_document AS d,
            sum(m.n) OVER (ORDER BY m.position, m.seq) AS upto
     FROM (SELECT position, seq, search_document, {_PG_CHARS.format(row="messages")} AS n
           FROM messages WHERE project_id = project AND conversation_id = conversation) m
@@ -185,7 +183,7 @@ BEGIN
         n := {_PG_CHARS.format(row="NEW")};
         UPDATE conversation_search s
         SET document = CASE WHEN s.chars + n <= {_MAX_CHARS}
-                THEN s.document || {_PG_SEPARATOR} || NEW.search_document ELSE s.document END,
+                THEN s.document || NEW.search_document ELSE s.document END,
             chars = s.chars + n
         FROM conversations c
         WHERE c.project_id = NEW.project_id AND c.id = NEW.conversation_id
@@ -264,7 +262,7 @@ LEFT JOIN (
            max(upto)::integer AS chars
     FROM (
         SELECT project_id, conversation_id, position, seq,
-               {_PG_SEPARATOR} || search_document AS d,
+               search_document AS d,
                sum(n) OVER (PARTITION BY project_id, conversation_id
                             ORDER BY position, seq) AS upto
         FROM (SELECT project_id, conversation_id, position, seq, search_document,
