@@ -9,9 +9,7 @@ import datetime as dt
 import itertools
 import random
 
-from threadline.timestamps import DAY_US
-
-HOUR_US = 3_600_000_000
+from threadline.timestamps import DAY_US, HOUR_US
 
 
 def _scaled(events: int, per_million: int, minimum: int) -> int:

@@ -118,6 +118,11 @@ def tsquery(terms: Sequence[Term], *, phrases: bool = True) -> str:
     return " & ".join(parts)
 
 
+def _ts_query(terms: Sequence[Term], *, phrases: bool = True) -> ColumnElement[Any]:
+    """tsquery(terms) as PostgreSQL's tsquery value, in the 'simple' configuration."""
+    return func.to_tsquery(literal_column("'simple'::regconfig"), tsquery(terms, phrases=phrases))
+
+
 def _phrases_in_a_message(terms: Sequence[Term], row: Any) -> list[ColumnElement[bool]]:
     """For each phrase of `terms` (two words or more: a quoted phrase, or a run of Chinese,
     Japanese or Korean), that one message of the conversation `row` (PostgreSQL's
@@ -130,7 +135,7 @@ def _phrases_in_a_message(terms: Sequence[Term], row: Any) -> list[ColumnElement
     for term in terms:
         if len(term.words) < 2:
             continue
-        phrase = func.to_tsquery(literal_column("'simple'::regconfig"), tsquery([term]))
+        phrase = _ts_query([term])
         checks.append(
             select(m.seq)
             .where(
@@ -159,7 +164,7 @@ def _message_hits(
     that is most of the cost of a common word (docs/performance.md)."""
     m = messages.c
     if connection.dialect.name == "postgresql":
-        query = func.to_tsquery(literal_column("'simple'::regconfig"), tsquery(terms))
+        query = _ts_query(terms)
         score = -func.ts_rank(_search_document, query)
         return (
             select(_map.c.conversation_seq, *([score.label("score")] if scored else []))
@@ -294,9 +299,7 @@ def _conversation_page(connection: Connection, search: _Search, *, scored: bool 
         s = _conversation_search.c
         # The document says which conversations hold every word; each phrase is then looked
         # for in their messages (_phrases_in_a_message).
-        query = func.to_tsquery(
-            literal_column("'simple'::regconfig"), tsquery(terms, phrases=False)
-        )
+        query = _ts_query(terms, phrases=False)
         on_keys = _on_keys(conditions)
         matching: Select[Any] = select(s.id, func.count().over().label("total")).where(
             s.project_id == project_id,
