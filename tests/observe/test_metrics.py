@@ -59,6 +59,7 @@ def test_requests_are_counted_by_route_template_and_status(
     assert found["threadline_writer_writes_per_commit_count", labels()] >= 1
     assert found["threadline_writer_commit_seconds_count", labels()] >= 1
     assert found["threadline_writer_queue_depth", labels()] == 0
+    assert found["threadline_writer_conflicts_total", labels()] == 0
     assert found["threadline_slots_taken", labels(kind="exports")] == 0
     assert found["threadline_slots_limit", labels(kind="exports")] == 2
     assert found["threadline_insights_backlog", labels()] >= 0

@@ -19,7 +19,7 @@ from threadline.store.batch import BatchWrite
 from threadline.store.engine import Database, open_database
 from threadline.store.events import EventWrite, prepare_event
 from threadline.store.tables import events, projects
-from threadline.store.writer import Job, Writer
+from threadline.store.writer import Job, Writer, locking
 from threadline.wire.events import MessageEventIn
 
 MakeWriter = Callable[..., Writer]
@@ -345,6 +345,33 @@ def test_a_deadlock_is_re_run_not_refused(writer: Writer, db: Database) -> None:
     assert run(writer.submit(job)) == "done"
     assert len(attempts) == 2
     assert stored(db) == {"after-deadlock"}
+
+
+def test_a_batch_runs_its_jobs_in_lock_order_and_answers_each_its_own(
+    writer: Writer, gate: Gate, db: Database
+) -> None:
+    # Keyed jobs run in key order (so instances sharing PostgreSQL lock rows in one order);
+    # unkeyed ones first, as they came; every submit still gets its own job's answer.
+    ran: list[str] = []
+
+    def job(name: str, *key: str) -> Job[str]:
+        def run(connection: Connection) -> str:
+            ran.append(name)
+            return add_project(name)(connection)
+
+        return locking(run, *key) if key else run
+
+    jobs = [
+        job("c", "conversations", "p", "c"),
+        job("free-1"),
+        job("a", "conversations", "p", "a"),
+        job("f", "feedback", "p", "a"),
+        job("free-2"),
+        job("b", "conversations", "p", "b"),
+    ]
+    assert run(one_batch(writer, gate, jobs)) == ["c", "free-1", "a", "f", "free-2", "b"]
+    assert ran == ["free-1", "free-2", "a", "b", "c", "f"]
+    assert stored(db) == {"a", "b", "c", "f", "free-1", "free-2"}
 
 
 def test_a_lasting_database_error_is_still_refused(writer: Writer) -> None:

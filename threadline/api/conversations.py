@@ -25,7 +25,7 @@ from threadline.store.conversations import (
     list_conversations,
     upsert_conversation,
 )
-from threadline.store.writer import Job
+from threadline.store.writer import Job, locking
 from threadline.wire.common import Deleted
 from threadline.wire.conversations import ConversationIn, ConversationList
 from threadline.wire.stored import conversation_out
@@ -42,7 +42,7 @@ def _prepare(
             f"this post carries {len(body.messages)} messages; one post carries at most {limit}"
         )
         raise Unprocessable(detail, violations=[FieldViolation(field="$.messages", message=detail)])
-    return functools.partial(
+    job = functools.partial(
         upsert_conversation,
         project_id=principal.project_id,
         integration_id=principal.integration_id,
@@ -50,6 +50,8 @@ def _prepare(
         body=body,
         max_messages=settings.max_messages_per_conversation,
     )
+    # Its first lock is the conversation's row (a post without an id names none beforehand).
+    return locking(job, "conversations", principal.project_id, body.id) if body.id else job
 
 
 LOG_CONVERSATION = WriteOperation(ConversationIn, _prepare, conversation_out)

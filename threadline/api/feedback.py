@@ -26,7 +26,7 @@ from threadline.store.feedback import (
     list_feedback,
     upsert_feedback,
 )
-from threadline.store.writer import Job
+from threadline.store.writer import Job, locking
 from threadline.timestamps import to_iso
 from threadline.wire.common import Deleted
 from threadline.wire.feedback import FeedbackIn, FeedbackList, FeedbackOut, FeedbackWithContext
@@ -51,13 +51,15 @@ def feedback_out(row: Mapping[Any, Any]) -> FeedbackOut:
 def prepare_feedback(
     principal: Principal, body: FeedbackIn, _settings: Settings
 ) -> Job[Mapping[Any, Any]]:
-    return functools.partial(
+    job = functools.partial(
         upsert_feedback,
         project_id=principal.project_id,
         integration_id=principal.integration_id,
         key_kind=principal.kind,
         body=body,
     )
+    # Its one lock is the feedback's row (feedback without an id is a new row).
+    return locking(job, "feedback", principal.project_id, body.id) if body.id else job
 
 
 LOG_FEEDBACK = WriteOperation(FeedbackIn, prepare_feedback, feedback_out)

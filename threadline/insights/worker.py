@@ -33,13 +33,10 @@ from threadline.insights.threads import (
 )
 from threadline.store import insight_queue, insight_threads
 from threadline.store.engine import Database
-from threadline.store.writer import is_transient
+from threadline.store.writer import commit_retrying
 from threadline.timestamps import now_us
 
 log = logging.getLogger(__name__)
-# Runs of one batch ended by a deadlock before its conversations are written one by one.
-TRANSIENT_RETRIES = 5
-
 Labeller = Callable[[ThreadText, ProjectVocabulary], Labels]
 Write = Callable[[Connection], None]
 # Re-cluster a project when this share of its threads arrived since the last clustering.
@@ -168,25 +165,23 @@ class Worker:
         of conversations that failed here."""
         if not writes:
             return 0
-        for attempt in range(1, TRANSIENT_RETRIES + 1):
-            try:
-                with self.database.writer.begin() as connection:
-                    for _, write in writes:
-                        write(connection)
-                return 0
-            except Exception as exc:
-                # On PostgreSQL a write of the server's (the same conversation re-posted) can
-                # deadlock with this one; it was rolled back, so it is simply run again.
-                if is_transient(exc) and attempt < TRANSIENT_RETRIES:
-                    log.info("writing a batch of %d conversations: deadlock, again", len(writes))
-                    continue
-                log.exception("writing a batch of %d conversations failed; one by one", len(writes))
-                break
+        # Each write locks its conversation's row first: in the writer's order (lock_key), so
+        # the server re-posting some of these conversations waits instead of deadlocking.
+        writes = sorted(writes, key=lambda w: (w[0].project_id, w[0].conversation_id))
+
+        def write_all(connection: Connection) -> None:
+            for _, write in writes:
+                write(connection)
+
+        try:
+            commit_retrying(self.database.writer, write_all)
+            return 0
+        except Exception:
+            log.exception("writing a batch of %d conversations failed; one by one", len(writes))
         failed = 0
         for item, write in writes:
             try:
-                with self.database.writer.begin() as connection:
-                    write(connection)
+                commit_retrying(self.database.writer, write)
             except Exception as exc:
                 log.exception("writing conversation %s failed", item.conversation_id)
                 with self.database.writer.begin() as connection:

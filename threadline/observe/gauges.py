@@ -64,6 +64,11 @@ class ServiceGauges(Collector):
         yield CounterMetricFamily(
             "threadline_writer_writes", "Writes the writer committed.", writer.jobs
         )
+        yield CounterMetricFamily(
+            "threadline_writer_conflicts",
+            "Batches the writer re-ran after a deadlock or serialization failure.",
+            writer.conflicts,
+        )
         yield from self._slots()
         yield from self._analytics()
         backlog = self._insight_backlog()

@@ -22,7 +22,7 @@ from threadline.errors import Conflict
 from threadline.store.dialect import select_where, where
 from threadline.store.prebuilt import PrebuiltInsert
 from threadline.store.tables import idempotency_keys
-from threadline.store.writer import Writer
+from threadline.store.writer import Writer, lock_key
 from threadline.timestamps import now_us
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,11 @@ class RecordedWrite(Generic[T]):
     key_id: str
     key: str
     fingerprint: str
+
+    @property
+    def lock_key(self) -> tuple[str, ...]:
+        # The job's, so an idempotent post keeps its place in the batch's lock order.
+        return lock_key(self.job)
 
     def __call__(self, connection: Connection) -> bytes:
         response = self.answer(self.job(connection))

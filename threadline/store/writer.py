@@ -12,8 +12,11 @@ committed.
   pinned on the job that caused it.
 - A database failure (down, locked, disk full) fails the whole batch with 503 + Retry-After;
   the next batch tries again on a fresh connection, so recovery needs no restart.
-- A deadlock or serialization failure (two instances upserting the same rows in opposite
-  orders) is not an outage: PostgreSQL rolled one side back, and the batch is simply re-run.
+- A batch's jobs take their row locks in one order (`lock_key`, below), so two instances
+  upserting the same conversations at once wait for each other instead of deadlocking.
+- A deadlock or serialization failure that happens anyway (rows the keys do not name) is not
+  an outage: PostgreSQL rolled one side back, and the batch is re-run after a short random
+  pause, so the two sides do not collide again in step.
 - The queue is bounded: when it is full, `submit` refuses at once with 503 instead of letting
   memory and latency grow without limit.
 """
@@ -24,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import queue
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -38,13 +42,18 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Job = Callable[[Connection], T]
+J = TypeVar("J", bound=Callable[[Connection], Any])
 
 _STOP = object()
 # The database itself failing (down, connection lost): never one write's fault.
 _CONNECTION_ERRORS = (OperationalError, InterfaceError)
 # SQLSTATEs after which re-running the same transaction is the documented remedy.
 _TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
-_TRANSIENT_RETRIES = 5
+_TRANSIENT_RETRIES = 8
+# The pause before re-running after a conflict: random, up to this many seconds times the retry
+# number. PostgreSQL reports a deadlock after deadlock_timeout (1 s by default); the pauses keep
+# two instances from re-running into the same interleaving.
+_TRANSIENT_PAUSE_S = 0.05
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -53,6 +62,45 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and (
         getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
     )
+
+
+def transient_pause(retry: int) -> None:
+    """The pause before re-running a transaction a conflict rolled back, `retry` counting from
+    1: random, so two sides that collided do not re-run in step."""
+    time.sleep(random.uniform(0, _TRANSIENT_PAUSE_S * retry))
+
+
+def commit_retrying(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """`work` in one transaction, committed; re-run after a deadlock or serialization failure
+    (as the writer does), at most _TRANSIENT_RETRIES times; any other error is raised."""
+    retry = 0
+    while True:
+        try:
+            with engine.begin() as connection:
+                return work(connection)
+        except DBAPIError as exc:
+            if not is_transient(exc) or retry >= _TRANSIENT_RETRIES:
+                raise
+            retry += 1
+            log.info("transient conflict, re-running a transaction: %s", exc.orig)
+            transient_pause(retry)
+
+
+def lock_key(job: Job[Any]) -> tuple[str, ...]:
+    """What `job` locks first, as a sort key: () for a job that names no row before it runs.
+
+    Every batch runs its jobs in this order. Two instances that each take a batch of the same
+    conversations then lock them in the same order, so one waits for the other where, in
+    arrival order, each could hold a row the other wants next (a deadlock: a second lost, and
+    on a busy pair a 503 once the retries ran out)."""
+    key: tuple[str, ...] = getattr(job, "lock_key", ())
+    return key
+
+
+def locking(job: J, *key: str) -> J:
+    """`job`, marked as locking the row named by `key` first (table name, then primary key)."""
+    job.lock_key = key  # type: ignore[attr-defined]
+    return job
 
 
 class _Pending(Generic[T]):
@@ -131,6 +179,8 @@ class Writer:
         # Counters for /ready and the benchmarks; written by the writer thread only.
         self.batches = 0
         self.jobs = 0
+        # Batches re-run after a deadlock or serialization failure.
+        self.conflicts = 0
         # time.monotonic() of the last commit (0.0: none yet).
         self.last_commit_at = 0.0
         # Called on the writer's thread after each commit with (writes, seconds it took): the
@@ -242,7 +292,9 @@ class Writer:
             except (OperationalError, DBAPIError) as exc:
                 if is_transient(exc) and retries < _TRANSIENT_RETRIES:
                     retries += 1
+                    self.conflicts += 1
                     log.info("transient conflict, re-running %d writes: %s", len(pending), exc.orig)
+                    transient_pause(retries)
                     continue
                 log.warning("storage unavailable, %d writes refused: %s", len(pending), exc)
                 error = Unavailable(
@@ -267,8 +319,10 @@ class Writer:
     def _transaction(self, pending: list[_Pending[Any]], *, grouped: bool) -> list[Any]:
         results: list[Any] = [None] * len(pending)
         groups: dict[Callable[..., list[Any]], list[int]] = {}
+        in_lock_order = sorted(range(len(pending)), key=lambda i: lock_key(pending[i].job))
         with self._engine.begin() as connection:
-            for index, item in enumerate(pending):
+            for index in in_lock_order:
+                item = pending[index]
                 run_many = getattr(item.job, "run_many", None) if grouped else None
                 if run_many is None:
                     results[index] = self._run_job(item, connection)
