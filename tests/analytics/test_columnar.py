@@ -5,6 +5,7 @@ On real SQLite and PostgreSQL (tests/conftest.py)."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from threadline.analytics.columnar import (
     default_path,
     forget_old_changes,
 )
-from threadline.analytics.concurrent import WIDTH
+from threadline.analytics.concurrent import WIDTH, concurrently
 from threadline.analytics.schema import READ_TYPES
 from threadline.app import create_app
 from threadline.config import Settings
@@ -495,6 +496,59 @@ def test_the_pool_holds_every_cursor_the_allowed_reads_can_take(
                 held.enter_context(copy.reading(timeout=600.0, retry_after=3))
     finally:
         copy.stop()
+
+
+# A statement that runs for minutes unless interrupted.
+ENDLESS = "SELECT count(*) FROM range(100000000000)"
+
+
+def test_stop_ends_the_reads_still_running_then_closes(db: Database) -> None:
+    # A read whose request went away may still be running when the server stops: DuckDB
+    # refused to close under it ("connection is busy"), and exiting so could crash the process.
+    copy = ColumnarCopy(db.reader, ":memory:")  # not started: no sync
+    running = threading.Event()
+    ended: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            with copy.reading(timeout=0, retry_after=1) as connection:
+                parts = [lambda c: c.exec_driver_sql(ENDLESS).all()] * WIDTH
+                running.set()
+                concurrently(connection, parts)
+        except BaseException as exc:
+            ended.append(exc)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    assert running.wait(30)
+    copy.stop()  # raised ResourceInUse before, the read still running
+    reader.join(30)
+    assert not reader.is_alive() and len(ended) == 1
+    assert isinstance(ended[0].__cause__ or ended[0], duckdb.InterruptException), ended
+    with pytest.raises(Unavailable) as refused, copy.reading(timeout=1.0, retry_after=2):
+        pass
+    assert refused.value.headers == {"Retry-After": "2"}
+
+
+def test_stop_interrupts_a_build_and_logs_no_failure(
+    db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    building = threading.Event()
+
+    def endless_build(self: ColumnarCopy, cursor: duckdb.DuckDBPyConnection, *_: Any) -> None:
+        building.set()
+        cursor.execute(ENDLESS)
+
+    monkeypatch.setattr(ColumnarCopy, "_build", endless_build)
+    copy = ColumnarCopy(db.reader, ":memory:")
+    copy.start()
+    assert building.wait(30)
+    began = time.monotonic()
+    copy.stop()
+    assert time.monotonic() - began < columnar.STOP_SECONDS
+    assert copy._thread is not None and not copy._thread.is_alive()
+    assert copy.failures == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.records
 
 
 def test_while_the_copy_is_built_the_primary_store_answers(

@@ -51,6 +51,7 @@ from sqlalchemy.pool import QueuePool
 
 from threadline.analytics import build, load
 from threadline.analytics.concurrent import WIDTH
+from threadline.analytics.in_use import CursorsInUse
 from threadline.analytics.rollups import Rollups
 from threadline.analytics.schema import CHANGING, COLUMNS, MIRRORED, READ_TYPES, STATE_DDL
 from threadline.analytics.shred import Shredded, discover
@@ -78,6 +79,8 @@ POOL_WAIT_SECONDS = 30.0
 # over a key that hovers around the threshold).
 REBUILD_SHARE = 0.05
 _SWEEP_SECONDS = 600.0
+# How long stop() interrupts reads, then the sync, before it closes the copy anyway.
+STOP_SECONDS = 10.0
 
 
 class ColumnarCopy:
@@ -130,6 +133,8 @@ class ColumnarCopy:
             max_overflow=max(16, WIDTH * reads - 4),
             pool_timeout=POOL_WAIT_SECONDS,
         )
+        self._in_use = CursorsInUse(self.engine)
+        self._sync_cursor: duckdb.DuckDBPyConnection | None = None
 
     def _open(
         self, path: str, config: dict[str, str | int], temp_directory: str
@@ -155,6 +160,10 @@ class ColumnarCopy:
         (store.deadline). A read that needs more than the memory limit leaves (all reads and the
         sync share it) is a 503: it may pass once fewer run (docs/decisions.md); so is one that
         waited POOL_WAIT_SECONDS for a cursor while every one was in use."""
+        if self._stopping.is_set():
+            raise Unavailable(
+                "threadline is shutting down", retry_after=retry_after, reason="shutting_down"
+            )
         try:
             with self.engine.connect() as connection, bounded(connection, timeout):
                 yield connection
@@ -183,13 +192,28 @@ class ColumnarCopy:
         self._thread.start()
 
     def stop(self) -> None:
+        """Ends the sync and every read still running (analytics.in_use), then closes."""
         self._stopping.set()
         self._asked.set()
         self._wake.set()
+        if not self._in_use.interrupt_until_idle(STOP_SECONDS):
+            log.warning("columnar copy: %d reads still running at stop", self._in_use.count)
         if self._thread is not None:
-            self._thread.join(timeout=30.0)
+            # A sync ends in milliseconds; a build can take minutes, and is interrupted (its
+            # state is saved only at its end, so the next start builds the copy again).
+            self._thread.join(timeout=1.0)
+            deadline = time.monotonic() + STOP_SECONDS
+            while self._thread.is_alive() and time.monotonic() < deadline:
+                cursor = self._sync_cursor
+                if cursor is not None:
+                    with contextlib.suppress(duckdb.Error):
+                        cursor.interrupt()
+                self._thread.join(timeout=0.005)
         self.engine.dispose()
-        self._database.close()
+        try:
+            self._database.close()
+        except duckdb.Error as exc:  # still busy after all: the process exits anyway
+            log.warning("columnar copy: not closed cleanly: %s", exc)
         if self._own_temp is not None:
             shutil.rmtree(self._own_temp, ignore_errors=True)
 
@@ -214,7 +238,7 @@ class ColumnarCopy:
     # The sync thread.
 
     def _run(self) -> None:
-        cursor = self._database.cursor()
+        cursor = self._sync_cursor = self._database.cursor()
         built = False
         while not self._stopping.is_set():
             started = time.monotonic()
@@ -225,6 +249,8 @@ class ColumnarCopy:
                 else:
                     self._sync(cursor)
             except Exception as exc:  # the copy only lags; reads fall back to the primary
+                if self._stopping.is_set():
+                    break  # interrupted by stop()
                 self._log_failure(exc)
                 self.failures += 1
                 with contextlib.suppress(duckdb.Error):
