@@ -24,6 +24,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    TextClause,
     column,
     func,
     literal_column,
@@ -31,14 +32,20 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.sql import visitors
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BooleanClauseList
 
 from threadline.store.search_text import (
     CONVERSATION_INDEX,
     CONVERSATION_MAP,
     POSTGRES_COLUMN,
+    SQLITE_KEY_SEQ_BITS,
+    SQLITE_KEY_SEQ_MASK,
+    SQLITE_KEY_UNIT_US,
     UNSPACED,
     fold,
+    sqlite_minute,
+    sqlite_project_word,
     words,
 )
 from threadline.store.tables import conversations, messages
@@ -313,23 +320,140 @@ def _conversation_page(connection: Connection, search: _Search, *, scored: bool 
         order = [-func.ts_rank(s.document, query)] if scored else []
         page = matching.order_by(*order, _first(s).desc(), s.id.desc())
         return _result(connection, matching, page.limit(limit).offset(offset))
+    return _sqlite_conversation_page(connection, search, scored=scored)
+
+
+def _sqlite_conversation_page(
+    connection: Connection, search: _Search, *, scored: bool = False
+) -> Ranked:
+    """SQLite's page: MATCH keeps the project's documents (its word, migration 0019) and the
+    period is a range of their time keys. When those are all the conditions, the index alone
+    counts the matches and gives the newest first; else each match's conversation is read."""
+    keys = _key_range(search.conditions, search.project_id)
+    match = f'"{sqlite_project_word(search.project_id)}" AND {fts5_query(search.terms)}'
+    fts = _conversation_fts.c
+    in_range = (
+        text("conversation_search MATCH :fts").bindparams(fts=match),
+        fts.rowid.between(keys.low, keys.high),
+    )
+    c = conversations.c
     # LIMIT -1 (none): the index's matches are read first and each conversation found by its
     # primary key (merged, SQLite would ask the index about every conversation of the project).
+    scores = [fts.rank] if scored else []  # bm25 of the text (0019's default rank)
+    found = select(fts.rowid, *scores).where(*in_range).limit(-1).subquery("found")
+    if not keys.exact:
+        matching = (
+            select(c.id, func.count().over().label("total"))
+            .join(found, c.seq == found.c.rowid.op("&")(SQLITE_KEY_SEQ_MASK))
+            .where(c.project_id == search.project_id, *search.conditions)
+        )
+        order = [found.c.rank] if scored else []
+        page = matching.order_by(*order, _first(c).desc(), c.id.desc())
+        return _result(connection, matching, page.limit(search.limit).offset(search.offset))
+    total = connection.execute(select(func.count()).where(*in_range)).scalar_one()
+    if search.offset >= total:
+        return Ranked([], total)
+    if not scored:
+        found = _newest_candidates(connection, in_range, keys, search.offset + search.limit)
+    page = (
+        select(c.id)
+        .join(found, c.seq == found.c.rowid.op("&")(SQLITE_KEY_SEQ_MASK))
+        .order_by(*([found.c.rank] if scored else []), _first(c).desc(), c.id.desc())
+        .limit(search.limit)
+        .offset(search.offset)
+    )
+    return Ranked(list(connection.execute(page).scalars()), total)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Keys:
+    """A range of SQLite's document keys (inclusive) holding every conversation the conditions
+    admit; `exact` if it holds no others (the conditions are the project and a period of whole
+    minutes, or none)."""
+
+    low: int
+    high: int
+    exact: bool
+
+
+_TIME_BOUNDS = {operators.ge: 0, operators.gt: 1, operators.lt: 0, operators.le: 1}
+
+
+def _key_range(conditions: Sequence[ColumnElement[bool]], project_id: str) -> _Keys:
+    """The keys of the conversations `conditions` admit: a period on their time (as the
+    dashboard and the API's time filters compile) narrows them; other conditions are checked
+    on the conversations' rows."""
+    start: int | None = None  # first time admitted
+    end: int | None = None  # first time past
+    exact = True
+    first = _first(conversations.c)
+    for condition in _and_parts(conditions):
+        value = getattr(getattr(condition, "right", None), "value", None)
+        operator = getattr(condition, "operator", None)
+        left = getattr(condition, "left", None)
+        if left is None or isinstance(value, bool):
+            exact = False
+        elif operator is operators.eq and left.compare(conversations.c.project_id):
+            exact = exact and value == project_id
+        elif isinstance(value, int) and operator in _TIME_BOUNDS and left.compare(first):
+            bound = value + _TIME_BOUNDS[operator]
+            if operator in (operators.ge, operators.gt):
+                start = bound if start is None else max(start, bound)
+            else:
+                end = bound if end is None else min(end, bound)
+        else:
+            exact = False
+    low = 0 if start is None else sqlite_minute(start) << SQLITE_KEY_SEQ_BITS
+    high = (1 << 63) - 1
+    if end is not None:
+        high = (sqlite_minute(end - 1) << SQLITE_KEY_SEQ_BITS) | SQLITE_KEY_SEQ_MASK
+    return _Keys(low, high, exact and _whole_minute(start) and _whole_minute(end))
+
+
+def _whole_minute(bound: int | None) -> bool:
+    """A bound the keys hold exactly: a minute's start, inside the keys' clamped span."""
+    if bound is None:
+        return True
+    return bound % SQLITE_KEY_UNIT_US == 0 and 1 <= sqlite_minute(bound) == (
+        bound // SQLITE_KEY_UNIT_US
+    )
+
+
+def _and_parts(conditions: Sequence[ColumnElement[bool]]) -> list[Any]:
+    """The conditions, every AND taken apart."""
+    parts: list[Any] = []
+    for condition in conditions:
+        if isinstance(condition, BooleanClauseList) and condition.operator is operators.and_:
+            parts += _and_parts(list(condition.clauses))
+        else:
+            parts.append(condition)
+    return parts
+
+
+def _newest_candidates(
+    connection: Connection,
+    in_range: tuple[TextClause, ColumnElement[bool]],
+    keys: _Keys,
+    count: int,
+) -> Any:
+    """The matches that can be among the newest `count`: those of the minute of the
+    `count`-th match in descending key order and after. Keys order by minute, not by the
+    exact time and id the page sorts by, so that minute is read whole."""
     fts = _conversation_fts.c
-    found = (
-        select(fts.rowid, *([fts.rank] if scored else []))
-        .where(text("conversation_search MATCH :fts").bindparams(fts=fts5_query(terms)))
+    last = connection.execute(
+        select(fts.rowid).where(*in_range).order_by(fts.rowid.desc()).limit(1).offset(count - 1)
+    ).scalar_one_or_none()
+    low = (
+        keys.low
+        if last is None
+        else max(keys.low, last >> SQLITE_KEY_SEQ_BITS << SQLITE_KEY_SEQ_BITS)
+    )
+    return (
+        select(fts.rowid)
+        .where(in_range[0], fts.rowid.between(low, keys.high))
         .limit(-1)
         .subquery("found")
     )
-    matching = (
-        select(c.id, func.count().over().label("total"))
-        .join(found, found.c.rowid == c.seq)
-        .where(c.project_id == project_id, *conditions)
-    )
-    order = [found.c.rank] if scored else []
-    page = matching.order_by(*order, _first(c).desc(), c.id.desc())
-    return _result(connection, matching, page.limit(limit).offset(offset))
 
 
 def _message_page(connection: Connection, search: _Search, *, scored: bool = False) -> Ranked:
