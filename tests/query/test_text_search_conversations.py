@@ -367,3 +367,15 @@ def test_a_conversation_retimed_moves_its_document(db: Database) -> None:
     _documents_are_rebuilt(db)
     _pages_are_the_brute_force(db)
     assert "t99" not in _search(db, "common").ids  # its messages are still q's "t06"
+
+
+def test_more_conversations_in_a_minute_than_a_page_reads_past_it(db: Database) -> None:
+    """Within a minute, documents are in the order of their seq: here the opposite of their
+    time, and more of them than the search reads past a page's last (query.text_search._TIES)."""
+    times = [JANUARY_1_US + MINUTE_US - 1 - n for n in range(150)]
+    _conversations_at(db, times)
+    expected = _newest(db, [])
+    assert expected[:3] == ["t00", "t01", "t02"]
+    for offset in (0, 10, 140):
+        page = _search(db, "common", limit=10, offset=offset, rank_at_most=0)
+        assert page == Ranked(expected[offset : offset + 10], 150)
