@@ -16,6 +16,7 @@ from threadline.query.text_search import Ranked, ranked_conversations
 from threadline.store.engine import Database
 from threadline.store.search_text import (
     MAX_CONVERSATION_CHARS,
+    SQLITE_KEY_SLOT_US,
     SQLITE_SEPARATOR,
     document_text,
     sqlite_key,
@@ -236,29 +237,29 @@ def test_a_phrase_after_many_words(db: Database) -> None:
     assert _found(db, '"report export"') == set()
 
 
-MINUTE_US = 60_000_000
+SLOT_US = SQLITE_KEY_SLOT_US
 DAY_US = 86_400_000_000
 JANUARY_1_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z
-# Times that share a minute, an instant, a period's bounds, or fall outside the span the
-# document keys hold exactly (before 1970, after 2097: migration 0019).
+# Times that share a quarter hour, an instant, a period's bounds, or fall outside the span the
+# document keys hold exactly (before 1970, after 3883: migration 0019).
 TIMES = [
     JANUARY_1_US - 1,
     JANUARY_1_US,
     JANUARY_1_US,
     JANUARY_1_US + 1,
     JANUARY_1_US + 30_000_000,
-    JANUARY_1_US + MINUTE_US - 1,
-    JANUARY_1_US + MINUTE_US,
-    JANUARY_1_US + 5 * MINUTE_US + 7,
+    JANUARY_1_US + SLOT_US - 1,
+    JANUARY_1_US + SLOT_US,
+    JANUARY_1_US + 5 * SLOT_US + 7,
     JANUARY_1_US + DAY_US - 1,
     JANUARY_1_US + DAY_US,
     JANUARY_1_US + DAY_US + 3,
-    -5 * MINUTE_US,
+    -5 * SLOT_US,
     -1,
     0,
-    4_200_000_000_000_000,  # 2103
-    4_200_000_000_000_000,
-    4_100_000_000_000_000,
+    70_000_000_000_000_000,  # in 4188
+    70_000_000_000_000_000,
+    61_000_000_000_000_000,
 ]
 
 
@@ -301,12 +302,12 @@ def _pages_are_the_brute_force(db: Database) -> None:
     periods: list[list[ColumnElement[bool]]] = [
         [],
         [first >= JANUARY_1_US, first < JANUARY_1_US + DAY_US],  # whole days, as the dashboard
-        [first >= JANUARY_1_US + MINUTE_US, first < JANUARY_1_US + DAY_US + MINUTE_US],
-        [first >= JANUARY_1_US + 1, first <= JANUARY_1_US + DAY_US],  # not whole minutes
-        [first > JANUARY_1_US - MINUTE_US],
+        [first >= JANUARY_1_US + SLOT_US, first < JANUARY_1_US + DAY_US + SLOT_US],
+        [first >= JANUARY_1_US + 1, first <= JANUARY_1_US + DAY_US],  # not whole quarter hours
+        [first > JANUARY_1_US - SLOT_US],
         [first < JANUARY_1_US],
         [first >= 0],
-        [first < 4_100_000_000_000_000],
+        [first < 61_000_000_000_000_000],
         [(first >= JANUARY_1_US) & (first < JANUARY_1_US + DAY_US) & (c.type == "openai")],
         [c.project_id == "p", first >= JANUARY_1_US, first < JANUARY_1_US + 2 * DAY_US],
         [c.project_id == "q"],
@@ -326,7 +327,7 @@ def _pages_are_the_brute_force(db: Database) -> None:
 
 
 def test_a_period_is_paged_newest_first_exactly(db: Database) -> None:
-    """Documents are keyed by minute (migration 0019): ties within a minute, bounds inside one,
+    """Documents are keyed by quarter hour (migration 0019): ties within one, bounds inside one,
     times outside the keys' span and other conditions still give the exact order and count."""
     _conversations_at(db, TIMES)
     _pages_are_the_brute_force(db)
@@ -354,7 +355,7 @@ def test_a_conversation_retimed_moves_its_document(db: Database) -> None:
         connection.execute(  # past the keys' span
             update(conversations)
             .where(c.id == "t01")
-            .values(first_message_at=4_300_000_000_000_000)
+            .values(first_message_at=80_000_000_000_000_000)
         )
         connection.execute(  # its first message stands, so its time does not change
             update(conversations).where(c.id == "t03").values(created_at=0)
@@ -362,20 +363,20 @@ def test_a_conversation_retimed_moves_its_document(db: Database) -> None:
         connection.execute(  # renamed and re-timed at once
             update(conversations)
             .where(c.id == "t06", c.project_id == "q")
-            .values(project_id="p", id="t99", first_message_at=JANUARY_1_US + 2 * MINUTE_US)
+            .values(project_id="p", id="t99", first_message_at=JANUARY_1_US + 2 * SLOT_US)
         )
     _documents_are_rebuilt(db)
     _pages_are_the_brute_force(db)
     assert "t99" not in _search(db, "common").ids  # its messages are still q's "t06"
 
 
-def test_more_conversations_in_a_minute_than_a_page_reads_past_it(db: Database) -> None:
-    """Within a minute, documents are in the order of their seq: here the opposite of their
+def test_more_conversations_in_a_slot_than_a_page_reads_past_it(db: Database) -> None:
+    """Within a quarter hour, documents are in the order of their seq: here the opposite of their
     time, and more of them than the search reads past a page's last (query.text_search._TIES)."""
-    times = [JANUARY_1_US + MINUTE_US - 1 - n for n in range(150)]
+    times = [JANUARY_1_US + SLOT_US - 1 - n for n in range(300)]
     _conversations_at(db, times)
     expected = _newest(db, [])
     assert expected[:3] == ["t00", "t01", "t02"]
-    for offset in (0, 10, 140):
+    for offset in (0, 10, 290):
         page = _search(db, "common", limit=10, offset=offset, rank_at_most=0)
-        assert page == Ranked(expected[offset : offset + 10], 150)
+        assert page == Ranked(expected[offset : offset + 10], 300)

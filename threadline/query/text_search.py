@@ -41,11 +41,11 @@ from threadline.store.search_text import (
     POSTGRES_COLUMN,
     SQLITE_KEY_SEQ_BITS,
     SQLITE_KEY_SEQ_MASK,
-    SQLITE_KEY_UNIT_US,
+    SQLITE_KEY_SLOT_US,
     UNSPACED,
     fold,
-    sqlite_minute,
     sqlite_project_word,
+    sqlite_slot,
     words,
 )
 from threadline.store.tables import conversations, messages
@@ -367,16 +367,16 @@ def _sqlite_conversation_page(
 class _Keys:
     """A range of SQLite's document keys (inclusive) holding every conversation the conditions
     admit; `exact` if it holds no others (the conditions are the project and a period of whole
-    minutes, or none)."""
+    quarter hours, or none)."""
 
     low: int
     high: int
     exact: bool
 
 
-# Matches read past a page's last, newest first, to finish the minute it ends in (a minute holds
-# a few conversations: ~4 at 10M events over 90 days).
-_TIES = 64
+# Matches read past a page's last, newest first, to finish the quarter hour it ends in (one
+# holds ~60 conversations at 10M events over 90 days, ~290 at 50M; a common word matches a fifth).
+_TIES = 256
 _TIME_BOUNDS = {operators.ge: 0, operators.gt: 1, operators.lt: 0, operators.le: 1}
 
 
@@ -404,19 +404,19 @@ def _key_range(conditions: Sequence[ColumnElement[bool]], project_id: str) -> _K
                 end = bound if end is None else min(end, bound)
         else:
             exact = False
-    low = 0 if start is None else sqlite_minute(start) << SQLITE_KEY_SEQ_BITS
+    low = 0 if start is None else sqlite_slot(start) << SQLITE_KEY_SEQ_BITS
     high = (1 << 63) - 1
     if end is not None:
-        high = (sqlite_minute(end - 1) << SQLITE_KEY_SEQ_BITS) | SQLITE_KEY_SEQ_MASK
-    return _Keys(low, high, exact and _whole_minute(start) and _whole_minute(end))
+        high = (sqlite_slot(end - 1) << SQLITE_KEY_SEQ_BITS) | SQLITE_KEY_SEQ_MASK
+    return _Keys(low, high, exact and _slot_start(start) and _slot_start(end))
 
 
-def _whole_minute(bound: int | None) -> bool:
-    """A bound the keys hold exactly: a minute's start, inside the keys' clamped span."""
+def _slot_start(bound: int | None) -> bool:
+    """A bound the keys hold exactly: a quarter hour's start, inside the keys' clamped span."""
     if bound is None:
         return True
-    return bound % SQLITE_KEY_UNIT_US == 0 and 1 <= sqlite_minute(bound) == (
-        bound // SQLITE_KEY_UNIT_US
+    return bound % SQLITE_KEY_SLOT_US == 0 and 1 <= sqlite_slot(bound) == (
+        bound // SQLITE_KEY_SLOT_US
     )
 
 
@@ -437,20 +437,20 @@ def _newest_candidates(
     keys: _Keys,
     count: int,
 ) -> list[int]:
-    """The seqs of the matches that can be among the newest `count`: those of the minute of
-    the `count`-th match in descending key order and after. Keys order by minute, not by the
-    exact time and id the page sorts by, so that minute is read whole: in the same statement
-    when it ends within _TIES matches past the `count`-th, else in a second."""
+    """The seqs of the matches that can be among the newest `count`: those of the quarter hour
+    of the `count`-th match in descending key order and after. Keys order by quarter hour, not
+    by the exact time and id the page sorts by, so that quarter hour is read whole: in the same
+    statement when it ends within _TIES matches past the `count`-th, else in a second."""
     fts = _conversation_fts.c
     newest = select(fts.rowid).where(*in_range).order_by(fts.rowid.desc())
     rows = list(connection.execute(newest.limit(count + _TIES)).scalars())
     if len(rows) > count:
-        minute = rows[count - 1] >> SQLITE_KEY_SEQ_BITS
-        if len(rows) == count + _TIES and rows[-1] >> SQLITE_KEY_SEQ_BITS == minute:
-            low = max(keys.low, minute << SQLITE_KEY_SEQ_BITS)
+        slot = rows[count - 1] >> SQLITE_KEY_SEQ_BITS
+        if len(rows) == count + _TIES and rows[-1] >> SQLITE_KEY_SEQ_BITS == slot:
+            low = max(keys.low, slot << SQLITE_KEY_SEQ_BITS)
             rest = select(fts.rowid).where(in_range[0], fts.rowid.between(low, keys.high))
             rows = list(connection.execute(rest).scalars())
-        rows = [row for row in rows if row >> SQLITE_KEY_SEQ_BITS >= minute]
+        rows = [row for row in rows if row >> SQLITE_KEY_SEQ_BITS >= slot]
     return [row & SQLITE_KEY_SEQ_MASK for row in rows]
 
 

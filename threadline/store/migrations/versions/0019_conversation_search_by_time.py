@@ -5,8 +5,8 @@ With rowid = the conversation's seq (migration 0018), a common word's search fou
 matching conversation by primary key to keep its project and period, then sorted all of them
 by time: at 10M events `api key` over 90 days (114,808 matches) spent ~90 ms on the lookups and
 ~100-130 ms on the sort, the index's own matching ~29 ms (docs/performance.md). Here the rowid
-is a time key: the minute of the conversation's first message (else its creation) in the high
-bits, its seq in the low 37 (store.search_text.SQLITE_KEY_*), so a period is a rowid range and
+is a time key: the quarter hour of the conversation's first message (else its creation) in the
+high bits, its seq in the low 37 (store.search_text.SQLITE_KEY_*), so a period is a rowid range and
 FTS5's descending rowid order is newest first; and a second indexed column, `project`, holds
 one word naming the project (a private-use character, which no query word holds, then the id's
 UTF-8 in hex), so MATCH keeps one project's. The default rank gives that column no weight, so
@@ -51,10 +51,10 @@ _RANK = (
 
 
 def _key(row: str) -> str:
-    """The document's rowid for the conversation `row`: minute (store.search_text.sqlite_minute:
+    """The document's rowid for the conversation `row`: quarter hour (store.search_text.sqlite_slot:
     SQLite's integer division truncates, and the clamp makes it agree) then seq."""
     time = f"coalesce({row}.first_message_at, {row}.created_at)"
-    return f"((min(max({time} / 60000000, 0), 67108863) << {_SEQ_BITS}) | {row}.seq)"
+    return f"((min(max({time} / 900000000, 0), 67108863) << {_SEQ_BITS}) | {row}.seq)"
 
 
 def _word(row: str) -> str:
