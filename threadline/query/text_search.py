@@ -1,10 +1,11 @@
 """Conversation text search through the primary store's full-text indexes: one document per
-conversation (migration 0018: SQLite's FTS5 table `conversation_search`, PostgreSQL's table of the
-same name with a GIN index), and, for the feedback filter, the index of messages (migration
-0015: FTS5 table `message_search`; the tsvector column `search_document` on messages). The
-columnar copy has no such index (DuckDB's fts extension cannot be installed offline), so this
-step always runs on the primary store; the rows of the page it picks are then read as any other
-table's (docs/decisions.md, "Conversation text search").
+conversation (migration 0018: SQLite's FTS5 table `conversation_search`, keyed by time and
+marked with its project since 0019; PostgreSQL's table of the same name with a GIN index),
+and, for the feedback filter, the index of messages (migration 0015: FTS5 table
+`message_search`; the tsvector column `search_document` on messages). The columnar copy has no
+such index (DuckDB's fts extension cannot be installed offline), so this step always runs on
+the primary store; the rows of the page it picks are then read as any other table's
+(docs/decisions.md, "Conversation text search").
 
 What people can type (docs/dashboard.md): words, each matched as the start of a word ("export"
 finds "exports"), all of them in one conversation; "quoted phrases", matched word for word
@@ -65,8 +66,9 @@ RANK_AT_MOST = 1_000
 _fts = table("message_search", column("rowid"), column("rank"))
 _search_document: ColumnClause[Any] = column(POSTGRES_COLUMN)
 _map = table(CONVERSATION_MAP, column("message_seq"), column("conversation_seq"))
-# One document per conversation (migration 0018): on SQLite an FTS5 table whose rowid is the
-# conversation's seq; on PostgreSQL a table that also holds what the search filters and sorts on.
+# One document per conversation (migration 0018): on SQLite an FTS5 table whose rowid is a time
+# key holding the conversation's seq (0019, store.search_text.sqlite_key); on PostgreSQL a table
+# that also holds what the search filters and sorts on.
 _conversation_fts = table(CONVERSATION_INDEX, column("rowid"), column("rank"))
 _conversation_search = table(
     CONVERSATION_INDEX,
@@ -389,26 +391,42 @@ def _key_range(conditions: Sequence[ColumnElement[bool]], project_id: str) -> _K
     exact = True
     first = _first(conversations.c)
     for condition in _and_parts(conditions):
-        value = getattr(getattr(condition, "right", None), "value", None)
-        operator = getattr(condition, "operator", None)
-        left = getattr(condition, "left", None)
-        if left is None or isinstance(value, bool):
-            exact = False
-        elif operator is operators.eq and left.compare(conversations.c.project_id):
-            exact = exact and value == project_id
-        elif isinstance(value, int) and operator in _TIME_BOUNDS and left.compare(first):
-            bound = value + _TIME_BOUNDS[operator]
-            if operator in (operators.ge, operators.gt):
+        found = _time_bound(condition, first)
+        if found is not None:
+            is_start, bound = found
+            if is_start:
                 start = bound if start is None else max(start, bound)
             else:
                 end = bound if end is None else min(end, bound)
-        else:
+        elif _value_of(condition, operators.eq, conversations.c.project_id) != project_id:
             exact = False
     low = 0 if start is None else sqlite_slot(start) << SQLITE_KEY_SEQ_BITS
     high = (1 << 63) - 1
     if end is not None:
         high = (sqlite_slot(end - 1) << SQLITE_KEY_SEQ_BITS) | SQLITE_KEY_SEQ_MASK
     return _Keys(low, high, exact and _slot_start(start) and _slot_start(end))
+
+
+def _value_of(condition: Any, operator: Any, left: ColumnElement[Any]) -> Any:
+    """The value `condition` compares `left` with by `operator`; None if it is no such
+    comparison."""
+    if getattr(condition, "operator", None) is not operator:
+        return None
+    if not isinstance(getattr(condition, "left", None), ColumnElement):
+        return None
+    if not condition.left.compare(left):
+        return None
+    return getattr(condition.right, "value", None)
+
+
+def _time_bound(condition: Any, first: ColumnElement[Any]) -> tuple[bool, int] | None:
+    """(whether it is a start, the bound of a half-open period) of a condition comparing the
+    conversations' time with an integer; None for any other condition."""
+    for operator, shift in _TIME_BOUNDS.items():
+        value = _value_of(condition, operator, first)
+        if type(value) is int:
+            return operator in (operators.ge, operators.gt), value + shift
+    return None
 
 
 def _slot_start(bound: int | None) -> bool:
