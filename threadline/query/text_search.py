@@ -328,11 +328,14 @@ def _conversation_page(connection: Connection, search: _Search, *, scored: bool 
 def _sqlite_conversation_page(
     connection: Connection, search: _Search, *, scored: bool = False
 ) -> Ranked:
-    """SQLite's page: MATCH keeps the project's documents (its word, migration 0019) and the
-    period is a range of their time keys. When those are all the conditions, the index alone
-    counts the matches and gives the newest first; else each match's conversation is read."""
+    """SQLite's page: the period is a range of the documents' time keys (migration 0019). When
+    it and the project are all the conditions, MATCH keeps the project's documents (its word)
+    and the index alone counts the matches and gives the newest first; else each match's
+    conversation is read for the rest."""
     keys = _key_range(search.conditions, search.project_id)
-    match = f'"{sqlite_project_word(search.project_id)}" AND {fts5_query(search.terms)}'
+    match = fts5_query(search.terms)
+    if keys.exact:  # else each match's row is read anyway, and says its project
+        match = f'"{sqlite_project_word(search.project_id)}" AND {match}'
     fts = _conversation_fts.c
     in_range = (
         text("conversation_search MATCH :fts").bindparams(fts=match),
