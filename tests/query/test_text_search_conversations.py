@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy import text as sql_text
 
 from tests.query.test_text_search import _found, _post, _search
@@ -16,8 +16,11 @@ from threadline.query.text_search import Ranked, ranked_conversations
 from threadline.store.engine import Database
 from threadline.store.search_text import (
     MAX_CONVERSATION_CHARS,
+    SQLITE_KEY_SLOT_US,
     SQLITE_SEPARATOR,
     document_text,
+    sqlite_key,
+    sqlite_project_word,
 )
 from threadline.store.tables import conversations, messages
 
@@ -47,7 +50,9 @@ def _documents_are_rebuilt(db: Database) -> None:
     on PostgreSQL what the migration's rebuild function returns."""
     m, c = messages.c, conversations.c
     with db.reader.connect() as connection:
-        seqs = connection.execute(select(c.seq, c.project_id, c.id).order_by(c.seq)).all()
+        seqs = connection.execute(
+            select(c.seq, c.project_id, c.id, func.coalesce(c.first_message_at, c.created_at))
+        ).all()
         if connection.dialect.name == "postgresql":
             kept = connection.execute(
                 sql_text(
@@ -65,10 +70,10 @@ def _documents_are_rebuilt(db: Database) -> None:
             assert all(row[6] for row in kept)
             return
         kept = connection.execute(
-            sql_text("SELECT rowid, text, chars FROM conversation_search ORDER BY rowid")
+            sql_text("SELECT rowid, text, chars, project FROM conversation_search ORDER BY rowid")
         ).all()
         expected = []
-        for seq, project_id, conversation_id in seqs:
+        for seq, project_id, conversation_id, first in seqs:
             rows = connection.execute(
                 select(m.content, m.content_parts.label("parts"))
                 .where(m.project_id == project_id, m.conversation_id == conversation_id)
@@ -86,8 +91,10 @@ def _documents_are_rebuilt(db: Database) -> None:
                 chars += _chars(stored)
                 if chars <= MAX_CONVERSATION_CHARS:
                     text += SQLITE_SEPARATOR + document_text(row.content, stored.parts)
-            expected.append((seq, text, chars))
-        assert [tuple(row) for row in kept] == expected
+            # Keyed by time (migration 0019) and marked with the project.
+            key = sqlite_key(first, seq)
+            expected.append((key, text, chars, sqlite_project_word(project_id)))
+        assert [tuple(row) for row in kept] == sorted(expected)
 
 
 def test_words_anywhere_in_a_conversation_phrases_within_a_message(db: Database) -> None:
@@ -228,3 +235,148 @@ def test_a_phrase_after_many_words(db: Database) -> None:
     _post(db, "c1", *earlier, "export report")
     assert _found(db, '"export report"') == {"c1"}
     assert _found(db, '"report export"') == set()
+
+
+SLOT_US = SQLITE_KEY_SLOT_US
+DAY_US = 86_400_000_000
+JANUARY_1_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z
+# Times that share a quarter hour, an instant, a period's bounds, or fall outside the span the
+# document keys hold exactly (before 1970, after 3883: migration 0019).
+TIMES = [
+    JANUARY_1_US - 1,
+    JANUARY_1_US,
+    JANUARY_1_US,
+    JANUARY_1_US + 1,
+    JANUARY_1_US + 30_000_000,
+    JANUARY_1_US + SLOT_US - 1,
+    JANUARY_1_US + SLOT_US,
+    JANUARY_1_US + 5 * SLOT_US + 7,
+    JANUARY_1_US + DAY_US - 1,
+    JANUARY_1_US + DAY_US,
+    JANUARY_1_US + DAY_US + 3,
+    -5 * SLOT_US,
+    -1,
+    0,
+    70_000_000_000_000_000,  # in 4188
+    70_000_000_000_000_000,
+    61_000_000_000_000_000,
+]
+
+
+def _conversations_at(db: Database, times: list[int]) -> None:
+    """Conversations "t0", "t1", ... in projects "p" and "q" holding "common", timed by their
+    first message, or (every third) by their creation only."""
+    rows, texts = [], []
+    for project in ("p", "q"):
+        for n, at in enumerate(times):
+            first = None if n % 3 == 2 else at
+            conversation = {"project_id": project, "id": f"t{n:02d}", "type": "openai"}
+            rows.append(
+                conversation | {"created_at": at, "updated_at": 0, "first_message_at": first}
+            )
+            message = {"project_id": project, "conversation_id": f"t{n:02d}", "role": "user"}
+            texts.append(
+                message
+                | {"id": f"m{n:02d}", "position": 0, "content": "a common word"}
+                | {"created_at": at, "updated_at": 0}
+            )
+    with db.writer.begin() as connection:
+        connection.execute(insert(conversations), rows)
+        connection.execute(insert(messages), texts)
+
+
+def _newest(db: Database, conditions: list[ColumnElement[bool]]) -> list[str]:
+    """Brute force: project p's conversations the conditions admit that have a message (each
+    says "common"), newest first."""
+    c, m = conversations.c, messages.c
+    first = func.coalesce(c.first_message_at, c.created_at)
+    spoken = select(m.seq).where(m.project_id == c.project_id, m.conversation_id == c.id)
+    with db.reader.connect() as connection:
+        statement = select(c.id).where(c.project_id == "p", spoken.exists(), *conditions)
+        return list(connection.execute(statement.order_by(first.desc(), c.id.desc())).scalars())
+
+
+def _pages_are_the_brute_force(db: Database) -> None:
+    c = conversations.c
+    first = func.coalesce(c.first_message_at, c.created_at)
+    periods: list[list[ColumnElement[bool]]] = [
+        [],
+        [first >= JANUARY_1_US, first < JANUARY_1_US + DAY_US],  # whole days, as the dashboard
+        [first >= JANUARY_1_US + SLOT_US, first < JANUARY_1_US + DAY_US + SLOT_US],
+        [first >= JANUARY_1_US + 1, first <= JANUARY_1_US + DAY_US],  # not whole quarter hours
+        [first > JANUARY_1_US - SLOT_US],
+        [first < JANUARY_1_US],
+        [first >= 0],
+        [first < 61_000_000_000_000_000],
+        [(first >= JANUARY_1_US) & (first < JANUARY_1_US + DAY_US) & (c.type == "openai")],
+        [c.project_id == "p", first >= JANUARY_1_US, first < JANUARY_1_US + 2 * DAY_US],
+        [c.project_id == "q"],
+        [first >= JANUARY_1_US + DAY_US, first < JANUARY_1_US],
+    ]
+    for conditions in periods:
+        expected = _newest(db, conditions)
+        for limit in (1, 2, 5):
+            seen: list[str] = []
+            for offset in range(0, len(expected) + limit, limit):
+                page = _search(
+                    db, "commo", conditions=conditions, limit=limit, offset=offset, rank_at_most=0
+                )
+                assert page.total == len(expected)
+                seen += page.ids
+            assert seen == expected
+
+
+def test_a_period_is_paged_newest_first_exactly(db: Database) -> None:
+    """Documents are keyed by quarter hour (migration 0019): ties within one, bounds inside one,
+    times outside the keys' span and other conditions still give the exact order and count."""
+    _conversations_at(db, TIMES)
+    _pages_are_the_brute_force(db)
+    _documents_are_rebuilt(db)
+
+
+def test_a_conversation_retimed_moves_its_document(db: Database) -> None:
+    """A first message arriving, a creation time re-posted: the document takes its new key."""
+    _conversations_at(db, TIMES)
+    c = conversations.c
+    with db.writer.begin() as connection:
+        connection.execute(  # created at midnight, its first message a day later
+            update(conversations)
+            .where(c.id == "t02")
+            .values(first_message_at=JANUARY_1_US + DAY_US)
+        )
+        connection.execute(  # its creation re-posted a day earlier
+            update(conversations).where(c.id == "t05").values(created_at=JANUARY_1_US - DAY_US)
+        )
+        connection.execute(
+            update(conversations)
+            .where(c.id == "t04")
+            .values(first_message_at=None, created_at=JANUARY_1_US + 2 * DAY_US)
+        )
+        connection.execute(  # past the keys' span
+            update(conversations)
+            .where(c.id == "t01")
+            .values(first_message_at=80_000_000_000_000_000)
+        )
+        connection.execute(  # its first message stands, so its time does not change
+            update(conversations).where(c.id == "t03").values(created_at=0)
+        )
+        connection.execute(  # renamed and re-timed at once
+            update(conversations)
+            .where(c.id == "t06", c.project_id == "q")
+            .values(project_id="p", id="t99", first_message_at=JANUARY_1_US + 2 * SLOT_US)
+        )
+    _documents_are_rebuilt(db)
+    _pages_are_the_brute_force(db)
+    assert "t99" not in _search(db, "common").ids  # its messages are still q's "t06"
+
+
+def test_more_conversations_in_a_slot_than_a_page_reads_past_it(db: Database) -> None:
+    """Within a quarter hour, documents are in the order of their seq: here the opposite of their
+    time, and more of them than the search reads past a page's last (query.text_search._TIES)."""
+    times = [JANUARY_1_US + SLOT_US - 1 - n for n in range(300)]
+    _conversations_at(db, times)
+    expected = _newest(db, [])
+    assert expected[:3] == ["t00", "t01", "t02"]
+    for offset in (0, 10, 290):
+        page = _search(db, "common", limit=10, offset=offset, rank_at_most=0)
+        assert page == Ranked(expected[offset : offset + 10], 300)

@@ -182,3 +182,27 @@ def test_counters_are_carried_forward_as_a_recount_would_give(db: Database) -> N
     assert _counters(stored) == _recounted(db)
     assert stored.conversation["message_count"] == 5
     assert stored.conversation["user_message_count"] == 2
+
+
+def test_a_new_conversation_is_inserted_with_its_first_message_time(db: Database) -> None:
+    """Set on the insert, not only by the merge's update after it, so nothing keyed by that
+    time moves within the post (SQLite's search document, migration 0019)."""
+    inserted: list[dict[str, Any]] = []
+
+    def record(*args: Any) -> None:
+        statement, parameters = args[2], args[3]
+        if statement.lstrip().startswith("INSERT INTO conversations"):
+            columns = [
+                name.strip(' "') for name in statement.split("(", 1)[1].split(")")[0].split(",")
+            ]
+            inserted.append(dict(zip(columns, parameters, strict=True)))
+
+    event.listen(db.writer, "before_cursor_execute", record)
+    try:
+        posted = _history(3, createdAt="2026-01-02T00:00:00Z")
+        posted[1]["createdAt"] = "2026-01-01T00:00:00Z"
+        stored = _upsert(db, posted)
+    finally:
+        event.remove(db.writer, "before_cursor_execute", record)
+    assert [row["first_message_at"] for row in inserted] == [1_767_225_600_000_000]
+    assert stored.conversation["first_message_at"] == 1_767_225_600_000_000

@@ -1,10 +1,11 @@
 """Conversation text search through the primary store's full-text indexes: one document per
-conversation (migration 0018: SQLite's FTS5 table `conversation_search`, PostgreSQL's table of the
-same name with a GIN index), and, for the feedback filter, the index of messages (migration
-0015: FTS5 table `message_search`; the tsvector column `search_document` on messages). The
-columnar copy has no such index (DuckDB's fts extension cannot be installed offline), so this
-step always runs on the primary store; the rows of the page it picks are then read as any other
-table's (docs/decisions.md, "Conversation text search").
+conversation (migration 0018: SQLite's FTS5 table `conversation_search`, keyed by time and
+marked with its project since 0019; PostgreSQL's table of the same name with a GIN index),
+and, for the feedback filter, the index of messages (migration 0015: FTS5 table
+`message_search`; the tsvector column `search_document` on messages). The columnar copy has no
+such index (DuckDB's fts extension cannot be installed offline), so this step always runs on
+the primary store; the rows of the page it picks are then read as any other table's
+(docs/decisions.md, "Conversation text search").
 
 What people can type (docs/dashboard.md): words, each matched as the start of a word ("export"
 finds "exports"), all of them in one conversation; "quoted phrases", matched word for word
@@ -24,6 +25,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    TextClause,
     column,
     func,
     literal_column,
@@ -31,14 +33,20 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.sql import visitors
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BooleanClauseList
 
 from threadline.store.search_text import (
     CONVERSATION_INDEX,
     CONVERSATION_MAP,
     POSTGRES_COLUMN,
+    SQLITE_KEY_SEQ_BITS,
+    SQLITE_KEY_SEQ_MASK,
+    SQLITE_KEY_SLOT_US,
     UNSPACED,
     fold,
+    sqlite_project_word,
+    sqlite_slot,
     words,
 )
 from threadline.store.tables import conversations, messages
@@ -58,8 +66,9 @@ RANK_AT_MOST = 1_000
 _fts = table("message_search", column("rowid"), column("rank"))
 _search_document: ColumnClause[Any] = column(POSTGRES_COLUMN)
 _map = table(CONVERSATION_MAP, column("message_seq"), column("conversation_seq"))
-# One document per conversation (migration 0018): on SQLite an FTS5 table whose rowid is the
-# conversation's seq; on PostgreSQL a table that also holds what the search filters and sorts on.
+# One document per conversation (migration 0018): on SQLite an FTS5 table whose rowid is a time
+# key holding the conversation's seq (0019, store.search_text.sqlite_key); on PostgreSQL a table
+# that also holds what the search filters and sorts on.
 _conversation_fts = table(CONVERSATION_INDEX, column("rowid"), column("rank"))
 _conversation_search = table(
     CONVERSATION_INDEX,
@@ -313,23 +322,157 @@ def _conversation_page(connection: Connection, search: _Search, *, scored: bool 
         order = [-func.ts_rank(s.document, query)] if scored else []
         page = matching.order_by(*order, _first(s).desc(), s.id.desc())
         return _result(connection, matching, page.limit(limit).offset(offset))
+    return _sqlite_conversation_page(connection, search, scored=scored)
+
+
+def _sqlite_conversation_page(
+    connection: Connection, search: _Search, *, scored: bool = False
+) -> Ranked:
+    """SQLite's page: the period is a range of the documents' time keys (migration 0019). When
+    it and the project are all the conditions, MATCH keeps the project's documents (its word)
+    and the index alone counts the matches and gives the newest first; else each match's
+    conversation is read for the rest."""
+    keys = _key_range(search.conditions, search.project_id)
+    match = fts5_query(search.terms)
+    if keys.exact:  # else each match's row is read anyway, and says its project
+        match = f'"{sqlite_project_word(search.project_id)}" AND {match}'
+    fts = _conversation_fts.c
+    in_range = (
+        text("conversation_search MATCH :fts").bindparams(fts=match),
+        fts.rowid.between(keys.low, keys.high),
+    )
+    c = conversations.c
     # LIMIT -1 (none): the index's matches are read first and each conversation found by its
     # primary key (merged, SQLite would ask the index about every conversation of the project).
+    scores = [fts.rank] if scored else []  # bm25 of the text (0019's default rank)
+    found = select(fts.rowid, *scores).where(*in_range).limit(-1).subquery("found")
+    if not keys.exact:
+        matching = (
+            select(c.id, func.count().over().label("total"))
+            .join(found, c.seq == found.c.rowid.op("&")(SQLITE_KEY_SEQ_MASK))
+            .where(c.project_id == search.project_id, *search.conditions)
+        )
+        order = [found.c.rank] if scored else []
+        page = matching.order_by(*order, _first(c).desc(), c.id.desc())
+        return _result(connection, matching, page.limit(search.limit).offset(search.offset))
+    total = connection.execute(select(func.count()).where(*in_range)).scalar_one()
+    if search.offset >= total:
+        return Ranked([], total)
+    if scored:
+        page = select(c.id).join(found, c.seq == found.c.rowid.op("&")(SQLITE_KEY_SEQ_MASK))
+        page = page.order_by(found.c.rank, _first(c).desc(), c.id.desc())
+    else:
+        seqs = _newest_candidates(connection, in_range, keys, search.offset + search.limit)
+        page = select(c.id).where(c.seq.in_(seqs)).order_by(_first(c).desc(), c.id.desc())
+    ids = connection.execute(page.limit(search.limit).offset(search.offset)).scalars()
+    return Ranked(list(ids), total)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Keys:
+    """A range of SQLite's document keys (inclusive) holding every conversation the conditions
+    admit; `exact` if it holds no others (the conditions are the project and a period of whole
+    quarter hours, or none)."""
+
+    low: int
+    high: int
+    exact: bool
+
+
+# Matches read past a page's last, newest first, to finish the quarter hour it ends in (one
+# holds ~60 conversations at 10M events over 90 days, ~290 at 50M; a common word matches a fifth).
+_TIES = 256
+_TIME_BOUNDS = {operators.ge: 0, operators.gt: 1, operators.lt: 0, operators.le: 1}
+
+
+def _key_range(conditions: Sequence[ColumnElement[bool]], project_id: str) -> _Keys:
+    """The keys of the conversations `conditions` admit: a period on their time (as the
+    dashboard and the API's time filters compile) narrows them; other conditions are checked
+    on the conversations' rows."""
+    start: int | None = None  # first time admitted
+    end: int | None = None  # first time past
+    exact = True
+    first = _first(conversations.c)
+    for condition in _and_parts(conditions):
+        found = _time_bound(condition, first)
+        if found is not None:
+            is_start, bound = found
+            if is_start:
+                start = bound if start is None else max(start, bound)
+            else:
+                end = bound if end is None else min(end, bound)
+        elif _value_of(condition, operators.eq, conversations.c.project_id) != project_id:
+            exact = False
+    low = 0 if start is None else sqlite_slot(start) << SQLITE_KEY_SEQ_BITS
+    high = (1 << 63) - 1
+    if end is not None:
+        high = (sqlite_slot(end - 1) << SQLITE_KEY_SEQ_BITS) | SQLITE_KEY_SEQ_MASK
+    return _Keys(low, high, exact and _slot_start(start) and _slot_start(end))
+
+
+def _value_of(condition: Any, operator: Any, left: ColumnElement[Any]) -> Any:
+    """The value `condition` compares `left` with by `operator`; None if it is no such
+    comparison."""
+    if getattr(condition, "operator", None) is not operator:
+        return None
+    if not isinstance(getattr(condition, "left", None), ColumnElement):
+        return None
+    if not condition.left.compare(left):
+        return None
+    return getattr(condition.right, "value", None)
+
+
+def _time_bound(condition: Any, first: ColumnElement[Any]) -> tuple[bool, int] | None:
+    """(whether it is a start, the bound of a half-open period) of a condition comparing the
+    conversations' time with an integer; None for any other condition."""
+    for operator, shift in _TIME_BOUNDS.items():
+        value = _value_of(condition, operator, first)
+        if type(value) is int:
+            return operator in (operators.ge, operators.gt), value + shift
+    return None
+
+
+def _slot_start(bound: int | None) -> bool:
+    """A bound the keys hold exactly: a quarter hour's start, inside the keys' clamped span."""
+    if bound is None:
+        return True
+    return bound % SQLITE_KEY_SLOT_US == 0 and 1 <= sqlite_slot(bound) == (
+        bound // SQLITE_KEY_SLOT_US
+    )
+
+
+def _and_parts(conditions: Sequence[ColumnElement[bool]]) -> list[Any]:
+    """The conditions, every AND taken apart."""
+    parts: list[Any] = []
+    for condition in conditions:
+        if isinstance(condition, BooleanClauseList) and condition.operator is operators.and_:
+            parts += _and_parts(list(condition.clauses))
+        else:
+            parts.append(condition)
+    return parts
+
+
+def _newest_candidates(
+    connection: Connection,
+    in_range: tuple[TextClause, ColumnElement[bool]],
+    keys: _Keys,
+    count: int,
+) -> list[int]:
+    """The seqs of the matches that can be among the newest `count`: those of the quarter hour
+    of the `count`-th match in descending key order and after. Keys order by quarter hour, not
+    by the exact time and id the page sorts by, so that quarter hour is read whole: in the same
+    statement when it ends within _TIES matches past the `count`-th, else in a second."""
     fts = _conversation_fts.c
-    found = (
-        select(fts.rowid, *([fts.rank] if scored else []))
-        .where(text("conversation_search MATCH :fts").bindparams(fts=fts5_query(terms)))
-        .limit(-1)
-        .subquery("found")
-    )
-    matching = (
-        select(c.id, func.count().over().label("total"))
-        .join(found, found.c.rowid == c.seq)
-        .where(c.project_id == project_id, *conditions)
-    )
-    order = [found.c.rank] if scored else []
-    page = matching.order_by(*order, _first(c).desc(), c.id.desc())
-    return _result(connection, matching, page.limit(limit).offset(offset))
+    newest = select(fts.rowid).where(*in_range).order_by(fts.rowid.desc())
+    rows = list(connection.execute(newest.limit(count + _TIES)).scalars())
+    if len(rows) > count:
+        slot = rows[count - 1] >> SQLITE_KEY_SEQ_BITS
+        if len(rows) == count + _TIES and rows[-1] >> SQLITE_KEY_SEQ_BITS == slot:
+            low = max(keys.low, slot << SQLITE_KEY_SEQ_BITS)
+            rest = select(fts.rowid).where(in_range[0], fts.rowid.between(low, keys.high))
+            rows = list(connection.execute(rest).scalars())
+        rows = [row for row in rows if row >> SQLITE_KEY_SEQ_BITS >= slot]
+    return [row & SQLITE_KEY_SEQ_MASK for row in rows]
 
 
 def _message_page(connection: Connection, search: _Search, *, scored: bool = False) -> Ranked:

@@ -25,7 +25,7 @@ from threadline.ids import new_id
 from threadline.store.dialect import select_where, where
 from threadline.store.fields import sent
 from threadline.store.keys import KeyKind
-from threadline.store.message_merge import Message, Target, merge_messages
+from threadline.store.message_merge import Message, Target, first_posted_at, merge_messages
 from threadline.store.ownership import Access, check_may_change, check_may_delete
 from threadline.store.prebuilt import PrebuiltInsert, PrebuiltSelect, PrebuiltUpdate
 from threadline.store.tables import conversations, messages
@@ -45,10 +45,19 @@ _CONVERSATION_COLUMNS = {
 }
 _EMPTY_CONVERSATION = dict.fromkeys(_CONVERSATION_COLUMNS.values())
 _KEY = ("project_id", "id")
-# The counters are left to their server defaults (0) until the merge sets them.
+# The counters are left to their server defaults (0) until the merge sets them; the first
+# message time is set already (message_merge.first_posted_at).
 _INSERT = PrebuiltInsert(
     conversations,
-    ("project_id", "id", "integration_id", "key_kind", "type", *_CONVERSATION_COLUMNS.values()),
+    (
+        "project_id",
+        "id",
+        "integration_id",
+        "key_kind",
+        "type",
+        "first_message_at",
+        *_CONVERSATION_COLUMNS.values(),
+    ),
     ignore_conflicts_on=_KEY,
 )
 
@@ -69,12 +78,19 @@ _UPDATE = PrebuiltUpdate(conversations, _KEY)
 
 
 def _lock_or_create(
-    connection: Connection, project_id: str, conversation_id: str, new_row: dict[str, Any]
+    connection: Connection,
+    project_id: str,
+    conversation_id: str,
+    new_row: dict[str, Any],
+    posted: tuple[Sequence[Message], int],
 ) -> dict[str, Any] | None:
-    """The stored conversation, locked for this transaction; None if this call created it."""
+    """The stored conversation, locked for this transaction; None if this call created it
+    (`posted`: its messages and the post's time)."""
     for row in _LOCKED.rows(connection, (project_id, conversation_id)):
         return row
-    if _INSERT.execute(connection, [_INSERT.parameters({**_EMPTY_CONVERSATION, **new_row})]):
+    first = first_posted_at(*posted)
+    created = {**_EMPTY_CONVERSATION, **new_row, "first_message_at": first}
+    if _INSERT.execute(connection, [_INSERT.parameters(created)]):
         return None
     # Another instance created it between our two statements: lock theirs.
     return _LOCKED.rows(connection, (project_id, conversation_id))[0]
@@ -151,7 +167,7 @@ def upsert_conversation(
         "created_at": given_or(created_at, now),
         "updated_at": updated_at,
     }
-    stored = _lock_or_create(connection, project_id, conversation_id, new_row)
+    stored = _lock_or_create(connection, project_id, conversation_id, new_row, (body.messages, now))
     access = "full" if stored is None else _check_stored(stored, new_row, body)
     merged = merge_messages(
         connection,

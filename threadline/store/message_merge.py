@@ -30,6 +30,7 @@ from threadline.wire.conversations import OpenAIMessageIn, SupportMessageIn
 
 Message = OpenAIMessageIn | SupportMessageIn
 
+_CREATED = {"createdAt": "created_at"}
 _MESSAGE_COLUMNS = {
     "externalId": "external_id",
     "externalUrl": "external_url",
@@ -98,6 +99,14 @@ class _Counters:
         self.user_message_count += role == "user"
         if self.first_message_at is None or created_at < self.first_message_at:
             self.first_message_at = created_at
+
+
+def first_posted_at(incoming: Sequence[Message], now: int) -> int | None:
+    """The first message time a conversation created by this post will have (as _Counters
+    keeps it), for its row's insert: set then, the merge's update leaves it as it is, and
+    nothing keyed by it moves (SQLite's search document, migration 0019)."""
+    times = [given_or(sent(message, _CREATED).get("created_at"), now) for message in incoming]
+    return min(times, default=None)
 
 
 def digest(message: Message) -> str:

@@ -113,3 +113,31 @@ POSTGRES_CONVERSATION_INDEXES = ("ix_conversation_search_document", "ix_conversa
 # MAX_CONVERSATION_CHARS (a tsvector holds at most 1 MB; migration 0018).
 SQLITE_SEPARATOR = " \ue000 "
 MAX_CONVERSATION_CHARS = 200_000
+# SQLite's conversation documents are keyed by time (migration 0019): rowid = the quarter hour
+# (slot) of the conversation's first message (else creation) since 1970, clamped to
+# [0, SQLITE_KEY_MAX_SLOT], in the high bits, its seq in the low SQLITE_KEY_SEQ_BITS. FTS5 reads
+# rowids in order, so a period is a rowid range and newest first is descending rowid order.
+# Quarter hours: every time zone's midnight starts one, and within a slot a word's matches are
+# near each other in seq, so the index stores small rowid deltas (per minute, it doubled).
+SQLITE_KEY_SLOT_US = 900_000_000
+SQLITE_KEY_SEQ_BITS = 37
+SQLITE_KEY_SEQ_MASK = (1 << SQLITE_KEY_SEQ_BITS) - 1
+SQLITE_KEY_MAX_SLOT = (1 << 26) - 1  # in 3884; later times share the last slot
+# Each SQLite document's `project` column holds one word naming its project: a private-use
+# character (never in a query's words, as the separator above) then the id's UTF-8 in hex.
+SQLITE_PROJECT_MARK = "\ue001"
+
+
+def sqlite_slot(time_us: int) -> int:
+    """The quarter hour a conversation's time falls in, as its key holds it (clamped)."""
+    return min(max(time_us // SQLITE_KEY_SLOT_US, 0), SQLITE_KEY_MAX_SLOT)
+
+
+def sqlite_key(time_us: int, seq: int) -> int:
+    """The rowid of a conversation's document (SQLite): its slot, then its seq."""
+    return sqlite_slot(time_us) << SQLITE_KEY_SEQ_BITS | seq
+
+
+def sqlite_project_word(project_id: str) -> str:
+    """The word of a project's documents (SQLite): what MATCH looks for to keep one project's."""
+    return SQLITE_PROJECT_MARK + project_id.encode().hex()
