@@ -19,6 +19,10 @@ they sum, so distinct users and event counts over days and ranges need not scan 
 - KeptSearches (analytics.searches): the searches and clicks, each search with its person and
   whether a neighbour of the same person folds it, so the search statistics read those rows
   and need no window over every search (query.searches).
+- SearcherDays: UserDays' sets for the kept searches: per (project, UTC day), how many searches
+  and the exact set of people who made them (their `who`, coded in the same dictionary), so
+  searching users per week are unions of a few sets (query.searchers), not a distinct count
+  over every search of the range.
 """
 
 from __future__ import annotations
@@ -46,12 +50,12 @@ from threadline.query.counts import (
 from threadline.store.tables import events
 from threadline.timestamps import DAY_US
 
-_TABLES = {
-    "rollup_user_codes": "user_id VARCHAR, code INTEGER",
-    "rollup_user_days": (
-        "project_id VARCHAR, entity_type VARCHAR, day BIGINT, events BIGINT, users BLOB"
-    ),
-}
+CODES_TABLE = "rollup_user_codes"
+_CODES_DDL = "user_id VARCHAR, code INTEGER"
+# The sets' tables: (project, kind, day) -> how many rows, and the set of their people's codes.
+_DAYS_DDL = "project_id VARCHAR, entity_type VARCHAR, day BIGINT, events BIGINT, users BLOB"
+USER_DAYS_TABLE = "rollup_user_days"
+SEARCHER_DAYS_TABLE = "rollup_searcher_days"
 # The count rollups' tables are declared in query.counts (EVENT_COUNTS and EVENT_TOTALS per
 # quarter hour, SEARCH_COUNTS per UTC day, MESSAGE_COUNTS): the columns each keeps of the table
 # it counts, under the same names, with created_at its period's start and its last column how
@@ -60,6 +64,9 @@ COUNTS_TABLE = EVENT_COUNTS.name
 SEARCH_COUNTS_TABLE = SEARCH_COUNTS.name
 USER_COUNTS_TABLE = user_counts_table("kind", "text").name
 
+# The UTC day of created_at, rounded down before 1970 too (DuckDB's // rounds toward zero),
+# as query.rollup and query.searchers bucket days with Python's //.
+_DAY = f"created_at - (created_at % {DAY_US} + {DAY_US}) % {DAY_US}"
 # (project_id, entity_type) -> {day start (µs): (events, users)}
 Days = dict[tuple[str, str], dict[int, tuple[int, FrozenBitMap]]]
 # (project_id, day start) of a day whose sets must be summed again from the copy's rows
@@ -76,22 +83,27 @@ def _user_text(shredded: Shredded, table: str = "") -> str:
     return f"json_extract_string({prefix}user_properties, '/{USER_KEY}')"
 
 
-class UserDays:
-    """The per-day user sets (see the module docstring)."""
+class DaySets:
+    """Per-day sets of people (see the module docstring): what they count is `_rows`."""
+
+    table = ""  # where the sets are kept with the copy
 
     def __init__(self) -> None:
         self._days: Days = {}  # what readers see: replaced whole, never changed in place
         self._staged: Days | None = None
         self.answered = 0  # queries answered from the rollup (tests, /metrics-style counts)
 
+    def _rows(self, shredded: Shredded, where: str) -> str:
+        """SQL of the rows counted, those matching `where`: (project_id, kind, day, person)."""
+        raise NotImplementedError
+
     # -- the sync thread ----------------------------------------------------------------------
 
     def build(self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
-        """Makes the sets anew from every event in the copy (inside the caller's transaction;
+        """Makes the sets anew from every row in the copy (inside the caller's transaction;
         publish() after its commit)."""
-        for name, columns in _TABLES.items():
-            cursor.execute(f"DROP TABLE IF EXISTS {name}")
-            cursor.execute(f"CREATE TABLE {name} ({columns})")
+        cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+        cursor.execute(f"CREATE TABLE {self.table} ({_DAYS_DDL})")
         self._days = {}
         self._staged = self._add(cursor, shredded, {}, "true", [])
 
@@ -99,7 +111,7 @@ class UserDays:
         """Reads the sets a copy kept on disk."""
         days: Days = {}
         rows = cursor.execute(
-            "SELECT project_id, entity_type, day, events, users FROM rollup_user_days"
+            f"SELECT project_id, entity_type, day, events, users FROM {self.table}"
         ).fetchall()
         for project_id, entity_type, day, count, users in rows:
             days.setdefault((project_id, entity_type), {})[day] = (
@@ -109,12 +121,13 @@ class UserDays:
         self._days = days
         self._staged = None
 
-    def before_delete(self, cursor: duckdb.DuckDBPyConnection, seqs: list[int]) -> set[DayKey]:
+    @staticmethod
+    def before_delete(cursor: duckdb.DuckDBPyConnection, seqs: list[int]) -> set[DayKey]:
         """The days of events about to be deleted from the copy (they are summed again)."""
         if not seqs:
             return set()
         rows = cursor.execute(
-            f"SELECT DISTINCT project_id, created_at // {DAY_US} * {DAY_US} FROM events "
+            f"SELECT DISTINCT project_id, {_DAY} FROM events "
             "WHERE seq IN (SELECT unnest(?::BIGINT[]))",
             [seqs],
         ).fetchall()
@@ -127,7 +140,7 @@ class UserDays:
         inserted: tuple[str, list[Any]] | None,
         deleted_days: set[DayKey],
     ) -> None:
-        """Adds the events just inserted into the copy (`inserted`: SQL naming them, and its
+        """Adds the rows just inserted into the copy (`inserted`: SQL naming their seqs, and its
         parameters), and sums again the days that lost events; staged for publish()."""
         base = self._staged if self._staged is not None else self._days
         if inserted is None and not deleted_days:
@@ -156,7 +169,7 @@ class UserDays:
         where: str,
         parameters: list[Any],
     ) -> Days:
-        """base plus the events matching `where`; the changed days are written to the table."""
+        """base plus the rows matching `where`; the changed days are written to the table."""
         self._encode_users(cursor, shredded, where, parameters)
         days: Days = {key: dict(by_day) for key, by_day in base.items()}
         changed: list[tuple[str, str, int]] = []
@@ -197,15 +210,15 @@ class UserDays:
         where: str,
         parameters: list[Any],
     ) -> None:
-        """Gives every user id of the matching events that has none a code of its own."""
-        top = cursor.execute("SELECT coalesce(max(code), -1) FROM rollup_user_codes").fetchone()
+        """Gives every person of the matching rows who has none a code of their own."""
+        top = cursor.execute(f"SELECT coalesce(max(code), -1) FROM {CODES_TABLE}").fetchone()
         start = int(top[0]) if top else -1
         cursor.execute(
-            "INSERT INTO rollup_user_codes "
+            f"INSERT INTO {CODES_TABLE} "
             f"SELECT user_id, {start} + row_number() OVER (ORDER BY user_id) FROM ("
-            f"  SELECT DISTINCT {_user_text(shredded)} AS user_id FROM events WHERE {where}"
+            f"  SELECT DISTINCT person AS user_id FROM ({self._rows(shredded, where)})"
             ") AS n WHERE user_id IS NOT NULL AND NOT EXISTS ("
-            "  SELECT 1 FROM rollup_user_codes c WHERE c.user_id = n.user_id)",
+            f"  SELECT 1 FROM {CODES_TABLE} c WHERE c.user_id = n.user_id)",
             parameters,
         )
 
@@ -216,28 +229,29 @@ class UserDays:
         where: str,
         parameters: list[Any],
     ) -> Iterator[tuple[str, str, int, int, list[int]]]:
-        """(project, entity type, day, events, user codes) of the matching events, by day."""
+        """(project, kind, day, rows, people's codes) of the matching rows, by day."""
         rows = cursor.execute(
-            "SELECT e.project_id, e.entity_type, e.day, count(*), "
+            "SELECT e.project_id, e.kind, e.day, count(*), "
             "list(DISTINCT c.code) FILTER (WHERE c.code IS NOT NULL) FROM ("
-            f"  SELECT project_id, entity_type, created_at // {DAY_US} * {DAY_US} AS day, "
-            f"  {_user_text(shredded)} AS user_id FROM events WHERE {where}"
-            ") AS e LEFT JOIN rollup_user_codes c ON c.user_id = e.user_id GROUP BY ALL",
+            f"  {self._rows(shredded, where)}"
+            f") AS e LEFT JOIN {CODES_TABLE} c ON c.user_id = e.person GROUP BY ALL",
             parameters,
         )
         while batch := rows.fetchmany(64):
             for project_id, entity_type, day, count, codes in batch:
                 yield project_id, entity_type, int(day), int(count), codes or []
 
-    @staticmethod
     def _write(
-        cursor: duckdb.DuckDBPyConnection, days: Days, changed: Iterable[tuple[str, str, int]]
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        days: Days,
+        changed: Iterable[tuple[str, str, int]],
     ) -> None:
         keys = sorted(set(changed))
         if not keys:
             return
         cursor.executemany(
-            "DELETE FROM rollup_user_days WHERE project_id = ? AND entity_type = ? AND day = ?",
+            f"DELETE FROM {self.table} WHERE project_id = ? AND entity_type = ? AND day = ?",
             [list(key) for key in keys],
         )
         rows = []
@@ -246,7 +260,7 @@ class UserDays:
             if found is not None:
                 rows.append([project_id, entity_type, day, found[0], found[1].serialize()])
         if rows:
-            cursor.executemany("INSERT INTO rollup_user_days VALUES (?, ?, ?, ?, ?)", rows)
+            cursor.executemany(f"INSERT INTO {self.table} VALUES (?, ?, ?, ?, ?)", rows)
 
     # -- readers ------------------------------------------------------------------------------
 
@@ -272,6 +286,37 @@ class UserDays:
             day: (count, sets[0] if len(sets) == 1 else FrozenBitMap.union(*sets))
             for day, (count, sets) in merged.items()
         }
+
+
+class UserDays(DaySets):
+    """Events per (project, entity type, UTC day) and the users they name."""
+
+    table = USER_DAYS_TABLE
+
+    def build(self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
+        """The code dictionary anew too: these sets are built first (Rollups.build)."""
+        cursor.execute(f"DROP TABLE IF EXISTS {CODES_TABLE}")
+        cursor.execute(f"CREATE TABLE {CODES_TABLE} ({_CODES_DDL})")
+        super().build(cursor, shredded)
+
+    def _rows(self, shredded: Shredded, where: str) -> str:
+        return (
+            f"SELECT project_id, entity_type AS kind, {_DAY} AS day, "
+            f"{_user_text(shredded)} AS person FROM events WHERE {where}"
+        )
+
+
+class SearcherDays(DaySets):
+    """Searches per (project, UTC day) and the people who made them: the kept searches'
+    (analytics.searches) rows that are no click, by `who` (one kind, '')."""
+
+    table = SEARCHER_DAYS_TABLE
+
+    def _rows(self, shredded: Shredded, where: str) -> str:
+        return (
+            f"SELECT project_id, '' AS kind, {_DAY} AS day, who AS person "
+            f"FROM {SEARCHES_TABLE} WHERE NOT click AND ({where})"
+        )
 
 
 class CountDeltas:
@@ -334,6 +379,7 @@ class Rollups:
 
     def __init__(self) -> None:
         self.users = UserDays()
+        self.searchers = SearcherDays()
         self.counts = CountDeltas(EVENT_COUNTS, QUARTER_US)
         self.totals = CountDeltas(EVENT_TOTALS, QUARTER_US)
         self.search_counts = CountDeltas(SEARCH_COUNTS, DAY_US)
@@ -360,6 +406,12 @@ class Rollups:
     ) -> dict[int, tuple[int, FrozenBitMap]]:
         return self.users.days(project_id, entity_types, start, end)
 
+    def searcher_days(
+        self, project_id: str, start: int, end: int
+    ) -> dict[int, tuple[int, FrozenBitMap]]:
+        """{day: (searches, people)} of the project's days in [start, end) with a search."""
+        return self.searchers.days(project_id, None, start, end)
+
     def build(self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
         """Makes every rollup anew (inside the caller's transaction)."""
         self.users.build(cursor, shredded)
@@ -367,6 +419,7 @@ class Rollups:
         for counts in self._all_counts(shredded):
             counts.build(cursor)
         self.searches.build(cursor, shredded)
+        self.searchers.build(cursor, shredded)  # from the kept searches: after them
 
     def open(self, cursor: duckdb.DuckDBPyConnection, shredded: Shredded) -> None:
         """Reads the rollups a copy kept on disk, or builds them if the copy has none yet."""
@@ -378,13 +431,15 @@ class Rollups:
         }
         # A copy made before a rollup was added gets them all anew.
         counted = {counts.table for counts in self._all_counts(shredded)}
-        if present != {*_TABLES, *counted, SEARCHES_TABLE}:
+        kept = {CODES_TABLE, USER_DAYS_TABLE, SEARCHER_DAYS_TABLE, SEARCHES_TABLE}
+        if present != {*kept, *counted}:
             cursor.begin()
             self.build(cursor, shredded)
             cursor.commit()
             self.publish()
             return
         self.users.load(cursor)
+        self.searchers.load(cursor)
 
     def before_delete(self, cursor: duckdb.DuckDBPyConnection, seqs: list[int]) -> set[DayKey]:
         """Takes out of the rollups the events about to be deleted from the copy; returns the
@@ -418,6 +473,8 @@ class Rollups:
                 counts.add(cursor, where, parameters)
         self.users.take_in(cursor, shredded, named, deleted_days)
         self.searches.take_in(cursor, shredded, named, deleted or [])
+        # From the kept searches as just changed; a day that lost any event is summed again.
+        self.searchers.take_in(cursor, shredded, named, deleted_days)
 
     def rows_changing(
         self, cursor: duckdb.DuckDBPyConnection, table: str, seqs: list[int], sign: int
@@ -434,6 +491,8 @@ class Rollups:
 
     def publish(self) -> None:
         self.users.publish()
+        self.searchers.publish()
 
     def discard(self) -> None:
         self.users.discard()
+        self.searchers.discard()
