@@ -229,11 +229,15 @@ class DaySets:
         where: str,
         parameters: list[Any],
     ) -> Iterator[tuple[str, str, int, int, list[int]]]:
-        """(project, kind, day, rows, people's codes) of the matching rows, by day."""
+        """(project, kind, day, rows, people's codes) of the matching rows, by day. The rows
+        are counted per person first: the codes are looked up once a person and day, not once
+        a row (a person has one code, so their list needs no DISTINCT)."""
         rows = cursor.execute(
-            "SELECT e.project_id, e.kind, e.day, count(*), "
-            "list(DISTINCT c.code) FILTER (WHERE c.code IS NOT NULL) FROM ("
-            f"  {self._rows(shredded, where)}"
+            "SELECT e.project_id, e.kind, e.day, sum(e.n)::BIGINT, "
+            "list(c.code) FILTER (WHERE c.code IS NOT NULL) FROM ("
+            "  SELECT project_id, kind, day, person, count(*) AS n FROM ("
+            f"    {self._rows(shredded, where)}"
+            "  ) GROUP BY ALL"
             f") AS e LEFT JOIN {CODES_TABLE} c ON c.user_id = e.person GROUP BY ALL",
             parameters,
         )
@@ -247,20 +251,30 @@ class DaySets:
         days: Days,
         changed: Iterable[tuple[str, str, int]],
     ) -> None:
+        """Writes the changed days' sets, each statement over them all as lists (a statement
+        per day took ~0.2 s of a 1M-event build's ~0.5k days)."""
         keys = sorted(set(changed))
         if not keys:
             return
-        cursor.executemany(
-            f"DELETE FROM {self.table} WHERE project_id = ? AND entity_type = ? AND day = ?",
-            [list(key) for key in keys],
+        projects, kinds, starts = (list(column) for column in zip(*keys, strict=True))
+        cursor.execute(
+            f"DELETE FROM {self.table} USING (SELECT unnest(?::VARCHAR[]) AS project_id, "
+            "unnest(?::VARCHAR[]) AS kind, unnest(?::BIGINT[]) AS day) AS gone "
+            f"WHERE {self.table}.project_id = gone.project_id "
+            f"AND {self.table}.entity_type = gone.kind AND {self.table}.day = gone.day",
+            [projects, kinds, starts],
         )
         rows = []
         for project_id, entity_type, day in keys:
             found = days.get((project_id, entity_type), {}).get(day)
             if found is not None:
-                rows.append([project_id, entity_type, day, found[0], found[1].serialize()])
+                rows.append((project_id, entity_type, day, found[0], found[1].serialize()))
         if rows:
-            cursor.executemany(f"INSERT INTO {self.table} VALUES (?, ?, ?, ?, ?)", rows)
+            cursor.execute(
+                f"INSERT INTO {self.table} SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+                "unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::BLOB[])",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
 
     # -- readers ------------------------------------------------------------------------------
 
