@@ -338,10 +338,20 @@ class CountDeltas:
     it keeps), kept as signed deltas (a deleted row adds a -1 row) and compacted when the deltas
     outgrow the table."""
 
-    def __init__(self, table: Table, period: int, source: str = "events") -> None:
+    def __init__(
+        self,
+        table: Table,
+        period: int,
+        source: str = "events",
+        *,
+        finer: CountDeltas | None = None,
+    ) -> None:
         self.table = table.name
         self.period = period
         self.source = source
+        # A rollup of the same source keeping these columns and more, per the same period or a
+        # divisor of it, built first: a build sums its rows instead of scanning the source.
+        self.finer = finer
         # How many, the table's last column; the source's columns it keeps, all the others
         # but the period's start.
         self.count = list(table.columns)[-1].name
@@ -353,7 +363,15 @@ class CountDeltas:
 
     def build(self, cursor: duckdb.DuckDBPyConnection) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
-        cursor.execute(f"CREATE TABLE {self.table} AS {self._sums('true')}")
+        if self.finer is None:
+            cursor.execute(f"CREATE TABLE {self.table} AS {self._sums('true')}")
+        else:  # just built, so one row per key: its sums are the source's counts
+            period = f"created_at // {self.period} * {self.period}"
+            cursor.execute(
+                f"CREATE TABLE {self.table} AS SELECT {self.kept}, {period} AS created_at, "
+                f"sum({self.finer.count})::BIGINT AS {self.count} FROM {self.finer.table} "
+                f"GROUP BY {self.kept}, {period}"
+            )
         found = cursor.execute(f"SELECT count(*) FROM {self.table}").fetchone()
         self.compacted_size, self.appended = (int(found[0]) if found else 0), 0
 
@@ -395,7 +413,7 @@ class Rollups:
         self.users = UserDays()
         self.searchers = SearcherDays()
         self.counts = CountDeltas(EVENT_COUNTS, QUARTER_US)
-        self.totals = CountDeltas(EVENT_TOTALS, QUARTER_US)
+        self.totals = CountDeltas(EVENT_TOTALS, QUARTER_US, finer=self.counts)
         self.search_counts = CountDeltas(SEARCH_COUNTS, DAY_US)
         self.user_counts: CountDeltas | None = None  # when the copy shredded userProperties.userId
         self.messages = CountDeltas(MESSAGE_COUNTS, QUARTER_US, source="messages")
