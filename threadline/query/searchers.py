@@ -1,22 +1,19 @@
 """Searching users per week on the columnar copy, from its per-day sets of searchers
 (analytics.rollups.SearcherDays): a week's people are the union of its days' sets, exact,
-rather than a distinct count over every search of the range. A day the range cuts (a bound
-inside it: the viewer's midnight in another timezone, an `after` at a time of day) is read from
-the kept searches instead, its people coded as the sets code them.
+rather than a distinct count over every search of the range. A week with a day the range cuts
+(a bound inside it: the viewer's midnight in another timezone, an `after` at a time of day) is
+counted from the kept searches instead: the first and last weeks at most, a week of rows each.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-from pyroaring import FrozenBitMap
-from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, select
+from sqlalchemy import Connection, distinct, func, select
 
 from threadline.query.searches import SEARCHES, kept_conditions
-from threadline.timestamps import DAY_US, week_start
+from threadline.timestamps import DAY_US, WEEK_US, week_start
 
-# The copy's dictionary of people (analytics.rollups): one integer code per distinct text.
-CODES = Table("rollup_user_codes", MetaData(), Column("user_id", String), Column("code", Integer))
 _NO_BOUND = 1 << 62
 
 
@@ -67,29 +64,27 @@ def weekly_searchers(
     if after is not None and before is not None and after >= before:
         return []
     start, end, parts = _cut_days(after, before)
-    weeks: dict[int, list[Any]] = {}
+    cut = {week_start(low) for low, _ in parts}  # the first and last weeks, at most
+    together: dict[int, list[Any]] = {}
     for day, (_, people) in sets.searcher_days(project_id, start, end).items():
-        weeks.setdefault(week_start(day), []).append(people)
-    for low, high in parts:
-        found = _part(connection, project_id, low, high)
+        if week_start(day) not in cut:
+            together.setdefault(week_start(day), []).append(people)
+    weeks = {week: len(sets_[0].union(*sets_[1:])) for week, sets_ in together.items()}
+    for week in cut:
+        low = week if after is None else max(after, week)
+        high = week + WEEK_US if before is None else min(before, week + WEEK_US)
+        found = _counted(connection, project_id, low, high)
         if found is not None:
-            weeks.setdefault(week_start(low), []).append(found)
-    return [
-        (week, len(together[0].union(*together[1:]))) for week, together in sorted(weeks.items())
-    ]
+            weeks[week] = found
+    return sorted(weeks.items())
 
 
-def _part(connection: Connection, project_id: str, low: int, high: int) -> Any:
-    """The people (their codes, as a set of the rollup's kind) searching in [low, high),
-    within one day; None when nobody searched then."""
+def _counted(connection: Connection, project_id: str, low: int, high: int) -> int | None:
+    """Distinct people searching in [low, high) (a week's part), from the kept searches; None
+    when there was no search then."""
     kept = SEARCHES.c
-    statement = (
-        select(CODES.c.code)
-        .select_from(SEARCHES.outerjoin(CODES, CODES.c.user_id == kept.who))
-        .where(*kept_conditions(project_id, low, high, click=False))
-        .distinct()
+    statement = select(func.count(), func.count(distinct(kept.who))).where(
+        *kept_conditions(project_id, low, high, click=False)
     )
-    codes = list(connection.scalars(statement))
-    if not codes:
-        return None
-    return FrozenBitMap(code for code in codes if code is not None)
+    searches, people = connection.execute(statement).one()
+    return int(people) if searches else None
