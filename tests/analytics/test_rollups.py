@@ -135,18 +135,20 @@ def test_the_sets_are_kept_with_the_copy(
     with TestClient(create_app(settings)) as first:
         copy = first.app.state.services.columnar  # type: ignore[attr-defined]
         assert copy.wait_until(time.monotonic(), timeout=30.0)  # built: it answers from now on
+        # u1 twice: a build must give a person one code, however many rows name them.
         _post(first, api_headers, _event("a", "2026-03-01T10:00:00Z", "u1"))
-        assert _daily(first, api_headers) == [("2026-03-01", 1, 1)]
+        _post(first, api_headers, _event("a2", "2026-03-01T10:30:00Z", "u1"))
+        assert _daily(first, api_headers) == [("2026-03-01", 1, 2)]
     with TestClient(create_app(settings)) as second:
         # Rebuilt, maybe: userId became common since the first copy was made (analytics.shred).
         copy = second.app.state.services.columnar  # type: ignore[attr-defined]
         assert copy.wait_until(time.monotonic(), timeout=30.0)
         _post(second, api_headers, _event("b", "2026-03-01T11:00:00Z", "u2"))
-        assert _daily(second, api_headers) == [("2026-03-01", 2, 2)]
+        assert _daily(second, api_headers) == [("2026-03-01", 2, 3)]
     with TestClient(create_app(settings)) as third:
         copy = third.app.state.services.columnar  # type: ignore[attr-defined]
         assert copy.wait_until(time.monotonic(), timeout=30.0) and copy.resumed
-        assert _daily(third, api_headers) == [("2026-03-01", 2, 2)]  # the sets read from disk
+        assert _daily(third, api_headers) == [("2026-03-01", 2, 3)]  # the sets read from disk
         assert _weekly(third, api_headers) == [("2026-02-23", "2")]
     # A copy made before a rollup existed gets them built when it is opened.
     for table in ("rollup_user_days", "rollup_searcher_days"):
@@ -155,7 +157,7 @@ def test_the_sets_are_kept_with_the_copy(
         with TestClient(create_app(settings)) as fourth:
             copy = fourth.app.state.services.columnar  # type: ignore[attr-defined]
             assert copy.wait_until(time.monotonic(), timeout=30.0) and copy.resumed
-            assert _daily(fourth, api_headers) == [("2026-03-01", 2, 2)]
+            assert _daily(fourth, api_headers) == [("2026-03-01", 2, 3)]
             assert _weekly(fourth, api_headers) == [("2026-02-23", "2")]
 
 
