@@ -55,10 +55,10 @@ _CODES_DDL = "user_id VARCHAR, code INTEGER"
 # The sets' tables: (project, kind, day) -> how many rows, and the set of their people's codes.
 _DAYS_DDL = "project_id VARCHAR, entity_type VARCHAR, day BIGINT, events BIGINT, users BLOB"
 USER_DAYS_TABLE = "rollup_user_days"
+SEARCHER_DAYS_TABLE = "rollup_searcher_days"
 # A sync's people and their codes (code_people), temp tables of the sync's transaction.
 _PEOPLE = "day_set_people"
 _CODED = "day_set_codes"
-SEARCHER_DAYS_TABLE = "rollup_searcher_days"
 # The count rollups' tables are declared in query.counts (EVENT_COUNTS and EVENT_TOTALS per
 # quarter hour, SEARCH_COUNTS per UTC day, MESSAGE_COUNTS): the columns each keeps of the table
 # it counts, under the same names, with created_at its period's start and its last column how
@@ -70,7 +70,7 @@ USER_COUNTS_TABLE = user_counts_table("kind", "text").name
 # The UTC day of created_at, rounded down before 1970 too (DuckDB's // rounds toward zero),
 # as query.rollup and query.searchers bucket days with Python's //.
 _DAY = f"created_at - (created_at % {DAY_US} + {DAY_US}) % {DAY_US}"
-# (project_id, entity_type) -> {day start (µs): (events, users)}
+# (project_id, kind: the entity type, '' for searches) -> {day start (µs): (rows, people)}
 Days = dict[tuple[str, str], dict[int, tuple[int, FrozenBitMap]]]
 # (project_id, day start) of a day whose sets must be summed again from the copy's rows
 DayKey = tuple[str, int]
