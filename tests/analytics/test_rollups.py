@@ -59,6 +59,16 @@ def _daily(client: TestClient, headers: dict[str, str]) -> list[tuple[str, int, 
     ]
 
 
+def _weekly(client: TestClient, headers: dict[str, str]) -> list[tuple[str, str]]:
+    """GET /query/weekly-search-users, answered from the per-day sets of searchers."""
+    copy = client.app.state.services.columnar  # type: ignore[attr-defined]
+    before = copy.rollups.searchers.answered
+    response = client.get("/query/weekly-search-users", headers=headers)
+    assert response.status_code == 200, response.text
+    assert copy.rollups.searchers.answered == before + 1
+    return [(r["week"], r["unique_users"]) for r in response.json()["data"]["result"]]
+
+
 def _post(client: TestClient, headers: dict[str, str], *bodies: dict[str, Any]) -> None:
     for body in bodies:
         response = client.post("/events", json=body, headers=headers)
@@ -104,14 +114,17 @@ def test_a_deleted_events_day_is_summed_again(
         _event("d", "2026-03-02T10:00:00Z", "u1"),
     )
     assert _daily(ready, api_headers) == [("2026-03-01", 2, 3), ("2026-03-02", 1, 1)]
+    assert _weekly(ready, api_headers) == [("2026-02-23", "2"), ("2026-03-02", "1")]
     # Erasure and retention delete events; a day's set cannot forget a user by itself.
     with db.writer.begin() as connection:
         connection.execute(delete(events).where(events.c.id.in_(["a", "b", "d"])))
     copy = ready.app.state.services.columnar  # type: ignore[attr-defined]
     assert copy.wait_until(time.monotonic(), timeout=30.0)
     assert _daily(ready, api_headers) == [("2026-03-01", 1, 1)]
+    assert _weekly(ready, api_headers) == [("2026-02-23", "1")]
     _post(ready, api_headers, _event("e", "2026-03-02T10:00:00Z", "u3"))
     assert _daily(ready, api_headers) == [("2026-03-01", 1, 1), ("2026-03-02", 1, 1)]
+    assert _weekly(ready, api_headers) == [("2026-02-23", "1"), ("2026-03-02", "1")]
 
 
 def test_the_sets_are_kept_with_the_copy(
@@ -122,25 +135,30 @@ def test_the_sets_are_kept_with_the_copy(
     with TestClient(create_app(settings)) as first:
         copy = first.app.state.services.columnar  # type: ignore[attr-defined]
         assert copy.wait_until(time.monotonic(), timeout=30.0)  # built: it answers from now on
+        # u1 twice: a build must give a person one code, however many rows name them.
         _post(first, api_headers, _event("a", "2026-03-01T10:00:00Z", "u1"))
-        assert _daily(first, api_headers) == [("2026-03-01", 1, 1)]
+        _post(first, api_headers, _event("a2", "2026-03-01T10:30:00Z", "u1"))
+        assert _daily(first, api_headers) == [("2026-03-01", 1, 2)]
     with TestClient(create_app(settings)) as second:
         # Rebuilt, maybe: userId became common since the first copy was made (analytics.shred).
         copy = second.app.state.services.columnar  # type: ignore[attr-defined]
         assert copy.wait_until(time.monotonic(), timeout=30.0)
         _post(second, api_headers, _event("b", "2026-03-01T11:00:00Z", "u2"))
-        assert _daily(second, api_headers) == [("2026-03-01", 2, 2)]
+        assert _daily(second, api_headers) == [("2026-03-01", 2, 3)]
     with TestClient(create_app(settings)) as third:
         copy = third.app.state.services.columnar  # type: ignore[attr-defined]
         assert copy.wait_until(time.monotonic(), timeout=30.0) and copy.resumed
-        assert _daily(third, api_headers) == [("2026-03-01", 2, 2)]  # the sets read from disk
-    # A copy made before the rollup existed gets one built when it is opened.
-    with duckdb.connect(str(path)) as kept:
-        kept.execute("DROP TABLE rollup_user_days")
-    with TestClient(create_app(settings)) as fourth:
-        copy = fourth.app.state.services.columnar  # type: ignore[attr-defined]
-        assert copy.wait_until(time.monotonic(), timeout=30.0) and copy.resumed
-        assert _daily(fourth, api_headers) == [("2026-03-01", 2, 2)]
+        assert _daily(third, api_headers) == [("2026-03-01", 2, 3)]  # the sets read from disk
+        assert _weekly(third, api_headers) == [("2026-02-23", "2")]
+    # A copy made before a rollup existed gets them built when it is opened.
+    for table in ("rollup_user_days", "rollup_searcher_days"):
+        with duckdb.connect(str(path)) as kept:
+            kept.execute(f"DROP TABLE {table}")
+        with TestClient(create_app(settings)) as fourth:
+            copy = fourth.app.state.services.columnar  # type: ignore[attr-defined]
+            assert copy.wait_until(time.monotonic(), timeout=30.0) and copy.resumed
+            assert _daily(fourth, api_headers) == [("2026-03-01", 2, 3)]
+            assert _weekly(fourth, api_headers) == [("2026-02-23", "2")]
 
 
 COUNT_BY_TYPE = {

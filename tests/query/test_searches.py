@@ -326,3 +326,60 @@ def test_a_build_marks_searches_in_parts_as_in_one_statement(
     assert sum(1 for row in whole if row[6] is not None) > 6  # keystrokes were marked
     # Nobody's "in" is not folded into u1's "install".
     assert searches.top() == [("docs", 3), ("install", 3), ("pricing", 3), ("in", 1)]
+
+
+def test_weekly_searchers_are_unions_of_days_cut_where_the_range_cuts(
+    searches: Searches,
+) -> None:
+    # The copy answers from per-day sets of searchers; a bound inside a day reads that part of
+    # the day from its kept searches. Every range must give the primary's answer.
+    day = 86_400.0
+    submitted = "search_query_submitted"
+    searches.post(
+        (0, submitted, "install", "u1"),  # Wednesday 10:00
+        (3600, submitted, "pricing", "u2"),  # Wednesday 11:00
+        (4 * day - 3600, submitted, "auth", "u1"),  # Sunday 09:00
+        (5 * day, submitted, "auth", "u3"),  # the next Monday 10:00
+        (5 * day + 60, submitted, "auth", None),  # nobody's
+        (5 * day + 120, "search_result_clicked", "auth", "u4"),  # a click: no search
+        (6 * day + 7200, submitted, "docs", "u1"),  # Tuesday 12:00
+        (-20 * day, submitted, "docs", "u5"),  # three weeks before
+    )
+    copy = searches.client.app.state.services.columnar  # type: ignore[attr-defined]
+    answered = copy.rollups.searchers.answered
+    assert searches.weekly() == [("2026-01-12", 1), ("2026-02-02", 2), ("2026-02-09", 2)]
+    assert copy.rollups.searchers.answered == answered + 1  # from the sets, not count(DISTINCT)
+    ranges = [
+        (_us(1800), None),  # cuts Wednesday: u1's 10:00 search is out
+        (None, _us(1800)),
+        (_us(1800), _us(5 * day + 30)),  # cuts two days of two weeks
+        (_us(5 * day + 30), _us(5 * day + 90)),  # inside one day: nobody's search only
+        (_us(5 * day + 90), _us(5 * day + 200)),  # inside one day: a click only
+        (_us(-14 * 3600), _us(-14 * 3600 + 7 * day)),  # whole UTC days, Wednesday to Wednesday
+        (_us(-10 * 3600), _us(-10 * 3600 + 3 * day)),  # midnights of another timezone
+        (_us(3600), _us(3600)),  # empty
+        (_us(6 * day), _us(day)),  # reversed
+    ]
+    for after, before in ranges:
+        searches.read(weekly_search_users, after=after, before=before)
+    assert searches.read(weekly_search_users, after=_us(1800), before=_us(5 * day + 30)) == [
+        ("2026-02-02", 2),
+        ("2026-02-09", 1),
+    ]
+    assert searches.read(
+        weekly_search_users, after=_us(5 * day + 30), before=_us(5 * day + 90)
+    ) == [("2026-02-09", 0)]
+    assert (
+        searches.read(weekly_search_users, after=_us(5 * day + 90), before=_us(5 * day + 200)) == []
+    )
+
+
+def test_an_erased_searcher_leaves_the_weeks(searches: Searches) -> None:
+    submitted = "search_query_submitted"
+    searches.post((0, submitted, "doc", "device-9"), (60, submitted, "docs", "u2"))
+    searches.post((86_400, submitted, "docs", "device-9"))
+    assert searches.weekly() == [("2026-02-02", 2)]
+    erased = searches.client.delete("/users/device-9", headers=searches.headers)
+    assert erased.status_code == 200, erased.text
+    assert searches.weekly() == [("2026-02-02", 1)]
+    assert searches.read(weekly_search_users, after=_us(86_000)) == []

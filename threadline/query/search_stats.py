@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, distinct, func, select
 
 from threadline.query.dialects import sql_of
+from threadline.query.searchers import searcher_sets, weekly_searchers
 from threadline.query.searches import clicked_queries, search_rows, searches_made
 from threadline.timestamps import MONDAY_US, WEEK_US
 
@@ -114,7 +115,12 @@ def weekly_search_users(
 
     A search whose userProperties name no user counts for no one, but its week is listed (with
     0 users if no search that week named one). Weeks without any search are not listed.
+    On the columnar copy the weeks are unions of its per-day sets of searchers.
     """
+    sets = searcher_sets(connection)
+    if sets is not None:
+        weeks = weekly_searchers(connection, sets, project_id, after, before)
+        return [(week_label(week), users) for week, users in weeks]
     # Keystrokes need no folding here: folding drops a person's prefixes, never the person.
     typed = search_rows(sql_of(connection), project_id, after, before)
     searches = select(

@@ -133,13 +133,13 @@ def search_rows(
                 kept.who,
                 kept.seq,
             )
-            .where(*_kept(project_id, after, before, click=False))
+            .where(*kept_conditions(project_id, after, before, click=False))
             .subquery("typed")
         )
     return typed_searches(sql, *search_conditions(project_id, after, before)).subquery("typed")
 
 
-def _kept(
+def kept_conditions(
     project_id: str, after: int | None, before: int | None, *, click: bool
 ) -> list[ColumnElement[bool]]:
     """search_conditions on the copy's SEARCHES, its searches or its clicks."""
@@ -160,7 +160,7 @@ def clicked_queries(
         kept = SEARCHES.c
         return (
             select(kept.search_query)
-            .where(*_kept(project_id, after, before, click=True))
+            .where(*kept_conditions(project_id, after, before, click=True))
             .distinct()
         )
     return (
@@ -259,6 +259,8 @@ def _searches_kept(project_id: str, after: int | None, before: int | None) -> Su
         erased = and_(erased, kept.erased_at >= after)
     return (
         select(kept.search_query.label("text"), kept.created_at.label("at"))
-        .where(*_kept(project_id, after, before, click=False), not_(or_(typed_on, erased)))
+        .where(
+            *kept_conditions(project_id, after, before, click=False), not_(or_(typed_on, erased))
+        )
         .subquery("searches")
     )
