@@ -34,8 +34,8 @@ branch_labels = None
 depends_on = None
 
 _0018 = importlib.import_module("threadline.store.migrations.versions.0018_conversation_search")
-_MAX_CHARS = 200_000  # store.search_text.MAX_CONVERSATION_CHARS
-_SEPARATOR = " \ue000 "  # store.search_text.SQLITE_SEPARATOR
+_MAX_CHARS = _0018._MAX_CHARS
+_SEPARATOR = _0018._SEPARATOR
 _MARK = "\ue001"  # store.search_text.SQLITE_PROJECT_MARK
 _SEQ_BITS = 37  # store.search_text.SQLITE_KEY_SEQ_BITS
 _MASK = (1 << _SEQ_BITS) - 1
@@ -61,21 +61,9 @@ def _word(row: str) -> str:
     return f"'{_MARK}' || lower(hex({row}.project_id))"
 
 
-_CHARS = "3 + length(coalesce({row}.content, {row}.content_parts, ''))"
-# The document and `chars` of the conversation (project, id), as in 0018.
-_DOCUMENT = (
-    "(SELECT coalesce(group_concat(CASE WHEN upto <= {cap} THEN '{sep}' || t END, ''), ''), "
-    "coalesce(max(upto), 0) FROM ("
-    "SELECT s.text AS t, sum({n}) OVER (ORDER BY m.position, m.seq) AS upto "
-    "FROM messages m JOIN message_search s ON s.rowid = m.seq "
-    "WHERE m.project_id = {row}.project_id AND m.conversation_id = {row}.{id}))"
-)
-
-
-def _document(row: str, id_column: str) -> str:
-    return _DOCUMENT.format(
-        cap=_MAX_CHARS, sep=_SEPARATOR, row=row, id=id_column, n=_CHARS.format(row="m")
-    )
+_CHARS = _0018._SQLITE_CHARS
+# The document and `chars` of the conversation (project, id), built as 0018 builds them.
+_document = _0018._document
 
 
 def _of_message(row: str) -> str:
