@@ -319,14 +319,22 @@ def _conversation_page(connection: Connection, search: _Search, *, scored: bool 
         else:
             matching = matching.where(*on_keys)
         newest = [_first(s).desc(), s.id.desc()]
-        if scored:  # at most rank_at_most matches: one statement, the window total is cheap
+        phrases = any(len(term.words) > 1 for term in terms)
+        if scored or phrases:
+            # One statement, the total a window over the matches. Ranked: at most
+            # rank_at_most of them. With a phrase: its check in the messages (a semi-join)
+            # would run in both statements below, which cost a phrase of Chinese, Japanese or
+            # Korean (`課金`, 6,274 matches at 10M events) more than the sort saves.
             page = matching.add_columns(func.count().over().label("total"))
-            page = page.order_by(-func.ts_rank(s.document, query), *newest)
+            order = [-func.ts_rank(s.document, query)] if scored else []
+            page = page.order_by(*order, *newest)
             return _result(connection, matching, page.limit(limit).offset(offset))
-        # The count, then the page alone: PostgreSQL then walks the index on (project, time,
-        # id) of migration 0020 newest first until the page's last match, where one statement
-        # sorted every match for its window total (`api key` over 90 days at 10M events: ~600
-        # rows read for page 5 instead of 115,000 sorted; docs/performance.md, i-pgsearch).
+        # Words alone: the count, then the page in a statement of its own. PostgreSQL then
+        # walks the index on (project, time, id) of migration 0020 newest first until the
+        # page's last match, where one statement sorted every match for its window total
+        # (`api key` over 90 days at 10M events: ~600 rows read for page 5 instead of 115,000
+        # sorted; a rare word's few matches are still found through the GIN index and sorted;
+        # docs/performance.md, i-pgsearch).
         count = select(func.count()).select_from(matching.subquery())
         total = int(connection.execute(count).scalar_one())
         if offset >= total:
