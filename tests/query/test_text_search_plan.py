@@ -71,3 +71,25 @@ def test_a_newest_first_page_is_read_in_the_order_of_an_index(pg: Database) -> N
     scans = [node for node in nodes if node.get("Relation Name") == "conversation_search"]
     assert [node.get("Index Name") for node in scans] == ["ix_conversation_search_newest"]
     assert scans[0]["Scan Direction"] == "Backward"
+
+
+def test_each_search_is_planned_for_its_words(pg: Database) -> None:
+    """psycopg prepares a statement run five times on a connection, and PostgreSQL then keeps one
+    plan for any word: made for no word, it read a common word's matches as a rare word's are
+    read (docs/performance.md, i-pgsearch). Each search is planned for its own words."""
+    for n in range(6):
+        _post(pg, f"c{n}", "a common word" if n % 2 else "a rare word", at=n)
+    with pg.reader.connect() as connection:
+        for n in range(12):
+            query = "common" if n % 2 else "rare"
+            found = ranked_conversations(
+                connection, project_id="p", query=query, conditions=[], limit=2, rank_at_most=0
+            )
+            assert found.total == 3
+            connection.commit()
+        plans = connection.exec_driver_sql(
+            "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) "
+            "FROM pg_prepared_statements WHERE strpos(statement, 'conversation_search') > 0"
+        ).one()
+    assert plans[0] == 0
+    assert plans[1] > 0  # the statements were prepared: the case this is about
