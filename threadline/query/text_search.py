@@ -238,7 +238,7 @@ def ranked_conversations(
         # with the default 4 MB (docs/performance.md). Plans for the words searched: psycopg
         # prepares a statement run five times on a connection, and PostgreSQL then reuses a
         # plan made for no word in particular, which read a common word's matches the way a
-        # rare word's are read (10M events: `api key` page 5 in 1,160 ms instead of 100).
+        # rare word's are read (10M events: `api key` page 5 took 600-1,160 ms, not ~100).
         connection.execute(
             text(
                 "SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true), "
