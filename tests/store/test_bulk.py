@@ -43,3 +43,47 @@ def test_bulk_write_then_delete_the_project(db: Database) -> None:
             left = select(func.count()).select_from(table)
             assert connection.execute(left).scalar() == 1  # the other project's
         assert connection.execute(select(func.count()).select_from(projects)).scalar() == 1
+
+
+def test_a_load_leaves_the_conversation_documents_compact(db: Database) -> None:
+    """Each message loaded is appended to its conversation's document by a trigger: on
+    PostgreSQL a new row version each time. The load ends with the table rewritten, as big as
+    its live rows make it (a text search's count reads all of it)."""
+    with db.writer.begin() as connection:
+        project_id = issue_key(connection, project="demo", integration="API", kind="api").project_id
+    conversation_columns = ("project_id", "id", "type", "created_at", "updated_at")
+    message_columns = (
+        "project_id",
+        "conversation_id",
+        "id",
+        "position",
+        "role",
+        "content",
+        "created_at",
+        "updated_at",
+    )
+    with bulk_writer(db) as writer:
+        writer.write(
+            "conversations",
+            conversation_columns,
+            ((project_id, f"c{n}", "openai", n, n) for n in range(300)),
+        )
+        writer.write(
+            "messages",
+            message_columns,
+            (
+                (project_id, f"c{n}", f"m{n}-{k}", k, "user", f"question {k} about keys", n, n)
+                for n in range(300)
+                for k in range(4)
+            ),
+        )
+    if db.dialect != "postgresql":
+        return  # an FTS5 table: no row versions
+    size = "SELECT pg_relation_size('conversation_search')"
+    with db.writer.connect() as connection:
+        loaded = connection.exec_driver_sql(size).scalar()
+        connection.commit()
+        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            "VACUUM FULL conversation_search"
+        )
+        assert connection.exec_driver_sql(size).scalar() == loaded

@@ -235,9 +235,15 @@ def ranked_conversations(
     if connection.dialect.name == "postgresql":
         # For this transaction only. JIT compiled each search's plan for ~40 ms at 10M events,
         # more than it saved; sorting a common word's 100,000 matches by time spilled to disk
-        # with the default 4 MB (docs/performance.md).
+        # with the default 4 MB (docs/performance.md). Plans for the words searched: psycopg
+        # prepares a statement run five times on a connection, and PostgreSQL then reuses a
+        # plan made for no word in particular, which read a common word's matches the way a
+        # rare word's are read (10M events: `api key` page 5 took 600-1,160 ms, not ~100).
         connection.execute(
-            text("SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true)")
+            text(
+                "SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true), "
+                "set_config('plan_cache_mode', 'force_custom_plan', true)"
+            )
         )
     search = _Search(terms, project_id, conditions, message_conditions, limit, offset)
     page = _message_page if message_conditions else _conversation_page
@@ -303,14 +309,13 @@ def _conversation_page(connection: Connection, search: _Search, *, scored: bool 
     c = conversations.c
     terms, project_id, conditions = search.terms, search.project_id, search.conditions
     limit, offset = search.limit, search.offset
-    order: list[ColumnElement[Any]]
     if connection.dialect.name == "postgresql":
         s = _conversation_search.c
         # The document says which conversations hold every word; each phrase is then looked
         # for in their messages (_phrases_in_a_message).
         query = _ts_query(terms, phrases=False)
         on_keys = _on_keys(conditions)
-        matching: Select[Any] = select(s.id, func.count().over().label("total")).where(
+        matching: Select[Any] = select(s.id).where(
             s.project_id == project_id,
             s.document.op("@@")(query),
             *_phrases_in_a_message(terms, s),
@@ -319,9 +324,29 @@ def _conversation_page(connection: Connection, search: _Search, *, scored: bool 
             matching = matching.join(conversations, c.seq == s.conversation_seq).where(*conditions)
         else:
             matching = matching.where(*on_keys)
-        order = [-func.ts_rank(s.document, query)] if scored else []
-        page = matching.order_by(*order, _first(s).desc(), s.id.desc())
-        return _result(connection, matching, page.limit(limit).offset(offset))
+        newest = [_first(s).desc(), s.id.desc()]
+        phrases = any(len(term.words) > 1 for term in terms)
+        if scored or phrases:
+            # One statement, the total a window over the matches. Ranked: at most
+            # rank_at_most of them. With a phrase: its check in the messages (a semi-join)
+            # would run in both statements below, which cost a phrase of Chinese, Japanese or
+            # Korean (`課金`, 6,274 matches at 10M events) more than the sort saves.
+            page = matching.add_columns(func.count().over().label("total"))
+            order = [-func.ts_rank(s.document, query)] if scored else []
+            page = page.order_by(*order, *newest)
+            return _result(connection, matching, page.limit(limit).offset(offset))
+        # Words alone: the count, then the page in a statement of its own. PostgreSQL then
+        # walks the index on (project, time, id) of migration 0020 newest first until the
+        # page's last match, where one statement sorted every match for its window total
+        # (`api key` over 90 days at 10M events: ~600 rows read for page 5 instead of 115,000
+        # sorted; a rare word's few matches are still found through the GIN index and sorted;
+        # docs/performance.md, i-pgsearch).
+        count = select(func.count()).select_from(matching.subquery())
+        total = int(connection.execute(count).scalar_one())
+        if offset >= total:
+            return Ranked([], total)
+        page = matching.order_by(*newest).limit(limit).offset(offset)
+        return Ranked(list(connection.execute(page).scalars()), total)
     return _sqlite_conversation_page(connection, search, scored=scored)
 
 

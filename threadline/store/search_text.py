@@ -105,7 +105,12 @@ CONVERSATION_INDEX_TABLES = frozenset(
 TRIGGER_KEPT_TABLES = SQLITE_INDEX_TABLES | {CONVERSATION_MAP} | CONVERSATION_INDEX_TABLES
 POSTGRES_COLUMN = "search_document"
 POSTGRES_INDEX = "ix_messages_search_document"
-POSTGRES_CONVERSATION_INDEXES = ("ix_conversation_search_document", "ix_conversation_search_time")
+# The GIN and BRIN indexes of migration 0018, and the B-tree of 0020 (newest first per project).
+POSTGRES_CONVERSATION_INDEXES = (
+    "ix_conversation_search_document",
+    "ix_conversation_search_time",
+    "ix_conversation_search_newest",
+)
 # Between two messages in a conversation's document on SQLite, a word no query can hold (query
 # words are letters, digits and marks), so a phrase never spans two messages: a private-use
 # character, a word to FTS5's tokenizer (PostgreSQL looks for phrases in the messages). A
