@@ -27,6 +27,7 @@ they sum, so distinct users and event counts over days and ranges need not scan 
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -122,7 +123,7 @@ def code_people(cursor: duckdb.DuckDBPyConnection, sources: list[tuple[str, list
     cursor.execute(f"DROP TABLE {_PEOPLE}")
 
 
-class DaySets:
+class DaySets(abc.ABC):
     """Per-day sets of people (see the module docstring): what they count is `_rows`."""
 
     table = ""  # where the sets are kept with the copy
@@ -132,9 +133,9 @@ class DaySets:
         self._staged: Days | None = None
         self.answered = 0  # queries answered from the rollup (tests, /metrics-style counts)
 
+    @abc.abstractmethod
     def _rows(self, shredded: Shredded, where: str) -> str:
         """SQL of the rows counted, those matching `where`: (project_id, kind, day, person)."""
-        raise NotImplementedError
 
     # -- the sync thread ----------------------------------------------------------------------
 
