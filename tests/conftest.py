@@ -167,6 +167,16 @@ def db(database_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
+def pg(postgres_url: str) -> Iterator[Database]:
+    """For a test only PostgreSQL can run (writers at once, its planner): the session's
+    PostgreSQL database, emptied, and engines of the test's own."""
+    _truncate(postgres_url)
+    database = open_database(postgres_url, read_pool_size=2)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url)
 

@@ -10,22 +10,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import event, func
 
-from tests.conftest import _truncate
 from tests.query.test_text_search import DAY_US, JANUARY_1_US, _post
 from threadline.query.text_search import Ranked, ranked_conversations
-from threadline.store.engine import Database, open_database
+from threadline.store.engine import Database
 from threadline.store.tables import conversations
-
-
-@pytest.fixture
-def pg(postgres_url: str) -> Iterator[Database]:
-    _truncate(postgres_url)
-    database = open_database(postgres_url, read_pool_size=1)
-    yield database
-    database.dispose()
 
 
 def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -5,24 +5,13 @@ appends to the same conversation in another transaction keeps the appended messa
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import create_engine, delete, text
 
-from tests.conftest import _truncate
 from tests.query.test_text_search import _found, _post
 from tests.query.test_text_search_conversations import _documents_are_rebuilt
-from threadline.store.engine import Database, open_database
+from threadline.store.engine import Database
 from threadline.store.tables import messages
-
-
-@pytest.fixture
-def pg(postgres_url: str) -> Iterator[Database]:
-    _truncate(postgres_url)
-    database = open_database(postgres_url, read_pool_size=2)
-    yield database
-    database.dispose()
 
 
 def test_a_rebuild_concurrent_with_an_append_keeps_the_appended_message(pg: Database) -> None:

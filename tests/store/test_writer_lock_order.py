@@ -12,7 +12,6 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Connection, text, update
 
-from tests.conftest import _truncate
 from tests.store.test_writer import Gate, add_project
 from threadline.store.engine import Database, open_database
 from threadline.store.tables import projects
@@ -22,14 +21,11 @@ WAIT_S = 30  # a bound on each wait below, never reached when the writer is righ
 
 
 @pytest.fixture
-def watcher(postgres_url: str) -> Iterator[Database]:
-    _truncate(postgres_url)
-    database = open_database(postgres_url, read_pool_size=1)
-    with database.writer.begin() as connection:
+def watcher(pg: Database) -> Database:
+    with pg.writer.begin() as connection:
         for name in ("row-a", "row-b"):
             add_project(name)(connection)
-    yield database
-    database.dispose()
+    return pg
 
 
 @pytest.fixture
