@@ -57,7 +57,7 @@ from threadline.analytics.schema import CHANGING, COLUMNS, MIRRORED, READ_TYPES,
 from threadline.analytics.shred import Shredded, discover
 from threadline.errors import Unavailable
 from threadline.store import tables
-from threadline.store.deadline import bounded
+from threadline.store.deadline import REPEAT_SECONDS, bounded
 from threadline.store.engine import is_storage_outage
 from threadline.store.follow import Follower
 from threadline.store.writer import Writer
@@ -208,7 +208,7 @@ class ColumnarCopy:
                 if cursor is not None:
                     with contextlib.suppress(duckdb.Error):
                         cursor.interrupt()
-                self._thread.join(timeout=0.005)
+                self._thread.join(timeout=REPEAT_SECONDS)
         self.engine.dispose()
         try:
             self._database.close()

@@ -18,9 +18,7 @@ from typing import Any
 import duckdb
 from sqlalchemy import Engine, event
 
-# How often statements are interrupted again: an interrupt that lands between two statements
-# of a read is forgotten when the next one starts (as store.deadline does).
-_REPEAT_SECONDS = 0.005
+from threadline.store.deadline import REPEAT_SECONDS
 
 
 class CursorsInUse:
@@ -62,5 +60,7 @@ class CursorsInUse:
             for connection in busy:
                 with contextlib.suppress(duckdb.Error):
                     connection.interrupt()
-            self._idle.wait(_REPEAT_SECONDS)
+            # Again and again: an interrupt that lands between two statements of a read is
+            # forgotten when the next one starts (as store.deadline's watchdog knows).
+            self._idle.wait(REPEAT_SECONDS)
         return True

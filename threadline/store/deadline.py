@@ -25,7 +25,7 @@ from threadline.errors import QueryTimeout
 # SQLite VM instructions between two looks at the clock (~0.1 ms of work).
 _SQLITE_STEPS = 10_000
 # How often DuckDB is interrupted again once the deadline passed, until the read gives up.
-_REPEAT_SECONDS = 0.005
+REPEAT_SECONDS = 0.005
 # PostgreSQL: SQLSTATE 57014, query_canceled (what statement_timeout raises).
 _PG_CANCELED = "57014"
 # Where a connection's current Deadline is kept (Connection.info), for deadline_of().
@@ -140,7 +140,7 @@ class Deadline:
                 continue
             self.fired = True
             self._driver.interrupt()
-            if self._stop.wait(_REPEAT_SECONDS):
+            if self._stop.wait(REPEAT_SECONDS):
                 return
 
 
