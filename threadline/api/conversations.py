@@ -23,6 +23,7 @@ from threadline.store.conversations import (
     get_conversation,
     get_conversation_by_external_id,
     list_conversations,
+    lock_order,
     upsert_conversation,
 )
 from threadline.store.writer import Job, locking
@@ -51,7 +52,7 @@ def _prepare(
         max_messages=settings.max_messages_per_conversation,
     )
     # Its first lock is the conversation's row (a post without an id names none beforehand).
-    return locking(job, "conversations", principal.project_id, body.id) if body.id else job
+    return locking(job, *lock_order(principal.project_id, body.id)) if body.id else job
 
 
 LOG_CONVERSATION = WriteOperation(ConversationIn, _prepare, conversation_out)

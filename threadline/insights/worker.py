@@ -32,6 +32,7 @@ from threadline.insights.threads import (
     thread_text,
 )
 from threadline.store import insight_queue, insight_threads
+from threadline.store.conversations import lock_order
 from threadline.store.engine import Database
 from threadline.store.writer import commit_retrying
 from threadline.timestamps import now_us
@@ -165,9 +166,9 @@ class Worker:
         of conversations that failed here."""
         if not writes:
             return 0
-        # Each write locks its conversation's row first: in the writer's order (lock_key), so
-        # the server re-posting some of these conversations waits instead of deadlocking.
-        writes = sorted(writes, key=lambda w: (w[0].project_id, w[0].conversation_id))
+        # Each write locks its conversation's row first: in the writer's order, so the server
+        # re-posting some of these conversations waits instead of deadlocking.
+        writes = sorted(writes, key=lambda w: lock_order(w[0].project_id, w[0].conversation_id))
 
         def write_all(connection: Connection) -> None:
             for _, write in writes:

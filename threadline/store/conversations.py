@@ -77,6 +77,12 @@ _LOCKED = PrebuiltSelect(conversations, _KEY, lock=True)
 _UPDATE = PrebuiltUpdate(conversations, _KEY)
 
 
+def lock_order(project_id: str, conversation_id: str) -> tuple[str, str, str]:
+    """Where a write that locks this conversation's row first stands in a batch's lock order
+    (store.writer.lock_key): the writer's conversation posts and the insight worker's labels."""
+    return ("conversations", project_id, conversation_id)
+
+
 def _lock_or_create(
     connection: Connection,
     project_id: str,
