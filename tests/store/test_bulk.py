@@ -47,10 +47,19 @@ def test_bulk_write_then_delete_the_project(db: Database) -> None:
 
 def test_a_load_leaves_the_conversation_documents_compact(db: Database) -> None:
     """Each message loaded is appended to its conversation's document by a trigger: on
-    PostgreSQL a new row version each time. The load ends with the table rewritten, as big as
-    its live rows make it (a text search's count reads all of it)."""
+    PostgreSQL a new row version each time. The load ends with the table rewritten (VACUUM
+    FULL), as big as its live rows make it (a text search's count reads all of it).
+
+    What is asserted is the rewrite: a new file for the table. Its size is not: VACUUM FULL
+    keeps the versions a snapshot open elsewhere in the database may still see, and autovacuum's
+    ANALYZE of the tables just loaded holds one now and then (CI saw the load's rewrite keep 31
+    pages where one a moment later kept 8)."""
     with db.writer.begin() as connection:
         project_id = issue_key(connection, project="demo", integration="API", kind="api").project_id
+    file = "SELECT pg_relation_filenode('conversation_search')"
+    if db.dialect == "postgresql":
+        with db.writer.connect() as connection:
+            before = connection.exec_driver_sql(file).scalar()
     conversation_columns = ("project_id", "id", "type", "created_at", "updated_at")
     message_columns = (
         "project_id",
@@ -79,11 +88,5 @@ def test_a_load_leaves_the_conversation_documents_compact(db: Database) -> None:
         )
     if db.dialect != "postgresql":
         return  # an FTS5 table: no row versions
-    size = "SELECT pg_relation_size('conversation_search')"
     with db.writer.connect() as connection:
-        loaded = connection.exec_driver_sql(size).scalar()
-        connection.commit()
-        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-            "VACUUM FULL conversation_search"
-        )
-        assert connection.exec_driver_sql(size).scalar() == loaded
+        assert connection.exec_driver_sql(file).scalar() != before
